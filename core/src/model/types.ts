@@ -1,0 +1,294 @@
+/**
+ * The wirefall model: plain records that the engine emits and every view (CLI table, JSON, NDJSON,
+ * HAR, the desktop app) reads. Nothing here computes protocol facts; see `phases.ts` for the one
+ * pure function that turns a request's times into DevTools/HAR phases.
+ *
+ * Time convention (also stated in core/schema/report.schema.json):
+ *   every `*Time`/`time` field is a capture time in **milliseconds since the capture's first packet**
+ *   (`capture.startEpochMs` is that packet's wall-clock time). Every `*Ms` field is a duration in
+ *   milliseconds. Unknown durations are -1 (as in HAR and DevTools), unknown times are `null`.
+ * Packet numbers are 1-based frame numbers, as Wireshark/tshark count them.
+ */
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export type Side = 'client' | 'server';
+
+/** How the client/server roles of a connection were decided. */
+export type RoleInference =
+  | 'syn' // the SYN (or SYN/ACK) was seen: the SYN's sender is the client
+  | 'port' // start unseen: the well-known / lower port is the server
+  | 'data'; // start unseen: the side that sent a request-looking first payload is the client
+
+export interface DirectionStats {
+  /** Frames that carried this connection's segments in this direction. */
+  packets: number;
+  /** Frame lengths on the wire (pcap orig_len), summed — comparable with tshark's conversation bytes. */
+  frameBytes: number;
+  /** TCP payload bytes as captured, including retransmitted copies. */
+  payloadBytes: number;
+  /** Distinct stream bytes delivered in order to the application layer. */
+  deliveredBytes: number;
+  retransmissions: number;
+  outOfOrder: number;
+  /** Stream bytes never seen in the capture (holes delivered as gaps). */
+  lostBytes: number;
+  zeroWindow: number;
+  /** Segments that carried payload beyond the captured length (snaplen), bytes counted as lost. */
+  truncatedSegments: number;
+}
+
+export interface IdlePeriod {
+  startTime: number;
+  endTime: number;
+  durationMs: number;
+  /** Request index (1-based) after which the connection idled, when known (HTTP layer). */
+  afterRequest?: number;
+}
+
+export type CloseHow = 'fin' | 'rst' | 'open';
+
+/** Why a connection ended, as far as the capture shows (HTTP layers refine `reason`). */
+export type CloseReason =
+  | 'client-close'
+  | 'server-close'
+  | 'connection-close-header'
+  | 'idle-timeout'
+  | 'max-requests'
+  | 'http10-no-keepalive'
+  | 'close-delimited-body'
+  | 'rst'
+  | 'goaway'
+  | 'capture-end'
+  | 'unknown';
+
+export interface ConnectionClose {
+  /** Who closed (sent FIN or RST) first; null while still open at capture end. */
+  by: Side | null;
+  how: CloseHow;
+  /** Time of the first FIN/RST, or null. */
+  time: number | null;
+  /** Packet number of the first FIN/RST. */
+  packet: number | null;
+  reason: CloseReason;
+  /** Human-readable explanation of `reason` (one sentence). */
+  detail?: string;
+}
+
+export interface KeepAliveContract {
+  /** Protocol default: HTTP/1.1 persistent, HTTP/1.0 not (RFC 9112 §9.3). */
+  defaultPersistent: boolean;
+  clientConnection?: string; // last Connection header value sent by the client
+  serverConnection?: string;
+  /** `Keep-Alive: timeout=N` in seconds, as advertised by the server. */
+  timeoutS?: number;
+  /** `Keep-Alive: max=M`. */
+  max?: number;
+  proxyConnection?: string;
+  /** After each response, whether the connection was still reusable (index → boolean). */
+  reusableAfter: boolean[];
+}
+
+export type AppProtocol = 'http/1.0' | 'http/1.1' | 'h2c' | 'h2' | 'tls' | 'websocket' | 'tunnel' | 'unknown' | 'none';
+
+export interface Connection {
+  /** 0-based, in order of first packet; equals tshark's `tcp.stream` numbering. */
+  id: number;
+  client: Endpoint;
+  server: Endpoint;
+  roles: RoleInference;
+  /** False when the capture starts after the connection opened (no SYN seen). */
+  startSeen: boolean;
+  firstPacket: number;
+  lastPacket: number;
+  /** Times (ms since capture start). */
+  firstTime: number;
+  lastTime: number;
+  synTime: number | null;
+  synAckTime: number | null;
+  establishedTime: number | null;
+  firstDataTime: number | null;
+  lastDataTime: number | null;
+  /** SYN → SYN/ACK → ACK as seen from the capture point; -1 if not seen. */
+  handshakeRttMs: number;
+  /** Client-side part (SYN/ACK → ACK) and server-side part (SYN → SYN/ACK). */
+  synToSynAckMs: number;
+  synAckToAckMs: number;
+  durationMs: number;
+  close: ConnectionClose;
+  stats: { client: DirectionStats; server: DirectionStats };
+  idle: IdlePeriod[];
+  protocol: AppProtocol;
+  requestCount: number;
+  keepAlive?: KeepAliveContract;
+  /** Counted oddities: 'ooo-buffer-limit', 'data-after-fin', ... */
+  anomalies: Anomaly[];
+  /** Application-specific facts (h2 settings, tls sni, upgrade target, ...). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Anomaly {
+  code: string;
+  packet?: number;
+  time?: number;
+  detail?: string;
+}
+
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** DevTools phase ids (RequestTimeRanges.ts); labels live only in the UI. */
+export type PhaseId =
+  | 'queueing'
+  | 'blocking'
+  | 'proxy'
+  | 'dns'
+  | 'connecting'
+  | 'ssl'
+  | 'sending'
+  | 'waiting'
+  | 'receiving'
+  | 'push';
+
+export interface Phase {
+  name: PhaseId;
+  startTime: number;
+  endTime: number;
+}
+
+/** HAR 1.2 timings (ms, -1 = unknown / not applicable). `ssl` is included in `connect`. */
+export interface HarTimings {
+  blocked: number;
+  dns: number;
+  connect: number;
+  ssl: number;
+  send: number;
+  wait: number;
+  receive: number;
+}
+
+/** The raw times an exchange was seen at; phases() derives everything else. */
+export interface RequestTimes {
+  /** When the request could first have been issued (connection start, or previous end). */
+  queuedTime: number | null;
+  dnsStartTime: number | null;
+  dnsEndTime: number | null;
+  connectStartTime: number | null; // SYN
+  connectEndTime: number | null; // handshake ACK (or TLS start)
+  sslStartTime: number | null;
+  sslEndTime: number | null;
+  requestStartTime: number; // first request byte
+  requestEndTime: number | null; // last request byte
+  responseStartTime: number | null; // first response byte
+  responseEndTime: number | null; // last response byte
+}
+
+export type ExchangeState = 'complete' | 'no-response' | 'incomplete-response' | 'aborted' | 'reset';
+
+export interface Request {
+  /** Global id in the report, 0-based in order of request start. */
+  id: number;
+  connectionId: number;
+  /** 1-based position on its connection (Zeek's trans_depth). */
+  index: number;
+  streamId?: number;
+  method: string;
+  /** Absolute URL (scheme://Host/target). */
+  url: string;
+  target: string;
+  httpVersion: string; // 'HTTP/0.9' | 'HTTP/1.0' | 'HTTP/1.1' | 'h2'
+  status: number | null;
+  statusText: string;
+  requestHeaders: Header[];
+  responseHeaders: Header[];
+  /** Interim (1xx) responses before the final one. */
+  informational?: { status: number; time: number }[];
+  trailers?: Header[];
+  sizes: {
+    requestHeaders: number;
+    requestBody: number;
+    responseHeaders: number;
+    /** Body bytes on the wire (after transfer coding framing is removed: chunk payloads). */
+    responseBody: number;
+    /** Bytes on the wire including chunk framing. */
+    responseBodyWire: number;
+    /** After Content-Encoding decoding, when decoded; -1 if not decoded. */
+    responseBodyDecoded: number;
+  };
+  times: RequestTimes;
+  timings: HarTimings;
+  /** Request was sent while an earlier response on the connection was still outstanding. */
+  pipelined: boolean;
+  connectionReused: boolean;
+  pushed?: boolean;
+  state: ExchangeState;
+  /** Packet numbers: [first, last] of request and response bytes. */
+  packets: { request: [number, number]; response: [number, number] | null };
+  /** Bytes lost to capture gaps inside this exchange. */
+  lostBytes: number;
+  anomalies: Anomaly[];
+  /** Upgrade target after 101 ('websocket', 'h2c', other token). */
+  upgrade?: string;
+  extra?: Record<string, unknown>;
+}
+
+export type Severity = 'info' | 'warning' | 'error';
+
+export interface Evidence {
+  packet: number | null;
+  time: number | null;
+  what: string;
+}
+
+export interface Finding {
+  kind: string;
+  rule?: string;
+  layer?: string;
+  severity: Severity;
+  summary: string;
+  connectionIds: number[];
+  requestIds: number[];
+  timeRange: [number, number];
+  costMs?: number;
+  evidence: Evidence[];
+  advice: string;
+}
+
+export interface InterfaceInfo {
+  index: number;
+  linkType: number;
+  linkTypeName: string;
+  supported: boolean;
+  packets: number;
+  snaplen: number;
+  tsResolution: string;
+}
+
+export interface CaptureInfo {
+  file: string;
+  format: 'pcap' | 'pcap-ns' | 'pcapng';
+  gzip: boolean;
+  fileBytes: number;
+  packets: number;
+  /** Wall-clock time of the first packet, ms since the Unix epoch; null for an empty capture. */
+  startEpochMs: number | null;
+  startTime: string | null; // ISO 8601
+  durationMs: number;
+  interfaces: InterfaceInfo[];
+  counters: Record<string, number>;
+  /** Set when the file ended early or was corrupt part-way: what was read is still reported. */
+  error?: { code: string; message: string };
+}
+
+export interface Report {
+  wirefall: string; // version
+  capture: CaptureInfo;
+  connections: Connection[];
+  requests: Request[];
+  findings: Finding[];
+}
