@@ -1,0 +1,25 @@
+/**
+ * What an application-layer session (HTTP/1.x, HTTP/2) reports to the engine. Sessions are
+ * StreamSinks (tcp/stream.ts) created per connection; they push finished exchanges and facts here.
+ * The engine assigns ids (in order of `request()` calls), fills `connectionId`, the connection-setup
+ * times (DNS, TCP connect, TLS) and `timings` (model/phases.ts), and links requests to connections.
+ */
+import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request } from './types.js';
+
+/** A finished (or, at close, abandoned) exchange, before the engine fills ids and timings. */
+export type RequestDraft = Omit<Request, 'id' | 'connectionId' | 'timings'>;
+
+export interface ExchangeSink {
+  /** One exchange, as soon as it is complete (or at connection close if it never completed). */
+  request(draft: RequestDraft): void;
+  /** The protocol spoken on the connection (may be called again, e.g. http/1.1 → h2c after 101). */
+  protocol(p: AppProtocol): void;
+  /** A connection-level anomaly (a request-level one goes on the draft's `anomalies`). */
+  anomaly(a: Anomaly): void;
+  /** Keep-alive contract as negotiated; called whenever it changes, the last call wins. */
+  keepAlive(k: KeepAliveContract): void;
+  /** The application layer's view of why the connection ended (refines the TCP close facts). */
+  closeReason(reason: CloseReason, detail: string): void;
+  /** Free-form protocol facts for `connection.extra` (merged shallowly). */
+  extra(facts: Record<string, unknown>): void;
+}
