@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Regenerates the wirefall sample captures from real software on this machine.
+#
+#   samples/generate.sh                 # all scenarios
+#   samples/generate.sh keepalive_pool no_pool   # a subset (function names or file stems)
+#   samples/generate.sh --list          # list scenarios
+#
+# Needs root (tcpdump, ip netns, iptables) and: tcpdump tshark editcap capinfos
+# nginx nghttpd nghttp h2load curl node chromium iproute2 iptables.
+# All traffic stays on loopback or inside network namespaces created here.
+set -euo pipefail
+
+SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOOLS="$SAMPLES_DIR/tools"
+OUT="${OUT:-$SAMPLES_DIR}"
+WORK="$(mktemp -d /tmp/wirefall-samples.XXXXXX)"
+chmod 755 "$WORK"
+
+PIDS=()          # background processes we started (servers, tcpdump)
+NETNS=()         # network namespaces we created
+NS_CLIENT=wfc
+NS_SERVER=wfs
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  sleep 0.3
+  for pid in "${PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null
+  done
+  for ns in "${NETNS[@]}"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- content ----
+# Deterministic document root shared by all scenarios.
+DOCROOT="$WORK/www"
+make_docroot() {
+  mkdir -p "$DOCROOT/assets" "$DOCROOT/big"
+  local i
+  for i in $(seq 1 10); do
+    printf 'wirefall sample file %02d\n%s\n' "$i" "$(printf 'x%.0s' $(seq 1 $((i * 20))))" > "$DOCROOT/f$i.txt"
+  done
+  # text file for gzip (~60 KB, compressible)
+  for i in $(seq 1 1200); do
+    printf 'line %04d: the quick brown fox jumps over the lazy dog, keep-alive sample\n' "$i"
+  done > "$DOCROOT/big.txt"
+  # browser page: 10 css + 10 js + 10 svg images
+  {
+    echo '<!doctype html><html><head><meta charset="utf-8"><title>wirefall page</title>'
+    for i in $(seq 1 10); do echo "<link rel=\"stylesheet\" href=\"/assets/s$i.css\">"; done
+    echo '<link rel="icon" href="data:,">'
+    echo '</head><body><h1>wirefall page load sample</h1>'
+    for i in $(seq 1 10); do echo "<img src=\"/assets/i$i.svg\" width=\"16\" height=\"16\" alt=\"$i\">"; done
+    for i in $(seq 1 10); do echo "<script src=\"/assets/j$i.js\"></script>"; done
+    echo '</body></html>'
+  } > "$DOCROOT/index.html"
+  for i in $(seq 1 10); do
+    printf '.c%d { color: #%02x%02x%02x; }\n' "$i" $((i * 20)) $((i * 10)) $((i * 5)) > "$DOCROOT/assets/s$i.css"
+    printf 'window.v%d = %d;\n' "$i" "$i" > "$DOCROOT/assets/j$i.js"
+    printf '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" fill="#%02x%02x%02x"/></svg>\n' $((i * 20)) 80 $((255 - i * 20)) > "$DOCROOT/assets/i$i.svg"
+  done
+  # larger files for HTTP/2 scenarios (deterministic, incompressible-ish)
+  for i in $(seq 1 8); do
+    head -c 204800 <(openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0$i -iv 00000000000000000000000000000000 </dev/zero 2>/dev/null) > "$DOCROOT/big/b$i.bin"
+  done
+  head -c 262144 <(openssl enc -aes-128-ctr -nosalt -K 0f0e0d0c0b0a09080706050403020100 -iv 00000000000000000000000000000000 </dev/zero 2>/dev/null) > "$DOCROOT/big/large.bin"
+  find "$DOCROOT" -exec touch -d '2024-01-01 00:00:00 UTC' {} +
+}
+
+# ---------------------------------------------------------------- helpers ----
+# start_nginx NAME PORT 'extra http directives'  -> sets NGINX_PID
+start_nginx() {
+  local name=$1 port=$2 extra=$3 prefix="$WORK/nginx-$1"
+  mkdir -p "$prefix"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" -e "s#@ROOT@#$DOCROOT#g" \
+      -e "s#@HTTP_EXTRA@#$extra#g" "$TOOLS/nginx.conf.in" > "$prefix/nginx.conf"
+  nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_port 127.0.0.1 "$port"
+}
+
+# start_bg CMD... -> sets BG_PID (generic background server)
+start_bg() {
+  "$@" &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
+
+stop_pid() {
+  local pid=$1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# wait_port HOST PORT [NETNS]
+wait_port() {
+  local host=$1 port=$2 ns=${3:-} i
+  for i in $(seq 1 50); do
+    if [ -n "$ns" ]; then
+      ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null && return 0
+    else
+      (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+    fi
+    sleep 0.1
+  done
+  log "port $host:$port did not open"; return 1
+}
+
+# cap_start FILE IFACE FILTER [NETNS] -> sets CAP_PID. Writes raw pcap to FILE.
+cap_start() {
+  local file=$1 iface=$2 filter=$3 ns=${4:-} errf="$WORK/tcpdump.$$.$RANDOM.err" i
+  rm -f "$file"
+  if [ -n "$ns" ]; then
+    ip netns exec "$ns" tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
+  else
+    tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
+  fi
+  CAP_PID=$!
+  PIDS+=("$CAP_PID")
+  for i in $(seq 1 50); do
+    grep -q 'listening on' "$errf" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 0.3
+}
+
+cap_stop() {
+  sleep 0.5
+  kill -INT "$CAP_PID" 2>/dev/null || true
+  wait "$CAP_PID" 2>/dev/null || true
+}
+
+# drop the pcap timestamps' dependence on... nothing; just report
+report() {
+  local f=$1
+  printf '%-40s packets=%-6s size=%s\n' "$(basename "$f")" \
+    "$(capinfos -T -c -r "$f" 2>/dev/null | cut -f2)" \
+    "$(stat -c %s "$f")"
+}
+
+# clean up the per-scenario nginx/servers between scenarios
+stop_all_servers() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+
+# -------------------------------------------------------------- scenarios ----
+URLS10() { local p=$1 i; for i in $(seq 1 10); do printf 'http://127.0.0.1:%s/f%d.txt ' "$p" "$i"; done; }
+
+CURL=(curl -sS --max-time 10 --noproxy '*')
+# curl_multi URL... : one curl process, all URLs (curl reuses its connection)
+curl_multi() { local a=() u; for u in "$@"; do a+=(-o /dev/null "$u"); done; "${CURL[@]}" "${a[@]}"; }
+
+# A1: one curl invocation, 10 URLs, one pooled keep-alive connection.
+scenario_keepalive_pool() {
+  local port=18101 f="$OUT/keepalive-pool.pcap"
+  start_nginx ka-pool $port 'keepalive_timeout 60s;'
+  cap_start "$f" lo "tcp port $port"
+  # shellcheck disable=SC2046
+  curl_multi $(URLS10 $port)
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# A2: ten curl invocations -> ten connections, one request each.
+scenario_no_pool() {
+  local port=18102 f="$OUT/no-pool.pcap" u
+  start_nginx no-pool $port 'keepalive_timeout 60s;'
+  cap_start "$f" lo "tcp port $port"
+  for u in $(URLS10 $port); do "${CURL[@]}" -o /dev/null "$u"; done
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# A3: keepalive_timeout 0 -> server answers "Connection: close"; curl reconnects.
+scenario_server_connection_close() {
+  local port=18103 f="$OUT/server-connection-close.pcap"
+  start_nginx conn-close $port 'keepalive_timeout 0;'
+  cap_start "$f" lo "tcp port $port"
+  curl_multi http://127.0.0.1:$port/f{1,2,3,4,5}.txt
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# A4: keepalive_timeout 2s; node keep-alive agent: request, 3 s idle, request.
+scenario_idle_timeout() {
+  local port=18104 f="$OUT/idle-timeout.pcap"
+  start_nginx idle $port 'keepalive_timeout 2s;'
+  cap_start "$f" lo "tcp port $port"
+  node "$TOOLS/http-seq.mjs" $port keepalive /f1.txt +3000 /f2.txt
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# -------------------------------------------------------------------- main ----
+ALL_SCENARIOS=(
+  keepalive_pool no_pool server_connection_close idle_timeout
+)
+
+main() {
+  if [ "${1:-}" = "--list" ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; return 0; fi
+  [ "$(id -u)" = 0 ] || { echo "must run as root (tcpdump, netns, iptables)" >&2; exit 1; }
+  local todo=("$@") s
+  [ ${#todo[@]} -gt 0 ] || todo=("${ALL_SCENARIOS[@]}")
+  make_docroot
+  for s in "${todo[@]}"; do
+    s=${s%.pcap.gz}; s=${s%.pcapng}; s=${s%.pcap}; s=${s//-/_}
+    declare -F "scenario_$s" >/dev/null || { echo "unknown scenario: $s (try --list)" >&2; exit 2; }
+    log "scenario $s"
+    "scenario_$s"
+  done
+}
+
+main "$@"
