@@ -119,11 +119,14 @@ wait_port() {
   log "port $host:$port did not open"; return 1
 }
 
-# cap_start FILE IFACE FILTER [NETNS] -> sets CAP_PID. Writes raw pcap to FILE.
+# cap_start FILE IFACE FILTER [NETNS] -> sets CAP_PID. Writes pcap to FILE with
+# tcpdump, or pcapng with dumpcap when FILE ends in .pcapng.
 cap_start() {
   local file=$1 iface=$2 filter=$3 ns=${4:-} errf="$WORK/tcpdump.$$.$RANDOM.err" i
   rm -f "$file"
-  if [ -n "$ns" ]; then
+  if [ "${file%.pcapng}" != "$file" ]; then
+    dumpcap -n -i "$iface" -s 0 -f "$filter" -w "$file" 2>"$errf" &
+  elif [ -n "$ns" ]; then
     ip netns exec "$ns" tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
   else
     tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
@@ -131,7 +134,7 @@ cap_start() {
   CAP_PID=$!
   PIDS+=("$CAP_PID")
   for i in $(seq 1 50); do
-    grep -q 'listening on' "$errf" 2>/dev/null && break
+    grep -qE 'listening on|Capturing on' "$errf" 2>/dev/null && break
     sleep 0.1
   done
   sleep 0.3
@@ -211,9 +214,121 @@ scenario_idle_timeout() {
   report "$f"
 }
 
+# B1: HTTP/1.0 client asking for keep-alive; nginx answers "Connection: keep-alive".
+scenario_http10_keepalive() {
+  local port=18105 f="$OUT/http10-keepalive.pcap"
+  start_nginx http10-ka $port 'keepalive_timeout 60s;'
+  cap_start "$f" lo "tcp port $port"
+  CURL+=(-0 -H 'Connection: Keep-Alive')
+  curl_multi http://127.0.0.1:$port/f{1,2,3,4}.txt
+  CURL=("${CURL[@]:0:${#CURL[@]}-3}")
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B2: plain HTTP/1.0 (no keep-alive): nginx closes after every response.
+# Captured on "any" -> Linux cooked capture (SLL2) link type.
+scenario_http10_close() {
+  local port=18106 f="$OUT/http10-close.pcap"
+  start_nginx http10-close $port 'keepalive_timeout 60s;'
+  cap_start "$f" any "tcp port $port"
+  CURL+=(-0)
+  curl_multi http://127.0.0.1:$port/f{1,2,3,4}.txt
+  unset 'CURL[${#CURL[@]}-1]'
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B3: keepalive_timeout 5s 5 (adds "Keep-Alive: timeout=5") + keepalive_requests 3;
+# node keep-alive agent sends 7 sequential requests. pcapng written by dumpcap.
+scenario_keepalive_timeout_max() {
+  local port=18107 f="$OUT/keepalive-timeout-max.pcapng"
+  start_nginx ka-max $port 'keepalive_timeout 5s 5; keepalive_requests 3;'
+  cap_start "$f" lo "tcp port $port"
+  node "$TOOLS/http-seq.mjs" $port keepalive /f1.txt /f2.txt /f3.txt /f4.txt /f5.txt /f6.txt /f7.txt
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B4: nginx gzip (Content-Encoding: gzip, chunked) + node chunked response with trailer.
+scenario_chunked_gzip() {
+  local port=18108 port2=18109 f="$OUT/chunked-gzip.pcap"
+  start_nginx gzip $port 'gzip on; gzip_min_length 1; gzip_types text/plain text/css application/javascript;'
+  start_bg node "$TOOLS/chunked-trailer-server.mjs" $port2
+  wait_port 127.0.0.1 $port2
+  cap_start "$f" lo "tcp port $port or tcp port $port2"
+  CURL+=(--compressed)
+  curl_multi http://127.0.0.1:$port/big.txt http://127.0.0.1:$port/f5.txt
+  unset 'CURL[${#CURL[@]}-1]'
+  "${CURL[@]}" -H 'TE: trailers' -o /dev/null http://127.0.0.1:$port2/stream
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B5: curl POST (4 KiB body) with Expect: 100-continue to a node server.
+scenario_expect_100_continue() {
+  local port=18110 f="$OUT/expect-100-continue.pcap"
+  start_bg node "$TOOLS/expect-server.mjs" $port
+  wait_port 127.0.0.1 $port
+  head -c 4096 /dev/zero | tr '\0' 'a' > "$WORK/post.bin"
+  cap_start "$f" lo "tcp port $port"
+  "${CURL[@]}" -o /dev/null -H 'Expect: 100-continue' -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$WORK/post.bin" http://127.0.0.1:$port/upload
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B6: HTTP/1.1 response without Content-Length / chunked, body ends at server FIN.
+scenario_close_delimited() {
+  local port=18111 f="$OUT/close-delimited.pcap"
+  start_bg node "$TOOLS/close-delimited-server.mjs" $port
+  wait_port 127.0.0.1 $port
+  cap_start "$f" lo "tcp port $port"
+  "${CURL[@]}" -o /dev/null http://127.0.0.1:$port/doc
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B7: three pipelined GETs in one write; first is slow (500 ms).
+scenario_pipelining() {
+  local port=18112 f="$OUT/pipelining.pcap"
+  start_bg node "$TOOLS/pipeline-server.mjs" $port
+  wait_port 127.0.0.1 $port
+  cap_start "$f" lo "tcp port $port"
+  node "$TOOLS/pipeline-client.mjs" $port
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# B8: headless Chromium loads a page with 30 sub-resources from nginx.
+# Written gzip-compressed (.pcap.gz).
+scenario_browser_pageload() {
+  local port=18113 f="$OUT/browser-pageload.pcap" prof
+  start_nginx browser $port 'keepalive_timeout 60s;'
+  prof="$WORK/chromium-profile"; mkdir -p "$prof"
+  cap_start "$f" lo "tcp port $port"
+  timeout 30 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --disable-extensions \
+    --disable-default-apps --no-default-browser-check --no-proxy-server \
+    --user-data-dir="$prof" --dump-dom "http://127.0.0.1:$port/" > "$WORK/dom.html" 2>"$WORK/chromium.err" || true
+  cap_stop
+  stop_all_servers
+  rm -f "$f.gz"; gzip -n -9 "$f"
+  report "$f.gz"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
+  http10_keepalive http10_close keepalive_timeout_max chunked_gzip expect_100_continue
+  close_delimited pipelining browser_pageload
 )
 
 main() {
