@@ -149,6 +149,7 @@ cap_stop() {
 # drop the pcap timestamps' dependence on... nothing; just report
 report() {
   local f=$1
+  chown "$(stat -c %u:%g "$SAMPLES_DIR")" "$f"; chmod 644 "$f"
   printf '%-40s packets=%-6s size=%s\n' "$(basename "$f")" \
     "$(capinfos -T -c -r "$f" 2>/dev/null | cut -f2)" \
     "$(stat -c %s "$f")"
@@ -324,11 +325,78 @@ scenario_browser_pageload() {
   report "$f.gz"
 }
 
+# C1: HTTP/1.0 keep-alive through a blind relay. Client -> relay :18114 -> nginx :18115.
+# The second request on the client connection is swallowed by the relay; the client
+# connection only closes when nginx's keepalive_timeout (4s) closes the origin leg.
+scenario_blind_relay() {
+  local port=18114 oport=18115 f="$OUT/blind-relay.pcap"
+  start_nginx relay-origin $oport 'keepalive_timeout 4s;'
+  start_bg node "$TOOLS/naive-relay.mjs" $port 127.0.0.1 $oport
+  wait_port 127.0.0.1 $port
+  cap_start "$f" lo "tcp port $port or tcp port $oport"
+  node "$TOOLS/relay-client.mjs" $port
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# C2: stale keep-alive race. nginx keepalive_timeout 1s; node keep-alive agent waits
+# GAP ms between two requests. Gaps just under 1 s are tried (each attempt captured
+# separately) until the second request goes out on the connection nginx is closing,
+# gets RST and is retried by the client on a new connection. Attempts are bounded;
+# if the natural race never happens, the client blocks its event loop across the
+# server's close (gap 900 ms + 200 ms busy) which makes the race deterministic.
+scenario_stale_race() {
+  local port=18116 f="$OUT/stale-race.pcap" tmpf="$WORK/stale-race-try.pcap" gap try out ok=0
+  start_nginx stale $port 'keepalive_timeout 1s;'
+  for try in $(seq 1 24); do
+    gap=$(( (try - 1) % 4 )); gap=$(( 997 - (gap % 2 == 0 ? gap / 2 : -(gap + 1) / 2) ))  # 997 996 998 995 ...
+    [ "$try" -le 20 ] || gap=busy
+    cap_start "$tmpf" lo "tcp port $port"
+    if [ "$gap" = busy ]; then
+      out=$(node "$TOOLS/stale-race-client.mjs" $port 900 200 2>&1 || true)
+    else
+      out=$(node "$TOOLS/stale-race-client.mjs" $port "$gap" 2>&1 || true)
+    fi
+    cap_stop
+    if grep -q 'attempt 2 -> 200' <<<"$out" && \
+       [ "$(tshark -r "$tmpf" -Y 'tcp.stream==0 && tcp.flags.reset==1 && tcp.srcport=='$port 2>/dev/null | wc -l)" -gt 0 ]; then
+      log "stale race reproduced on try $try (gap=$gap):"; printf '%s\n' "$out" >&2
+      ok=1; break
+    fi
+  done
+  stop_all_servers
+  [ $ok = 1 ] || { log "stale race NOT reproduced"; return 1; }
+  mv "$tmpf" "$f"
+  report "$f"
+}
+
+# C3: node:http without / with a keep-alive agent, 5 sequential requests each.
+scenario_no_pool_node_fetch() {
+  local port=18117 f="$OUT/no-pool-node-fetch.pcap"
+  start_nginx node-nopool $port 'keepalive_timeout 60s;'
+  cap_start "$f" lo "tcp port $port"
+  node "$TOOLS/http-seq.mjs" $port nokeepalive /f1.txt /f2.txt /f3.txt /f4.txt /f5.txt
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+scenario_pool_node_fetch() {
+  local port=18118 f="$OUT/pool-node-fetch.pcap"
+  start_nginx node-pool $port 'keepalive_timeout 60s;'
+  cap_start "$f" lo "tcp port $port"
+  node "$TOOLS/http-seq.mjs" $port keepalive /f1.txt /f2.txt /f3.txt /f4.txt /f5.txt
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
   http10_keepalive http10_close keepalive_timeout_max chunked_gzip expect_100_continue
   close_delimited pipelining browser_pageload
+  blind_relay stale_race no_pool_node_fetch pool_node_fetch
 )
 
 main() {
