@@ -391,12 +391,84 @@ scenario_pool_node_fetch() {
   report "$f"
 }
 
+# ------------------------------------------------------------ HTTP/2 (h2c) ----
+# start_nghttpd PORT [extra nghttpd options...]  (cleartext, serves $DOCROOT)
+start_nghttpd() {
+  local port=$1; shift
+  start_bg nghttpd --no-tls -a 127.0.0.1 -d "$DOCROOT" "$@" "$port"
+  wait_port 127.0.0.1 "$port"
+}
+
+# D1: nghttp with prior knowledge, page + 30 assets (-a) as concurrent streams.
+scenario_h2c_prior_knowledge() {
+  local port=18120 f="$OUT/h2c-prior-knowledge.pcap"
+  start_nghttpd $port
+  cap_start "$f" lo "tcp port $port"
+  timeout 20 nghttp -n -a -s "http://127.0.0.1:$port/index.html" >&2
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# D2: curl --http2 on cleartext: HTTP/1.1 Upgrade: h2c, then h2 on the same connection.
+# nghttpd has no h2c upgrade support, so the server is Apache httpd + mod_http2.
+scenario_h2c_upgrade() {
+  local port=18121 f="$OUT/h2c-upgrade.pcap" prefix="$WORK/apache-h2c"
+  mkdir -p "$prefix"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" -e "s#@ROOT@#$DOCROOT#g" \
+      "$TOOLS/apache-h2c.conf.in" > "$prefix/httpd.conf"
+  start_bg /usr/sbin/apache2 -f "$prefix/httpd.conf" -DFOREGROUND
+  wait_port 127.0.0.1 $port
+  cap_start "$f" lo "tcp port $port"
+  CURL+=(--http2)
+  curl_multi http://127.0.0.1:$port/f1.txt http://127.0.0.1:$port/f2.txt http://127.0.0.1:$port/f3.txt
+  unset 'CURL[${#CURL[@]}-1]'
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# D3: nghttpd pushes the page's css/js when /index.html is requested.
+scenario_h2_push() {
+  local port=18122 f="$OUT/h2-push.pcap"
+  start_nghttpd $port -p /index.html=/assets/s1.css,/assets/s2.css,/assets/j1.js
+  cap_start "$f" lo "tcp port $port"
+  timeout 20 nghttp -n -s "http://127.0.0.1:$port/index.html" >&2
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# D4: client advertises tiny windows (-w 10 -W 10 -> 2^10-1 = 1023 bytes) and downloads
+# 256 KiB: the server stalls on flow control until each WINDOW_UPDATE.
+scenario_h2_flow_control() {
+  local port=18123 f="$OUT/h2-flow-control.pcap"
+  start_nghttpd $port
+  cap_start "$f" lo "tcp port $port"
+  timeout 30 nghttp -n -s -w 10 -W 10 "http://127.0.0.1:$port/big/large.bin" >&2
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
+# D6: h2load: 200 requests over 2 connections, 10 concurrent streams each.
+scenario_h2load() {
+  local port=18125 f="$OUT/h2load.pcap"
+  start_nghttpd $port
+  cap_start "$f" lo "tcp port $port"
+  timeout 30 h2load -n 200 -c 2 -m 10 "http://127.0.0.1:$port/f1.txt" >&2
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
   http10_keepalive http10_close keepalive_timeout_max chunked_gzip expect_100_continue
   close_delimited pipelining browser_pageload
   blind_relay stale_race no_pool_node_fetch pool_node_fetch
+  h2c_prior_knowledge h2c_upgrade h2_push h2_flow_control h2load
 )
 
 main() {
