@@ -1,0 +1,129 @@
+/**
+ * Classic microsecond pcap through the `pcap-parser` package (the user's choice of library).
+ *
+ * pcap-parser is an EventEmitter over a readable stream. We hand it a minimal stream object and
+ * emit our chunks into it synchronously, so it stays push-based and we keep control of reading,
+ * progress and gzip. Its behaviour we compensate for (see the tests in test/core/capture):
+ *  - it accepts only the microsecond magic in both byte orders (nanosecond files go to
+ *    ClassicPcapParser);
+ *  - it silently drops a partial record at end of file, so we account for consumed bytes ourselves
+ *    and report truncation;
+ *  - it trusts the captured-length field, so a corrupt length would make it buffer forever: we
+ *    bound it with MAX_RECORD_BYTES by peeking each record header before it does.
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { TruncatedCaptureError } from '../errors.js';
+import { MAX_RECORD_BYTES, type RecordParser, type RecordSink } from './records.js';
+
+const require = createRequire(import.meta.url);
+interface PcapParserModule {
+  parse(input: EventEmitter): EventEmitter;
+}
+interface PcapPacket {
+  header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number; originalLength: number };
+  data: Buffer;
+}
+const pcapParser = require('pcap-parser') as PcapParserModule;
+
+/** The stream stand-in pcap-parser reads from: it only calls pause/resume/on. */
+class ChunkSource extends EventEmitter {
+  pause(): void {}
+  resume(): void {}
+}
+
+export class PcapParserAdapter implements RecordParser {
+  private readonly source = new ChunkSource();
+  private num = 0;
+  private linkType = 0;
+  private le = true;
+  private expect = 24; // bytes the next record needs before pcap-parser can emit it
+  private received = 0;
+  private consumed = 0;
+  private error: Error | null = null;
+  /** Bytes of the current record header seen so far (to peek caplen before pcap-parser trusts it). */
+  private hdr = new Uint8Array(16);
+  private hdrFill = 0;
+  private bodyLeft = 0;
+  private inFileHeader = true;
+
+  constructor(private readonly sink: RecordSink) {
+    const parser = pcapParser.parse(this.source);
+    parser.on('globalHeader', (h: { magicNumber: number; linkLayerType: number; snapshotLength: number }) => {
+      this.linkType = h.linkLayerType & 0x0fffffff;
+      this.sink.onInterface(0, { linkType: this.linkType, snaplen: h.snapshotLength, tsResolution: 'us' });
+    });
+    parser.on('packet', (p: PcapPacket) => {
+      const h = p.header;
+      this.consumed += 16 + h.capturedLength;
+      this.sink.onPacket({
+        num: ++this.num,
+        sec: h.timestampSeconds,
+        ns: Math.min(h.timestampMicroseconds, 999_999) * 1000,
+        caplen: h.capturedLength,
+        origLen: h.originalLength,
+        iface: 0,
+        linkType: this.linkType,
+        data: p.data,
+      });
+    });
+    parser.on('error', (e: Error) => {
+      this.error = e;
+    });
+  }
+
+  push(chunk: Uint8Array): void {
+    this.guard(chunk);
+    this.received += chunk.length;
+    this.source.emit('data', Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if (this.error) throw new TruncatedCaptureError(`pcap-parser: ${this.error.message}`);
+  }
+
+  end(): void {
+    if (this.inFileHeader) throw new TruncatedCaptureError('file ends inside the pcap file header');
+    const trailing = this.received - 24 - this.consumed;
+    if (trailing > 0) {
+      throw new TruncatedCaptureError(`file ends inside a packet record (${trailing} trailing bytes after packet ${this.num})`);
+    }
+  }
+
+  /** Walk record boundaries ahead of pcap-parser so a corrupt length fails fast instead of buffering. */
+  private guard(chunk: Uint8Array): void {
+    let i = 0;
+    if (this.inFileHeader) {
+      const need = this.expect - this.hdrFill;
+      const n = Math.min(need, chunk.length);
+      if (this.hdrFill === 0 && chunk.length >= 4) {
+        this.le = chunk[0] === 0xd4;
+      }
+      this.hdrFill += n;
+      i = n;
+      if (this.hdrFill < 24) return;
+      this.inFileHeader = false;
+      this.hdrFill = 0;
+    }
+    while (i < chunk.length) {
+      if (this.bodyLeft > 0) {
+        const n = Math.min(this.bodyLeft, chunk.length - i);
+        this.bodyLeft -= n;
+        i += n;
+        continue;
+      }
+      const n = Math.min(16 - this.hdrFill, chunk.length - i);
+      this.hdr.set(chunk.subarray(i, i + n), this.hdrFill);
+      this.hdrFill += n;
+      i += n;
+      if (this.hdrFill === 16) {
+        const dv = new DataView(this.hdr.buffer);
+        const caplen = dv.getUint32(8, this.le);
+        if (caplen > MAX_RECORD_BYTES) {
+          throw new TruncatedCaptureError(
+            `corrupt pcap record header after packet ${this.num}: captured length ${caplen} exceeds ${MAX_RECORD_BYTES}`,
+          );
+        }
+        this.bodyLeft = caplen;
+        this.hdrFill = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Opens a capture file and streams its records into a RecordSink: never reads the whole file into
+ * memory, reports progress in bytes of the file as stored (compressed bytes for .gz), honours an
+ * AbortSignal, and never modifies the input.
+ *
+ * Format detection is by content, not by name: gzip (1f 8b) is unwrapped transparently, then the
+ * first four bytes choose pcap (µs, via pcap-parser), pcap (ns) or pcapng.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import {
+  CancelledError,
+  NotACaptureError,
+  TruncatedCaptureError,
+  UnreadableFileError,
+  WirefallError,
+} from '../errors.js';
+import { PcapParserAdapter } from './pcap.js';
+import { ClassicPcapParser, PcapngParser, type RecordParser, type RecordSink } from './records.js';
+
+/** Read size; large enough that per-chunk overhead vanishes, small enough to stay cache-friendly. */
+export const READ_CHUNK_BYTES = 1 << 20;
+
+export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
+
+export interface ReadProgress {
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: ReadProgress) => void;
+  /** Use wirefall's own classic-pcap parser instead of pcap-parser (benchmarks, comparisons). */
+  classicParser?: 'pcap-parser' | 'builtin';
+}
+
+export interface ReadResult {
+  format: CaptureFormat;
+  gzip: boolean;
+  fileBytes: number;
+  /** Set when the file was truncated or corrupt part-way; everything before it was delivered. */
+  error?: WirefallError;
+}
+
+export function detectFormat(magic: Uint8Array): CaptureFormat | null {
+  if (magic.length < 4) return null;
+  const m = ((magic[0] << 24) | (magic[1] << 16) | (magic[2] << 8) | magic[3]) >>> 0;
+  switch (m) {
+    case 0xa1b2c3d4:
+    case 0xd4c3b2a1:
+      return 'pcap';
+    case 0xa1b23c4d:
+    case 0x4d3cb2a1:
+      return 'pcap-ns';
+    case 0x0a0d0d0a:
+      return 'pcapng';
+    default:
+      return null;
+  }
+}
+
+async function peek(path: string, n: number): Promise<{ head: Uint8Array; size: number }> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new UnreadableFileError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new UnreadableFileError(`${path} is a directory`);
+    const head = new Uint8Array(n);
+    const { bytesRead } = await fh.read(head, 0, n, 0);
+    return { head: head.subarray(0, bytesRead), size: st.size };
+  } catch (e) {
+    if (e instanceof WirefallError) throw e;
+    throw new UnreadableFileError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads the first bytes of the (possibly gzipped) content without reading the whole file. */
+async function peekContent(path: string, gzip: boolean): Promise<Uint8Array> {
+  if (!gzip) return (await peek(path, 4)).head;
+  const input = createReadStream(path, { start: 0, end: 64 * 1024 });
+  const gunzip = createGunzip();
+  input.pipe(gunzip);
+  const parts: Buffer[] = [];
+  let have = 0;
+  try {
+    for await (const chunk of gunzip) {
+      parts.push(chunk as Buffer);
+      have += (chunk as Buffer).length;
+      if (have >= 4) break;
+    }
+  } catch {
+    // fall through: too little content decides below
+  } finally {
+    input.destroy();
+    gunzip.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, 4);
+}
+
+export async function readCapture(path: string, sink: RecordSink, opts: ReadOptions = {}): Promise<ReadResult> {
+  const { head, size } = await peek(path, 4);
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const magic = await peekContent(path, gzip);
+  const format = detectFormat(magic);
+  if (!format) {
+    if (size === 0) throw new NotACaptureError(`${path} is empty, not a capture`);
+    const hex = Buffer.from(magic).toString('hex') || '(none)';
+    throw new NotACaptureError(`${path} is not a pcap or pcapng capture (magic ${hex}${gzip ? ' after gunzip' : ''})`);
+  }
+  let parser: RecordParser;
+  if (format === 'pcapng') parser = new PcapngParser(sink);
+  else if (format === 'pcap' && opts.classicParser !== 'builtin') parser = new PcapParserAdapter(sink);
+  else parser = new ClassicPcapParser(sink);
+
+  const result: ReadResult = { format, gzip, fileBytes: size };
+  const file = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  const source: AsyncIterable<Buffer> = gzip ? file.pipe(createGunzip({ chunkSize: 256 * 1024 })) : file;
+  let lastProgress = 0;
+  try {
+    for await (const chunk of source) {
+      if (opts.signal?.aborted) throw new CancelledError(`analysis of ${path} was cancelled`);
+      parser.push(chunk);
+      if (opts.onProgress && file.bytesRead - lastProgress >= 8 * READ_CHUNK_BYTES) {
+        lastProgress = file.bytesRead;
+        opts.onProgress({ bytesRead: file.bytesRead, totalBytes: size });
+      }
+    }
+    parser.end();
+  } catch (e) {
+    if (e instanceof TruncatedCaptureError) result.error = e;
+    else if (e instanceof WirefallError) throw e;
+    else if ((e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || (e as NodeJS.ErrnoException).code?.startsWith('Z_'))
+      result.error = new TruncatedCaptureError(`${path}: gzip stream is truncated or corrupt (${(e as Error).message})`);
+    else throw new UnreadableFileError(`error reading ${path}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    file.destroy();
+  }
+  opts.onProgress?.({ bytesRead: size, totalBytes: size });
+  return result;
+}
+
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}

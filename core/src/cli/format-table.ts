@@ -1,0 +1,118 @@
+/**
+ * The `--format table` view: one row per connection (endpoints, protocol, lifetime, requests,
+ * close), its exchanges beneath, then findings. Plain text, no colours, stable column widths.
+ */
+import type { Connection, Finding, Report, Request } from '../model/types.js';
+
+export function ms(v: number | null | undefined): string {
+  if (v === null || v === undefined || v < 0) return '-';
+  if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
+  if (v >= 10) return `${v.toFixed(0)} ms`;
+  return `${v.toFixed(1)} ms`;
+}
+
+export function bytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function ep(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+function closeText(c: Connection): string {
+  const cl = c.close;
+  if (cl.how === 'open') return 'open at capture end';
+  const who = cl.by ?? '?';
+  const how = cl.how === 'rst' ? 'RST' : 'FIN';
+  const why = cl.detail ? ` — ${cl.detail}` : cl.reason && cl.reason !== `${who}-close` ? ` (${cl.reason})` : '';
+  return `${who} ${how}${why}`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function requestLine(r: Request): string {
+  const status = r.status === null ? '---' : String(r.status);
+  const t = r.timings;
+  const total = [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].reduce((a, b) => a + (b > 0 ? b : 0), 0);
+  const flags = [r.pipelined ? 'pipelined' : '', r.state !== 'complete' ? r.state : '', r.anomalies.length ? `${r.anomalies.length} anomalies` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `    #${pad(String(r.index), 3)} ${pad(r.method, 7)} ${pad(status, 4)} ${pad(ms(total), 9)} wait ${pad(ms(t.wait), 9)} ${r.url}${flags ? `  [${flags}]` : ''}`;
+}
+
+export function findingLines(f: Finding, indent = '  '): string[] {
+  const cost = f.costMs !== undefined ? ` (cost ~${ms(f.costMs)})` : '';
+  const lines = [`${indent}[${f.severity}] ${f.kind}${f.rule ? `/${f.rule}` : ''}: ${f.summary}${cost}`];
+  for (const e of f.evidence.slice(0, 5)) {
+    lines.push(`${indent}    evidence: ${e.packet !== null ? `packet ${e.packet}` : ''}${e.time !== null ? ` at ${ms(e.time)}` : ''} — ${e.what}`);
+  }
+  if (f.evidence.length > 5) lines.push(`${indent}    … ${f.evidence.length - 5} more`);
+  lines.push(`${indent}    advice: ${f.advice}`);
+  return lines;
+}
+
+export function formatTable(report: Report): string {
+  const out: string[] = [];
+  const cap = report.capture;
+  out.push(
+    `${cap.file}: ${cap.format}${cap.gzip ? '.gz' : ''}, ${cap.packets} packets, ${ms(cap.durationMs)}, ` +
+      `${report.connections.length} TCP connections, ${report.requests.length} requests`,
+  );
+  if (cap.error) out.push(`  ! ${cap.error.code}: ${cap.error.message}`);
+  for (const i of cap.interfaces) if (!i.supported) out.push(`  ! interface ${i.index}: unsupported link type ${i.linkTypeName} (${i.packets} packets skipped)`);
+  const byConn = new Map<number, Request[]>();
+  for (const r of report.requests) {
+    const l = byConn.get(r.connectionId) ?? [];
+    l.push(r);
+    byConn.set(r.connectionId, l);
+  }
+  const findingsByConn = new Map<number, Finding[]>();
+  for (const f of report.findings) {
+    for (const id of f.connectionIds.slice(0, 1)) {
+      const l = findingsByConn.get(id) ?? [];
+      l.push(f);
+      findingsByConn.set(id, l);
+    }
+  }
+  out.push('');
+  out.push(`  ${pad('ID', 4)} ${pad('CLIENT', 22)} ${pad('SERVER', 22)} ${pad('PROTO', 9)} ${pad('START', 9)} ${pad('LIFETIME', 9)} ${pad('REQS', 5)} CLOSE`);
+  for (const c of report.connections) {
+    const start = c.startSeen ? ms(c.firstTime) : `${ms(c.firstTime)}*`;
+    out.push(
+      `  ${pad(String(c.id), 4)} ${pad(ep(c.client), 22)} ${pad(ep(c.server), 22)} ${pad(c.protocol, 9)} ${pad(start, 9)} ${pad(ms(c.durationMs), 9)} ${pad(String(c.requestCount), 5)} ${closeText(c)}`,
+    );
+    const extra: string[] = [];
+    if (c.handshakeRttMs >= 0) extra.push(`handshake ${ms(c.handshakeRttMs)}`);
+    const s = c.stats;
+    extra.push(`↑ ${s.client.packets} pkts ${bytes(s.client.payloadBytes)}`, `↓ ${s.server.packets} pkts ${bytes(s.server.payloadBytes)}`);
+    const retr = s.client.retransmissions + s.server.retransmissions;
+    const lost = s.client.lostBytes + s.server.lostBytes;
+    if (retr) extra.push(`${retr} retransmissions`);
+    if (lost) extra.push(`${bytes(lost)} never captured`);
+    if (c.keepAlive?.timeoutS !== undefined || c.keepAlive?.max !== undefined) {
+      extra.push(`Keep-Alive${c.keepAlive.timeoutS !== undefined ? ` timeout=${c.keepAlive.timeoutS}` : ''}${c.keepAlive.max !== undefined ? ` max=${c.keepAlive.max}` : ''}`);
+    }
+    if (c.idle.length) extra.push(`idle ${c.idle.map((i) => ms(i.durationMs)).join(', ')}`);
+    out.push(`       ${extra.join(' · ')}`);
+    for (const r of byConn.get(c.id) ?? []) out.push(requestLine(r));
+    for (const f of findingsByConn.get(c.id) ?? []) out.push(...findingLines(f, '    '));
+  }
+  if (report.connections.some((c) => !c.startSeen)) out.push('  * connection started before the capture (no SYN seen)');
+  const unattached = report.findings.filter((f) => f.connectionIds.length === 0);
+  if (unattached.length) {
+    out.push('', 'Findings:');
+    for (const f of unattached) out.push(...findingLines(f));
+  }
+  if (report.findings.length) {
+    const kinds = new Map<string, number>();
+    for (const f of report.findings) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+    out.push('', `Findings: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  }
+  return out.join('\n') + '\n';
+}

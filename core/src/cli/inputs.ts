@@ -1,0 +1,51 @@
+/**
+ * Expands the CLI's capture arguments: plain files, directories (walked recursively for capture
+ * files) and glob patterns (tinyglobby: a small, maintained glob library — globbing is not
+ * wirefall's core, and Node 20 has no fs.glob). Order is kept; duplicates are dropped.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+
+export const CAPTURE_EXTENSIONS = ['.pcap', '.pcapng', '.cap', '.pcap.gz', '.pcapng.gz', '.cap.gz'];
+/** Directory levels walked below each directory argument. */
+export const MAX_WALK_DEPTH = 32;
+
+export function isCaptureName(name: string): boolean {
+  const n = name.toLowerCase();
+  return CAPTURE_EXTENSIONS.some((e) => n.endsWith(e));
+}
+
+async function walk(dir: string, depth: number, out: string[]): Promise<void> {
+  if (depth > MAX_WALK_DEPTH) return;
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, depth + 1, out);
+    else if (e.isFile() && isCaptureName(e.name)) out.push(p);
+  }
+}
+
+/** Returns the files to analyse; a path that does not exist is kept so it is reported as unreadable. */
+export async function expandInputs(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of args) {
+    let st;
+    try {
+      st = await stat(a);
+    } catch {
+      st = null;
+    }
+    if (st?.isDirectory()) {
+      await walk(a, 0, out);
+    } else if (!st && isDynamicPattern(a)) {
+      const found = await glob(a, { onlyFiles: true, expandDirectories: false });
+      found.sort();
+      out.push(...found);
+    } else {
+      out.push(a);
+    }
+  }
+  return [...new Set(out)];
+}

@@ -1,0 +1,286 @@
+/**
+ * The `wirefall` command line. Exit codes are documented in HELP and are the WirefallError classes'
+ * `exitCode`; a batch exits with the worst outcome among its files.
+ */
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UnreadableFileError, UsageError, WirefallError } from '../errors.js';
+import type { AnalyzeProgress } from '../engine.js';
+import { toHar } from '../model/har.js';
+import { VERSION } from '../version.js';
+import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.js';
+import { formatTable, bytes } from './format-table.js';
+import { expandInputs } from './inputs.js';
+
+export const EXIT = {
+  OK: 0,
+  FINDINGS: 1,
+  TRUNCATED: 3,
+  LINKTYPE: 4,
+  USAGE: 64,
+  NOT_CAPTURE: 65,
+  UNREADABLE: 66,
+  INTERNAL: 70,
+  CANCELLED: 130,
+} as const;
+
+export const HELP = `wirefall ${VERSION} — HTTP connection behaviour (keep-alive, reuse, HTTP/2) in packet captures
+
+Usage:
+  wirefall analyze <capture...> [options]   connections, requests and findings
+  wirefall har <capture> [-o out.har]         HAR 1.2 export (Chrome DevTools can import it)
+  wirefall view <capture> [--port N]          serve the waterfall UI on 127.0.0.1
+  wirefall hpack inflate [story.json]         decode an hpack-test-case story (stdin if no file)
+  wirefall --help | --version
+
+Captures: pcap (µs or ns, either byte order), pcapng, optionally gzip-compressed (.gz).
+<capture...> may be files, directories (searched recursively for .pcap/.pcapng/.cap[.gz]) or
+quoted glob patterns ('captures/**/*.pcap').
+
+analyze options:
+  -f, --format table|json|ndjson   output format (default: table)
+                                    json: one Report (several files: {"reports": [...], ...});
+                                    ndjson: one record per line as it completes, in bounded memory:
+                                    {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...}
+  -o, --output FILE                write there instead of standard output
+  -j, --jobs N                     files analysed in parallel (default: number of cores)
+      --idle-gap MS                shortest gap recorded as an idle period (default 1000)
+      --fail-on KIND[,KIND]        exit 1 when findings of these kinds exist ('any' for all)
+      --no-progress                no progress bar (it is shown only when stderr is a terminal)
+
+Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
+
+Exit codes (a batch exits with the worst one among its files):
+  0    success
+  1    findings matched --fail-on
+  3    capture truncated or corrupt part-way (what came before was analysed and reported)
+  4    unsupported link type (nothing decodable)
+  64   usage error
+  65   not a capture (unknown file format) / invalid input
+  66   file cannot be opened or read
+  70   internal error (a bug: please report it)
+  130  cancelled
+`;
+
+/** Worst-outcome order for a batch: larger is worse (usage errors stop before analysis). */
+function worse(a: number, b: number): number {
+  return Math.max(a, b);
+}
+
+class Progress {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly enabled: boolean) {}
+  update(file: string, p: AnalyzeProgress): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    const pct = p.totalBytes ? Math.floor((100 * p.bytesRead) / p.totalBytes) : 0;
+    const width = 24;
+    const bar = '#'.repeat(Math.floor((pct * width) / 100)).padEnd(width, '.');
+    const name = file.length > 30 ? `…${file.slice(-29)}` : file;
+    process.stderr.write(
+      `\r${name} [${bar}] ${pct}% ${bytes(p.bytesRead)}/${bytes(p.totalBytes)} ${p.packets} pkts ${p.connections} conns ${p.requests} reqs\x1b[K`,
+    );
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+function openOut(path: string | undefined): { write(s: string): void; close(): Promise<void> } {
+  if (!path) {
+    return {
+      write: (s) => {
+        process.stdout.write(s);
+      },
+      close: () => new Promise((r) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', r) : r())),
+    };
+  }
+  const ws: WriteStream = createWriteStream(path);
+  return {
+    write: (s) => {
+      ws.write(s);
+    },
+    close: () => new Promise((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r()))),
+  };
+}
+
+function exitFor(o: FileOutcome): number {
+  if (o.error) return o.error.exitCode;
+  const err = o.report?.capture.error ?? o.capture?.error;
+  return err ? EXIT.TRUNCATED : EXIT.OK;
+}
+
+async function analyze(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', short: 'f', default: 'table' },
+      output: { type: 'string', short: 'o' },
+      jobs: { type: 'string', short: 'j' },
+      'idle-gap': { type: 'string' },
+      'fail-on': { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+    },
+  });
+  const format = values.format!;
+  if (!['table', 'json', 'ndjson'].includes(format)) throw new UsageError(`unknown --format ${format} (table, json or ndjson)`);
+  if (positionals.length === 0) throw new UsageError('analyze needs at least one capture file');
+  const jobs = values.jobs !== undefined ? Number(values.jobs) : defaultJobs();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, not ${values.jobs}`);
+  const idleGapMs = values['idle-gap'] !== undefined ? Number(values['idle-gap']) : undefined;
+  if (idleGapMs !== undefined && !(idleGapMs > 0)) throw new UsageError(`--idle-gap must be a positive number of ms`);
+  const failOn = values['fail-on']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+
+  const files = await expandInputs(positionals);
+  if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
+  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs }));
+  const out = openOut(values.output);
+  const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
+  const batch = files.length > 1;
+  const reports: unknown[] = [];
+  const failures: { file: string; code: string; message: string }[] = [];
+  let code: number = EXIT.OK;
+  let connections = 0;
+  let requests = 0;
+  const kinds: Record<string, number> = {};
+
+  const outcomes = await runBatch(
+    tasks,
+    jobs,
+    {
+      onLine: (l) => out.write(l + '\n'),
+      onProgress: (f, p) => progress.update(f, p),
+    },
+    (o) => {
+      progress.clear();
+      code = worse(code, exitFor(o));
+      connections += o.connections;
+      requests += o.requests;
+      for (const [k, n] of Object.entries(o.findingKinds)) kinds[k] = (kinds[k] ?? 0) + n;
+      if (o.error) {
+        failures.push({ file: o.file, code: o.error.code, message: o.error.message });
+        process.stderr.write(`wirefall: ${o.error.message}\n`);
+      } else {
+        const err = o.report?.capture.error ?? o.capture?.error;
+        if (err) process.stderr.write(`wirefall: ${o.file}: ${err.message} (analysed what came before)\n`);
+      }
+      if (o.report) {
+        if (format === 'table') out.write((batch ? '\n' : '') + formatTable(o.report));
+        else if (batch) reports.push(o.report);
+        else out.write(JSON.stringify(o.report, null, 2) + '\n');
+      } else if (format === 'json' && !batch && o.capture) {
+        // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
+        out.write(JSON.stringify({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, null, 2) + '\n');
+      }
+    },
+  );
+  const summary = { files: outcomes.length, connections, requests, findings: kinds, failures: failures.length };
+  if (format === 'json' && batch) out.write(JSON.stringify({ wirefall: VERSION, reports, failures, summary }, null, 2) + '\n');
+  if (format === 'ndjson') out.write(JSON.stringify({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
+  await out.close();
+  if (batch) {
+    process.stderr.write(
+      `wirefall: ${summary.files} files, ${connections} connections, ${requests} requests, ${failures.length} failed\n`,
+    );
+  }
+  if (failOn.length) {
+    const hit = Object.entries(kinds).filter(([k]) => failOn.includes('any') || failOn.includes(k));
+    for (const [k, n] of hit) process.stderr.write(`wirefall: ${n} ${k} finding${n === 1 ? '' : 's'}\n`);
+    if (hit.length) code = worse(code, EXIT.FINDINGS);
+  }
+  return code;
+}
+
+async function har(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { output: { type: 'string', short: 'o' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('har needs exactly one capture file');
+  const [o] = await runBatch([{ file: positionals[0], mode: 'report' }], 1, {}, () => {});
+  if (o.error) {
+    process.stderr.write(`wirefall: ${o.error.message}\n`);
+    return o.error.exitCode;
+  }
+  const out = openOut(values.output);
+  out.write(JSON.stringify(toHar(o.report!), null, 2) + '\n');
+  await out.close();
+  return exitFor(o);
+}
+
+async function hpack(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'inflate') throw new UsageError(`unknown hpack command ${sub ?? '(none)'}; try: wirefall hpack inflate [story.json]`);
+  if (rest.length > 1) throw new UsageError('hpack inflate takes at most one file');
+  const { runHpackInflate } = await import('../http2/hpack/inflate.js');
+  const input = rest.length === 1 ? readInput(rest[0]) : readFileSync(0, 'utf8');
+  process.stdout.write(runHpackInflate(input));
+  return EXIT.OK;
+}
+
+function readInput(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UnreadableFileError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+async function view(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { port: { type: 'string', short: 'p' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('view needs exactly one capture file');
+  const port = values.port !== undefined ? Number(values.port) : 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535`);
+  const { startViewFromCli } = await import('./view.js');
+  return startViewFromCli(positionals[0], port);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(HELP);
+        return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+      case '-v':
+      case '--version':
+        process.stdout.write(`${VERSION}\n`);
+        return EXIT.OK;
+      case 'analyze':
+        return await analyze(rest);
+      case 'har':
+        return await har(rest);
+      case 'hpack':
+        return await hpack(rest);
+      case 'view':
+        return await view(rest);
+      default:
+        throw new UsageError(`unknown command ${cmd}; see wirefall --help`);
+    }
+  } catch (e) {
+    if (e instanceof WirefallError) {
+      process.stderr.write(`wirefall: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`wirefall: ${(e as Error).message}\n`);
+      return EXIT.USAGE;
+    }
+    process.stderr.write(`wirefall: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT.INTERNAL;
+  }
+}

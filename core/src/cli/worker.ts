@@ -1,0 +1,20 @@
+/** Worker-thread entry for batch analysis: one task at a time, results posted back. */
+import { parentPort } from 'node:worker_threads';
+import { runTask, type FileTask } from './batch.js';
+
+parentPort?.on('message', async (m: { task: FileTask; progress: boolean }) => {
+  const lines: string[] = [];
+  const flushLines = () => {
+    if (lines.length) parentPort!.postMessage({ kind: 'line', line: lines.join('\n') });
+    lines.length = 0;
+  };
+  const outcome = await runTask(m.task, {
+    onLine: (l) => {
+      lines.push(l);
+      if (lines.length >= 256) flushLines();
+    },
+    onProgress: m.progress ? (_f, p) => parentPort!.postMessage({ kind: 'progress', progress: p }) : undefined,
+  });
+  flushLines();
+  parentPort!.postMessage({ kind: 'done', outcome });
+});

@@ -1,0 +1,323 @@
+/**
+ * The analysis pipeline, push-based from file to model:
+ *
+ *   readCapture ─► link layer ─► IpDecoder (fragments) ─► TcpTable (connections, reassembly)
+ *     ─► per-connection protocol sniffing ─► Http1Session / Http2Session ─► ExchangeSink ─► model
+ *
+ * Capture time is the only clock: all times are ms since the capture's first packet.
+ * `analyzeFile` returns the whole Report; `analyzeStream` hands records out as they complete
+ * (connections when finished, requests when complete) so NDJSON output runs in bounded memory.
+ */
+import { readCapture, type ReadOptions } from './capture/reader.js';
+import { IpDecoder, PROTO_TCP, PROTO_UDP, type L4Packet } from './capture/ip.js';
+import { isSupportedLinkType, linkTypeName, networkOffset, NOT_IP, TRUNCATED, UNSUPPORTED } from './capture/link.js';
+import type { IfaceDesc, RawPacket, RecordSink } from './capture/records.js';
+import { UnsupportedLinkTypeError, type WirefallError } from './errors.js';
+import { DnsTracker } from './dns/tracker.js';
+import { harTimings } from './model/phases.js';
+import type { ExchangeSink, RequestDraft } from './model/exchange.js';
+import type {
+  Anomaly,
+  AppProtocol,
+  CaptureInfo,
+  CloseReason,
+  Connection,
+  Finding,
+  InterfaceInfo,
+  KeepAliveContract,
+  Report,
+  Request,
+} from './model/types.js';
+import { createSession } from './protocols.js';
+import { TcpTable, type TcpConnection } from './tcp/table.js';
+import { VERSION } from './version.js';
+
+export interface AnalyzeOptions {
+  signal?: AbortSignal;
+  /** Progress in bytes of the stored file, plus running counts. */
+  onProgress?: (p: AnalyzeProgress) => void;
+  /** Minimum gap without payload recorded as an idle period (ms). */
+  idleGapMs?: number;
+  /** Classic-pcap decoder: the pcap-parser package (default) or the built-in one (benchmarks). */
+  classicParser?: ReadOptions['classicParser'];
+}
+
+export interface AnalyzeProgress {
+  bytesRead: number;
+  totalBytes: number;
+  packets: number;
+  connections: number;
+  requests: number;
+}
+
+export interface StreamHandlers {
+  onConnection?(c: Connection): void;
+  onRequest?(r: Request): void;
+}
+
+export interface StreamResult {
+  capture: CaptureInfo;
+  connections: number;
+  requests: number;
+}
+
+/** Per-connection application-layer facts, collected through the ExchangeSink. */
+class ConnectionApp implements ExchangeSink {
+  proto: AppProtocol = 'none';
+  keep?: KeepAliveContract;
+  reason?: { reason: CloseReason; detail: string };
+  facts?: Record<string, unknown>;
+  readonly anomalies: Anomaly[] = [];
+  requestCount = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly conn: TcpConnection,
+  ) {}
+
+  request(d: RequestDraft): void {
+    this.requestCount++;
+    this.engine.addRequest(this.conn, d);
+  }
+  protocol(p: AppProtocol): void {
+    this.proto = p;
+  }
+  anomaly(a: Anomaly): void {
+    if (this.anomalies.length < 1000) this.anomalies.push(a);
+  }
+  keepAlive(k: KeepAliveContract): void {
+    this.keep = k;
+  }
+  closeReason(reason: CloseReason, detail: string): void {
+    this.reason = { reason, detail };
+  }
+  extra(facts: Record<string, unknown>): void {
+    this.facts = { ...this.facts, ...facts };
+  }
+}
+
+class Engine implements RecordSink {
+  readonly counters: Record<string, number> = {};
+  readonly interfaces: InterfaceInfo[] = [];
+  private readonly ip: IpDecoder;
+  readonly table: TcpTable;
+  private readonly dns = new DnsTracker();
+  private readonly apps = new Map<number, ConnectionApp>();
+  private sec0 = -1;
+  private ns0 = 0;
+  packets = 0;
+  lastTime = 0;
+  requestsSeen = 0;
+  private sinceFlush = 0;
+
+  constructor(
+    private readonly handlers: StreamHandlers,
+    opts: AnalyzeOptions,
+  ) {
+    const count = (name: string, n = 1) => this.count(name, n);
+    this.ip = new IpDecoder((p) => this.l4(p), { count });
+    this.table = new TcpTable(
+      (c) => {
+        const app = new ConnectionApp(this, c);
+        this.apps.set(c.id, app);
+        return createSession(c, app);
+      },
+      (c) => this.connectionDone(c),
+      { count },
+      { idleGapMs: opts.idleGapMs },
+    );
+  }
+
+  count(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
+  onInterface(index: number, iface: IfaceDesc): void {
+    const supported = isSupportedLinkType(iface.linkType);
+    this.interfaces[index] = {
+      index,
+      linkType: iface.linkType,
+      linkTypeName: linkTypeName(iface.linkType),
+      supported,
+      packets: 0,
+      snaplen: iface.snaplen,
+      tsResolution: iface.tsResolution,
+    };
+  }
+
+  onPacket(p: RawPacket): void {
+    if (this.sec0 < 0) {
+      this.sec0 = p.sec;
+      this.ns0 = p.ns;
+    }
+    const time = (p.sec - this.sec0) * 1000 + (p.ns - this.ns0) / 1e6;
+    this.packets = p.num;
+    if (time > this.lastTime) this.lastTime = time;
+    const iface = this.interfaces[p.iface];
+    if (iface) iface.packets++;
+    if (p.caplen < p.origLen) this.count('snaplenTruncatedFrames');
+    const off = networkOffset(p.linkType, p.data);
+    if (off >= 0) this.ip.decode(p.data, off, p.num, time, p.origLen);
+    else if (off === NOT_IP) this.count('nonIpFrames');
+    else if (off === TRUNCATED) this.count('truncatedFrames');
+    else if (off === UNSUPPORTED) this.count('unsupportedLinkTypeFrames');
+    if (++this.sinceFlush >= 65536) {
+      this.sinceFlush = 0;
+      this.table.flushClosed(time);
+    }
+  }
+
+  onSecrets(): void {
+    // Kept for TLS decryption (a later issue); counted by the reader.
+  }
+
+  private l4(p: L4Packet): void {
+    if (p.proto === PROTO_TCP) this.table.packet(p);
+    else if (p.proto === PROTO_UDP) {
+      this.count('udpPackets');
+      if (p.srcPort === 53 || p.dstPort === 53) this.dns.packet(p);
+    }
+  }
+
+  addRequest(conn: TcpConnection, d: RequestDraft): void {
+    const times = { ...d.times };
+    if (d.index === 1 && times.connectStartTime === null && conn.synTime !== null) {
+      // The TCP handshake belongs to the first exchange only (DevTools: connectionReused = false).
+      times.connectStartTime = conn.synTime;
+      times.connectEndTime = conn.establishedTime ?? conn.synAckTime;
+      const dns = this.dns.lookupBefore(conn.server.ip, conn.synTime);
+      if (dns && times.dnsStartTime === null) {
+        times.dnsStartTime = dns.queryTime;
+        times.dnsEndTime = dns.answerTime;
+      }
+    }
+    const r: Request = { ...d, id: this.requestsSeen++, connectionId: conn.id, times, timings: harTimings(times) };
+    this.handlers.onRequest?.(r);
+  }
+
+  private connectionDone(c: TcpConnection): void {
+    const app = this.apps.get(c.id);
+    this.apps.delete(c.id);
+    const close = { ...c.close };
+    if (app?.reason && app.reason.reason !== 'unknown') {
+      close.reason = app.reason.reason;
+      close.detail = app.reason.detail;
+    } else if (close.how === 'open') {
+      close.reason = 'capture-end';
+      close.detail = 'still open when the capture ended';
+    }
+    const conn: Connection = {
+      id: c.id,
+      client: { ...c.client },
+      server: { ...c.server },
+      roles: c.roles,
+      startSeen: c.startSeen,
+      firstPacket: c.firstPacket,
+      lastPacket: c.lastPacket,
+      firstTime: c.firstTime,
+      lastTime: c.lastTime,
+      synTime: c.synTime,
+      synAckTime: c.synAckTime,
+      establishedTime: c.establishedTime,
+      firstDataTime: minNullable(c.c.firstDataTime, c.s.firstDataTime),
+      lastDataTime: maxNullable(c.c.lastDataTime, c.s.lastDataTime),
+      handshakeRttMs: c.synTime !== null && c.establishedTime !== null ? c.establishedTime - c.synTime : -1,
+      synToSynAckMs: c.synTime !== null && c.synAckTime !== null ? c.synAckTime - c.synTime : -1,
+      synAckToAckMs: c.synAckTime !== null && c.establishedTime !== null ? c.establishedTime - c.synAckTime : -1,
+      durationMs: c.lastTime - c.firstTime,
+      close,
+      stats: { client: c.c.stats, server: c.s.stats },
+      idle: c.idle,
+      protocol: app?.proto ?? 'none',
+      requestCount: app?.requestCount ?? 0,
+      anomalies: [...c.anomalies, ...(app?.anomalies ?? [])],
+    };
+    if (app?.keep) conn.keepAlive = app.keep;
+    if (app?.facts) conn.extra = app.facts;
+    this.handlers.onConnection?.(conn);
+  }
+
+  captureInfo(path: string, r: { format: CaptureInfo['format']; gzip: boolean; fileBytes: number; error?: WirefallError }): CaptureInfo {
+    const info: CaptureInfo = {
+      file: path,
+      format: r.format,
+      gzip: r.gzip,
+      fileBytes: r.fileBytes,
+      packets: this.packets,
+      startEpochMs: this.sec0 >= 0 ? this.sec0 * 1000 + this.ns0 / 1e6 : null,
+      startTime: this.sec0 >= 0 ? new Date(this.sec0 * 1000 + Math.floor(this.ns0 / 1e6)).toISOString() : null,
+      durationMs: this.lastTime,
+      interfaces: this.interfaces.filter(Boolean),
+      counters: { ...this.counters, connections: this.table.created },
+    };
+    if (r.error) info.error = { code: r.error.code, message: r.error.message };
+    return info;
+  }
+}
+
+function minNullable(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+function maxNullable(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+/**
+ * Analyse a capture, handing out connections and requests as they complete. Throws a
+ * WirefallError for a file that cannot be analysed at all; a truncated or corrupt tail is reported
+ * in `capture.error` after everything before it was analysed.
+ */
+export async function analyzeStream(path: string, handlers: StreamHandlers, opts: AnalyzeOptions = {}): Promise<StreamResult> {
+  let connections = 0;
+  let requests = 0;
+  const engine: Engine = new Engine(
+    {
+      onConnection: (c) => {
+        connections++;
+        handlers.onConnection?.(c);
+      },
+      onRequest: (r) => {
+        requests++;
+        handlers.onRequest?.(r);
+      },
+    },
+    opts,
+  );
+  const res = await readCapture(path, engine, {
+    signal: opts.signal,
+    classicParser: opts.classicParser,
+    onProgress: opts.onProgress
+      ? (p) =>
+          opts.onProgress!({
+            ...p,
+            packets: engine.packets,
+            connections: engine.table.created,
+            requests: engine.requestsSeen,
+          })
+      : undefined,
+  });
+  engine.table.finish();
+  const capture = engine.captureInfo(path, res);
+  if (capture.interfaces.length > 0 && capture.interfaces.every((i) => !i.supported) && capture.packets > 0) {
+    const names = capture.interfaces.map((i) => i.linkTypeName).join(', ');
+    throw Object.assign(new UnsupportedLinkTypeError(`${path}: unsupported link type ${names}; nothing could be decoded`), {
+      capture,
+    });
+  }
+  return { capture, connections, requests };
+}
+
+/** Analyse a capture into a whole Report (connections sorted by id, requests by id). */
+export async function analyzeFile(path: string, opts: AnalyzeOptions & { findings?: (r: Report) => Finding[] } = {}): Promise<Report> {
+  const connections: Connection[] = [];
+  const requests: Request[] = [];
+  const { capture } = await analyzeStream(
+    path,
+    { onConnection: (c) => connections.push(c), onRequest: (r) => requests.push(r) },
+    opts,
+  );
+  connections.sort((a, b) => a.id - b.id);
+  const report: Report = { wirefall: VERSION, capture, connections, requests, findings: [] };
+  if (opts.findings) report.findings = opts.findings(report);
+  return report;
+}

@@ -1,0 +1,138 @@
+/**
+ * Protocol detection per connection, on any port: the first bytes decide which session parses the
+ * connection. Bytes seen while deciding are replayed into the chosen session unchanged.
+ *
+ *   client sends "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"        → HTTP/2 with prior knowledge (RFC 9113 §3.3)
+ *   an HTTP/1.x request line or status line               → HTTP/1.x (h2c Upgrade continues in HTTP/2)
+ *   a TLS record header (0x16 0x03 0x0x)                  → TLS (labelled; decryption is later work)
+ *   anything else after DETECT_MAX_BYTES                  → unknown (bytes counted, not parsed)
+ */
+import type { ExchangeSink } from './model/exchange.js';
+import type { Side } from './model/types.js';
+import { looksLikeHttp1Request, looksLikeHttp1Response } from './http1/sniff.js';
+import type { StreamChunk, StreamSink } from './tcp/stream.js';
+import type { TcpConnection } from './tcp/table.js';
+
+/** Bytes examined per direction before a connection is declared unknown. */
+export const DETECT_MAX_BYTES = 64;
+
+const H2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+
+/** True when `d` is (a prefix of, if `partial`) the HTTP/2 client connection preface. */
+export function looksLikeH2Preface(d: Uint8Array, partial = false): boolean {
+  const n = Math.min(d.length, H2_PREFACE.length);
+  if (!partial && n < H2_PREFACE.length) return false;
+  for (let i = 0; i < n; i++) if (d[i] !== H2_PREFACE.charCodeAt(i)) return false;
+  return true;
+}
+
+function looksLikeTls(d: Uint8Array): boolean {
+  // RFC 8446 §5.1: ContentType handshake(22), legacy_record_version 0x03 0x0{0..4}.
+  return d.length >= 3 && d[0] === 0x16 && d[1] === 0x03 && d[2] <= 0x04;
+}
+
+type Decision = 'http1' | 'h2' | 'tls' | 'unknown' | null;
+
+function decide(side: Side, d: Uint8Array): Decision {
+  if (side === 'client') {
+    if (looksLikeH2Preface(d)) return 'h2';
+    if (looksLikeH2Preface(d, true)) return null; // need more bytes
+  }
+  if (looksLikeTls(d)) return 'tls';
+  if (looksLikeHttp1Request(d) || looksLikeHttp1Response(d)) return 'http1';
+  if (d.length >= DETECT_MAX_BYTES || d.indexOf(0x0a) >= 0) return 'unknown';
+  return null;
+}
+
+export type SessionMaker = (conn: TcpConnection, out: ExchangeSink, opts: { startSeen: boolean }) => StreamSink;
+
+export interface SessionMakers {
+  http1: SessionMaker;
+  h2: SessionMaker;
+}
+
+let makers: SessionMakers | null = null;
+
+/** Sessions are provided by the protocol modules (see index wiring in engine-sessions.ts). */
+export function setSessionMakers(m: SessionMakers): void {
+  makers = m;
+}
+
+/** A sink that buffers the first bytes until the protocol is known, then hands over. */
+class DetectSink implements StreamSink {
+  private readonly pending: { side: Side; chunk: StreamChunk }[] = [];
+  private readonly head: Record<Side, Uint8Array> = { client: new Uint8Array(0), server: new Uint8Array(0) };
+  private target: StreamSink | null = null;
+  private decided = false;
+
+  constructor(
+    private readonly conn: TcpConnection,
+    private readonly out: ExchangeSink,
+  ) {}
+
+  onData(side: Side, chunk: StreamChunk): void {
+    if (this.decided) {
+      this.target?.onData(side, chunk);
+      return;
+    }
+    // Copy: chunks are only valid during the callback.
+    this.pending.push({ side, chunk: { ...chunk, data: chunk.data.slice() } });
+    const h = this.head[side];
+    const take = chunk.data.subarray(0, Math.max(0, DETECT_MAX_BYTES - h.length));
+    const merged = new Uint8Array(h.length + take.length);
+    merged.set(h);
+    merged.set(take, h.length);
+    this.head[side] = merged;
+    let d = decide(side, merged);
+    if (d === null && this.conn.startSeen === false && this.head.client.length + this.head.server.length >= 2 * DETECT_MAX_BYTES) {
+      d = 'unknown';
+    }
+    if (d !== null) this.choose(d);
+  }
+
+  private choose(d: Exclude<Decision, null>): void {
+    this.decided = true;
+    const m = makers;
+    switch (d) {
+      case 'http1':
+        this.target = m ? m.http1(this.conn, this.out, { startSeen: this.conn.startSeen }) : null;
+        if (!m) this.out.protocol('http/1.1');
+        break;
+      case 'h2':
+        this.out.protocol('h2c');
+        this.target = m ? m.h2(this.conn, this.out, { startSeen: this.conn.startSeen }) : null;
+        break;
+      case 'tls':
+        this.out.protocol('tls');
+        break;
+      default:
+        this.out.protocol('unknown');
+    }
+    const t = this.target;
+    if (t) for (const { side, chunk } of this.pending) t.onData(side, chunk);
+    this.pending.length = 0;
+  }
+
+  onEnd(side: Side, how: 'fin' | 'rst', time: number, packet: number): void {
+    if (!this.decided) this.flushUndecided();
+    this.target?.onEnd?.(side, how, time, packet);
+  }
+
+  onClose(time: number): void {
+    if (!this.decided) this.flushUndecided();
+    this.target?.onClose?.(time);
+  }
+
+  private flushUndecided(): void {
+    // Too few bytes to be sure: take the best guess from what there is.
+    const c = this.head.client;
+    const s = this.head.server;
+    if (looksLikeHttp1Request(c) || looksLikeHttp1Response(s)) this.choose('http1');
+    else if (looksLikeH2Preface(c, true) && c.length >= 3) this.choose('h2');
+    else this.choose('unknown');
+  }
+}
+
+export function createSession(conn: TcpConnection, out: ExchangeSink): StreamSink {
+  return new DetectSink(conn, out);
+}

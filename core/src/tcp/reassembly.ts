@@ -1,0 +1,273 @@
+/**
+ * One direction of a TCP connection: sequence tracking and in-order delivery with explicit gaps.
+ *
+ * Offsets are stream-relative (0 = first byte after the SYN, or the first byte seen when the SYN was
+ * not captured) and kept as plain numbers, so streams longer than 4 GiB and sequence numbers that
+ * wrap at 2^32 are both handled: a raw sequence number is turned into an offset by its signed 32-bit
+ * distance from the next expected byte (RFC 9293 §3.4: comparisons are modulo 2^32; segments are
+ * always within ±2^31 of each other on a real connection).
+ *
+ * How a segment [rel, end) relates to what was delivered up to `next`:
+ *
+ *     delivered            next
+ *   ───────────────────────┤
+ *   [rel ─── end)                      end ≤ next: duplicate (retransmission), dropped
+ *               [rel ───────┼──── end) rel < next < end: overlap, the new tail is delivered
+ *                           [rel ── end)  rel = next: delivered, then buffered segments drained
+ *                           │    [rel ── end) rel > next: a hole; buffered (copied) until the hole
+ *                                          is filled, skipped (see below), or limits are hit
+ *
+ * A hole is given up — delivered as a gap (`skipped` on the next chunk, counted in lostBytes) — when
+ * the peer acknowledges bytes beyond it (the receiver got data the capture missed), when buffered
+ * data passes the per-connection or global limit, or when the direction or connection ends.
+ */
+import type { DirectionStats, Side } from '../model/types.js';
+import type { StreamChunk } from './stream.js';
+
+/** Out-of-order bytes buffered per connection before the oldest hole is skipped. */
+export const MAX_OOO_BYTES_PER_CONNECTION = 8 * 1024 * 1024;
+/** Out-of-order segments buffered per direction before the oldest hole is skipped. */
+export const MAX_OOO_SEGMENTS_PER_DIRECTION = 4096;
+/**
+ * A segment that fills a hole within this much capture time of the highest segment is counted as
+ * out-of-order (reordered in flight); later, as a retransmission. Wireshark's default heuristic.
+ */
+export const REORDER_WINDOW_MS = 3;
+
+const TWO32 = 4294967296;
+
+interface Held {
+  rel: number;
+  data: Uint8Array;
+  time: number;
+  packet: number;
+}
+
+export function newDirectionStats(): DirectionStats {
+  return {
+    packets: 0,
+    frameBytes: 0,
+    payloadBytes: 0,
+    deliveredBytes: 0,
+    retransmissions: 0,
+    outOfOrder: 0,
+    lostBytes: 0,
+    zeroWindow: 0,
+    truncatedSegments: 0,
+  };
+}
+
+export type Deliver = (side: Side, chunk: StreamChunk) => void;
+
+/** Global accounting shared by all directions (the total out-of-order limit lives in the table). */
+export interface HeldBudget {
+  held: number;
+}
+
+export class HalfStream {
+  readonly stats: DirectionStats = newDirectionStats();
+  /** Raw sequence number of offset 0; valid once `based`. */
+  private base = 0;
+  based = false;
+  /** The first bytes of this direction were not seen (no SYN): first chunk says skipped = -1. */
+  startUnseen = false;
+  private firstChunk = true;
+  /** Next offset to deliver. */
+  next = 0;
+  /** Highest end offset seen. */
+  private highest = 0;
+  private highestTime = 0;
+  private held: Held[] = [];
+  heldBytes = 0;
+  /** Bytes skipped but not yet reported on a delivered chunk. */
+  private pendingSkip = 0;
+  /** Offset of the FIN (the sequence number it occupies), or -1. */
+  finRel = -1;
+  /** FIN or RST reached in stream order. */
+  ended = false;
+  dataAfterFin = 0;
+  lastDataTime: number | null = null;
+  firstDataTime: number | null = null;
+
+  constructor(
+    readonly side: Side,
+    private readonly deliver: Deliver,
+    private readonly budget: HeldBudget,
+  ) {}
+
+  get heldSegments(): number {
+    return this.held.length;
+  }
+
+  /** SYN (or SYN/ACK) seen with sequence number `seq`: offset 0 is seq + 1. */
+  setIsn(seq: number): void {
+    if (this.based) return;
+    this.base = (seq + 1) % TWO32;
+    this.based = true;
+  }
+
+  /** Offset of raw sequence number `seq`, relative to the next expected byte (mod 2^32). */
+  rel(seq: number): number {
+    const expected = (this.base + this.next) % TWO32;
+    return this.next + ((seq - expected) | 0);
+  }
+
+  /**
+   * A segment carrying `payload` (captured) plus `missing` bytes cut by the snaplen.
+   * Returns true when the FIN was reached in order by this call.
+   */
+  segment(seq: number, payload: Uint8Array, missing: number, fin: boolean, time: number, packet: number): boolean {
+    if (!this.based) {
+      if (payload.length + missing === 0 && !fin) return false;
+      // Mid-stream start: the first byte seen is offset 0, and the first chunk says so.
+      this.base = seq;
+      this.based = true;
+      this.startUnseen = true;
+    }
+    const len = payload.length + missing;
+    const rel = this.rel(seq);
+    const end = rel + len;
+    if (missing > 0) this.stats.truncatedSegments++;
+    if (fin && this.finRel < 0) this.finRel = end;
+    if (len > 0) {
+      if (this.lastDataTime === null || time > this.lastDataTime) this.lastDataTime = time;
+      if (this.firstDataTime === null) this.firstDataTime = time;
+      if (this.finRel >= 0 && rel >= this.finRel && !fin) this.dataAfterFin++;
+      if (end <= this.next) {
+        this.stats.retransmissions++;
+      } else if (rel <= this.next) {
+        if (rel < this.next) this.stats.retransmissions++;
+        else if (this.highest > this.next) {
+          // Fills (part of) a hole: reordered in flight or a retransmission of lost data.
+          if (time - this.highestTime <= REORDER_WINDOW_MS) this.stats.outOfOrder++;
+          else this.stats.retransmissions++;
+        }
+        const from = this.next - rel;
+        this.emit(payload, from, missing, rel, time, time, packet);
+        this.drain(time);
+      } else {
+        if (end <= this.highest) {
+          if (this.isHeld(rel, end)) this.stats.retransmissions++;
+          else if (time - this.highestTime <= REORDER_WINDOW_MS) this.stats.outOfOrder++;
+          else this.stats.retransmissions++;
+        }
+        this.hold(rel, payload, missing, time, packet);
+      }
+      if (end > this.highest) {
+        this.highest = end;
+        this.highestTime = time;
+      }
+    }
+    if (this.finRel >= 0 && !this.ended && this.next >= this.finRel) {
+      this.ended = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** The peer acknowledged up to raw `ack`: bytes before it that were never seen are a gap. */
+  acked(ack: number, time: number): void {
+    if (!this.based || this.ended) return;
+    let ackRel = this.rel(ack);
+    if (this.finRel >= 0 && ackRel > this.finRel) ackRel = this.finRel;
+    if (ackRel <= this.next) return;
+    // The receiver has bytes the capture never saw: skip to the acknowledged point (or the first
+    // held segment, if it starts earlier), then deliver whatever became contiguous.
+    const target = this.held.length > 0 ? Math.min(ackRel, this.held[0].rel) : ackRel;
+    if (target > this.next) this.skipTo(target);
+    this.drain(time);
+    if (ackRel > this.next && (this.held.length === 0 || this.held[0].rel > this.next)) {
+      this.skipTo(this.held.length > 0 ? Math.min(ackRel, this.held[0].rel) : ackRel);
+      this.drain(time);
+    }
+  }
+
+  /** Give up every hole: deliver all held data with gaps (direction or connection ends). */
+  flush(time: number): boolean {
+    while (this.held.length > 0) {
+      if (this.held[0].rel > this.next) this.skipTo(this.held[0].rel);
+      this.drain(time);
+    }
+    if (this.finRel >= 0 && !this.ended && this.next < this.finRel) {
+      // Bytes between the last delivered and the FIN were never seen.
+      this.skipTo(this.finRel);
+    }
+    if (this.finRel >= 0 && !this.ended && this.next >= this.finRel) {
+      this.ended = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Skip the oldest hole (limits hit). */
+  skipOldestHole(time: number): void {
+    if (this.held.length === 0) return;
+    this.skipTo(this.held[0].rel);
+    this.drain(time);
+  }
+
+  private skipTo(rel: number): void {
+    const gap = rel - this.next;
+    if (gap <= 0) return;
+    this.stats.lostBytes += gap;
+    this.pendingSkip += gap;
+    this.next = rel;
+  }
+
+  private isHeld(rel: number, end: number): boolean {
+    for (const h of this.held) if (h.rel <= rel && h.rel + h.data.length >= end) return true;
+    return false;
+  }
+
+  private hold(rel: number, payload: Uint8Array, missing: number, time: number, packet: number): void {
+    if (payload.length === 0) {
+      // Only snaplen-missing bytes: nothing to hold; the hole will be skipped later.
+      return;
+    }
+    // Keep sorted by offset; usually appended at the end.
+    const h: Held = { rel, data: payload.slice(), time, packet };
+    let i = this.held.length;
+    while (i > 0 && this.held[i - 1].rel > rel) i--;
+    this.held.splice(i, 0, h);
+    this.heldBytes += h.data.length;
+    this.budget.held += h.data.length;
+    if (missing > 0) {
+      // The truncated tail is a hole right after this segment; remembered implicitly (next segment
+      // will start beyond it), and skipped like any other.
+    }
+  }
+
+  private drain(time: number): void {
+    while (this.held.length > 0 && this.held[0].rel <= this.next) {
+      const h = this.held.shift()!;
+      this.heldBytes -= h.data.length;
+      this.budget.held -= h.data.length;
+      const end = h.rel + h.data.length;
+      if (end <= this.next) continue;
+      this.emit(h.data, this.next - h.rel, 0, h.rel, h.time, time, h.packet);
+    }
+  }
+
+  private emit(
+    payload: Uint8Array,
+    from: number,
+    missing: number,
+    rel: number,
+    time: number,
+    deliveredTime: number,
+    packet: number,
+  ): void {
+    const data = from > 0 ? payload.subarray(from) : payload;
+    if (data.length > 0) {
+      const skipped = this.firstChunk && this.startUnseen ? -1 : this.pendingSkip;
+      this.firstChunk = false;
+      this.pendingSkip = 0;
+      this.stats.deliveredBytes += data.length;
+      this.next = rel + from + data.length;
+      this.deliver(this.side, { data, offset: this.next - data.length, skipped, time, deliveredTime, packet });
+    } else {
+      this.next = Math.max(this.next, rel + payload.length);
+    }
+    if (missing > 0) this.skipTo(this.next + missing);
+  }
+}

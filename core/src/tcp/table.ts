@@ -1,0 +1,380 @@
+/**
+ * The TCP connection table: one TcpConnection per connection (4-tuple plus lifetime), robust to port
+ * reuse and to captures that start mid-connection. Push a decoded packet with `packet(p)`; finished
+ * connections come out of `onDone` (in order of completion), the rest at `finish(time)`.
+ *
+ * Numbering: a connection's id is its order of first packet, which is how tshark numbers
+ * `tcp.stream`, so the two can be compared connection by connection.
+ *
+ * Port reuse (RFC 9293 §3.6.1, TIME-WAIT): a SYN (without ACK) on a tuple whose connection has
+ * closed (FIN from both sides, or RST) starts a new connection; so does a SYN whose sequence number
+ * differs from the current connection's SYN once that connection has carried data. A SYN with the
+ * same sequence number is a retransmitted SYN.
+ */
+import type { L4Packet } from '../capture/ip.js';
+import type { ConnectionClose, DirectionStats, IdlePeriod, RoleInference, Side } from '../model/types.js';
+import { HalfStream, MAX_OOO_BYTES_PER_CONNECTION, MAX_OOO_SEGMENTS_PER_DIRECTION, type HeldBudget } from './reassembly.js';
+import type { EndHow, StreamChunk, StreamFactory, StreamSink } from './stream.js';
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK = 0x10;
+
+/** Out-of-order bytes buffered across all connections before holes are skipped. */
+export const MAX_OOO_BYTES_TOTAL = 256 * 1024 * 1024;
+/** Connections tracked at once; beyond it the least recently created is finished early (counted). */
+export const MAX_TRACKED_CONNECTIONS = 1_000_000;
+/** A closed connection is finished once this much capture time passed without a packet for it. */
+export const CLOSED_LINGER_MS = 60_000;
+/** Gaps without payload at least this long are recorded as idle periods. */
+export const DEFAULT_IDLE_GAP_MS = 1000;
+/** Idle periods kept per connection. */
+export const MAX_IDLE_PERIODS = 1000;
+
+/** Ports that identify a server when the handshake was not seen. */
+const SERVER_PORTS = new Set([80, 443, 8080, 8000, 8008, 8081, 8443, 8888, 3128, 1080, 3000, 5000, 9000, 9090]);
+
+const HTTP_METHOD_START = /^(GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
+
+export interface TableCounters {
+  count(name: string, n?: number): void;
+}
+
+export interface TableOptions {
+  idleGapMs?: number;
+}
+
+export class TcpConnection {
+  readonly client: { ip: string; port: number };
+  readonly server: { ip: string; port: number };
+  readonly c: HalfStream;
+  readonly s: HalfStream;
+  roles: RoleInference;
+  startSeen = false;
+  firstPacket: number;
+  lastPacket: number;
+  firstTime: number;
+  lastTime: number;
+  synTime: number | null = null;
+  synSeq = -1;
+  synAckTime: number | null = null;
+  establishedTime: number | null = null;
+  close: ConnectionClose = { by: null, how: 'open', time: null, packet: null, reason: 'capture-end' };
+  finBy = { client: false, server: false };
+  rst = false;
+  idle: IdlePeriod[] = [];
+  private lastPayloadTime: number | null = null;
+  sink: StreamSink | null = null;
+  private sinkMade = false;
+  done = false;
+  anomalies: { code: string; packet?: number; time?: number; detail?: string }[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    client: { ip: string; port: number },
+    server: { ip: string; port: number },
+    roles: RoleInference,
+    p: L4Packet,
+    private readonly table: TcpTable,
+  ) {
+    this.client = client;
+    this.server = server;
+    this.roles = roles;
+    this.firstPacket = this.lastPacket = p.num;
+    this.firstTime = this.lastTime = p.time;
+    const deliver = (side: Side, chunk: StreamChunk) => this.deliver(side, chunk);
+    this.c = new HalfStream('client', deliver, table.budget);
+    this.s = new HalfStream('server', deliver, table.budget);
+  }
+
+  get closed(): boolean {
+    return this.rst || (this.finBy.client && this.finBy.server);
+  }
+
+  stats(side: Side): DirectionStats {
+    return side === 'client' ? this.c.stats : this.s.stats;
+  }
+
+  /** Swap roles before any payload was delivered (start unseen and the data says otherwise). */
+  private swapRoles(): void {
+    const ip = this.client.ip;
+    const port = this.client.port;
+    (this.client as { ip: string }).ip = this.server.ip;
+    (this.client as { port: number }).port = this.server.port;
+    (this.server as { ip: string }).ip = ip;
+    (this.server as { port: number }).port = port;
+    // HalfStreams are bound to sides; swap their contents by swapping references.
+    const c = this.c;
+    (this as { c: HalfStream }).c = this.s;
+    (this as { s: HalfStream }).s = c;
+    (this.c as { side: Side }).side = 'client';
+    (this.s as { side: Side }).side = 'server';
+    const f = this.finBy.client;
+    this.finBy.client = this.finBy.server;
+    this.finBy.server = f;
+    this.roles = 'data';
+  }
+
+  packet(p: L4Packet, fromClient: boolean): void {
+    this.lastPacket = p.num;
+    if (p.time > this.lastTime) this.lastTime = p.time;
+    const flags = p.flags;
+    const len = p.payload.length + p.missing;
+    // Role check on the first payload of a connection whose handshake was not seen.
+    if (!this.startSeen && this.roles === 'port' && len > 0 && !this.sinkMade) {
+      const looksResponse = startsWith(p.payload, 'HTTP/');
+      const looksRequest = HTTP_METHOD_START.test(latinHead(p.payload));
+      if ((fromClient && looksResponse) || (!fromClient && looksRequest)) {
+        this.swapRoles();
+        fromClient = !fromClient;
+        this.table.counters.count('rolesSwappedByData');
+      } else if ((fromClient && looksRequest) || (!fromClient && looksResponse)) {
+        this.roles = 'data';
+      }
+    }
+    const me = fromClient ? this.c : this.s;
+    const peer = fromClient ? this.s : this.c;
+    const side: Side = fromClient ? 'client' : 'server';
+    const st = me.stats;
+    st.packets++;
+    st.frameBytes += p.frameLen;
+    st.payloadBytes += p.payload.length;
+    if (p.window === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) st.zeroWindow++;
+
+    if (flags & TCP_SYN) {
+      if (flags & TCP_ACK) {
+        if (this.synAckTime === null) this.synAckTime = p.time;
+      } else if (this.synTime === null) {
+        this.synTime = p.time;
+      } else {
+        st.retransmissions++;
+      }
+      me.setIsn(p.seq);
+    } else if (
+      fromClient &&
+      this.establishedTime === null &&
+      this.synAckTime !== null &&
+      flags & TCP_ACK &&
+      this.s.based &&
+      this.s.rel(p.ack) === 0
+    ) {
+      this.establishedTime = p.time;
+    }
+
+    if (len > 0) {
+      if (this.lastPayloadTime !== null) this.noteGap(this.lastPayloadTime, p.time);
+      this.lastPayloadTime = p.time;
+    }
+
+    if (flags & TCP_RST) {
+      this.noteClose(side, 'rst', p);
+      this.rst = true;
+      // Deliver what is contiguous; the rest is lost. RST ends both directions for the application.
+      if (len > 0) me.segment(p.seq, p.payload, p.missing, false, p.time, p.num);
+      this.endDir(this.c, p.time, p.num, 'rst', side === 'client');
+      this.endDir(this.s, p.time, p.num, 'rst', side === 'server');
+      return;
+    }
+
+    const fin = (flags & TCP_FIN) !== 0;
+    if (fin) this.noteClose(side, 'fin', p);
+    if (len > 0 || fin) {
+      const reached = me.segment(p.seq, p.payload, p.missing, fin, p.time, p.num);
+      if (reached) this.sinkEnd(side, 'fin', p.time, p.num);
+      if (fin) {
+        if (fromClient) this.finBy.client = true;
+        else this.finBy.server = true;
+      }
+    }
+    if (flags & TCP_ACK) peer.acked(p.ack, p.time);
+    if (me.heldBytes + peer.heldBytes > MAX_OOO_BYTES_PER_CONNECTION) {
+      this.table.counters.count('oooConnectionLimitFlushes');
+      (me.heldBytes >= peer.heldBytes ? me : peer).skipOldestHole(p.time);
+    }
+    if (me.heldSegments > MAX_OOO_SEGMENTS_PER_DIRECTION) {
+      this.table.counters.count('oooSegmentLimitFlushes');
+      me.skipOldestHole(p.time);
+    }
+  }
+
+  private noteGap(from: number, to: number): void {
+    if (to - from >= this.table.idleGapMs && this.idle.length < MAX_IDLE_PERIODS) {
+      this.idle.push({ startTime: from, endTime: to, durationMs: to - from });
+    }
+  }
+
+  private noteClose(side: Side, how: EndHow, p: L4Packet): void {
+    if (this.close.by !== null) return;
+    this.close = { by: side, how, time: p.time, packet: p.num, reason: side === 'client' ? 'client-close' : 'server-close' };
+    if (how === 'rst') this.close.reason = 'rst';
+    if (this.lastPayloadTime !== null) this.noteGap(this.lastPayloadTime, p.time);
+  }
+
+  private endDir(h: HalfStream, time: number, packet: number, how: EndHow, sender: boolean): void {
+    if (h.ended) return;
+    h.flush(time);
+    h.ended = true;
+    if (sender || how === 'rst') this.sinkEnd(h.side, how, time, packet);
+  }
+
+  private sinkEnd(side: Side, how: EndHow, time: number, packet: number): void {
+    if (this.table.heldTotalOver()) this.table.counters.count('oooTotalLimit');
+    this.sink?.onEnd?.(side, how, time, packet);
+  }
+
+  private deliver(side: Side, chunk: StreamChunk): void {
+    if (!this.sinkMade) {
+      this.sinkMade = true;
+      this.sink = this.table.factory(this);
+    }
+    this.sink?.onData(side, chunk);
+  }
+
+  /** Flush everything and tell the sink the connection is over. */
+  finish(time: number): void {
+    if (this.done) return;
+    this.done = true;
+    for (const h of [this.c, this.s]) {
+      if (h.flush(time)) this.sinkEnd(h.side, 'fin', time, this.lastPacket);
+    }
+    if (this.c.dataAfterFin + this.s.dataAfterFin > 0) {
+      this.anomalies.push({ code: 'data-after-fin', detail: `${this.c.dataAfterFin + this.s.dataAfterFin} segments carried data after a FIN` });
+    }
+    if (this.sinkMade) this.sink?.onClose?.(time);
+  }
+}
+
+function startsWith(d: Uint8Array, s: string): boolean {
+  if (d.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (d[i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+function latinHead(d: Uint8Array): string {
+  return Buffer.from(d.buffer, d.byteOffset, Math.min(d.length, 16)).toString('latin1');
+}
+
+function isServerPort(port: number): boolean {
+  return SERVER_PORTS.has(port) || port < 1024;
+}
+
+export class TcpTable {
+  readonly budget: HeldBudget = { held: 0 };
+  readonly idleGapMs: number;
+  private readonly conns = new Map<string, TcpConnection>();
+  private readonly closedQueue = new Set<TcpConnection>();
+  private nextId = 0;
+
+  constructor(
+    readonly factory: (c: TcpConnection) => StreamSink | null,
+    private readonly onDone: (c: TcpConnection) => void,
+    readonly counters: TableCounters,
+    opts: TableOptions = {},
+  ) {
+    this.idleGapMs = opts.idleGapMs ?? DEFAULT_IDLE_GAP_MS;
+  }
+
+  heldTotalOver(): boolean {
+    return this.budget.held > MAX_OOO_BYTES_TOTAL;
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  get created(): number {
+    return this.nextId;
+  }
+
+  packet(p: L4Packet): void {
+    const aFirst = p.src < p.dst || (p.src === p.dst && p.srcPort <= p.dstPort);
+    const key = aFirst ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}` : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`;
+    let c = this.conns.get(key);
+    const syn = (p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+    if (c && syn) {
+      const sameSyn = c.synSeq === p.seq && c.client.ip === p.src && c.client.port === p.srcPort;
+      const carriedData = c.c.stats.payloadBytes + c.s.stats.payloadBytes > 0;
+      if (!sameSyn && (c.closed || carriedData || c.finBy.client || c.finBy.server)) {
+        this.finishConn(c);
+        c = undefined;
+      } else if (c.synSeq < 0 && c.client.ip === p.src && c.client.port === p.srcPort) {
+        // The SYN/ACK was captured before the SYN (timestamps out of order): same connection.
+        c.synSeq = p.seq;
+        c.startSeen = true;
+      }
+    }
+    if (!c) {
+      c = this.create(key, p);
+    }
+    const fromClient = p.src === c.client.ip && p.srcPort === c.client.port;
+    const wasClosed = c.closed;
+    c.packet(p, fromClient);
+    if (!wasClosed && c.closed) this.closedQueue.add(c);
+    if (this.budget.held > MAX_OOO_BYTES_TOTAL) {
+      this.counters.count('oooTotalLimitFlushes');
+      c.c.skipOldestHole(p.time);
+      c.s.skipOldestHole(p.time);
+    }
+  }
+
+  private create(key: string, p: L4Packet): TcpConnection {
+    if (this.conns.size >= MAX_TRACKED_CONNECTIONS) {
+      const oldest = this.conns.values().next().value as TcpConnection;
+      this.counters.count('connectionsEvictedAtLimit');
+      this.finishConn(oldest);
+    }
+    const src = { ip: p.src, port: p.srcPort };
+    const dst = { ip: p.dst, port: p.dstPort };
+    let client = src;
+    let server = dst;
+    let roles: RoleInference = 'syn';
+    let startSeen = false;
+    if ((p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      startSeen = true;
+    } else if (p.flags & TCP_SYN) {
+      // SYN/ACK first: its sender is the server.
+      client = dst;
+      server = src;
+    } else {
+      roles = 'port';
+      const srcServer = isServerPort(p.srcPort);
+      const dstServer = isServerPort(p.dstPort);
+      if ((srcServer && !dstServer) || (srcServer === dstServer && p.srcPort < p.dstPort)) {
+        client = dst;
+        server = src;
+      }
+    }
+    const c = new TcpConnection(this.nextId++, key, { ...client }, { ...server }, roles, p, this);
+    c.startSeen = startSeen;
+    if (startSeen) c.synSeq = p.seq;
+    this.conns.set(key, c);
+    return c;
+  }
+
+  /** A connection's close time is its own last packet's, whatever made us finish it now. */
+  private finishConn(c: TcpConnection): void {
+    this.conns.delete(c.key);
+    this.closedQueue.delete(c);
+    c.finish(c.lastTime);
+    this.onDone(c);
+  }
+
+  /** Finish closed connections idle for CLOSED_LINGER_MS of capture time (bounded memory). */
+  flushClosed(now: number): void {
+    for (const c of this.closedQueue) {
+      if (now - c.lastTime < CLOSED_LINGER_MS) continue;
+      if (this.conns.get(c.key) === c) this.finishConn(c);
+      else this.closedQueue.delete(c);
+    }
+  }
+
+  /** Capture end: finish every connection, in order of id. */
+  finish(): void {
+    const rest = [...this.conns.values()].sort((a, b) => a.id - b.id);
+    for (const c of rest) this.finishConn(c);
+  }
+}
+
+export type { StreamFactory };
