@@ -1,0 +1,292 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ApiEvent, DocInfo, HostInfo, ViewModel, WirefallApi } from '../../core/src/view/api.js';
+import { Toolbar } from './components/Toolbar.js';
+import { Overview } from './components/Overview.js';
+import { Grid, type GridHandle } from './components/Grid.js';
+import { Details } from './components/Details.js';
+import { FindingsPanel } from './components/FindingsPanel.js';
+import { Progress } from './components/Progress.js';
+import { buildRows, DEFAULT_SORT, EMPTY_FILTER, facets, type Filter, type Sort } from './model/rows.js';
+import { captureExtent, clampWindow, zoomWindow, type TimeWindow } from './model/timescale.js';
+import { formatCount, formatMs } from './model/format.js';
+import { copyText } from './clipboard.js';
+
+export interface Highlight {
+  finding: number | null;
+  connections: Set<number>;
+  requests: Set<number>;
+}
+const NO_HIGHLIGHT: Highlight = { finding: null, connections: new Set(), requests: new Set() };
+
+export function App({ api }: { api: WirefallApi }) {
+  const [host, setHost] = useState<HostInfo | null>(null);
+  const [docs, setDocs] = useState<DocInfo[]>([]);
+  const [active, setActive] = useState<string | null>(null);
+  const [models, setModels] = useState<Record<string, ViewModel>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [toast, setToast] = useState<string | null>(null);
+  const [dragOver, setDragOver] = useState(false);
+
+  useEffect(() => {
+    void api.host().then(setHost);
+    void api.listDocs().then((d) => {
+      setDocs(d);
+      setActive((a) => a ?? d[0]?.id ?? null);
+    });
+    return api.subscribe((ev: ApiEvent) => {
+      if (ev.type === 'docs') {
+        setDocs(ev.docs);
+        setActive((a) => (a && ev.docs.some((d) => d.id === a) ? a : (ev.docs[ev.docs.length - 1]?.id ?? null)));
+      } else if (ev.type === 'progress') {
+        setDocs((ds) => ds.map((d) => (d.id === ev.doc ? { ...d, progress: ev.progress } : d)));
+      } else if (ev.type === 'state') {
+        setDocs((ds) => ds.map((d) => (d.id === ev.doc.id ? ev.doc : d)));
+      } else if (ev.type === 'command') {
+        window.dispatchEvent(new CustomEvent('wirefall-command', { detail: ev.command }));
+      }
+    });
+  }, [api]);
+
+  const activeDoc = docs.find((d) => d.id === active) ?? null;
+  const ready = activeDoc?.state === 'ready';
+  useEffect(() => {
+    if (!activeDoc || !ready || models[activeDoc.id]) return;
+    const id = activeDoc.id;
+    api.getModel(id).then(
+      (m) => setModels((ms) => ({ ...ms, [id]: m })),
+      (e: Error) => setError(e.message),
+    );
+  }, [api, activeDoc, ready, models]);
+
+  const flash = useCallback((msg: string) => {
+    setToast(msg);
+    setTimeout(() => setToast((t) => (t === msg ? null : t)), 2500);
+  }, []);
+
+  const onDrop = useCallback(
+    (e: React.DragEvent) => {
+      e.preventDefault();
+      setDragOver(false);
+      const files = [...e.dataTransfer.files];
+      const paths = files.map((f) => window.wirefallFiles?.pathForFile(f) ?? '').filter(Boolean);
+      if (!host?.canOpenFiles || paths.length === 0) {
+        flash('Drop a capture onto the desktop app; in browser mode run `wirefall view <capture>`');
+        return;
+      }
+      api.openPaths(paths).catch((err: Error) => setError(err.message));
+    },
+    [api, host, flash],
+  );
+
+  const model = activeDoc ? models[activeDoc.id] : undefined;
+  return (
+    <div
+      className={`app${dragOver ? ' drag-over' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragOver(true);
+      }}
+      onDragLeave={() => setDragOver(false)}
+      onDrop={onDrop}
+    >
+      <header className="tabs" role="tablist">
+        <span className="brand">wirefall</span>
+        {docs.map((d) => (
+          <div key={d.id} role="tab" aria-selected={d.id === active} className={`tab${d.id === active ? ' active' : ''}`} onClick={() => setActive(d.id)} title={d.path ?? d.title}>
+            <span className={`tab-state ${d.state}`} />
+            {d.title}
+            {host?.kind === 'electron' && (
+              <button
+                className="tab-close"
+                aria-label={`Close ${d.title}`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  void api.closeDoc(d.id);
+                }}
+              >
+                ×
+              </button>
+            )}
+          </div>
+        ))}
+        {host?.canOpenFiles && (
+          <button className="tab-open" onClick={() => void api.openDialog().catch((e: Error) => setError(e.message))}>
+            Open…
+          </button>
+        )}
+      </header>
+      {error && (
+        <div className="error-bar" role="alert">
+          {error} <button onClick={() => setError(null)}>Dismiss</button>
+        </div>
+      )}
+      {!activeDoc && <div className="empty">{host?.canOpenFiles ? 'Open a capture (File › Open, or drop a .pcap here).' : 'No capture.'}</div>}
+      {activeDoc && activeDoc.state !== 'ready' && <Progress doc={activeDoc} onCancel={() => void api.cancel(activeDoc.id)} />}
+      {activeDoc && ready && !model && <div className="empty">Loading…</div>}
+      {activeDoc && model && <DocView key={activeDoc.id} api={api} model={model} flash={flash} host={host} />}
+      {toast && <div className="toast">{toast}</div>}
+    </div>
+  );
+}
+
+function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewModel; flash: (m: string) => void; host: HostInfo | null }) {
+  const [filter, setFilter] = useState<Filter>(EMPTY_FILTER);
+  const [sort, setSort] = useState<Sort>(DEFAULT_SORT);
+  const [group, setGroup] = useState(true);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [selectedConn, setSelectedConn] = useState<number | null>(null);
+  const [highlight, setHighlight] = useState<Highlight>(NO_HIGHLIGHT);
+  const [showFindings, setShowFindings] = useState(model.findings.length > 0);
+  const gridRef = useRef<GridHandle>(null);
+  const filterRef = useRef<HTMLInputElement>(null);
+
+  const extent = useMemo(
+    () => captureExtent(model.capture.durationMs, model.connections.map((c) => c.close.time ?? c.lastTime)),
+    [model],
+  );
+  const [win, setWin] = useState<TimeWindow>(extent);
+  const setWindow = useCallback((w: TimeWindow) => setWin(clampWindow(w, extent)), [extent]);
+  const rows = useMemo(() => buildRows(model, filter, sort, group), [model, filter, sort, group]);
+  const fac = useMemo(() => facets(model), [model]);
+  const shownRequests = useMemo(() => rows.reduce((n, r) => n + (r.kind === 'request' ? 1 : 0), 0), [rows]);
+
+  const copyCurl = useCallback(
+    (id: number) => {
+      api.curl(model.doc, id).then(
+        (s) => copyText(s).then(() => flash('Copied as cURL')),
+        (e: Error) => flash(e.message),
+      );
+    },
+    [api, model.doc, flash],
+  );
+
+  useEffect(() => {
+    const onCmd = (e: Event) => {
+      const c = (e as CustomEvent<string>).detail;
+      if (c === 'focus-filter') filterRef.current?.focus();
+      else if (c === 'toggle-group') setGroup((g) => !g);
+      else if (c === 'toggle-findings') setShowFindings((s) => !s);
+      else if (c === 'copy-curl' && selected !== null) copyCurl(selected);
+      else if (c === 'zoom-in') setWin((w) => zoomWindow(w, (w.t0 + w.t1) / 2, 0.5, extent));
+      else if (c === 'zoom-out') setWin((w) => zoomWindow(w, (w.t0 + w.t1) / 2, 2, extent));
+      else if (c === 'zoom-reset') setWin(extent);
+      else if (c === 'export-har' || c === 'export-report')
+        void api.exportDoc(model.doc, c === 'export-har' ? 'har' : 'report').then(
+          (r) => r.saved && flash(`Exported ${r.location ?? ''}`),
+          (e: Error) => flash(e.message),
+        );
+    };
+    window.addEventListener('wirefall-command', onCmd);
+    return () => window.removeEventListener('wirefall-command', onCmd);
+  }, [selected, copyCurl, extent, api, model.doc, flash]);
+
+  const selectFinding = useCallback(
+    (i: number | null) => {
+      if (i === null || highlight.finding === i) {
+        setHighlight(NO_HIGHLIGHT);
+        return;
+      }
+      const f = model.findings[i];
+      if (!f) return;
+      const reqs = new Set(f.requestIds);
+      const conns = new Set(f.connectionIds);
+      for (const r of f.requestIds) {
+        const row = model.requests[r];
+        if (row) conns.add(row.connectionId);
+      }
+      setHighlight({ finding: i, connections: conns, requests: reqs });
+      const first = f.requestIds[0];
+      if (first !== undefined) {
+        setSelected(first);
+        setSelectedConn(null);
+        gridRef.current?.scrollToRequest(first);
+      } else if (f.connectionIds[0] !== undefined) {
+        setSelected(null);
+        setSelectedConn(f.connectionIds[0]);
+        gridRef.current?.scrollToConnection(f.connectionIds[0]);
+      }
+    },
+    [model, highlight.finding],
+  );
+
+  const selectedRow = selected !== null ? (model.requests.find((r) => r.id === selected) ?? null) : null;
+  const detailConn = selectedRow ? selectedRow.connectionId : selectedConn;
+
+  return (
+    <div className={`doc${showFindings ? ' with-findings' : ''}${selectedRow || selectedConn !== null ? ' with-details' : ''}`}>
+      <Toolbar
+        filter={filter}
+        setFilter={setFilter}
+        facets={fac}
+        group={group}
+        setGroup={setGroup}
+        filterRef={filterRef}
+        onZoom={(f) => (f === 0 ? setWin(extent) : setWin((w) => zoomWindow(w, (w.t0 + w.t1) / 2, f, extent)))}
+        showFindings={showFindings}
+        setShowFindings={setShowFindings}
+        findingsCount={model.findings.length}
+        onExport={(kind) =>
+          void api.exportDoc(model.doc, kind).then(
+            (r) => r.saved && flash(`Exported ${r.location ?? ''}`),
+            (e: Error) => flash(e.message),
+          )
+        }
+        exportInMenu={host?.kind === 'electron'}
+      />
+      <Overview model={model} extent={extent} win={win} setWindow={setWindow} highlight={highlight} />
+      <div className="main">
+        <Grid
+          ref={gridRef}
+          rows={rows}
+          model={model}
+          win={win}
+          extent={extent}
+          setWindow={setWindow}
+          sort={sort}
+          setSort={setSort}
+          selected={selected}
+          selectedConn={selectedConn}
+          onSelect={(id) => {
+            setSelected(id);
+            setSelectedConn(null);
+          }}
+          onSelectConn={(id) => {
+            setSelected(null);
+            setSelectedConn(id);
+          }}
+          highlight={highlight}
+          onCopyCurl={copyCurl}
+        />
+        {(selectedRow || detailConn !== null) && (
+          <Details
+            api={api}
+            model={model}
+            row={selectedRow}
+            connId={detailConn}
+            onClose={() => {
+              setSelected(null);
+              setSelectedConn(null);
+            }}
+            onCopyCurl={copyCurl}
+            onSelectFinding={selectFinding}
+          />
+        )}
+      </div>
+      {showFindings && <FindingsPanel model={model} active={highlight.finding} onSelect={selectFinding} />}
+      <footer className="status-bar">
+        <span data-testid="status-requests">
+          {shownRequests === model.requests.length ? `${formatCount(model.requests.length)} requests` : `${formatCount(shownRequests)} / ${formatCount(model.requests.length)} requests`}
+        </span>
+        <span data-testid="status-connections">{formatCount(model.connections.length)} connections</span>
+        <span>{formatCount(model.findings.length)} findings</span>
+        <span>
+          {formatCount(model.capture.packets)} packets · {formatMs(model.capture.durationMs)}
+        </span>
+        <span className="grow" />
+        <span className="muted">
+          window {formatMs(win.t0)} – {formatMs(win.t1)}
+        </span>
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+/** WirefallApi over HTTP, for browser mode (`wirefall view`, core/src/view/server.ts). */
+import type { ApiEvent, DocId, ExportKind, ExportResult, WirefallApi } from '../../../core/src/view/api.js';
+
+export function createHttpApi(token: string, base = ''): WirefallApi {
+  async function call<T>(method: string, args: unknown[]): Promise<T> {
+    const res = await fetch(`${base}/api/call`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Wirefall-Token': token },
+      body: JSON.stringify({ method, args }),
+    });
+    const body = (await res.json().catch(() => ({ error: { message: `HTTP ${res.status}` } }))) as { result?: T; error?: { message: string } };
+    if (!res.ok || body.error) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+    return body.result as T;
+  }
+  return {
+    host: () => call('host', []),
+    listDocs: () => call('listDocs', []),
+    getModel: (doc) => call('getModel', [doc]),
+    getRequest: (doc, id) => call('getRequest', [doc, id]),
+    getConnection: (doc, id) => call('getConnection', [doc, id]),
+    curl: (doc, id) => call('curl', [doc, id]),
+    cancel: (doc) => call('cancel', [doc]),
+    closeDoc: (doc) => call('closeDoc', [doc]),
+    openDialog: () => call('openDialog', []),
+    openPaths: (paths) => call('openPaths', [paths]),
+    async exportDoc(doc: DocId, kind: ExportKind): Promise<ExportResult> {
+      const a = document.createElement('a');
+      a.href = `${base}/api/export?doc=${encodeURIComponent(doc)}&kind=${kind}&token=${encodeURIComponent(token)}`;
+      a.download = '';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      return { saved: true, location: kind === 'har' ? 'HAR download' : 'report download' };
+    },
+    subscribe(listener: (ev: ApiEvent) => void): () => void {
+      const es = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`);
+      es.onmessage = (m) => listener(JSON.parse(m.data as string) as ApiEvent);
+      return () => es.close();
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/** Details pane for the selected request (or connection): Headers, Timing, Connection, Findings. */
+import { useEffect, useState } from 'react';
+import type { RequestRow, ViewModel, WirefallApi } from '../../../core/src/view/api.js';
+import type { Connection, Header, PhaseId, Request } from '../../../core/src/model/types.js';
+import { PHASE_STYLES } from '../model/phaseStyles.js';
+import { formatBytes, formatMs } from '../model/format.js';
+import { closeLabel, closeReasonText, idleLabel, keepAliveText } from '../model/closeText.js';
+
+type Tab = 'headers' | 'timing' | 'connection' | 'findings';
+const SETUP: PhaseId[] = ['queueing', 'blocking', 'proxy', 'dns', 'connecting', 'ssl'];
+
+export function Details(props: { api: WirefallApi; model: ViewModel; row: RequestRow | null; connId: number | null; onClose(): void; onCopyCurl(id: number): void; onSelectFinding(i: number): void }) {
+  const { api, model, row, connId } = props;
+  const [tab, setTab] = useState<Tab>(row ? 'headers' : 'connection');
+  const [req, setReq] = useState<Request | null>(null);
+  const [conn, setConn] = useState<Connection | null>(null);
+  useEffect(() => {
+    setReq(null);
+    if (row) void api.getRequest(model.doc, row.id).then(setReq);
+  }, [api, model.doc, row]);
+  useEffect(() => {
+    setConn(null);
+    if (connId !== null) void api.getConnection(model.doc, connId).then(setConn);
+  }, [api, model.doc, connId]);
+  const effTab: Tab = !row && (tab === 'headers' || tab === 'timing') ? 'connection' : tab;
+  const findingIdx = row ? row.findings : connId !== null ? (model.connections.find((c) => c.id === connId)?.findings ?? []) : [];
+  const tabs: Tab[] = row ? ['headers', 'timing', 'connection', 'findings'] : ['connection', 'findings'];
+  return (
+    <aside className="details" data-testid="details">
+      <div className="details-tabs" role="tablist">
+        <button className="icon close" onClick={props.onClose} aria-label="Close details">
+          ×
+        </button>
+        {tabs.map((t) => (
+          <button key={t} role="tab" aria-selected={effTab === t} className={effTab === t ? 'active' : ''} onClick={() => setTab(t)}>
+            {t === 'findings' ? `Findings (${findingIdx.length})` : t[0]!.toUpperCase() + t.slice(1)}
+          </button>
+        ))}
+      </div>
+      <div className="details-body">
+        {effTab === 'headers' && row && <HeadersTab row={row} req={req} onCopyCurl={() => props.onCopyCurl(row.id)} />}
+        {effTab === 'timing' && row && <TimingTab row={row} />}
+        {effTab === 'connection' && <ConnectionTab conn={conn} model={model} connId={connId} />}
+        {effTab === 'findings' && (
+          <div className="detail-findings">
+            {findingIdx.length === 0 && <p className="muted">No findings.</p>}
+            {findingIdx.map((i) => {
+              const f = model.findings[i]!;
+              return (
+                <div key={i} className={`finding sev-${f.severity}`} role="button" tabIndex={0} onClick={() => props.onSelectFinding(i)}>
+                  <span className={`sev sev-${f.severity}`}>{f.severity}</span> <b>{f.kind}</b> {f.summary}
+                  <div className="advice">{f.advice}</div>
+                  {f.evidence.length > 0 && (
+                    <ul className="evidence">
+                      {f.evidence.slice(0, 20).map((e, j) => (
+                        <li key={j}>
+                          {e.packet !== null ? `#${e.packet} ` : ''}
+                          {e.time !== null ? `@${formatMs(e.time)} ` : ''}
+                          {e.what}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </div>
+              );
+            })}
+          </div>
+        )}
+      </div>
+    </aside>
+  );
+}
+
+function hpackNotes(req: Request, which: 'request' | 'response'): (string | undefined)[] | null {
+  const h = req.extra?.['hpack'] as Record<string, unknown> | undefined;
+  const list = h?.[which === 'request' ? 'requestHeaders' : 'responseHeaders'] ?? h?.[which];
+  if (!Array.isArray(list)) return null;
+  return list.map((x: unknown) => (typeof x === 'string' ? x : x && typeof x === 'object' ? String((x as { repr?: unknown; kind?: unknown }).repr ?? (x as { kind?: unknown }).kind ?? '') : undefined));
+}
+
+function HeaderList({ title, headers, notes }: { title: string; headers: Header[]; notes: (string | undefined)[] | null }) {
+  return (
+    <section>
+      <h4>
+        {title} <span className="muted">({headers.length}, wire order)</span>
+      </h4>
+      <table className="kv headers">
+        <tbody>
+          {headers.map((h, i) => (
+            <tr key={i}>
+              <th>{h.name}</th>
+              <td>
+                {h.value}
+                {notes?.[i] && <span className="hpack-note">{notes[i]}</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | null; onCopyCurl(): void }) {
+  return (
+    <div>
+      <section>
+        <h4>General</h4>
+        <table className="kv">
+          <tbody>
+            <tr>
+              <th>Request URL</th>
+              <td className="url">{row.url}</td>
+            </tr>
+            <tr>
+              <th>Request Method</th>
+              <td>{row.method}</td>
+            </tr>
+            <tr>
+              <th>Status Code</th>
+              <td>{row.status !== null ? `${row.status} ${row.statusText}` : `(${row.state})`}</td>
+            </tr>
+            <tr>
+              <th>Remote Address</th>
+              <td>{row.remote}</td>
+            </tr>
+            <tr>
+              <th>Connection</th>
+              <td>
+                #{row.connectionId}, request {row.index}
+                {row.connectionReused ? ' (reused)' : ' (new connection)'}
+                {row.pipelined ? ', pipelined' : ''}
+                {row.streamId !== undefined ? `, stream ${row.streamId}` : ''}
+              </td>
+            </tr>
+            {req && (
+              <tr>
+                <th>Packets</th>
+                <td>
+                  request #{req.packets.request[0]}–{req.packets.request[1]}
+                  {req.packets.response ? `, response #${req.packets.response[0]}–${req.packets.response[1]}` : ''}
+                  {req.lostBytes > 0 ? `, ${formatBytes(req.lostBytes)} lost` : ''}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+        <button onClick={onCopyCurl}>Copy as cURL</button>
+      </section>
+      {!req && <p className="muted">Loading…</p>}
+      {req && <HeaderList title="Response Headers" headers={req.responseHeaders} notes={hpackNotes(req, 'response')} />}
+      {req && <HeaderList title="Request Headers" headers={req.requestHeaders} notes={hpackNotes(req, 'request')} />}
+      {req?.trailers && req.trailers.length > 0 && <HeaderList title="Trailers" headers={req.trailers} notes={null} />}
+    </div>
+  );
+}
+
+/** Like DevTools' Timing tab: setup phases, then request/response phases, bars relative to the request. */
+export function TimingTab({ row }: { row: RequestRow }) {
+  const ph = row.phases;
+  if (ph.length === 0) return <p className="muted">No timing.</p>;
+  const t0 = Math.min(...ph.map((p) => p[1]));
+  const t1 = Math.max(...ph.map((p) => p[2]));
+  const span = Math.max(1e-6, t1 - t0);
+  const setup = ph.filter((p) => SETUP.includes(p[0]));
+  const rest = ph.filter((p) => !SETUP.includes(p[0]));
+  const line = ([id, s, e]: (typeof ph)[number], i: number) => (
+    <tr key={i} data-phase={id}>
+      <th>{PHASE_STYLES[id].label}</th>
+      <td className="timing-bar-cell">
+        <span className="timing-bar" style={{ left: `${((s - t0) / span) * 100}%`, width: `max(1px, ${((e - s) / span) * 100}%)`, background: PHASE_STYLES[id].color }} />
+      </td>
+      <td className="right">{formatMs(e - s)}</td>
+    </tr>
+  );
+  return (
+    <div className="timing">
+      <p className="muted">
+        Started at {formatMs(row.startTime)} after capture start{row.connectionReused ? ', on a reused connection' : ''}
+      </p>
+      <table className="timing-table">
+        <tbody>
+          {setup.length > 0 && (
+            <tr className="group">
+              <td colSpan={3}>Connection Start</td>
+            </tr>
+          )}
+          {setup.map(line)}
+          <tr className="group">
+            <td colSpan={3}>Request/Response</td>
+          </tr>
+          {rest.map(line)}
+          <tr className="total">
+            <th>Total</th>
+            <td />
+            <td className="right">{formatMs(t1 - t0)}</td>
+          </tr>
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ConnectionTab({ conn, model, connId }: { conn: Connection | null; model: ViewModel; connId: number | null }) {
+  const row = model.connections.find((c) => c.id === connId);
+  if (!row) return <p className="muted">No connection.</p>;
+  const dir = (s: Connection['stats']['client']) => `${s.packets} packets, ${formatBytes(s.frameBytes)} on the wire, ${formatBytes(s.deliveredBytes)} delivered${s.retransmissions ? `, ${s.retransmissions} retransmissions` : ''}${s.lostBytes ? `, ${formatBytes(s.lostBytes)} lost` : ''}`;
+  return (
+    <div className="conn-tab">
+      <table className="kv">
+        <tbody>
+          <tr>
+            <th>Connection</th>
+            <td>
+              #{row.id} {row.client.ip}:{row.client.port} → {row.server.ip}:{row.server.port} ({row.protocol})
+            </td>
+          </tr>
+          <tr>
+            <th>Lifetime</th>
+            <td>
+              {formatMs(row.synTime ?? row.firstTime)} → {formatMs(row.close.time ?? row.lastTime)} ({formatMs((row.close.time ?? row.lastTime) - (row.synTime ?? row.firstTime))}){row.startSeen ? '' : ', start not captured'}
+            </td>
+          </tr>
+          <tr>
+            <th>Handshake</th>
+            <td>{row.handshakeRttMs >= 0 ? `${formatMs(row.handshakeRttMs)} (SYN → ACK)` : 'not seen'}</td>
+          </tr>
+          <tr>
+            <th>Requests</th>
+            <td>{row.requestCount}</td>
+          </tr>
+          <tr>
+            <th>Keep-alive</th>
+            <td data-testid="keepalive">{keepAliveText(row.keepAlive)}</td>
+          </tr>
+          <tr>
+            <th>Closed</th>
+            <td data-testid="close-reason">
+              {closeLabel(row.close)}
+              {row.close.time !== null ? ` at ${formatMs(row.close.time)}` : ''}
+              {row.close.detail ? ` — ${row.close.detail}` : ` — ${closeReasonText(row.close.reason)}`}
+            </td>
+          </tr>
+          <tr>
+            <th>Idle periods</th>
+            <td>{row.idle.length === 0 ? 'none' : row.idle.map((g, i) => <div key={i}>{`${idleLabel(g, row.keepAlive)} from ${formatMs(g.startTime)}${g.afterRequest !== undefined ? ` after request ${g.afterRequest}` : ''}`}</div>)}</td>
+          </tr>
+          {conn && (
+            <>
+              <tr>
+                <th>Client → server</th>
+                <td>{dir(conn.stats.client)}</td>
+              </tr>
+              <tr>
+                <th>Server → client</th>
+                <td>{dir(conn.stats.server)}</td>
+              </tr>
+              <tr>
+                <th>Packets</th>
+                <td>
+                  #{conn.firstPacket} – #{conn.lastPacket}
+                </td>
+              </tr>
+              {conn.anomalies.length > 0 && (
+                <tr>
+                  <th>Anomalies</th>
+                  <td>
+                    {conn.anomalies.map((a, i) => (
+                      <div key={i}>
+                        {a.code}
+                        {a.packet !== undefined ? ` #${a.packet}` : ''} {a.detail ?? ''}
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              )}
+            </>
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

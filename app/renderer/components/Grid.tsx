@@ -1,0 +1,337 @@
+/**
+ * The request table with its waterfall column, like DevTools' Network panel. Rows are virtualised
+ * (only the visible slice is in the DOM), so 100,000 rows scroll like 100. In "group by connection"
+ * mode each connection is a lane row (lifetime, handshake, idle gaps, close marker) with its
+ * requests beneath.
+ */
+import { type ReactElement, forwardRef, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { ConnectionRow, RequestRow, ViewModel } from '../../../core/src/view/api.js';
+import type { Highlight } from '../App.js';
+import type { GridRow, Sort, SortKey } from '../model/rows.js';
+import { laneLayout, panWindow, phaseBars, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
+import { PHASE_STYLES } from '../model/phaseStyles.js';
+import { formatBytes, formatMs } from '../model/format.js';
+
+export const ROW_H = 24;
+const OVERSCAN = 8;
+
+interface Col {
+  key: SortKey;
+  label: string;
+  width: number;
+  title?: string;
+  align?: 'right';
+}
+export const COLUMNS: Col[] = [
+  { key: 'name', label: 'Name', width: 200 },
+  { key: 'method', label: 'Method', width: 62 },
+  { key: 'status', label: 'Status', width: 56, align: 'right' },
+  { key: 'protocol', label: 'Protocol', width: 70 },
+  { key: 'remote', label: 'Remote address', width: 132 },
+  { key: 'connection', label: 'Conn', width: 48, align: 'right', title: 'Connection ID' },
+  { key: 'index', label: '#', width: 36, align: 'right', title: 'Index on connection' },
+  { key: 'size', label: 'Size', width: 66, align: 'right' },
+  { key: 'time', label: 'Time', width: 66, align: 'right' },
+];
+const FIXED_W = COLUMNS.reduce((s, c) => s + c.width, 0);
+
+export interface GridHandle {
+  scrollToRequest(id: number): void;
+  scrollToConnection(id: number): void;
+}
+
+interface Props {
+  rows: GridRow[];
+  model: ViewModel;
+  win: TimeWindow;
+  extent: TimeWindow;
+  setWindow(w: TimeWindow): void;
+  sort: Sort;
+  setSort(s: Sort): void;
+  selected: number | null;
+  selectedConn: number | null;
+  onSelect(id: number): void;
+  onSelectConn(id: number): void;
+  highlight: Highlight;
+  onCopyCurl(id: number): void;
+}
+
+export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
+  const { rows, win, extent, setWindow, sort, setSort, selected, selectedConn, highlight } = props;
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [size, setSize] = useState({ w: 1000, h: 400 });
+  const [menu, setMenu] = useState<{ x: number; y: number; id: number } | null>(null);
+
+  useLayoutEffect(() => {
+    const el = bodyRef.current;
+    if (!el) return;
+    const measure = () => setSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const wfW = Math.max(120, size.w - FIXED_W - 8);
+  const rowIndex = useMemo(() => {
+    const req = new Map<number, number>();
+    const conn = new Map<number, number>();
+    rows.forEach((r, i) => (r.kind === 'request' ? req.set(r.req.id, i) : conn.set(r.conn.id, i)));
+    return { req, conn };
+  }, [rows]);
+
+  const scrollToIndex = useCallback((i: number | undefined) => {
+    const el = bodyRef.current;
+    if (!el || i === undefined) return;
+    const top = i * ROW_H;
+    if (top < el.scrollTop || top + ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = Math.max(0, top - el.clientHeight / 3);
+  }, []);
+  useImperativeHandle(ref, () => ({
+    scrollToRequest: (id) => scrollToIndex(rowIndex.req.get(id)),
+    scrollToConnection: (id) => scrollToIndex(rowIndex.conn.get(id)),
+  }));
+
+  // Keep the scroll position valid when the row count shrinks (filtering).
+  useEffect(() => {
+    const el = bodyRef.current;
+    if (el && el.scrollTop > rows.length * ROW_H) el.scrollTop = 0;
+  }, [rows.length]);
+
+  const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
+  const last = Math.min(rows.length, Math.ceil((scrollTop + size.h) / ROW_H) + OVERSCAN);
+
+  const onWheel = useCallback(
+    (e: React.WheelEvent) => {
+      const rect = bodyRef.current?.getBoundingClientRect();
+      if (!rect) return;
+      const x = e.clientX - rect.left - FIXED_W;
+      if ((e.ctrlKey || e.metaKey) && x >= 0) {
+        e.preventDefault();
+        const anchor = win.t0 + (x / wfW) * (win.t1 - win.t0);
+        setWindow(zoomWindow(win, anchor, e.deltaY > 0 ? 1.25 : 0.8, extent));
+      } else if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        const d = e.shiftKey ? e.deltaY : e.deltaX;
+        setWindow(panWindow(win, (d / wfW) * (win.t1 - win.t0), extent));
+      }
+    },
+    [win, wfW, extent, setWindow],
+  );
+
+  // Drag on the ruler pans the time window.
+  const drag = useRef<{ x: number; w: TimeWindow } | null>(null);
+  const onRulerDown = (e: React.PointerEvent) => {
+    drag.current = { x: e.clientX, w: win };
+    (e.target as HTMLElement).setPointerCapture(e.pointerId);
+  };
+  const onRulerMove = (e: React.PointerEvent) => {
+    const d = drag.current;
+    if (!d) return;
+    const dt = ((d.x - e.clientX) / wfW) * (d.w.t1 - d.w.t0);
+    setWindow(panWindow(d.w, dt, extent));
+  };
+
+  const tks = useMemo(() => ticks(win, wfW), [win, wfW]);
+  const visible: ReactElement[] = [];
+  for (let i = first; i < last; i++) {
+    const r = rows[i]!;
+    if (r.kind === 'lane')
+      visible.push(
+        <LaneRow key={`c${r.conn.id}`} top={i * ROW_H} conn={r.conn} shown={r.shown} model={props.model} win={win} wfW={wfW} selected={selectedConn === r.conn.id} highlighted={highlight.connections.has(r.conn.id)} onSelect={props.onSelectConn} />,
+      );
+    else
+      visible.push(
+        <ReqRow
+          key={`r${r.req.id}`}
+          top={i * ROW_H}
+          req={r.req}
+          win={win}
+          wfW={wfW}
+          selected={selected === r.req.id}
+          highlighted={highlight.requests.has(r.req.id)}
+          onSelect={props.onSelect}
+          onMenu={(x, y) => setMenu({ x, y, id: r.req.id })}
+        />,
+      );
+  }
+
+  const onKey = (e: React.KeyboardEvent) => {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    e.preventDefault();
+    const cur = selected !== null ? rowIndex.req.get(selected) : undefined;
+    const dir = e.key === 'ArrowDown' ? 1 : -1;
+    for (let i = (cur ?? (dir > 0 ? -1 : rows.length)) + dir; i >= 0 && i < rows.length; i += dir) {
+      const r = rows[i]!;
+      if (r.kind === 'request') {
+        props.onSelect(r.req.id);
+        scrollToIndex(i);
+        break;
+      }
+    }
+  };
+
+  return (
+    <div className="grid" onWheel={onWheel} data-testid="grid">
+      <div className="grid-header" role="row">
+        {COLUMNS.map((c) => (
+          <div
+            key={c.key}
+            role="columnheader"
+            className={`cell hcell${c.align === 'right' ? ' right' : ''}${sort.key === c.key ? ' sorted' : ''}`}
+            style={{ width: c.width }}
+            title={c.title ?? `Sort by ${c.label}`}
+            aria-sort={sort.key === c.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none'}
+            onClick={() => setSort({ key: c.key, dir: sort.key === c.key ? (-sort.dir as 1 | -1) : 1 })}
+          >
+            {c.label}
+            {sort.key === c.key && <span className="sort-arrow">{sort.dir > 0 ? '▲' : '▼'}</span>}
+          </div>
+        ))}
+        <div
+          className={`cell hcell ruler${sort.key === 'waterfall' ? ' sorted' : ''}`}
+          style={{ width: wfW }}
+          role="columnheader"
+          title="Waterfall: drag to pan, Ctrl+wheel to zoom, click to sort by start time"
+          onPointerDown={onRulerDown}
+          onPointerMove={onRulerMove}
+          onPointerUp={(e) => {
+            const d = drag.current;
+            drag.current = null;
+            if (d && Math.abs(d.x - e.clientX) < 3) setSort({ key: 'waterfall', dir: sort.key === 'waterfall' ? (-sort.dir as 1 | -1) : 1 });
+          }}
+        >
+          {tks.map((t) => (
+            <span key={t} className="tick" style={{ left: xOf(t, win, wfW) }}>
+              {formatMs(t)}
+            </span>
+          ))}
+        </div>
+      </div>
+      <div className="grid-body" ref={bodyRef} tabIndex={0} onKeyDown={onKey} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} data-testid="grid-body" role="grid" aria-rowcount={rows.length}>
+        <div className="grid-spacer" style={{ height: rows.length * ROW_H }}>
+          <div className="gridlines" style={{ left: FIXED_W, width: wfW }}>
+            {tks.map((t) => (
+              <span key={t} className="gridline" style={{ left: xOf(t, win, wfW) }} />
+            ))}
+          </div>
+          {visible}
+        </div>
+        {rows.length === 0 && <div className="empty">No requests match the filter.</div>}
+      </div>
+      {menu && (
+        <div className="context-menu" style={{ left: menu.x, top: menu.y }} onMouseLeave={() => setMenu(null)} role="menu">
+          <button
+            role="menuitem"
+            onClick={() => {
+              props.onCopyCurl(menu.id);
+              setMenu(null);
+            }}
+          >
+            Copy as cURL
+          </button>
+          <button role="menuitem" onClick={() => setMenu(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+    </div>
+  );
+});
+
+function statusText(r: RequestRow): string {
+  if (r.status !== null) return String(r.status);
+  return r.state === 'no-response' ? '(none)' : r.state === 'reset' ? '(reset)' : '(partial)';
+}
+
+function ReqRow({ top, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(x: number, y: number): void }) {
+  const bars = phaseBars(req.phases, win, wfW);
+  const err = req.status === null || req.status >= 400;
+  return (
+    <div
+      className={`row req${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${err ? ' error' : ''}`}
+      style={{ top }}
+      role="row"
+      data-request-id={req.id}
+      data-connection-id={req.connectionId}
+      onClick={() => onSelect(req.id)}
+      onContextMenu={(e) => {
+        e.preventDefault();
+        onSelect(req.id);
+        onMenu(e.clientX, e.clientY);
+      }}
+    >
+      <div className="cell name" style={{ width: COLUMNS[0]!.width }} title={req.url}>
+        {req.findings.length > 0 && <span className="finding-dot" title={`${req.findings.length} finding(s)`} />}
+        {req.name}
+      </div>
+      <div className="cell" style={{ width: COLUMNS[1]!.width }}>{req.method}</div>
+      <div className="cell right status" style={{ width: COLUMNS[2]!.width }} title={req.statusText}>
+        {statusText(req)}
+      </div>
+      <div className="cell" style={{ width: COLUMNS[3]!.width }}>{req.httpVersion}</div>
+      <div className="cell" style={{ width: COLUMNS[4]!.width }}>{req.remote}</div>
+      <div className="cell right" style={{ width: COLUMNS[5]!.width }}>{req.connectionId}</div>
+      <div className="cell right" style={{ width: COLUMNS[6]!.width }} title={req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection'}>
+        {req.index}
+        {req.pipelined ? 'ᴾ' : ''}
+      </div>
+      <div className="cell right" style={{ width: COLUMNS[7]!.width }}>{formatBytes(req.size)}</div>
+      <div className="cell right" style={{ width: COLUMNS[8]!.width }}>{formatMs(req.durationMs)}</div>
+      <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n')}>
+        {bars.map((b, i) => (
+          <span key={i} className={`bar${PHASE_STYLES[b.id].thin ? ' thin' : ''}`} data-phase={b.id} style={{ left: b.x, width: b.w, background: PHASE_STYLES[b.id].color }} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function LaneRow({ top, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
+  const segs = laneLayout(conn, win, wfW);
+  // Request activity on the lane (request start → end); overlapping spans show pipelining / h2 concurrency.
+  const spans: { x: number; w: number; id: number }[] = [];
+  for (const rid of conn.requestIds) {
+    const r = model.requests[rid];
+    if (!r || r.endTime < win.t0 || r.startTime > win.t1) continue;
+    const x = xOf(r.startTime, win, wfW);
+    spans.push({ x: Math.max(-2, x), w: Math.max(2, Math.min(wfW + 2, xOf(r.endTime, win, wfW)) - Math.max(-2, x)), id: rid });
+    if (spans.length > 2000) break;
+  }
+  const fixedLabel = `#${conn.id} ${conn.client.ip}:${conn.client.port} → ${conn.server.ip}:${conn.server.port} · ${conn.protocol} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
+  return (
+    <div className={`row lane${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}`} style={{ top }} role="row" data-lane-id={conn.id} onClick={() => onSelect(conn.id)}>
+      <div className="cell lane-label" style={{ width: FIXED_W }} title={fixedLabel}>
+        <span className="lane-icon">⇄</span>
+        {fixedLabel}
+        {conn.findings.length > 0 && <span className="finding-dot" title={`${conn.findings.length} finding(s)`} />}
+      </div>
+      <div className="cell wf lane-wf" style={{ width: wfW }}>
+        {segs
+          .filter((s) => s.kind !== 'close' && s.kind !== 'idle')
+          .map((s, i) => (
+            <span key={`s${i}`} className={`seg seg-${s.kind}`} style={{ left: s.x, width: s.w }} title={s.label} />
+          ))}
+        {spans.map((s) => (
+          <span key={`a${s.id}`} className="seg seg-activity" style={{ left: s.x, width: s.w }} />
+        ))}
+        {segs
+          .filter((s) => s.kind === 'idle')
+          .map((s, i) => (
+            <span key={`i${i}`} className="seg seg-idle" data-testid="idle-gap" style={{ left: s.x, width: s.w }} title={s.label}>
+              {s.w > 70 && <span className="seg-label">{s.label}</span>}
+            </span>
+          ))}
+        {segs
+          .filter((s) => s.kind === 'close')
+          .map((s, i) => {
+            const right = s.x > wfW - 190;
+            return (
+              <span key={`x${i}`} className={`close-marker by-${s.by ?? 'none'} how-${s.how}`} data-testid="close-marker" style={{ left: s.x }} title={s.label}>
+                <span className={`close-label${right ? ' left' : ''}`}>{s.label}</span>
+              </span>
+            );
+          })}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,48 @@
+/** Human labels for idle gaps and connection closes (UI text only; facts come from the model). */
+import type { ConnectionRow } from '../../../core/src/view/api.js';
+import type { CloseReason, IdlePeriod } from '../../../core/src/model/types.js';
+import { formatMs } from './format.js';
+
+const REASON_TEXT: Record<CloseReason, string> = {
+  'client-close': 'client closed',
+  'server-close': 'server closed',
+  'connection-close-header': 'Connection: close',
+  'idle-timeout': 'idle timeout',
+  'max-requests': 'Keep-Alive max reached',
+  'http10-no-keepalive': 'HTTP/1.0 without keep-alive',
+  'close-delimited-body': 'close-delimited body',
+  rst: 'reset',
+  goaway: 'GOAWAY',
+  'capture-end': 'still open at capture end',
+  unknown: 'reason unknown',
+};
+
+export function closeReasonText(reason: CloseReason): string {
+  return REASON_TEXT[reason] ?? reason;
+}
+
+/** Short marker label, e.g. "server FIN · idle timeout" or "open at capture end". */
+export function closeLabel(close: ConnectionRow['close']): string {
+  if (close.how === 'open' || close.by === null) return close.reason === 'capture-end' || close.how === 'open' ? 'open at capture end' : closeReasonText(close.reason);
+  return `${close.by} ${close.how.toUpperCase()} · ${closeReasonText(close.reason)}`;
+}
+
+/** Idle-gap label, e.g. "idle 4.98 s (Keep-Alive: timeout=5)". */
+export function idleLabel(gap: IdlePeriod, keepAlive: ConnectionRow['keepAlive']): string {
+  const base = `idle ${formatMs(gap.durationMs)}`;
+  if (keepAlive?.timeoutS !== undefined) return `${base} (Keep-Alive: timeout=${keepAlive.timeoutS})`;
+  return base;
+}
+
+/** The keep-alive contract in one line for the Connection tab. */
+export function keepAliveText(ka: ConnectionRow['keepAlive']): string {
+  if (!ka) return 'not negotiated (no HTTP seen)';
+  const parts: string[] = [ka.defaultPersistent ? 'persistent by default (HTTP/1.1)' : 'not persistent by default (HTTP/1.0)'];
+  if (ka.clientConnection) parts.push(`client Connection: ${ka.clientConnection}`);
+  if (ka.serverConnection) parts.push(`server Connection: ${ka.serverConnection}`);
+  const kv: string[] = [];
+  if (ka.timeoutS !== undefined) kv.push(`timeout=${ka.timeoutS}`);
+  if (ka.max !== undefined) kv.push(`max=${ka.max}`);
+  if (kv.length) parts.push(`Keep-Alive: ${kv.join(', ')}`);
+  return parts.join('; ');
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Build the app: the renderer (vite → app/dist/renderer) and the Electron main process, analysis
+// worker and preload (bundled with vite/rolldown → app/dist/main). Fast: a few seconds.
+//   node app/scripts/build.mjs [--renderer-only]
+import { build } from 'vite';
+import { builtinModules } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rendererOnly = process.argv.includes('--renderer-only');
+
+await build({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn' });
+
+if (!rendererOnly) {
+  const external = ['electron', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+  const common = (entry, format, fileName) => ({
+    configFile: false,
+    logLevel: 'warn',
+    root: appDir,
+    ssr: { noExternal: true, external: ['electron'] },
+    build: {
+      ssr: entry,
+      outDir: join(appDir, 'dist', 'main'),
+      emptyOutDir: false,
+      target: 'node22',
+      minify: false,
+      sourcemap: false,
+      rollupOptions: { external, output: { format, entryFileNames: fileName, codeSplitting: false } },
+    },
+  });
+  await build(common(join(appDir, 'main', 'main.ts'), 'es', 'main.js'));
+  await build(common(join(appDir, 'main', 'worker.ts'), 'es', 'worker.js'));
+  await build(common(join(appDir, 'preload', 'preload.ts'), 'cjs', 'preload.cjs'));
+}
+console.log(`wirefall app built in ${join(appDir, 'dist')}`);

@@ -1,0 +1,223 @@
+/**
+ * The one typed API between the wirefall UI (React renderer) and whatever hosts the analysis:
+ * the Electron preload (over IPC, app/preload) and the `wirefall view` server (over HTTP,
+ * core/src/view/server.ts, client in app/renderer/api/http.ts). Both implement `WirefallApi`.
+ *
+ * The renderer never receives packets or whole Reports for drawing: it gets a `ViewModel`
+ * (compact rows with phases already computed by model/phases.ts, see view/compact.ts) and asks
+ * for a full `Request` / `Connection` only for the details pane.
+ *
+ * This file is type-only apart from constants and a few validators; it must stay free of Node and
+ * DOM dependencies so that the preload, the renderer and the server can all import it.
+ */
+import type {
+  AppProtocol,
+  CaptureInfo,
+  CloseHow,
+  CloseReason,
+  Connection,
+  Endpoint,
+  ExchangeState,
+  Finding,
+  IdlePeriod,
+  PhaseId,
+  Request,
+  Side,
+} from '../model/types.js';
+
+/** One open capture (a tab in the app, the single document of `wirefall view`). */
+export type DocId = string;
+
+export interface AnalysisProgress {
+  /** Bytes of the capture file read so far. */
+  bytes: number;
+  /** Size of the capture file (0 when unknown). */
+  totalBytes: number;
+  packets: number;
+  connections: number;
+  requests?: number;
+}
+
+export type DocState = 'analyzing' | 'ready' | 'error' | 'cancelled';
+
+export interface DocInfo {
+  id: DocId;
+  /** File name shown in the tab; the full path only where the host reveals it. */
+  title: string;
+  path?: string;
+  state: DocState;
+  progress: AnalysisProgress;
+  error?: { code: string; message: string };
+}
+
+/** [phase id, start time, end time] in capture ms, in DevTools order; missing phases are absent. */
+export type PhaseTuple = [PhaseId, number, number];
+
+export interface RequestRow {
+  id: number;
+  connectionId: number;
+  /** 1-based index on its connection. */
+  index: number;
+  streamId?: number;
+  method: string;
+  url: string;
+  /** DevTools' Name column: last path segment (or host) plus query. */
+  name: string;
+  host: string;
+  status: number | null;
+  statusText: string;
+  httpVersion: string;
+  /** Server address "ip:port". */
+  remote: string;
+  /** Bytes on the wire for the response (headers + body incl. framing), -1 if no response. */
+  size: number;
+  startTime: number;
+  /** Last known time of the exchange (response end, else request end, else start). */
+  endTime: number;
+  /** endTime - startTime. */
+  durationMs: number;
+  phases: PhaseTuple[];
+  pipelined: boolean;
+  connectionReused: boolean;
+  state: ExchangeState;
+  /** Indices into ViewModel.findings that name this request. */
+  findings: number[];
+}
+
+export interface ConnectionRow {
+  id: number;
+  client: Endpoint;
+  server: Endpoint;
+  protocol: AppProtocol;
+  startSeen: boolean;
+  firstTime: number;
+  lastTime: number;
+  synTime: number | null;
+  establishedTime: number | null;
+  handshakeRttMs: number;
+  /** TLS handshake span when known (connection.extra.tls), else null. */
+  tls: [number, number] | null;
+  close: { by: Side | null; how: CloseHow; time: number | null; reason: CloseReason; detail?: string };
+  idle: IdlePeriod[];
+  keepAlive: { timeoutS?: number; max?: number; clientConnection?: string; serverConnection?: string; defaultPersistent: boolean } | null;
+  requestCount: number;
+  /** Request ids on this connection in index order. */
+  requestIds: number[];
+  /** Indices into ViewModel.findings that name this connection. */
+  findings: number[];
+}
+
+export interface ViewModel {
+  doc: DocId;
+  wirefall: string;
+  capture: CaptureInfo;
+  connections: ConnectionRow[];
+  requests: RequestRow[];
+  findings: Finding[];
+}
+
+export type ExportKind = 'har' | 'report';
+
+export interface ExportResult {
+  /** False when the user cancelled a save dialog. */
+  saved: boolean;
+  /** Where it went: a file path (desktop) or a file name (browser download). */
+  location?: string;
+}
+
+export type ApiEvent =
+  | { type: 'docs'; docs: DocInfo[] }
+  | { type: 'progress'; doc: DocId; progress: AnalysisProgress }
+  | { type: 'state'; doc: DocInfo }
+  /** Desktop menu actions routed to the renderer (focus filter, toggle grouping, ...). */
+  | { type: 'command'; command: UiCommand };
+
+export type UiCommand =
+  | 'focus-filter'
+  | 'toggle-group'
+  | 'toggle-findings'
+  | 'copy-curl'
+  | 'export-har'
+  | 'export-report'
+  | 'zoom-in'
+  | 'zoom-out'
+  | 'zoom-reset';
+
+/** Host capabilities the UI adapts to (no "Open…" in browser mode, for instance). */
+export interface HostInfo {
+  kind: 'electron' | 'browser';
+  canOpenFiles: boolean;
+  platform: string;
+}
+
+/**
+ * Implemented by the preload (window.wirefall) and by the HTTP client of `wirefall view`.
+ * Every method is async and takes only plain data; errors reject with an Error whose message is
+ * meant for the user.
+ */
+export interface WirefallApi {
+  host(): Promise<HostInfo>;
+  listDocs(): Promise<DocInfo[]>;
+  getModel(doc: DocId): Promise<ViewModel>;
+  getRequest(doc: DocId, id: number): Promise<Request>;
+  getConnection(doc: DocId, id: number): Promise<Connection>;
+  /** A `curl` command line reproducing the request (POSIX shell quoting). */
+  curl(doc: DocId, id: number): Promise<string>;
+  exportDoc(doc: DocId, kind: ExportKind): Promise<ExportResult>;
+  cancel(doc: DocId): Promise<void>;
+  closeDoc(doc: DocId): Promise<void>;
+  /** Desktop only (canOpenFiles): show the native Open dialog; resolves with the new docs. */
+  openDialog(): Promise<DocInfo[]>;
+  /** Desktop only: open dropped files by path. */
+  openPaths(paths: string[]): Promise<DocInfo[]>;
+  subscribe(listener: (ev: ApiEvent) => void): () => void;
+}
+
+/** Method names, for hosts that dispatch by name (IPC channel `wirefall:call`, HTTP `/api/<name>`). */
+export const API_METHODS = [
+  'host',
+  'listDocs',
+  'getModel',
+  'getRequest',
+  'getConnection',
+  'curl',
+  'exportDoc',
+  'cancel',
+  'closeDoc',
+  'openDialog',
+  'openPaths',
+] as const satisfies readonly Exclude<keyof WirefallApi, 'subscribe'>[];
+
+export type ApiMethod = (typeof API_METHODS)[number];
+
+/** Validates untrusted call arguments; returns an error message or null. */
+export function validateCall(method: unknown, args: unknown): string | null {
+  if (typeof method !== 'string' || !(API_METHODS as readonly string[]).includes(method)) return 'unknown method';
+  if (!Array.isArray(args)) return 'arguments must be an array';
+  const m = method as ApiMethod;
+  const isDoc = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 64 && /^[A-Za-z0-9_-]+$/.test(v);
+  const isId = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 31;
+  switch (m) {
+    case 'host':
+    case 'listDocs':
+    case 'openDialog':
+      return args.length === 0 ? null : 'expected no arguments';
+    case 'getModel':
+    case 'cancel':
+    case 'closeDoc':
+      return args.length === 1 && isDoc(args[0]) ? null : 'expected (doc)';
+    case 'getRequest':
+    case 'getConnection':
+    case 'curl':
+      return args.length === 2 && isDoc(args[0]) && isId(args[1]) ? null : 'expected (doc, id)';
+    case 'exportDoc':
+      return args.length === 2 && isDoc(args[0]) && (args[1] === 'har' || args[1] === 'report') ? null : "expected (doc, 'har' | 'report')";
+    case 'openPaths':
+      return args.length === 1 &&
+        Array.isArray(args[0]) &&
+        args[0].length <= 64 &&
+        args[0].every((p) => typeof p === 'string' && p.length > 0 && p.length < 4096 && !p.includes('\0'))
+        ? null
+        : 'expected (paths: string[])';
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Report → ViewModel: the compact, draw-ready model the UI receives (see view/api.ts).
+ * Pure; phases come from model/phases.ts (the one place they are computed).
+ */
+import type { Connection, Phase, Report, Request, RequestTimes } from '../model/types.js';
+import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
+
+/** DevTools' Name column: the last path segment plus query, or the host for "/". */
+export function requestName(url: string, target: string): { name: string; host: string } {
+  let host = '';
+  let path = target;
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (m) {
+    host = m[1] ?? '';
+    path = m[2] || target;
+  }
+  const q = path.indexOf('?');
+  const pathOnly = q >= 0 ? path.slice(0, q) : path;
+  const query = q >= 0 ? path.slice(q) : '';
+  const segs = pathOnly.split('/').filter((s) => s.length > 0);
+  const last = segs.length > 0 ? segs[segs.length - 1] : '';
+  if (!last) return { name: (host || '/') + query, host };
+  return { name: last + query, host };
+}
+
+/** model/phases.ts's `phases`. */
+export type PhasesFn = (times: RequestTimes) => Phase[];
+
+function lastTime(r: Request): number {
+  const t = r.times;
+  return t.responseEndTime ?? t.responseStartTime ?? t.requestEndTime ?? t.requestStartTime;
+}
+
+function tlsSpan(c: Connection): [number, number] | null {
+  const tls = c.extra?.['tls'] as { startTime?: unknown; endTime?: unknown } | undefined;
+  if (tls && typeof tls.startTime === 'number' && typeof tls.endTime === 'number') return [tls.startTime, tls.endTime];
+  return null;
+}
+
+export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn): RequestRow {
+  const { name, host } = requestName(r.url, r.target);
+  const end = lastTime(r);
+  const ph: PhaseTuple[] = phases(r.times).map((p) => [p.name, p.startTime, p.endTime]);
+  const hasResponse = r.status !== null || r.times.responseStartTime !== null;
+  return {
+    id: r.id,
+    connectionId: r.connectionId,
+    index: r.index,
+    ...(r.streamId !== undefined ? { streamId: r.streamId } : {}),
+    method: r.method,
+    url: r.url,
+    name,
+    host,
+    status: r.status,
+    statusText: r.statusText,
+    httpVersion: r.httpVersion,
+    remote: c ? `${c.server.ip}:${c.server.port}` : '',
+    size: hasResponse ? r.sizes.responseHeaders + r.sizes.responseBodyWire : -1,
+    startTime: r.times.requestStartTime,
+    endTime: end,
+    durationMs: end - r.times.requestStartTime,
+    phases: ph,
+    pipelined: r.pipelined,
+    connectionReused: r.connectionReused,
+    state: r.state,
+    findings,
+  };
+}
+
+export function toConnectionRow(c: Connection, requestIds: number[], findings: number[]): ConnectionRow {
+  const ka = c.keepAlive;
+  return {
+    id: c.id,
+    client: c.client,
+    server: c.server,
+    protocol: c.protocol,
+    startSeen: c.startSeen,
+    firstTime: c.firstTime,
+    lastTime: c.lastTime,
+    synTime: c.synTime,
+    establishedTime: c.establishedTime,
+    handshakeRttMs: c.handshakeRttMs,
+    tls: tlsSpan(c),
+    close: {
+      by: c.close.by,
+      how: c.close.how,
+      time: c.close.time,
+      reason: c.close.reason,
+      ...(c.close.detail !== undefined ? { detail: c.close.detail } : {}),
+    },
+    idle: c.idle,
+    keepAlive: ka
+      ? {
+          defaultPersistent: ka.defaultPersistent,
+          ...(ka.timeoutS !== undefined ? { timeoutS: ka.timeoutS } : {}),
+          ...(ka.max !== undefined ? { max: ka.max } : {}),
+          ...(ka.clientConnection !== undefined ? { clientConnection: ka.clientConnection } : {}),
+          ...(ka.serverConnection !== undefined ? { serverConnection: ka.serverConnection } : {}),
+        }
+      : null,
+    requestCount: c.requestCount,
+    requestIds,
+    findings,
+  };
+}
+
+export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewModel {
+  const connById = new Map<number, Connection>();
+  for (const c of report.connections) connById.set(c.id, c);
+  const reqFindings = new Map<number, number[]>();
+  const connFindings = new Map<number, number[]>();
+  report.findings.forEach((f, i) => {
+    for (const id of f.requestIds) (reqFindings.get(id) ?? reqFindings.set(id, []).get(id)!).push(i);
+    for (const id of f.connectionIds) (connFindings.get(id) ?? connFindings.set(id, []).get(id)!).push(i);
+  });
+  const reqIdsByConn = new Map<number, Request[]>();
+  for (const r of report.requests) (reqIdsByConn.get(r.connectionId) ?? reqIdsByConn.set(r.connectionId, []).get(r.connectionId)!).push(r);
+  return {
+    doc,
+    wirefall: report.wirefall,
+    capture: report.capture,
+    connections: report.connections.map((c) =>
+      toConnectionRow(
+        c,
+        (reqIdsByConn.get(c.id) ?? []).slice().sort((a, b) => a.index - b.index).map((r) => r.id),
+        connFindings.get(c.id) ?? [],
+      ),
+    ),
+    requests: report.requests.map((r) => toRequestRow(r, connById.get(r.connectionId), reqFindings.get(r.id) ?? [], phases)),
+    findings: report.findings,
+  };
+}
+
+/** POSIX-shell single quoting. */
+function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const CURL_SKIP = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te']);
+
+/** "Copy as cURL" like DevTools: method, URL, headers in wire order (hop-by-hop ones left to curl). */
+export function toCurl(r: Request): string {
+  const parts = ['curl', sq(r.url)];
+  if (r.method !== 'GET') parts.push('-X', sq(r.method));
+  for (const h of r.requestHeaders) {
+    const n = h.name.toLowerCase();
+    if (n.startsWith(':') || CURL_SKIP.has(n)) continue;
+    parts.push('-H', sq(`${h.name}: ${h.value}`));
+  }
+  if (r.httpVersion === 'HTTP/1.0') parts.push('--http1.0');
+  else if (r.httpVersion === 'h2') parts.push('--http2-prior-knowledge');
+  return parts.join(' ');
+}

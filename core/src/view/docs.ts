@@ -1,0 +1,190 @@
+/**
+ * Open captures ("documents") and the host-independent half of WirefallApi: both the Electron main
+ * process and the `wirefall view` server keep a DocStore and dispatch validated calls to it.
+ * How a capture is analysed is injected (`Analyze`): in-process for the view server, a worker for
+ * the desktop app. Node built-ins only; no DOM, no Electron.
+ */
+import { basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Connection, Report, Request } from '../model/types.js';
+import type { AnalysisProgress, ApiEvent, DocId, DocInfo, ViewModel } from './api.js';
+import { toCurl, toViewModel, type PhasesFn } from './compact.js';
+
+export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal) => Promise<Report>;
+
+interface Doc {
+  info: DocInfo;
+  controller: AbortController;
+  report?: Report;
+  model?: ViewModel;
+  requests?: Map<number, Request>;
+  connections?: Map<number, Connection>;
+  done: Promise<void>;
+}
+
+export class DocError extends Error {
+  override name = 'DocError';
+  constructor(
+    readonly code: 'unknown-doc' | 'not-ready' | 'unknown-request' | 'unknown-connection',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class DocStore {
+  private readonly docs = new Map<DocId, Doc>();
+  private readonly listeners = new Set<(ev: ApiEvent) => void>();
+
+  constructor(
+    private readonly analyze: Analyze,
+    private readonly phases: PhasesFn,
+  ) {}
+
+  subscribe(listener: (ev: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(ev: ApiEvent): void {
+    for (const l of this.listeners) l(ev);
+  }
+
+  list(): DocInfo[] {
+    return [...this.docs.values()].map((d) => ({ ...d.info }));
+  }
+
+  /** Start analysing a capture; resolves immediately with its DocInfo (state 'analyzing'). */
+  open(path: string, fileBytes = 0): DocInfo {
+    const id = 'd' + randomBytes(6).toString('hex');
+    const controller = new AbortController();
+    const info: DocInfo = {
+      id,
+      title: basename(path),
+      path,
+      state: 'analyzing',
+      progress: { bytes: 0, totalBytes: fileBytes, packets: 0, connections: 0 },
+    };
+    const doc: Doc = { info, controller, done: Promise.resolve() };
+    this.docs.set(id, doc);
+    let lastEmit = 0;
+    const onProgress = (p: AnalysisProgress) => {
+      info.progress = { ...p, totalBytes: p.totalBytes || info.progress.totalBytes };
+      const now = Date.now(); // UI throttling only, never capture time
+      if (now - lastEmit >= 50) {
+        lastEmit = now;
+        this.emit({ type: 'progress', doc: id, progress: info.progress });
+      }
+    };
+    doc.done = this.analyze(path, onProgress, controller.signal).then(
+      (report) => {
+        if (controller.signal.aborted) return;
+        this.setReport(doc, report);
+      },
+      (err: unknown) => {
+        info.state = controller.signal.aborted ? 'cancelled' : 'error';
+        if (info.state === 'error') {
+          const e = err as { code?: unknown; message?: unknown };
+          info.error = { code: typeof e?.code === 'string' ? e.code : 'analysis-failed', message: String(e?.message ?? err) };
+        }
+        this.emit({ type: 'state', doc: { ...info } });
+        this.emit({ type: 'docs', docs: this.list() });
+      },
+    );
+    this.emit({ type: 'docs', docs: this.list() });
+    return { ...info };
+  }
+
+  /** Add an already analysed report (e.g. `wirefall view` given a Report). */
+  add(report: Report, title = basename(report.capture.file || 'report')): DocInfo {
+    const id = 'd' + randomBytes(6).toString('hex');
+    const info: DocInfo = {
+      id,
+      title,
+      state: 'analyzing',
+      progress: { bytes: report.capture.fileBytes, totalBytes: report.capture.fileBytes, packets: report.capture.packets, connections: report.connections.length },
+    };
+    if (report.capture.file) info.path = report.capture.file;
+    const doc: Doc = { info, controller: new AbortController(), done: Promise.resolve() };
+    this.docs.set(id, doc);
+    this.setReport(doc, report);
+    return { ...info };
+  }
+
+  private setReport(doc: Doc, report: Report): void {
+    doc.report = report;
+    doc.model = toViewModel(report, doc.info.id, this.phases);
+    doc.requests = new Map(report.requests.map((r) => [r.id, r]));
+    doc.connections = new Map(report.connections.map((c) => [c.id, c]));
+    doc.info.state = 'ready';
+    doc.info.progress = {
+      bytes: report.capture.fileBytes,
+      totalBytes: report.capture.fileBytes,
+      packets: report.capture.packets,
+      connections: report.connections.length,
+      requests: report.requests.length,
+    };
+    this.emit({ type: 'state', doc: { ...doc.info } });
+    this.emit({ type: 'docs', docs: this.list() });
+  }
+
+  /** Resolves when the doc's analysis has settled (ready, error or cancelled). */
+  async settled(id: DocId): Promise<DocInfo> {
+    const d = this.get(id);
+    await d.done;
+    return { ...d.info };
+  }
+
+  private get(id: DocId): Doc {
+    const d = this.docs.get(id);
+    if (!d) throw new DocError('unknown-doc', `No open capture ${id}`);
+    return d;
+  }
+
+  private ready(id: DocId): Doc & { report: Report; model: ViewModel; requests: Map<number, Request>; connections: Map<number, Connection> } {
+    const d = this.get(id);
+    if (!d.report || !d.model || !d.requests || !d.connections) throw new DocError('not-ready', `${d.info.title} is not analysed yet`);
+    return d as Doc & { report: Report; model: ViewModel; requests: Map<number, Request>; connections: Map<number, Connection> };
+  }
+
+  info(id: DocId): DocInfo {
+    return { ...this.get(id).info };
+  }
+
+  report(id: DocId): Report {
+    return this.ready(id).report;
+  }
+
+  model(id: DocId): ViewModel {
+    return this.ready(id).model;
+  }
+
+  request(id: DocId, reqId: number): Request {
+    const r = this.ready(id).requests.get(reqId);
+    if (!r) throw new DocError('unknown-request', `No request ${reqId}`);
+    return r;
+  }
+
+  connection(id: DocId, connId: number): Connection {
+    const c = this.ready(id).connections.get(connId);
+    if (!c) throw new DocError('unknown-connection', `No connection ${connId}`);
+    return c;
+  }
+
+  curl(id: DocId, reqId: number): string {
+    return toCurl(this.request(id, reqId));
+  }
+
+  cancel(id: DocId): void {
+    const d = this.get(id);
+    if (d.info.state === 'analyzing') d.controller.abort();
+  }
+
+  close(id: DocId): void {
+    const d = this.docs.get(id);
+    if (!d) return;
+    d.controller.abort();
+    this.docs.delete(id);
+    this.emit({ type: 'docs', docs: this.list() });
+  }
+}

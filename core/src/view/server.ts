@@ -1,0 +1,288 @@
+/**
+ * `wirefall view`: serves the built renderer (app/dist/renderer) and the WirefallApi over HTTP to a
+ * browser, on 127.0.0.1 only.
+ *
+ * Security model (the UI shows packet contents, which may be sensitive):
+ *  - binds 127.0.0.1 (never 0.0.0.0);
+ *  - every /api request needs the unguessable token from the printed URL (32 random bytes), in the
+ *    `X-Wirefall-Token` header (or `token` query parameter for EventSource and downloads);
+ *  - every request's Host header must be exactly 127.0.0.1:PORT or localhost:PORT (DNS rebinding);
+ *  - a cross-origin Origin header is refused; API calls must be POSTed as application/json;
+ *  - responses carry a strict CSP, nosniff, no-referrer and frame-ancestors 'none'.
+ *
+ * API over HTTP: POST /api/call {method, args} → {result} | {error}; GET /api/events → Server-Sent
+ * Events of ApiEvent; GET /api/export?doc=&kind=har|report → attachment.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import type { Report } from '../model/types.js';
+import { validateCall, type ApiEvent, type DocId, type HostInfo } from './api.js';
+import { CONTENT_SECURITY_POLICY } from './csp.js';
+import { loadCore, type CoreLinks } from './core-link.js';
+import { DocStore, DocError } from './docs.js';
+
+export interface ViewServerOptions {
+  /** A capture to analyse (progress is streamed to the page) … */
+  capturePath?: string;
+  /** … or a Report already analysed. */
+  report?: Report;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** The built renderer (index.html + assets), normally app/dist/renderer. */
+  staticDir: string;
+  /** Only loopback is allowed; the default and the only accepted value is 127.0.0.1. */
+  host?: '127.0.0.1';
+  /** For tests and embedding: provide the engine links instead of loading core's modules. */
+  core?: CoreLinks;
+}
+
+export interface ViewServer {
+  /** Full URL to open, including the token: http://127.0.0.1:PORT/?token=… */
+  url: string;
+  port: number;
+  token: string;
+  docs: DocStore;
+  /** The document id of the capture/report given in the options. */
+  doc: DocId;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const MAX_BODY = 64 * 1024;
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('Cache-Control', 'no-store');
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
+}
+
+function tokenOk(given: string | null | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** The hosts a request may name: exactly loopback with our port. */
+export function allowedHosts(port: number): string[] {
+  return [`127.0.0.1:${port}`, `localhost:${port}`];
+}
+
+export async function startViewServer(opts: ViewServerOptions): Promise<ViewServer> {
+  if (opts.host !== undefined && opts.host !== '127.0.0.1') throw new Error('wirefall view only listens on 127.0.0.1');
+  if (!opts.capturePath && !opts.report) throw new Error('startViewServer needs capturePath or report');
+  const staticDir = resolve(opts.staticDir);
+  try {
+    await stat(join(staticDir, 'index.html'));
+  } catch {
+    throw new Error(`The UI is not built: ${join(staticDir, 'index.html')} is missing (run: npm run build -w app)`);
+  }
+  const core = opts.core ?? (await loadCore());
+  const token = randomBytes(32).toString('base64url');
+  const docs = new DocStore(async (path, onProgress, signal) => {
+    return core.analyzeFile(path, {
+      signal,
+      onProgress: (p) =>
+        onProgress({
+          bytes: p.bytes ?? p.bytesRead ?? 0,
+          totalBytes: p.totalBytes ?? p.fileBytes ?? 0,
+          packets: p.packets ?? 0,
+          connections: p.connections ?? 0,
+          ...(p.requests !== undefined ? { requests: p.requests } : {}),
+        }),
+    });
+  }, core.phases);
+  const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
+  const sse = new Set<ServerResponse>();
+  docs.subscribe((ev: ApiEvent) => {
+    const line = `data: ${JSON.stringify(ev)}\n\n`;
+    for (const res of sse) res.write(line);
+  });
+
+  let port = 0;
+
+  async function call(method: string, args: unknown[]): Promise<unknown> {
+    switch (method) {
+      case 'host':
+        return hostInfo;
+      case 'listDocs':
+        return docs.list();
+      case 'getModel':
+        return docs.model(args[0] as string);
+      case 'getRequest':
+        return docs.request(args[0] as string, args[1] as number);
+      case 'getConnection':
+        return docs.connection(args[0] as string, args[1] as number);
+      case 'curl':
+        return docs.curl(args[0] as string, args[1] as number);
+      case 'cancel':
+        docs.cancel(args[0] as string);
+        return null;
+      case 'closeDoc':
+        docs.close(args[0] as string);
+        return null;
+      case 'exportDoc':
+        // In a browser the client downloads GET /api/export; nothing to do server-side.
+        return { saved: false };
+      case 'openDialog':
+      case 'openPaths':
+        throw new Error('Opening files is not available in browser mode; run `wirefall view <capture>`');
+      default:
+        throw new Error('unknown method');
+    }
+  }
+
+  async function serveStatic(res: ServerResponse, urlPath: string): Promise<void> {
+    let rel = decodeURIComponent(urlPath);
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(staticDir, rel));
+    if (file !== staticDir && !file.startsWith(staticDir + sep)) return send(res, 403, 'forbidden');
+    try {
+      const body = await readFile(file);
+      send(res, 200, body, MIME[extname(file)] ?? 'application/octet-stream');
+    } catch {
+      send(res, 404, 'not found');
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      securityHeaders(res);
+      const host = req.headers.host ?? '';
+      if (!allowedHosts(port).includes(host)) return send(res, 421, 'misdirected request: bad Host header');
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${host}`) return send(res, 403, 'cross-origin request refused');
+      const url = new URL(req.url ?? '/', `http://${host}`);
+      if (!url.pathname.startsWith('/api/')) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
+        return serveStatic(res, url.pathname);
+      }
+      const given = (req.headers['x-wirefall-token'] as string | undefined) ?? url.searchParams.get('token');
+      if (!tokenOk(given, token)) return send(res, 401, 'missing or wrong token');
+
+      if (url.pathname === '/api/call') {
+        if (req.method !== 'POST') return send(res, 405, 'method not allowed');
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return send(res, 415, 'expected application/json');
+        let parsed: { method?: unknown; args?: unknown };
+        try {
+          parsed = JSON.parse(await readBody(req)) as { method?: unknown; args?: unknown };
+        } catch (e) {
+          return sendJson(res, 400, { error: { code: 'bad-request', message: (e as Error).message } });
+        }
+        const invalid = validateCall(parsed.method, parsed.args);
+        if (invalid) return sendJson(res, 400, { error: { code: 'bad-request', message: invalid } });
+        try {
+          const result = await call(parsed.method as string, parsed.args as unknown[]);
+          return sendJson(res, 200, { result });
+        } catch (e) {
+          const code = e instanceof DocError ? e.code : 'error';
+          return sendJson(res, e instanceof DocError && e.code === 'not-ready' ? 409 : 400, { error: { code, message: (e as Error).message } });
+        }
+      }
+      if (url.pathname === '/api/events') {
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'text/event-stream');
+        res.setHeader('Connection', 'keep-alive');
+        res.write(`data: ${JSON.stringify({ type: 'docs', docs: docs.list() } satisfies ApiEvent)}\n\n`);
+        sse.add(res);
+        req.on('close', () => sse.delete(res));
+        return;
+      }
+      if (url.pathname === '/api/export') {
+        const doc = url.searchParams.get('doc') ?? '';
+        const kind = url.searchParams.get('kind');
+        const invalid = validateCall('exportDoc', [doc, kind]);
+        if (invalid) return send(res, 400, invalid);
+        try {
+          const report = docs.report(doc);
+          const stem = basename(report.capture.file || docs.info(doc).title).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
+          const name = kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`;
+          const body = JSON.stringify(kind === 'har' ? core.toHar(report) : report, null, 2);
+          res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
+          return send(res, 200, body, 'application/json; charset=utf-8');
+        } catch (e) {
+          return send(res, 409, (e as Error).message);
+        }
+      }
+      return send(res, 404, 'not found');
+    })().catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, String((e as Error)?.message ?? e));
+      else res.end();
+    });
+  });
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
+  });
+  const addr = server.address();
+  port = typeof addr === 'object' && addr ? addr.port : 0;
+
+  let doc: DocId;
+  if (opts.report) doc = docs.add(opts.report).id;
+  else {
+    const path = resolve(opts.capturePath!);
+    const st = await stat(path);
+    doc = docs.open(path, st.size).id;
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    docs,
+    doc,
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const r of sse) r.end();
+        sse.clear();
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
