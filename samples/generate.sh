@@ -20,6 +20,7 @@ PIDS=()          # background processes we started (servers, tcpdump)
 NETNS=()         # network namespaces we created
 NS_CLIENT=wfc
 NS_SERVER=wfs
+NS_ROUTER=wfr
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -35,7 +36,7 @@ cleanup() {
   done
   for ns in "${NETNS[@]}"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
+    ip netns del "$ns" 2>/dev/null   # also removes its iptables rules, qdisc and veth
   done
   rm -rf "$WORK"
   exit $rc
@@ -80,16 +81,18 @@ make_docroot() {
 }
 
 # ---------------------------------------------------------------- helpers ----
-# start_nginx NAME PORT 'extra http directives'  -> sets NGINX_PID
+# start_nginx NAME PORT 'extra http directives' [ADDR NETNS] -> sets NGINX_PID
 start_nginx() {
-  local name=$1 port=$2 extra=$3 prefix="$WORK/nginx-$1"
+  local name=$1 port=$2 extra=$3 addr=${4:-127.0.0.1} ns=${5:-} prefix="$WORK/nginx-$1"
+  local nsexec=()
+  [ -z "$ns" ] || nsexec=(ip netns exec "$ns")
   mkdir -p "$prefix"
-  sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" -e "s#@ROOT@#$DOCROOT#g" \
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@LISTEN@#$addr#g" -e "s#@PORT@#$port#g" -e "s#@ROOT@#$DOCROOT#g" \
       -e "s#@HTTP_EXTRA@#$extra#g" "$TOOLS/nginx.conf.in" > "$prefix/nginx.conf"
-  nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" &
+  "${nsexec[@]}" nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" &
   NGINX_PID=$!
   PIDS+=("$NGINX_PID")
-  wait_port 127.0.0.1 "$port"
+  wait_port "$addr" "$port" "$ns"
 }
 
 # start_bg CMD... -> sets BG_PID (generic background server)
@@ -462,6 +465,112 @@ scenario_h2load() {
   report "$f"
 }
 
+# ------------------------------------------------- namespaces (veth, loss) ----
+# wfc (client, 10.77.0.1) <-veth-> wfr (router, 10.77.0.2 | 10.77.0.5) <-veth-> wfs (server, 10.77.0.6)
+# Offloads are switched off everywhere so every captured segment is a real
+# MTU-sized packet. The router shapes server->client traffic with tbf (40 Mbit/s;
+# this kernel has no netem, so no artificial delay). LOSS_EVERY=N makes the router
+# drop every Nth full-size TCP segment travelling server->client (iptables
+# "statistic --mode nth" in wfr FORWARD): deterministic positions, ~1/N loss.
+# Loss has to happen in a router: drops in the sender's own OUTPUT chain are
+# reported back to its TCP stack and re-sent locally, never showing on the wire.
+NS_C_ADDR=10.77.0.1
+NS_S_ADDR=10.77.0.6
+ns_setup() {
+  local loss_every=${1:-0} ns dev
+  ns_teardown
+  for ns in $NS_CLIENT $NS_ROUTER $NS_SERVER; do ip netns add $ns; NETNS+=($ns); ip -n $ns link set lo up; done
+  ip link add wf-c netns $NS_CLIENT type veth peer name wf-rc netns $NS_ROUTER
+  ip link add wf-s netns $NS_SERVER type veth peer name wf-rs netns $NS_ROUTER
+  ip -n $NS_CLIENT addr add $NS_C_ADDR/30 dev wf-c
+  ip -n $NS_ROUTER addr add 10.77.0.2/30 dev wf-rc
+  ip -n $NS_ROUTER addr add 10.77.0.5/30 dev wf-rs
+  ip -n $NS_SERVER addr add $NS_S_ADDR/30 dev wf-s
+  for ns_dev in $NS_CLIENT:wf-c $NS_ROUTER:wf-rc $NS_ROUTER:wf-rs $NS_SERVER:wf-s; do
+    ns=${ns_dev%%:*}; dev=${ns_dev#*:}
+    ip -n "$ns" link set "$dev" up
+    ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  ip -n $NS_CLIENT route add default via 10.77.0.2
+  ip -n $NS_SERVER route add default via 10.77.0.5
+  ip netns exec $NS_ROUTER sysctl -q -w net.ipv4.ip_forward=1
+  tc -n $NS_ROUTER qdisc add dev wf-rc root tbf rate 40mbit burst 32kb latency 100ms
+  if [ "$loss_every" -gt 0 ]; then
+    ip netns exec $NS_ROUTER iptables -A FORWARD -i wf-rs -o wf-rc -p tcp -m length --length 1000:65535 \
+      -m statistic --mode nth --every "$loss_every" --packet 0 -j DROP
+  fi
+}
+ns_drops() {  # packets dropped by the loss rule so far
+  ip netns exec $NS_ROUTER iptables -L FORWARD -v -n -x 2>/dev/null | awk '/DROP/{n+=$1} END{print n+0}'
+}
+ns_teardown() {
+  local ns
+  for ns in $NS_CLIENT $NS_ROUTER $NS_SERVER; do
+    if ip netns list | grep -qw "$ns"; then
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+      sleep 0.2
+      ip netns del "$ns" 2>/dev/null || true   # iptables rules, qdisc and veths go with it
+    fi
+  done
+  NETNS=()
+}
+
+BIG8() { local i; for i in $(seq 1 8); do printf 'http://%s:%s/big/b%d.bin ' "$NS_S_ADDR" "$1" "$i"; done; }
+
+# D7/D8: 8 x 200 KB over ONE h2 connection, with and without loss (captured in wfc).
+h2_ns_scenario() {
+  local f=$1 loss_every=$2 port=8080
+  ns_setup "$loss_every"
+  start_bg ip netns exec $NS_SERVER nghttpd --no-tls -a $NS_S_ADDR -d "$DOCROOT" $port
+  wait_port $NS_S_ADDR $port $NS_CLIENT
+  cap_start "$f" wf-c "tcp port $port" $NS_CLIENT
+  # shellcheck disable=SC2046
+  ip netns exec $NS_CLIENT timeout 60 nghttp -n -s $(BIG8 $port) >&2
+  cap_stop
+  log "loss rule dropped $(ns_drops) packets"
+  stop_all_servers
+  ns_teardown
+  report "$f"
+}
+scenario_h2_loss_hol() { h2_ns_scenario "$OUT/h2-loss-hol.pcap" 30; }
+scenario_h2_clean()    { h2_ns_scenario "$OUT/h2-clean.pcap" 0; }
+
+# D5: two nghttp processes to the same origin, the second starting while the first
+# connection is still transferring (4 x 200 KB through the 40 Mbit/s router: ~0.17 s).
+scenario_h2_two_connections() {
+  local f="$OUT/h2-two-connections.pcap" port=8080 p1
+  ns_setup 0
+  start_bg ip netns exec $NS_SERVER nghttpd --no-tls -a $NS_S_ADDR -d "$DOCROOT" $port
+  wait_port $NS_S_ADDR $port $NS_CLIENT
+  cap_start "$f" wf-c "tcp port $port" $NS_CLIENT
+  ip netns exec $NS_CLIENT timeout 60 nghttp -n http://$NS_S_ADDR:$port/big/b{1,2,3,4}.bin &
+  p1=$!
+  sleep 0.05
+  ip netns exec $NS_CLIENT timeout 60 nghttp -n http://$NS_S_ADDR:$port/f1.txt http://$NS_S_ADDR:$port/f2.txt
+  wait $p1
+  cap_stop
+  log "loss rule dropped $(ns_drops) packets"
+  stop_all_servers
+  ns_teardown
+  report "$f"
+}
+
+# Optional: HTTP/1.1 keep-alive download (curl, one connection) with the same loss.
+scenario_tcp_loss_http1() {
+  local f="$OUT/tcp-loss-http1.pcap" port=8081
+  ns_setup 30
+  start_nginx ns-http1 $port 'keepalive_timeout 60s;' $NS_S_ADDR $NS_SERVER
+  cap_start "$f" wf-c "tcp port $port" $NS_CLIENT
+  # shellcheck disable=SC2046
+  ip netns exec $NS_CLIENT bash -c "$(declare -p CURL); $(declare -f curl_multi); curl_multi \$@" _ \
+    http://$NS_S_ADDR:$port/big/b1.bin http://$NS_S_ADDR:$port/big/b2.bin http://$NS_S_ADDR:$port/big/b3.bin http://$NS_S_ADDR:$port/big/b4.bin
+  cap_stop
+  log "loss rule dropped $(ns_drops) packets"
+  stop_all_servers
+  ns_teardown
+  report "$f"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
@@ -469,6 +578,7 @@ ALL_SCENARIOS=(
   close_delimited pipelining browser_pageload
   blind_relay stale_race no_pool_node_fetch pool_node_fetch
   h2c_prior_knowledge h2c_upgrade h2_push h2_flow_control h2load
+  h2_two_connections h2_loss_hol h2_clean tcp_loss_http1
 )
 
 main() {
