@@ -1,48 +1,34 @@
 /**
- * Late-bound links to engine modules that the view layer uses: the analysis entry point
- * (engine.ts `analyzeFile`), the one `phases()` function (model/phases.ts) and HAR export
- * (model/har.ts). Loaded on first use so the view server starts fast.
+ * The engine entry points the view layer uses: analysis (engine.ts `analyzeFile` + detectors),
+ * the one `phases()` function (model/phases.ts) and HAR export (model/har.ts). Injectable (tests,
+ * embedding) through ViewServerOptions.core.
  */
+import { analyzeFile, type AnalyzeProgress } from '../engine.js';
+import { detectAll } from '../detect/index.js';
+import { phases } from '../model/phases.js';
+import { toHar } from '../model/har.js';
 import type { Report } from '../model/types.js';
+import type { AnalysisProgress } from './api.js';
 import type { PhasesFn } from './compact.js';
 
-export interface EngineProgress {
-  bytes?: number;
-  bytesRead?: number;
-  totalBytes?: number;
-  fileBytes?: number;
-  packets?: number;
-  connections?: number;
-  requests?: number;
-}
-
 export interface CoreLinks {
-  analyzeFile(path: string, opts: { onProgress?: (p: EngineProgress) => void; signal?: AbortSignal }): Promise<Report>;
+  analyzeFile(path: string, opts: { onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal }): Promise<Report>;
   phases: PhasesFn;
   toHar(report: Report): unknown;
 }
 
-let links: Promise<CoreLinks> | undefined;
-
-export function loadCore(): Promise<CoreLinks> {
-  links ??= (async () => {
-    // Specifiers through variables: these modules are written concurrently by other layers.
-    const eng = '../engine.js';
-    const ph = '../model/phases.js';
-    const har = '../model/har.js';
-    const det = '../detect/index.js';
-    const [e, p, d] = await Promise.all([import(eng), import(ph), import(det)]);
-    const h = await import(har).catch(() => null);
-    const detectAll = d.detectAll as (r: Report) => Report['findings'];
-    const analyzeFile = e.analyzeFile as (path: string, o: object) => Promise<Report>;
-    return {
-      analyzeFile: (path, opts) => analyzeFile(path, { ...opts, findings: (r: Report) => detectAll(r) }),
-      phases: p.phases,
-      toHar: (r: Report) => {
-        if (!h) throw new Error('HAR export is not available in this build');
-        return h.toHar(r);
-      },
-    } as CoreLinks;
-  })();
-  return links;
+export function toAnalysisProgress(p: AnalyzeProgress): AnalysisProgress {
+  return { bytes: p.bytesRead, totalBytes: p.totalBytes, packets: p.packets, connections: p.connections, requests: p.requests };
 }
+
+/** The real engine, with every detector. */
+export const CORE: CoreLinks = {
+  analyzeFile: (path, opts) =>
+    analyzeFile(path, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: (p: AnalyzeProgress) => opts.onProgress!(toAnalysisProgress(p)) } : {}),
+      findings: (r) => detectAll(r),
+    }),
+  phases,
+  toHar,
+};

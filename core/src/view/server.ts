@@ -20,7 +20,7 @@ import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import type { Report } from '../model/types.js';
 import { validateCall, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
-import { loadCore, type CoreLinks } from './core-link.js';
+import { CORE, type CoreLinks } from './core-link.js';
 import { DocStore, DocError } from './docs.js';
 
 export interface ViewServerOptions {
@@ -122,21 +122,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   } catch {
     throw new Error(`The UI is not built: ${join(staticDir, 'index.html')} is missing (run: npm run build -w app)`);
   }
-  const core = opts.core ?? (await loadCore());
+  const core = opts.core ?? CORE;
   const token = randomBytes(32).toString('base64url');
-  const docs = new DocStore(async (path, onProgress, signal) => {
-    return core.analyzeFile(path, {
-      signal,
-      onProgress: (p) =>
-        onProgress({
-          bytes: p.bytes ?? p.bytesRead ?? 0,
-          totalBytes: p.totalBytes ?? p.fileBytes ?? 0,
-          packets: p.packets ?? 0,
-          connections: p.connections ?? 0,
-          ...(p.requests !== undefined ? { requests: p.requests } : {}),
-        }),
-    });
-  }, core.phases);
+  const docs = new DocStore((path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress }), core.phases);
   const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
   const sse = new Set<ServerResponse>();
   docs.subscribe((ev: ApiEvent) => {
