@@ -46,6 +46,8 @@ export class PcapParserAdapter implements RecordParser {
   private hdrFill = 0;
   private bodyLeft = 0;
   private inFileHeader = true;
+  /** Record headers validated so far. */
+  private guarded = 0;
 
   constructor(private readonly sink: RecordSink) {
     const parser = pcapParser.parse(this.source);
@@ -73,10 +75,14 @@ export class PcapParserAdapter implements RecordParser {
   }
 
   push(chunk: Uint8Array): void {
-    this.guard(chunk);
-    this.received += chunk.length;
-    this.source.emit('data', Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    // Feed pcap-parser only the bytes before a corrupt record, so every valid packet before it is
+    // still delivered; then report the corruption.
+    const bad = this.guard(chunk);
+    const ok = bad ? chunk.subarray(0, bad.at) : chunk;
+    this.received += ok.length;
+    if (ok.length > 0) this.source.emit('data', Buffer.isBuffer(ok) ? ok : Buffer.from(ok.buffer, ok.byteOffset, ok.byteLength));
     if (this.error) throw new TruncatedCaptureError(`pcap-parser: ${this.error.message}`);
+    if (bad) throw bad.error;
   }
 
   end(): void {
@@ -87,8 +93,11 @@ export class PcapParserAdapter implements RecordParser {
     }
   }
 
-  /** Walk record boundaries ahead of pcap-parser so a corrupt length fails fast instead of buffering. */
-  private guard(chunk: Uint8Array): void {
+  /**
+   * Walk record boundaries ahead of pcap-parser so a corrupt length fails fast instead of buffering.
+   * Returns where in `chunk` the corrupt record's header starts, with the error to report.
+   */
+  private guard(chunk: Uint8Array): { at: number; error: TruncatedCaptureError } | null {
     let i = 0;
     if (this.inFileHeader) {
       const need = this.expect - this.hdrFill;
@@ -98,7 +107,7 @@ export class PcapParserAdapter implements RecordParser {
       }
       this.hdrFill += n;
       i = n;
-      if (this.hdrFill < 24) return;
+      if (this.hdrFill < 24) return null;
       this.inFileHeader = false;
       this.hdrFill = 0;
     }
@@ -117,13 +126,16 @@ export class PcapParserAdapter implements RecordParser {
         const dv = new DataView(this.hdr.buffer);
         const caplen = dv.getUint32(8, this.le);
         if (caplen > MAX_RECORD_BYTES) {
-          throw new TruncatedCaptureError(
-            `corrupt pcap record header after packet ${this.num}: captured length ${caplen} exceeds ${MAX_RECORD_BYTES}`,
+          const error = new TruncatedCaptureError(
+            `corrupt pcap record header after packet ${this.guarded}: captured length ${caplen} exceeds ${MAX_RECORD_BYTES}`,
           );
+          return { at: Math.max(0, i - 16), error };
         }
         this.bodyLeft = caplen;
         this.hdrFill = 0;
+        this.guarded++;
       }
     }
+    return null;
   }
 }
