@@ -209,6 +209,37 @@ class Dir {
   constructor(readonly side: Side) {}
 }
 
+const KNOWN_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE', 'PROPFIND'];
+
+/** Index of `HTTP/1.x NNN` inside [s, e) forming a plausible status line, or -1. */
+function innerResponseStart(b: Buffer, s: number, e: number): number {
+  let i = b.indexOf('HTTP/1.', s, 'latin1');
+  while (i >= 0 && i < e) {
+    if (looksLikeHttp1Response(b, i, e)) return i;
+    i = b.indexOf('HTTP/1.', i + 1, 'latin1');
+  }
+  return -1;
+}
+
+/** Start of `METHOD SP target SP HTTP/1.x` ending the line [s, e), glued to earlier bytes; or -1. */
+function innerRequestStart(b: Buffer, s: number, e: number): number {
+  if (e - s < 14 || b[e - 9] !== SP) return -1;
+  const v = e - 8; // "HTTP/1.x" closes a request line
+  if (b.toString('latin1', v, v + 7) !== 'HTTP/1.') return -1;
+  const sp2 = v - 1;
+  const sp1 = b.lastIndexOf(SP, sp2 - 1);
+  if (sp1 <= s) return -1;
+  // The method is the run of upper-case letters before sp1; prefer the longest known method suffix.
+  let m = sp1;
+  while (m > s && b[m - 1] >= 0x41 && b[m - 1] <= 0x5a) m--;
+  if (m === sp1) return -1;
+  const run = b.toString('latin1', m, sp1);
+  let best = -1;
+  for (const k of KNOWN_METHODS) if (run.endsWith(k) && k.length > best) best = k.length;
+  const at = best > 0 ? sp1 - best : m;
+  return looksLikeHttp1Request(b, at, e) ? at : -1;
+}
+
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
@@ -427,7 +458,15 @@ export class Http1Session implements StreamSink {
         : MAX_HEADER_BYTES - d.headerBytes;
     if (d.partialLen + n > limit) {
       if (d.st === HEADERS || d.st === TRAILERS) return this.headersTooLarge(d, chunk);
-      if (d.st === START) this.junkBytes(d, d.partialLen + n, chunk);
+      if (d.st === START) {
+        // Too long for a start line: drop what is held and keep only the newest bytes, where a
+        // start line glued to the end of lost body bytes may begin.
+        const keep = Math.min(n, limit);
+        this.junkBytes(d, d.partialLen + n - keep, chunk);
+        d.partialLen = 0;
+        s = e - keep;
+        return this.appendPartial(d, b, s, e, chunk);
+      }
       d.partialOverflow = true;
       d.partialLen = 0;
       return;
@@ -453,6 +492,16 @@ export class Http1Session implements StreamSink {
         if (d.side === 'client') {
           if (looksLikeHttp1Request(lb, ls, le)) return this.startRequest(d, lb, ls, le, wire, bareLf, chunk);
         } else if (looksLikeHttp1Response(lb, ls, le)) return this.startResponse(d, lb, ls, le, wire, bareLf, chunk);
+        // Resynchronising: a start line may follow the end of a lost body on the same line
+        // ("…</html>HTTP/1.1 200 OK"); look for one inside the line.
+        const at = d.side === 'client' ? innerRequestStart(lb, ls, le) : innerResponseStart(lb, ls, le);
+        if (at > ls) {
+          this.junkBytes(d, at - ls, chunk);
+          const w = wire - (at - ls);
+          return d.side === 'client'
+            ? this.startRequest(d, lb, at, le, w, bareLf, chunk)
+            : this.startResponse(d, lb, at, le, w, bareLf, chunk);
+        }
         return this.junkBytes(d, wire, chunk);
       }
       case HEADERS:
