@@ -28,7 +28,7 @@ import type {
   Report,
   Request,
 } from './model/types.js';
-import { createSession } from './protocols.js';
+import { createSession, type DetectSink } from './protocols.js';
 import { TcpTable, type TcpConnection } from './tcp/table.js';
 import { VERSION } from './version.js';
 
@@ -69,6 +69,7 @@ class ConnectionApp implements ExchangeSink {
   facts?: Record<string, unknown>;
   readonly anomalies: Anomaly[] = [];
   requestCount = 0;
+  session: DetectSink | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -103,6 +104,11 @@ class Engine implements RecordSink {
   readonly table: TcpTable;
   private readonly dns = new DnsTracker();
   private readonly apps = new Map<number, ConnectionApp>();
+  /**
+   * Records waiting for their session's asynchronous work (zlib body decoding) before they are
+   * handed out, in completion order; drained after every chunk read, so it stays small.
+   */
+  private outbox: { session: DetectSink | null; emit: () => void }[] = [];
   private sec0 = -1;
   private ns0 = 0;
   packets = 0;
@@ -120,7 +126,8 @@ class Engine implements RecordSink {
       (c) => {
         const app = new ConnectionApp(this, c);
         this.apps.set(c.id, app);
-        return createSession(c, app);
+        app.session = createSession(c, app);
+        return app.session;
       },
       (c) => this.connectionDone(c),
       { count },
@@ -192,7 +199,18 @@ class Engine implements RecordSink {
       }
     }
     const r: Request = { ...d, id: this.requestsSeen++, connectionId: conn.id, times, timings: harTimings(times) };
-    this.handlers.onRequest?.(r);
+    this.outbox.push({ session: this.apps.get(conn.id)?.session ?? null, emit: () => this.handlers.onRequest?.(r) });
+  }
+
+  /** Hand out queued records once the sessions they depend on have settled. */
+  async drain(): Promise<void> {
+    if (this.outbox.length === 0) return;
+    const box = this.outbox;
+    this.outbox = [];
+    const sessions = new Set<DetectSink>();
+    for (const e of box) if (e.session) sessions.add(e.session);
+    await Promise.all([...sessions].map((s) => s.settled()));
+    for (const e of box) e.emit();
   }
 
   private connectionDone(c: TcpConnection): void {
@@ -234,7 +252,8 @@ class Engine implements RecordSink {
     };
     if (app?.keep) conn.keepAlive = app.keep;
     if (app?.facts) conn.extra = app.facts;
-    this.handlers.onConnection?.(conn);
+    // After its requests: a connection record is handed out once everything on it is settled.
+    this.outbox.push({ session: app?.session ?? null, emit: () => this.handlers.onConnection?.(conn) });
   }
 
   captureInfo(path: string, r: { format: CaptureInfo['format']; gzip: boolean; fileBytes: number; error?: WirefallError }): CaptureInfo {
@@ -286,6 +305,7 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
   const res = await readCapture(path, engine, {
     signal: opts.signal,
     classicParser: opts.classicParser,
+    afterChunk: () => engine.drain(),
     onProgress: opts.onProgress
       ? (p) =>
           opts.onProgress!({
@@ -297,6 +317,7 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
       : undefined,
   });
   engine.table.finish();
+  await engine.drain();
   const capture = engine.captureInfo(path, res);
   if (capture.interfaces.length > 0 && capture.interfaces.every((i) => !i.supported) && capture.packets > 0) {
     const names = capture.interfaces.map((i) => i.linkTypeName).join(', ');

@@ -9,6 +9,7 @@
  */
 import type { ExchangeSink } from './model/exchange.js';
 import type { Side } from './model/types.js';
+import { Http1Session } from './http1/session.js';
 import { looksLikeHttp1Request, looksLikeHttp1Response } from './http1/sniff.js';
 import type { StreamChunk, StreamSink } from './tcp/stream.js';
 import type { TcpConnection } from './tcp/table.js';
@@ -44,25 +45,23 @@ function decide(side: Side, d: Uint8Array): Decision {
   return null;
 }
 
-export type SessionMaker = (conn: TcpConnection, out: ExchangeSink, opts: { startSeen: boolean }) => StreamSink;
-
-export interface SessionMakers {
-  http1: SessionMaker;
-  h2: SessionMaker;
+/** A session that finishes some work asynchronously (Node's zlib body decoders). */
+export interface SettlingSink extends StreamSink {
+  settled?(): Promise<void>;
 }
 
-let makers: SessionMakers | null = null;
-
-/** Sessions are provided by the protocol modules (see index wiring in engine-sessions.ts). */
-export function setSessionMakers(m: SessionMakers): void {
-  makers = m;
+function makeHttp1(conn: TcpConnection, out: ExchangeSink): SettlingSink {
+  return new Http1Session(conn, out, {
+    // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): hand over to HTTP/2 later.
+    onUpgrade: () => null,
+  });
 }
 
 /** A sink that buffers the first bytes until the protocol is known, then hands over. */
-class DetectSink implements StreamSink {
+export class DetectSink implements SettlingSink {
   private readonly pending: { side: Side; chunk: StreamChunk }[] = [];
   private readonly head: Record<Side, Uint8Array> = { client: new Uint8Array(0), server: new Uint8Array(0) };
-  private target: StreamSink | null = null;
+  private target: SettlingSink | null = null;
   private decided = false;
 
   constructor(
@@ -92,15 +91,12 @@ class DetectSink implements StreamSink {
 
   private choose(d: Exclude<Decision, null>): void {
     this.decided = true;
-    const m = makers;
     switch (d) {
       case 'http1':
-        this.target = m ? m.http1(this.conn, this.out, { startSeen: this.conn.startSeen }) : null;
-        if (!m) this.out.protocol('http/1.1');
+        this.target = makeHttp1(this.conn, this.out);
         break;
       case 'h2':
         this.out.protocol('h2c');
-        this.target = m ? m.h2(this.conn, this.out, { startSeen: this.conn.startSeen }) : null;
         break;
       case 'tls':
         this.out.protocol('tls');
@@ -131,8 +127,12 @@ class DetectSink implements StreamSink {
     else if (looksLikeH2Preface(c, true) && c.length >= 3) this.choose('h2');
     else this.choose('unknown');
   }
+
+  settled(): Promise<void> {
+    return this.target?.settled?.() ?? Promise.resolve();
+  }
 }
 
-export function createSession(conn: TcpConnection, out: ExchangeSink): StreamSink {
+export function createSession(conn: TcpConnection, out: ExchangeSink): DetectSink {
   return new DetectSink(conn, out);
 }

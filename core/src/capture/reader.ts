@@ -34,6 +34,8 @@ export interface ReadOptions {
   onProgress?: (p: ReadProgress) => void;
   /** Use wirefall's own classic-pcap parser instead of pcap-parser (benchmarks, comparisons). */
   classicParser?: 'pcap-parser' | 'builtin';
+  /** Awaited after each chunk is parsed: lets asynchronous consumers (body decoders) catch up. */
+  afterChunk?: () => Promise<void> | void;
 }
 
 export interface ReadResult {
@@ -128,6 +130,7 @@ export async function readCapture(path: string, sink: RecordSink, opts: ReadOpti
     for await (const chunk of source) {
       if (opts.signal?.aborted) throw new CancelledError(`analysis of ${path} was cancelled`);
       parser.push(chunk);
+      if (opts.afterChunk) await opts.afterChunk();
       if (opts.onProgress && file.bytesRead - lastProgress >= 8 * READ_CHUNK_BYTES) {
         lastProgress = file.bytesRead;
         opts.onProgress({ bytesRead: file.bytesRead, totalBytes: size });

@@ -4,7 +4,7 @@
  * wirefall's core, and Node 20 has no fs.glob). Order is kept; duplicates are dropped.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
 export const CAPTURE_EXTENSIONS = ['.pcap', '.pcapng', '.cap', '.pcap.gz', '.pcapng.gz', '.cap.gz'];
@@ -40,7 +40,7 @@ export async function expandInputs(args: string[]): Promise<string[]> {
     if (st?.isDirectory()) {
       await walk(a, 0, out);
     } else if (!st && isDynamicPattern(a)) {
-      const found = await glob(a, { onlyFiles: true, expandDirectories: false });
+      const found = await glob(a, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(a) });
       found.sort();
       out.push(...found);
     } else {
