@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFile } from '../../core/src/engine.js';
 import { detectAll } from '../../core/src/detect/index.js';
+import { toAnalysisProgress } from '../../core/src/view/core-link.js';
 
 const { path } = workerData as { path: string };
 const controller = new AbortController();
@@ -16,7 +17,7 @@ analyzeFile(path, {
     const now = Date.now();
     if (now - last < 50) return;
     last = now;
-    parentPort!.postMessage({ type: 'progress', progress: { bytes: p.bytesRead, totalBytes: p.totalBytes, packets: p.packets, connections: p.connections, requests: p.requests } });
+    parentPort!.postMessage({ type: 'progress', progress: toAnalysisProgress(p) });
   },
 }).then(
   (report) => parentPort!.postMessage({ type: 'done', report }),

@@ -76,6 +76,7 @@ export class DocStore {
         this.emit({ type: 'progress', doc: id, progress: info.progress });
       }
     };
+    this.emit({ type: 'docs', docs: this.list() });
     doc.done = this.analyze(path, onProgress, controller.signal).then(
       (report) => {
         if (controller.signal.aborted) return;
@@ -91,7 +92,6 @@ export class DocStore {
         this.emit({ type: 'docs', docs: this.list() });
       },
     );
-    this.emit({ type: 'docs', docs: this.list() });
     return { ...info };
   }
 
