@@ -13,6 +13,7 @@ set -euo pipefail
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TOOLS="$SAMPLES_DIR/tools"
 OUT="${OUT:-$SAMPLES_DIR}"
+mkdir -p "$OUT"
 WORK="$(mktemp -d /tmp/wirefall-samples.XXXXXX)"
 chmod 755 "$WORK"
 
@@ -128,13 +129,14 @@ cap_start() {
   local file=$1 iface=$2 filter=$3 ns=${4:-} errf="$WORK/tcpdump.$$.$RANDOM.err" i
   rm -f "$file"
   if [ "${file%.pcapng}" != "$file" ]; then
-    dumpcap -n -i "$iface" -s 0 -f "$filter" -w "$file" 2>"$errf" &
+    dumpcap -n -B 16 -i "$iface" -s 0 -f "$filter" -w "$file" 2>"$errf" &
   elif [ -n "$ns" ]; then
-    ip netns exec "$ns" tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
+    ip netns exec "$ns" tcpdump -i "$iface" -B 16384 -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
   else
-    tcpdump -i "$iface" -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
+    tcpdump -i "$iface" -B 16384 -U --immediate-mode -s 0 -nn -w "$file" "$filter" 2>"$errf" &
   fi
   CAP_PID=$!
+  CAP_ERR=$errf
   PIDS+=("$CAP_PID")
   for i in $(seq 1 50); do
     grep -qE 'listening on|Capturing on' "$errf" 2>/dev/null && break
@@ -143,10 +145,14 @@ cap_start() {
   sleep 0.3
 }
 
+# (a larger -B buffer matters: with the default one "-i any" lost packets here)
 cap_stop() {
   sleep 0.5
   kill -INT "$CAP_PID" 2>/dev/null || true
   wait "$CAP_PID" 2>/dev/null || true
+  if grep -Eq '^[1-9][0-9]* packets dropped by kernel|dropped on interface [^:]*: [0-9]+/[1-9]' "$CAP_ERR"; then
+    log "WARNING: capture dropped packets:"; cat "$CAP_ERR" >&2
+  fi
 }
 
 # drop the pcap timestamps' dependence on... nothing; just report
