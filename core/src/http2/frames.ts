@@ -182,6 +182,18 @@ export class FrameParser {
     this.feed(chunk.data, chunk, chunk.offset);
   }
 
+  /**
+   * Forget the frame boundary (e.g. the bytes before were not HTTP/2 as expected): scan for the next
+   * plausible frame header, without an anomaly (the caller reports why).
+   */
+  loseSync(): void {
+    this.started = true;
+    this.mode = 'scan';
+    this.hdrFill = 0;
+    this.cur = null;
+    this.scanBuf = EMPTY;
+  }
+
   /** The direction ended (FIN/RST or connection close): report a partial frame. */
   end(time: number, packet: number): void {
     if (this.mode === 'payload' && this.cur) {

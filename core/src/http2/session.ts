@@ -386,7 +386,8 @@ export class Http2Session implements StreamSink {
               detail: `client connection preface mismatch at octet ${done + i}`,
             });
             s.prefaceLeft = 0;
-            // Parse what follows the matched part as frames.
+            // Whatever follows is not aligned on a frame boundary we can trust: scan for one.
+            s.parser.loseSync();
             break;
           }
           i++;
