@@ -7,7 +7,7 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   build: {
-    outDir: fileURLToPath(new URL('./dist/renderer', import.meta.url)),
+    outDir: process.env.WIREFALL_RENDERER_OUT ?? fileURLToPath(new URL('./dist/renderer', import.meta.url)),
     emptyOutDir: true,
     target: 'chrome120',
     sourcemap: false,

@@ -73,7 +73,8 @@ describe('labels', () => {
     expect(idleLabel({ startTime: 0, endTime: 4980, durationMs: 4980 }, null)).toBe('idle 4.98 s');
   });
   it('label closes', () => {
-    expect(closeLabel({ by: 'client', how: 'rst', time: 1, reason: 'rst' })).toBe('client RST · reset');
+    expect(closeLabel({ by: 'client', how: 'rst', time: 1, reason: 'rst' })).toBe('client RST');
+    expect(closeLabel({ by: 'client', how: 'fin', time: 1, reason: 'client-close' })).toBe('client FIN');
     expect(closeLabel({ by: null, how: 'open', time: null, reason: 'capture-end' })).toBe('open at capture end');
     expect(closeLabel({ by: 'server', how: 'fin', time: 1, reason: 'connection-close-header' })).toBe('server FIN · Connection: close');
   });

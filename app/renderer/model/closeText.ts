@@ -24,7 +24,10 @@ export function closeReasonText(reason: CloseReason): string {
 /** Short marker label, e.g. "server FIN · idle timeout" or "open at capture end". */
 export function closeLabel(close: ConnectionRow['close']): string {
   if (close.how === 'open' || close.by === null) return close.reason === 'capture-end' || close.how === 'open' ? 'open at capture end' : closeReasonText(close.reason);
-  return `${close.by} ${close.how.toUpperCase()} · ${closeReasonText(close.reason)}`;
+  const head = `${close.by} ${close.how.toUpperCase()}`;
+  // "client FIN · client closed" says nothing twice.
+  if (close.reason === 'client-close' || close.reason === 'server-close' || (close.reason === 'rst' && close.how === 'rst')) return head;
+  return `${head} · ${closeReasonText(close.reason)}`;
 }
 
 /** Idle-gap label, e.g. "idle 4.98 s (Keep-Alive: timeout=5)". */

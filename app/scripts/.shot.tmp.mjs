@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+const url = process.argv[2]; const out = process.argv[3];
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const p = await b.newPage({ viewport: { width: 1600, height: 900 } });
+p.on('console', m => console.log('console:', m.type(), m.text()));
+p.on('pageerror', e => console.log('pageerror:', e.message));
+await p.goto(url);
+await p.waitForTimeout(2500);
+await p.screenshot({ path: out });
+await b.close();
