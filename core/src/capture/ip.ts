@@ -28,6 +28,9 @@ export interface L4Packet {
   /** Canonical address strings ('192.0.2.1', '2001:db8::1'). */
   src: string;
   dst: string;
+  /** IPv4 addresses as unsigned 32-bit numbers (-1 for IPv6): cheap connection-table keys. */
+  srcV4: number;
+  dstV4: number;
   proto: number;
   srcPort: number;
   dstPort: number;
@@ -55,9 +58,13 @@ interface FragDatagram {
   frameLen: number;
 }
 
+function u32(d: Uint8Array, o: number): number {
+  return ((d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
+}
+
 const v4cache = new Map<number, string>();
 function v4str(d: Uint8Array, o: number): string {
-  const n = ((d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
+  const n = u32(d, o);
   let s = v4cache.get(n);
   if (s === undefined) {
     s = `${d[o]}.${d[o + 1]}.${d[o + 2]}.${d[o + 3]}`;
@@ -109,6 +116,8 @@ export class IpDecoder {
     v6: false,
     src: '',
     dst: '',
+    srcV4: -1,
+    dstV4: -1,
     proto: 0,
     srcPort: 0,
     dstPort: 0,
@@ -158,9 +167,15 @@ export class IpDecoder {
       const id = (d[o + 4] << 8) | d[o + 5];
       const key = `4|${src}|${dst}|${id}|${proto}`;
       const whole = this.fragment(key, fragOff, more, d.subarray(o + ihl, end), missing, time, frameLen);
-      if (whole) this.l4(false, src, dst, proto, whole, 0, whole.length, 0, num, time, frameLen);
+      if (whole) {
+        this.pkt.srcV4 = u32(d, o + 12);
+        this.pkt.dstV4 = u32(d, o + 16);
+        this.l4(false, src, dst, proto, whole, 0, whole.length, 0, num, time, frameLen);
+      }
       return;
     }
+    this.pkt.srcV4 = u32(d, o + 12);
+    this.pkt.dstV4 = u32(d, o + 16);
     this.l4(false, src, dst, proto, d, o + ihl, end, missing, num, time, frameLen);
   }
 
@@ -206,10 +221,12 @@ export class IpDecoder {
     if (frag && (frag.more || frag.off > 0)) {
       const key = `6|${src}|${dst}|${frag.id}`;
       const whole = this.fragment(key, frag.off, frag.more, d.subarray(p, end), missing, time, frameLen);
+      this.pkt.srcV4 = this.pkt.dstV4 = -1;
       if (whole) this.l4(true, src, dst, next, whole, 0, whole.length, 0, num, time, frameLen);
       return;
     }
     if (frag) this.counters.count('ipv6AtomicFragments'); // RFC 6946: offset 0 and M=0
+    this.pkt.srcV4 = this.pkt.dstV4 = -1;
     this.l4(true, src, dst, next, d, p, end, missing, num, time, frameLen);
   }
 

@@ -72,7 +72,7 @@ export class TcpConnection {
 
   constructor(
     readonly id: number,
-    readonly key: string,
+    readonly key: string | [number, number],
     client: { ip: string; port: number },
     server: { ip: string; port: number },
     roles: RoleInference,
@@ -260,10 +260,63 @@ function isServerPort(port: number): boolean {
   return SERVER_PORTS.has(port) || port < 1024;
 }
 
+/**
+ * 4-tuple → connection. IPv4 tuples (the common case) are looked up through two numeric keys
+ * (address·65536 + port of each endpoint, lower first), so no string is built per packet; IPv6
+ * tuples use a string key. `live` keeps connections in creation order for eviction and finishing.
+ */
+class TupleMap {
+  private readonly v4 = new Map<number, Map<number, TcpConnection>>();
+  private readonly other = new Map<string, TcpConnection>();
+  readonly live = new Set<TcpConnection>();
+
+  static keyOf(p: L4Packet): string | [number, number] {
+    if (p.srcV4 >= 0 && p.dstV4 >= 0) {
+      const a = p.srcV4 * 65536 + p.srcPort;
+      const b = p.dstV4 * 65536 + p.dstPort;
+      return a <= b ? [a, b] : [b, a];
+    }
+    const aFirst = p.src < p.dst || (p.src === p.dst && p.srcPort <= p.dstPort);
+    return aFirst ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}` : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`;
+  }
+
+  get(k: string | [number, number]): TcpConnection | undefined {
+    return typeof k === 'string' ? this.other.get(k) : this.v4.get(k[0])?.get(k[1]);
+  }
+
+  set(k: string | [number, number], c: TcpConnection): void {
+    if (typeof k === 'string') this.other.set(k, c);
+    else {
+      let m = this.v4.get(k[0]);
+      if (!m) this.v4.set(k[0], (m = new Map()));
+      m.set(k[1], c);
+    }
+    this.live.add(c);
+  }
+
+  delete(c: TcpConnection): void {
+    const k = c.key;
+    if (typeof k === 'string') {
+      if (this.other.get(k) === c) this.other.delete(k);
+    } else {
+      const m = this.v4.get(k[0]);
+      if (m?.get(k[1]) === c) {
+        m.delete(k[1]);
+        if (m.size === 0) this.v4.delete(k[0]);
+      }
+    }
+    this.live.delete(c);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+}
+
 export class TcpTable {
   readonly budget: HeldBudget = { held: 0 };
   readonly idleGapMs: number;
-  private readonly conns = new Map<string, TcpConnection>();
+  private readonly conns = new TupleMap();
   private readonly closedQueue = new Set<TcpConnection>();
   private nextId = 0;
 
@@ -289,8 +342,7 @@ export class TcpTable {
   }
 
   packet(p: L4Packet): void {
-    const aFirst = p.src < p.dst || (p.src === p.dst && p.srcPort <= p.dstPort);
-    const key = aFirst ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}` : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`;
+    const key = TupleMap.keyOf(p);
     let c = this.conns.get(key);
     const syn = (p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
     if (c && syn) {
@@ -319,9 +371,9 @@ export class TcpTable {
     }
   }
 
-  private create(key: string, p: L4Packet): TcpConnection {
+  private create(key: string | [number, number], p: L4Packet): TcpConnection {
     if (this.conns.size >= MAX_TRACKED_CONNECTIONS) {
-      const oldest = this.conns.values().next().value as TcpConnection;
+      const oldest = this.conns.live.values().next().value as TcpConnection;
       this.counters.count('connectionsEvictedAtLimit');
       this.finishConn(oldest);
     }
@@ -355,7 +407,7 @@ export class TcpTable {
 
   /** A connection's close time is its own last packet's, whatever made us finish it now. */
   private finishConn(c: TcpConnection): void {
-    this.conns.delete(c.key);
+    this.conns.delete(c);
     this.closedQueue.delete(c);
     c.finish(c.lastTime);
     this.onDone(c);
@@ -365,14 +417,14 @@ export class TcpTable {
   flushClosed(now: number): void {
     for (const c of this.closedQueue) {
       if (now - c.lastTime < CLOSED_LINGER_MS) continue;
-      if (this.conns.get(c.key) === c) this.finishConn(c);
+      if (this.conns.live.has(c)) this.finishConn(c);
       else this.closedQueue.delete(c);
     }
   }
 
   /** Capture end: finish every connection, in order of id. */
   finish(): void {
-    const rest = [...this.conns.values()].sort((a, b) => a.id - b.id);
+    const rest = [...this.conns.live].sort((a, b) => a.id - b.id);
     for (const c of rest) this.finishConn(c);
   }
 }

@@ -57,6 +57,8 @@ function run(segs: Seg[]) {
       frameLen: 54 + (s.data?.length ?? 0),
       v6: false,
       src: src.ip,
+      srcV4: -1,
+      dstV4: -1,
       dst: dst.ip,
       proto: 6,
       srcPort: src.port,
