@@ -266,7 +266,11 @@ export class Http2Session implements StreamSink {
   private readonly pushCancelled = new Map<number, { streamId: number; code: string; time: number; bytesBeforeReset: number; bytesAfterReset: number }>();
   private readonly dropped: Record<string, number> = {};
   private streamsWithoutHeaders = 0;
-  private closedIds = new Set<number>();
+  private lastPromisedStreamId = 0;
+  /** Lowest stream ids seen opening (mid-connection: lower ids belong to streams opened before the capture). */
+  private firstClientStreamId = 0;
+  private firstPromisedStreamId = 0;
+  private readonly unknownStreamIds = new Set<number>();
   private closed = false;
   private priorityFrames = 0;
 
@@ -332,6 +336,7 @@ export class Http2Session implements StreamSink {
     const st = this.newStream(1, false, u.request?.startTime ?? u.switchTime ?? 0) as Stream;
     st.upgrade = 'h2c';
     this.lastClientStreamId = 1;
+    this.firstClientStreamId = 1;
     const r = u.request;
     if (r) {
       st.upgradeRequest = r;
@@ -491,6 +496,24 @@ export class Http2Session implements StreamSink {
     }
   }
 
+  /**
+   * Whether stream `id` was opened earlier on this connection (it is closed if not tracked now).
+   * Stream ids only grow (§5.1.1), so no set of closed ids is needed.
+   */
+  private wasOpened(id: number): boolean {
+    return id % 2 === 1
+      ? this.firstClientStreamId > 0 && id >= this.firstClientStreamId && id <= this.lastClientStreamId
+      : this.firstPromisedStreamId > 0 && id >= this.firstPromisedStreamId && id <= this.lastPromisedStreamId;
+  }
+
+  /** A frame for a stream whose opening was never seen (counted once per stream id, bounded). */
+  private streamWithoutHeaders(side: Side, f: Frame): void {
+    if (this.unknownStreamIds.has(f.streamId)) return;
+    if (this.unknownStreamIds.size < MAX_OPEN_STREAMS) this.unknownStreamIds.add(f.streamId);
+    this.streamsWithoutHeaders++;
+    if (this.prefaceSeen) this.unknownStream(side, f);
+  }
+
   private protocolError(f: Frame, detail: string): void {
     this.out.anomaly({ code: HTTP2_ANOMALY.PROTOCOL_ERROR, packet: f.firstPacket, time: f.startTime, detail });
   }
@@ -503,10 +526,7 @@ export class Http2Session implements StreamSink {
     const late = this.pushCancelled.get(f.streamId);
     if (late && side === 'server') late.bytesAfterReset += f.dataLength;
     if (!st) {
-      if (!this.closedIds.has(f.streamId)) {
-        this.streamsWithoutHeaders++;
-        if (this.prefaceSeen) this.unknownStream(side, f);
-      }
+      if (!this.wasOpened(f.streamId)) this.streamWithoutHeaders(side, f);
       return;
     }
     const d = side === 'client' ? st.req : st.resp;
@@ -669,10 +689,12 @@ export class Http2Session implements StreamSink {
 
     if (b.kind === 'PUSH_PROMISE') {
       const parent = this.streams.get(b.streamId);
-      if (this.streams.has(b.promisedStreamId) || this.closedIds.has(b.promisedStreamId)) {
+      if (this.streams.has(b.promisedStreamId) || this.wasOpened(b.promisedStreamId)) {
         this.protocolError(b.first, `PUSH_PROMISE reuses stream ${b.promisedStreamId}`);
         return;
       }
+      this.lastPromisedStreamId = Math.max(this.lastPromisedStreamId, b.promisedStreamId);
+      if (this.firstPromisedStreamId === 0) this.firstPromisedStreamId = b.promisedStreamId;
       const st = this.newStream(b.promisedStreamId, true, b.first.startTime);
       if (!st) return;
       st.promisedBy = b.streamId;
@@ -694,13 +716,14 @@ export class Http2Session implements StreamSink {
     let st = this.streams.get(b.streamId);
     if (side === 'client') {
       if (!st) {
-        if (this.closedIds.has(b.streamId)) {
+        if (this.wasOpened(b.streamId)) {
           this.protocolError(b.first, `client HEADERS on closed stream ${b.streamId}`);
           return;
         }
         if (b.streamId % 2 === 0) this.protocolError(b.first, `client opened even-numbered stream ${b.streamId}`);
         if (b.streamId <= this.lastClientStreamId) this.protocolError(b.first, `client stream ${b.streamId} not above ${this.lastClientStreamId}`);
         this.lastClientStreamId = Math.max(this.lastClientStreamId, b.streamId);
+        if (this.firstClientStreamId === 0) this.firstClientStreamId = this.prefaceSeen ? 1 : b.streamId;
         this.noteConcurrency(b.streamId, b.first.startTime);
         const created = this.newStream(b.streamId, false, b.first.startTime);
         if (!created) return;
@@ -723,10 +746,7 @@ export class Http2Session implements StreamSink {
       if (b.endStream) this.endDirection(st, 'client', b.endTime, b.lastPacket);
     } else {
       if (!st) {
-        if (!this.closedIds.has(b.streamId)) {
-          this.streamsWithoutHeaders++;
-          if (this.prefaceSeen) this.unknownStream(side, b.first);
-        }
+        if (!this.wasOpened(b.streamId)) this.streamWithoutHeaders(side, b.first);
         return;
       }
       const status = statusOf(headers);
@@ -830,7 +850,6 @@ export class Http2Session implements StreamSink {
   private finishStream(st: Stream): void {
     this.emit(st);
     this.streams.delete(st.id);
-    this.closedIds.add(st.id);
     this.openStreams--;
     if (!st.pushed) this.openClientStreams--;
   }
@@ -842,7 +861,7 @@ export class Http2Session implements StreamSink {
     const st = this.streams.get(f.streamId);
     const code = errorCodeName(f.errorCode);
     if (!st) {
-      if (!this.closedIds.has(f.streamId) && this.prefaceSeen) this.unknownStream(side, f);
+      if (!this.wasOpened(f.streamId) && this.prefaceSeen) this.unknownStream(side, f);
       return;
     }
     st.rst = { by: side, code, time: f.startTime, packet: f.firstPacket };
