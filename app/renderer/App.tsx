@@ -256,6 +256,7 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
           }}
           highlight={highlight}
           onCopyCurl={copyCurl}
+          compact={selectedRow !== null || selectedConn !== null}
         />
         {(selectedRow || detailConn !== null) && (
           <Details

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Browser mode end to end: the real engine analyses real sample captures, `startViewServer`
  * serves the built renderer, and Chromium (playwright-core) shows it. Screenshots go to

@@ -21,19 +21,22 @@ interface Col {
   width: number;
   title?: string;
   align?: 'right';
+  /** Kept when the details pane is open (DevTools collapses the table the same way). */
+  compact?: boolean;
 }
 export const COLUMNS: Col[] = [
-  { key: 'name', label: 'Name', width: 200 },
+  { key: 'name', label: 'Name', width: 200, compact: true },
   { key: 'method', label: 'Method', width: 62 },
-  { key: 'status', label: 'Status', width: 56, align: 'right' },
+  { key: 'status', label: 'Status', width: 56, align: 'right', compact: true },
   { key: 'protocol', label: 'Protocol', width: 70 },
   { key: 'remote', label: 'Remote address', width: 132 },
-  { key: 'connection', label: 'Conn', width: 48, align: 'right', title: 'Connection ID' },
-  { key: 'index', label: '#', width: 36, align: 'right', title: 'Index on connection' },
+  { key: 'connection', label: 'Conn', width: 48, align: 'right', title: 'Connection ID', compact: true },
+  { key: 'index', label: '#', width: 36, align: 'right', title: 'Index on connection', compact: true },
   { key: 'size', label: 'Size', width: 66, align: 'right' },
   { key: 'time', label: 'Time', width: 66, align: 'right' },
 ];
-const FIXED_W = COLUMNS.reduce((s, c) => s + c.width, 0);
+const COMPACT_COLUMNS = COLUMNS.filter((c) => c.compact);
+const widthOf = (cols: Col[]) => cols.reduce((s, c) => s + c.width, 0);
 
 export interface GridHandle {
   scrollToRequest(id: number): void;
@@ -54,6 +57,8 @@ interface Props {
   onSelectConn(id: number): void;
   highlight: Highlight;
   onCopyCurl(id: number): void;
+  /** Fewer columns, for when the details pane takes half the width. */
+  compact: boolean;
 }
 
 export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
@@ -73,6 +78,8 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     return () => ro.disconnect();
   }, []);
 
+  const cols = props.compact ? COMPACT_COLUMNS : COLUMNS;
+  const FIXED_W = widthOf(cols);
   const wfW = Math.max(120, size.w - FIXED_W - 8);
   const rowIndex = useMemo(() => {
     const req = new Map<number, number>();
@@ -115,7 +122,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
         setWindow(panWindow(win, (d / wfW) * (win.t1 - win.t0), extent));
       }
     },
-    [win, wfW, extent, setWindow],
+    [win, wfW, extent, setWindow, FIXED_W],
   );
 
   // Drag on the ruler pans the time window.
@@ -137,13 +144,14 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     const r = rows[i]!;
     if (r.kind === 'lane')
       visible.push(
-        <LaneRow key={`c${r.conn.id}`} top={i * ROW_H} conn={r.conn} shown={r.shown} model={props.model} win={win} wfW={wfW} selected={selectedConn === r.conn.id} highlighted={highlight.connections.has(r.conn.id)} onSelect={props.onSelectConn} />,
+        <LaneRow key={`c${r.conn.id}`} top={i * ROW_H} fixedW={FIXED_W} conn={r.conn} shown={r.shown} model={props.model} win={win} wfW={wfW} selected={selectedConn === r.conn.id} highlighted={highlight.connections.has(r.conn.id)} onSelect={props.onSelectConn} />,
       );
     else
       visible.push(
         <ReqRow
           key={`r${r.req.id}`}
           top={i * ROW_H}
+          cols={cols}
           req={r.req}
           win={win}
           wfW={wfW}
@@ -173,7 +181,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
   return (
     <div className="grid" onWheel={onWheel} data-testid="grid">
       <div className="grid-header" role="row">
-        {COLUMNS.map((c) => (
+        {cols.map((c) => (
           <div
             key={c.key}
             role="columnheader"
@@ -243,7 +251,44 @@ function statusText(r: RequestRow): string {
   return r.state === 'no-response' ? '(none)' : r.state === 'reset' ? '(reset)' : '(partial)';
 }
 
-function ReqRow({ top, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(x: number, y: number): void }) {
+function cellContent(key: SortKey, req: RequestRow) {
+  switch (key) {
+    case 'name':
+      return (
+        <>
+          {req.findings.length > 0 && <span className="finding-dot" title={`${req.findings.length} finding(s)`} />}
+          {req.name}
+        </>
+      );
+    case 'method':
+      return req.method;
+    case 'status':
+      return statusText(req);
+    case 'protocol':
+      return req.httpVersion;
+    case 'remote':
+      return req.remote;
+    case 'connection':
+      return req.connectionId;
+    case 'index':
+      return `${req.index}${req.pipelined ? 'ᴾ' : ''}`;
+    case 'size':
+      return formatBytes(req.size);
+    case 'time':
+      return formatMs(req.durationMs);
+    default:
+      return null;
+  }
+}
+
+function cellTitle(key: SortKey, req: RequestRow): string | undefined {
+  if (key === 'name') return req.url;
+  if (key === 'status') return req.statusText;
+  if (key === 'index') return req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection';
+  return undefined;
+}
+
+function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(x: number, y: number): void }) {
   const bars = phaseBars(req.phases, win, wfW);
   const err = req.status === null || req.status >= 400;
   return (
@@ -260,23 +305,11 @@ function ReqRow({ top, req, win, wfW, selected, highlighted, onSelect, onMenu }:
         onMenu(e.clientX, e.clientY);
       }}
     >
-      <div className="cell name" style={{ width: COLUMNS[0]!.width }} title={req.url}>
-        {req.findings.length > 0 && <span className="finding-dot" title={`${req.findings.length} finding(s)`} />}
-        {req.name}
-      </div>
-      <div className="cell" style={{ width: COLUMNS[1]!.width }}>{req.method}</div>
-      <div className="cell right status" style={{ width: COLUMNS[2]!.width }} title={req.statusText}>
-        {statusText(req)}
-      </div>
-      <div className="cell" style={{ width: COLUMNS[3]!.width }}>{req.httpVersion}</div>
-      <div className="cell" style={{ width: COLUMNS[4]!.width }}>{req.remote}</div>
-      <div className="cell right" style={{ width: COLUMNS[5]!.width }}>{req.connectionId}</div>
-      <div className="cell right" style={{ width: COLUMNS[6]!.width }} title={req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection'}>
-        {req.index}
-        {req.pipelined ? 'ᴾ' : ''}
-      </div>
-      <div className="cell right" style={{ width: COLUMNS[7]!.width }}>{formatBytes(req.size)}</div>
-      <div className="cell right" style={{ width: COLUMNS[8]!.width }}>{formatMs(req.durationMs)}</div>
+      {cols.map((c) => (
+        <div key={c.key} className={`cell${c.align === 'right' ? ' right' : ''}${c.key === 'name' ? ' name' : ''}${c.key === 'status' ? ' status' : ''}`} style={{ width: c.width }} title={cellTitle(c.key, req)}>
+          {cellContent(c.key, req)}
+        </div>
+      ))}
       <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n')}>
         {bars.map((b, i) => (
           <span key={i} className={`bar${PHASE_STYLES[b.id].thin ? ' thin' : ''}`} data-phase={b.id} style={{ left: b.x, width: b.w, background: PHASE_STYLES[b.id].color }} />
@@ -286,7 +319,7 @@ function ReqRow({ top, req, win, wfW, selected, highlighted, onSelect, onMenu }:
   );
 }
 
-function LaneRow({ top, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
+function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; fixedW: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
   const segs = laneLayout(conn, win, wfW);
   // Request activity on the lane (request start → end); overlapping spans show pipelining / h2 concurrency.
   const spans: { x: number; w: number; id: number }[] = [];
@@ -300,7 +333,7 @@ function LaneRow({ top, conn, shown, model, win, wfW, selected, highlighted, onS
   const fixedLabel = `#${conn.id} ${conn.client.ip}:${conn.client.port} → ${conn.server.ip}:${conn.server.port} · ${conn.protocol} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
   return (
     <div className={`row lane${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}`} style={{ top }} role="row" data-lane-id={conn.id} onClick={() => onSelect(conn.id)}>
-      <div className="cell lane-label" style={{ width: FIXED_W }} title={fixedLabel}>
+      <div className="cell lane-label" style={{ width: fixedW }} title={fixedLabel}>
         <span className="lane-icon">⇄</span>
         {fixedLabel}
         {conn.findings.length > 0 && <span className="finding-dot" title={`${conn.findings.length} finding(s)`} />}

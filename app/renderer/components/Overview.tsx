@@ -61,11 +61,14 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
     const lh = Math.max(1, Math.min(4, avail / lanes - 1));
     const lifeColor = resolveColor('var(--lane-life, #b0b0b0)', cv);
     ctx.fillStyle = lifeColor;
+    // Many lanes share a pixel row: keep lifetimes faint so request activity stays readable.
+    ctx.globalAlpha = lanes > avail / 3 ? 0.25 : 1;
     for (const c of conns) {
       const x0 = xOf(c.synTime ?? c.firstTime, extent, width);
       const x1 = xOf(c.close.time ?? c.lastTime, extent, width);
       ctx.fillRect(x0, y(laneOf.get(c.id)!) + lh / 2 - 0.5, Math.max(1, x1 - x0), 1);
     }
+    ctx.globalAlpha = 1;
     const colors = {} as Record<PhaseId, string>;
     for (const id of Object.keys(PHASE_STYLES) as PhaseId[]) colors[id] = resolveColor(PHASE_STYLES[id].color, cv);
     for (const r of model.requests) {

@@ -1,0 +1,51 @@
+/** `node app/scripts/start.mjs`: without Electron's binary or a display it falls back to browser mode. */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { get } from 'node:http';
+import { findElectronBinary, hasDisplay } from '../../app/scripts/electron-bin.mjs';
+import { ROOT } from './helpers.js';
+
+describe('launcher', () => {
+  it('detects a display per platform', () => {
+    expect(hasDisplay({}, 'linux')).toBe(false);
+    expect(hasDisplay({ DISPLAY: ':0' }, 'linux')).toBe(true);
+    expect(hasDisplay({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux')).toBe(true);
+    expect(hasDisplay({}, 'darwin')).toBe(true);
+  });
+
+  it('finds no binary under a wrong ELECTRON_OVERRIDE_DIST_PATH, without downloading', () => {
+    const r = findElectronBinary({ ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent/electron-dist' });
+    expect(r.path).toBeNull();
+    expect(r.reason).toMatch(/no Electron binary/);
+  });
+
+  it('says why in one line and serves the UI to a browser, printing the URL', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent/electron-dist' };
+    delete env.DISPLAY;
+    delete env.WAYLAND_DISPLAY;
+    const child = spawn(process.execPath, [`${ROOT}app/scripts/start.mjs`, `${ROOT}samples/keepalive-pool.pcap`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const timer = setTimeout(() => reject(new Error(`no URL printed; output so far:\n${buf}`)), 90_000);
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (c: string) => {
+          buf += c;
+          if (/Open http:\/\/127\.0\.0\.1:\d+\/\?token=\S+\n/.test(buf)) {
+            clearTimeout(timer);
+            resolve(buf);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`launcher exited (${code}):\n${buf}`)));
+      });
+      const lines = out.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^wirefall: .*no Electron binary.* — serving the UI in browser mode instead\.$/);
+      const url = /Open (\S+)/.exec(lines[1]!)![1]!;
+      const status = await new Promise<number>((resolve, reject) => get(url, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      expect(status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
