@@ -69,6 +69,12 @@ export interface FrameInfo {
   /** Capture times of the packets that carried the first and the last octet. */
   startTime: number;
   endTime: number;
+  /**
+   * When those octets became deliverable in order (chunk.deliveredTime): later than the capture
+   * time when TCP held them behind a hole (head-of-line blocking).
+   */
+  startDeliveredTime: number;
+  endDeliveredTime: number;
   /** Payload octets missing from the capture (gap inside the frame). */
   lostBytes: number;
   /** Why the frame is not usable as its type says (an anomaly was reported); content fields are then empty. */
@@ -124,8 +130,10 @@ interface Partial {
   offset: number;
   firstPacket: number;
   startTime: number;
+  startDelivered: number;
   lastPacket: number;
   endTime: number;
+  endDelivered: number;
   fill: number;
   lost: number;
   /** Buffered payload, or null when the payload is skipped (DATA, unknown type, too large). */
@@ -154,6 +162,7 @@ export class FrameParser {
   private hdrFill = 0;
   private hdrPacket = 0;
   private hdrTime = 0;
+  private hdrDelivered = 0;
   private hdrOffset = 0;
   private cur: Partial | null = null;
   private scanBuf: Uint8Array = EMPTY;
@@ -222,6 +231,7 @@ export class FrameParser {
         if (this.hdrFill === 0) {
           this.hdrPacket = chunk.packet;
           this.hdrTime = chunk.time;
+          this.hdrDelivered = chunk.deliveredTime;
           this.hdrOffset = offset + i;
         }
         const take = Math.min(FRAME_HEADER_LENGTH - this.hdrFill, n - i);
@@ -238,6 +248,7 @@ export class FrameParser {
         i += take;
         c.lastPacket = chunk.packet;
         c.endTime = chunk.time;
+        c.endDelivered = chunk.deliveredTime;
         if (c.fill === c.length) this.finish();
       } else {
         // Scan mode: collect and look for a header.
@@ -387,8 +398,10 @@ export class FrameParser {
       offset: this.hdrOffset,
       firstPacket: this.hdrPacket,
       startTime: this.hdrTime,
+      startDelivered: this.hdrDelivered,
       lastPacket: chunk.packet,
       endTime: chunk.time,
+      endDelivered: chunk.deliveredTime,
       fill: 0,
       lost: 0,
       payload: keep ? new Uint8Array(length) : null,
@@ -412,6 +425,8 @@ export class FrameParser {
       lastPacket: c.lastPacket,
       startTime: c.startTime,
       endTime: c.endTime,
+      startDeliveredTime: c.startDelivered,
+      endDeliveredTime: c.endDelivered,
       lostBytes: c.lost,
     };
     const frame = this.decode(info, c);

@@ -151,6 +151,8 @@ interface Stream {
   upgradeRequest?: H2cUpgradeRequest;
   /** Refused by GOAWAY (id above the peer's last-stream-id). */
   refused: boolean;
+  /** Times whose octets TCP delivered later than captured (head-of-line blocking), by time field. */
+  delivered: Record<string, number>;
 }
 
 interface OpenStall {
@@ -196,6 +198,7 @@ interface PendingBlock {
   first: Frame;
   lastPacket: number;
   endTime: number;
+  endDelivered: number;
   damaged: boolean;
 }
 
@@ -541,7 +544,7 @@ export class Http2Session implements StreamSink {
     st.lostBytes += f.lostBytes;
     d.window -= f.length;
     this.dataFollowed(side, f.streamId);
-    if (f.endStream) this.endDirection(st, side, f.endTime, f.lastPacket);
+    if (f.endStream) this.endDirection(st, side, f.endTime, f.lastPacket, f.endDeliveredTime);
     else if (d.window <= 0 && !d.stall) {
       d.stall = { side, streamId: st.id, startTime: f.endTime, startPacket: f.lastPacket };
     }
@@ -598,6 +601,7 @@ export class Http2Session implements StreamSink {
       first: f,
       lastPacket: f.lastPacket,
       endTime: f.endTime,
+      endDelivered: f.endDeliveredTime,
       damaged: f.malformed !== undefined,
     };
     if (f.kind === 'PUSH_PROMISE' && side === 'client') {
@@ -628,6 +632,7 @@ export class Http2Session implements StreamSink {
     } else if (!p.damaged) p.parts.push(f.fragment);
     p.lastPacket = f.lastPacket;
     p.endTime = f.endTime;
+    p.endDelivered = f.endDeliveredTime;
     if (f.endHeaders) {
       s.pending = null;
       this.completeBlock(side, p);
@@ -734,6 +739,7 @@ export class Http2Session implements StreamSink {
         st.req.headerBytes = b.bytes;
         st.req.stats = stats;
         st.req.start = b.first.startTime;
+        noteDelivered(st, 'requestStartTime', b.first.startTime, b.first.startDeliveredTime);
         st.req.firstPacket = b.first.firstPacket;
         st.req.lastPacket = b.lastPacket;
         if (!block) st.anomalies.push(this.compressionAnomaly(b));
@@ -743,7 +749,7 @@ export class Http2Session implements StreamSink {
         st.req.lastPacket = b.lastPacket;
         if (!b.endStream) st.anomalies.push({ code: HTTP2_ANOMALY.PROTOCOL_ERROR, packet: b.first.firstPacket, time: b.first.startTime, detail: 'client trailers without END_STREAM' });
       }
-      if (b.endStream) this.endDirection(st, 'client', b.endTime, b.lastPacket);
+      if (b.endStream) this.endDirection(st, 'client', b.endTime, b.lastPacket, b.endDelivered);
     } else {
       if (!st) {
         if (!this.wasOpened(b.streamId)) this.streamWithoutHeaders(side, b.first);
@@ -765,6 +771,7 @@ export class Http2Session implements StreamSink {
         st.resp.headerBytes += b.bytes;
         st.resp.stats = addStats(st.resp.stats, stats);
         st.resp.start = b.first.startTime;
+        noteDelivered(st, 'responseStartTime', b.first.startTime, b.first.startDeliveredTime);
         if (st.resp.firstPacket === null) st.resp.firstPacket = b.first.firstPacket;
         st.resp.lastPacket = b.lastPacket;
         if (st.pushed && st.state === 'reserved') st.state = 'half-closed-local';
@@ -774,7 +781,7 @@ export class Http2Session implements StreamSink {
         st.resp.lastPacket = b.lastPacket;
         if (!b.endStream) st.anomalies.push({ code: HTTP2_ANOMALY.PROTOCOL_ERROR, packet: b.first.firstPacket, time: b.first.startTime, detail: 'server trailers without END_STREAM' });
       }
-      if (b.endStream) this.endDirection(st, 'server', b.endTime, b.lastPacket);
+      if (b.endStream) this.endDirection(st, 'server', b.endTime, b.lastPacket, b.endDelivered);
     }
     if (st.state === 'closed') this.finishStream(st);
   }
@@ -808,6 +815,7 @@ export class Http2Session implements StreamSink {
       lostBytes: 0,
       anomalies: [],
       refused: false,
+      delivered: {},
     };
     this.streams.set(id, st);
     this.openStreams++;
@@ -831,8 +839,9 @@ export class Http2Session implements StreamSink {
     }
   }
 
-  private endDirection(st: Stream, side: Side, time: number, packet: number): void {
+  private endDirection(st: Stream, side: Side, time: number, packet: number, delivered: number): void {
     const d = side === 'client' ? st.req : st.resp;
+    noteDelivered(st, side === 'client' ? 'requestEndTime' : 'responseEndTime', time, delivered);
     d.ended = true;
     d.end = time;
     d.lastPacket = packet;
@@ -1150,6 +1159,7 @@ export class Http2Session implements StreamSink {
         response: { stalledMs: resp.stalledMs, stalls: resp.stalls },
       },
     };
+    if (Object.keys(st.delivered).length) extra.deliveredTimes = { ...st.delivered };
     if (st.rst) extra.rst = st.rst;
     if (st.promisedBy !== undefined) extra.promisedBy = st.promisedBy;
     if (req.trailers) extra.requestTrailers = req.trailers;
@@ -1217,6 +1227,12 @@ function annotate(fields: DecodedField[] | null): Record<string, unknown>[] {
     if (f.unknown) a.unknown = true;
     return a;
   });
+}
+
+/** Same convention as the HTTP/1 session: `extra.deliveredTimes[field]` only when it differs. */
+function noteDelivered(st: Stream, field: string, time: number, delivered: number): void {
+  if (delivered !== time) st.delivered[field] = delivered;
+  else delete st.delivered[field];
 }
 
 function statusOf(headers: Header[] | null): number | null {

@@ -56,12 +56,12 @@ describe('frame parser: one frame of each type', () => {
 describe('frame parser: split across chunks at every offset', () => {
   const all = concat(...single.map(([, b]) => b));
   it(`yields the same ${single.length} frames for each split point of ${all.length} octets`, () => {
-    const whole = parse([all]).frames.map((f) => ({ ...f, firstPacket: 0, lastPacket: 0, startTime: 0, endTime: 0 }));
+    const whole = parse([all]).frames.map((f) => ({ ...f, firstPacket: 0, lastPacket: 0, startTime: 0, endTime: 0, startDeliveredTime: 0, endDeliveredTime: 0 }));
     expect(whole).toHaveLength(single.length);
     for (let cut = 1; cut < all.length; cut++) {
       const { frames, anomalies } = parse([all.subarray(0, cut), all.subarray(cut)]);
       expect(anomalies).toEqual([]);
-      expect(frames.map((f) => ({ ...f, firstPacket: 0, lastPacket: 0, startTime: 0, endTime: 0 }))).toEqual(whole);
+      expect(frames.map((f) => ({ ...f, firstPacket: 0, lastPacket: 0, startTime: 0, endTime: 0, startDeliveredTime: 0, endDeliveredTime: 0 }))).toEqual(whole);
     }
   });
   it('records first and last packet and time of a frame split over three chunks', () => {

@@ -366,3 +366,14 @@ it('Http2Session ignores unknown frame types (§5.5)', () => {
   expect(out.anomalies).toEqual([]);
   expect(out.h2.client.frames.unknownFrames).toBe(1);
 });
+
+it('Http2Session records head-of-line-blocked delivery times like the HTTP/1 session', () => {
+  const d = new Driver();
+  start(d);
+  d.send('client', 10, headers(1, new TestHpackEncoder().encode(REQ('/')), 0x5));
+  // The response's packet was captured at 20 but delivered in order only at 35 (a hole before it).
+  d.session.onData('server', { data: concat(headers(1, new TestHpackEncoder().encode([[':status', '200']])), data(1, 'x', 1)), offset: 18, skipped: 0, time: 20, deliveredTime: 35, packet: 99 });
+  const r = d.close(40).requests[0];
+  expect(r.times).toMatchObject({ responseStartTime: 20, responseEndTime: 20 });
+  expect(r.extra?.deliveredTimes).toEqual({ responseStartTime: 35, responseEndTime: 35 });
+});
