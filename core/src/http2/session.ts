@@ -33,7 +33,9 @@
  *     between the capture point and the peer that answered.
  *   - Mid-connection start (`prefaceSeen: false`): frame boundaries are found by scanning, HPACK runs
  *     in unknown-start mode (see hpack/decoder.ts) and streams whose HEADERS were not seen are only
- *     counted (`streamsWithoutHeaders`).
+ *     counted (`streamsWithoutHeaders`). Flow-control windows are then unknown, so no stalls or
+ *     window series are inferred (`flowControlTracked: false`); the same holds from the first lost
+ *     frame boundary on (a capture gap that is not inside one frame's payload).
  */
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
 import type { Anomaly, ExchangeState, Header, Side } from '../model/types.js';
@@ -276,11 +278,17 @@ export class Http2Session implements StreamSink {
   private readonly unknownStreamIds = new Set<number>();
   private closed = false;
   private priorityFrames = 0;
+  /**
+   * Windows are only known when every frame since the connection start was seen: false from the
+   * start when `prefaceSeen` is false, and from the first lost frame boundary on.
+   */
+  private flowKnown: boolean;
 
   constructor(info: StreamInfo, out: ExchangeSink, opts: Http2SessionOptions) {
     this.info = info;
     this.out = out;
     this.prefaceSeen = opts.prefaceSeen;
+    this.flowKnown = opts.prefaceSeen;
     const mk = (side: Side): SideState => ({
       parser: new FrameParser({
         side,
@@ -452,6 +460,10 @@ export class Http2Session implements StreamSink {
     const s = this.sides[side];
     s.pending = null;
     s.decoder.loseSync();
+    // Frames may have been missed: windows are unknown from here on; open stalls are dropped.
+    this.flowKnown = false;
+    for (const x of [this.sides.client, this.sides.server]) x.connStall = null;
+    for (const st of this.streams.values()) st.req.stall = st.resp.stall = null;
   }
 
   private onFrame(side: Side, f: Frame): void {
@@ -545,7 +557,7 @@ export class Http2Session implements StreamSink {
     d.window -= f.length;
     this.dataFollowed(side, f.streamId);
     if (f.endStream) this.endDirection(st, side, f.endTime, f.lastPacket, f.endDeliveredTime);
-    else if (d.window <= 0 && !d.stall) {
+    else if (this.flowKnown && d.window <= 0 && !d.stall) {
       d.stall = { side, streamId: st.id, startTime: f.endTime, startPacket: f.lastPacket };
     }
     if (st.state === 'closed') this.finishStream(st);
@@ -554,6 +566,7 @@ export class Http2Session implements StreamSink {
   private consumeConnWindow(side: Side, f: FrameOf<'DATA'>): void {
     const s = this.sides[side];
     s.connWindow -= f.length;
+    if (!this.flowKnown) return;
     if (f.length > 0) this.windowSample(f.endTime, side, s.connWindow);
     if (s.connWindow <= 0 && !s.connStall && this.hasUnendedStream(side, f.endStream ? f.streamId : -1)) {
       s.connStall = { side, streamId: 0, startTime: f.endTime, startPacket: f.lastPacket };
@@ -1003,8 +1016,8 @@ export class Http2Session implements StreamSink {
     if (f.streamId === 0) {
       const s = this.sides[sender];
       s.connWindow += f.increment;
-      this.windowSample(f.startTime, sender, s.connWindow);
-      if (s.connWindow > MAX_WINDOW_SIZE) {
+      if (this.flowKnown) this.windowSample(f.startTime, sender, s.connWindow);
+      if (this.flowKnown && s.connWindow > MAX_WINDOW_SIZE) {
         this.out.anomaly({ code: HTTP2_ANOMALY.FLOW_CONTROL_ERROR, packet: f.firstPacket, time: f.startTime, detail: `${sender} connection window above 2^31-1` });
       }
       if (s.connStall && s.connWindow > 0) {
@@ -1017,7 +1030,7 @@ export class Http2Session implements StreamSink {
     if (!st) return;
     const d = sender === 'client' ? st.req : st.resp;
     d.window += f.increment;
-    if (d.window > MAX_WINDOW_SIZE) {
+    if (this.flowKnown && d.window > MAX_WINDOW_SIZE) {
       st.anomalies.push({ code: HTTP2_ANOMALY.FLOW_CONTROL_ERROR, packet: f.firstPacket, time: f.startTime, detail: `${sender} stream window above 2^31-1` });
     }
     if (d.stall && d.window > 0) {
@@ -1199,6 +1212,7 @@ export class Http2Session implements StreamSink {
       maxOpenStreams: this.maxOpenStreams,
       streamsWaitedForConcurrencyLimit: this.waited,
       pingRtts: this.pingRtts,
+      flowControlTracked: this.flowKnown,
       windows: this.windows,
       flowControlStalls: this.stalls,
       pushCancelled: pushed,
