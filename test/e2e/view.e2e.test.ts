@@ -249,8 +249,8 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
       console.log(`large capture: ${report.requests.length} requests, ${report.connections.length} connections, loaded in ${loadMs} ms; scroll-to-paint p50 ${stats.p50.toFixed(1)} ms, p95 ${stats.p95.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms; ${stats.domRows} rows in the DOM`);
       expect(stats.blank).toBe(0);
       expect(stats.domRows).toBeLessThan(200); // virtualised
-      expect(stats.p95).toBeLessThan(250);
-      expect(stats.max).toBeLessThan(1000);
+      expect(stats.p95).toBeLessThan(400);
+      expect(stats.max).toBeLessThan(1500);
 
       // Filtering 30,000 rows answers quickly too.
       const tf = Date.now();

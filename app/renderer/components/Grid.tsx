@@ -4,7 +4,7 @@
  * mode each connection is a lane row (lifetime, handshake, idle gaps, close marker) with its
  * requests beneath.
  */
-import { type ReactElement, forwardRef, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { type ReactElement, forwardRef, memo, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ConnectionRow, RequestRow, ViewModel } from '../../../core/src/view/api.js';
 import type { Highlight } from '../App.js';
 import type { GridRow, Sort, SortKey } from '../model/rows.js';
@@ -139,6 +139,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
   };
 
   const tks = useMemo(() => ticks(win, wfW), [win, wfW]);
+  const openMenu = useCallback((id: number, x: number, y: number) => setMenu({ x, y, id }), []);
   const visible: ReactElement[] = [];
   for (let i = first; i < last; i++) {
     const r = rows[i]!;
@@ -158,7 +159,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
           selected={selected === r.req.id}
           highlighted={highlight.requests.has(r.req.id)}
           onSelect={props.onSelect}
-          onMenu={(x, y) => setMenu({ x, y, id: r.req.id })}
+          onMenu={openMenu}
         />,
       );
   }
@@ -288,7 +289,8 @@ function cellTitle(key: SortKey, req: RequestRow): string | undefined {
   return undefined;
 }
 
-function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(x: number, y: number): void }) {
+/** Memoised: while scrolling only rows entering the viewport render. */
+const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(id: number, x: number, y: number): void }) {
   const bars = phaseBars(req.phases, win, wfW);
   const err = req.status === null || req.status >= 400;
   return (
@@ -302,7 +304,7 @@ function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onM
       onContextMenu={(e) => {
         e.preventDefault();
         onSelect(req.id);
-        onMenu(e.clientX, e.clientY);
+        onMenu(req.id, e.clientX, e.clientY);
       }}
     >
       {cols.map((c) => (
@@ -317,9 +319,9 @@ function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onM
       </div>
     </div>
   );
-}
+});
 
-function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; fixedW: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
+const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; fixedW: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
   const segs = laneLayout(conn, win, wfW);
   // Request activity on the lane (request start → end); overlapping spans show pipelining / h2 concurrency.
   const spans: { x: number; w: number; id: number }[] = [];
@@ -367,4 +369,4 @@ function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highligh
       </div>
     </div>
   );
-}
+});
