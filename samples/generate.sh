@@ -5,9 +5,15 @@
 #   samples/generate.sh keepalive_pool no_pool   # a subset (function names or file stems)
 #   samples/generate.sh --list          # list scenarios
 #
-# Needs root (tcpdump, ip netns, iptables) and: tcpdump tshark editcap capinfos
-# nginx nghttpd nghttp h2load curl node chromium iproute2 iptables.
-# All traffic stays on loopback or inside network namespaces created here.
+# Needs root (tcpdump, ip netns, iptables). Debian 12 packages used: tcpdump
+# tshark (capinfos, dumpcap) nginx-light nghttp2 (nghttpd nghttp h2load) curl
+# nodejs (20) chromium apache2 (only for h2c_upgrade) iproute2 iptables ethtool
+# openssl gzip. All traffic stays on loopback (127.0.0.1, ::1) or inside the
+# network namespaces created here. Everything started here is stopped on exit,
+# including on errors and Ctrl-C (trap): servers, tcpdump, namespaces (their
+# iptables rules, qdiscs and veths go with them). Temp files are under /tmp/wirefall-samples.*
+#
+# Ground truth for every capture: samples/README.md, samples/ground-truth.json.
 set -euo pipefail
 
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -112,6 +118,7 @@ stop_pid() {
 # wait_port HOST PORT [NETNS]
 wait_port() {
   local host=$1 port=$2 ns=${3:-} i
+  host=${host#[}; host=${host%]}
   for i in $(seq 1 50); do
     if [ -n "$ns" ]; then
       ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null && return 0
@@ -577,6 +584,19 @@ scenario_tcp_loss_http1() {
   report "$f"
 }
 
+# Extra: the keep-alive pool over IPv6 loopback (reader coverage for IPv6).
+scenario_ipv6_keepalive() {
+  local port=18130 f="$OUT/ipv6-keepalive.pcap"
+  start_nginx ipv6 $port 'keepalive_timeout 60s;' '[::1]'
+  cap_start "$f" lo "tcp port $port"
+  CURL+=(-g)
+  curl_multi "http://[::1]:$port/f1.txt" "http://[::1]:$port/f2.txt" "http://[::1]:$port/f3.txt"
+  unset 'CURL[${#CURL[@]}-1]'
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
@@ -584,7 +604,7 @@ ALL_SCENARIOS=(
   close_delimited pipelining browser_pageload
   blind_relay stale_race no_pool_node_fetch pool_node_fetch
   h2c_prior_knowledge h2c_upgrade h2_push h2_flow_control h2load
-  h2_two_connections h2_loss_hol h2_clean tcp_loss_http1
+  h2_two_connections h2_loss_hol h2_clean tcp_loss_http1 ipv6_keepalive
 )
 
 main() {
