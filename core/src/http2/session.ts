@@ -935,8 +935,8 @@ export class Http2Session implements StreamSink {
     for (const [id, v] of values) {
       switch (id) {
         case Setting.HEADER_TABLE_SIZE:
-          // The table `side` decodes is encoded by the peer under this ceiling.
-          if (acked || v >= s.decoder.maxTableSizeLimit) s.decoder.setMaxTableSizeLimit(v);
+          // Bounds the peer's encoder, i.e. the decoder of the blocks the peer sends.
+          if (acked || v >= peer.decoder.maxTableSizeLimit) peer.decoder.setMaxTableSizeLimit(v);
           s.values.headerTableSize = v;
           break;
         case Setting.MAX_FRAME_SIZE:

@@ -229,6 +229,28 @@ describe('Http2Session: connection facts', () => {
     expect(out.h2.pingRtts).toEqual([{ side: 'client', time: 100, rttMs: 3.5, packet: 4 }]);
   });
 
+  it('SETTINGS_HEADER_TABLE_SIZE bounds the peer encoder: raising it allows a larger size update', () => {
+    const d = new Driver();
+    start(d, [[1, 8192]]);
+    d.send('client', 10, headers(1, new TestHpackEncoder().encode(REQ('/')), 0x5));
+    // The server's block starts with a dynamic table size update to 8192 (§6.3: 001 11111 + 8161).
+    d.send('server', 20, headers(1, concat([0x3f, 0xe1, 0x3f, 0x88]), 0x5));
+    const out = d.close(30);
+    expect(out.anomalies).toEqual([]);
+    expect(out.h2.server.finalHpackTable).toMatchObject({ maxSize: 8192, ceiling: 8192 });
+    expect(out.byStream(1).status).toBe(200);
+  });
+
+  it('a size update above the peer’s SETTINGS_HEADER_TABLE_SIZE is a COMPRESSION_ERROR', () => {
+    const d = new Driver();
+    start(d);
+    d.send('client', 10, headers(1, new TestHpackEncoder().encode(REQ('/')), 0x5));
+    d.send('server', 20, headers(1, concat([0x3f, 0xe1, 0x3f, 0x88]), 0x5));
+    const out = d.close(30);
+    expect(out.anomalies.map((a) => [a.code, a.packet])).toEqual([['COMPRESSION_ERROR', 5]]);
+    expect(out.anomalies[0].detail).toMatch(/HPACK_TABLE_SIZE_UPDATE/);
+  });
+
   it('reports a bad preface and a first frame that is not SETTINGS', () => {
     const d = new Driver();
     d.send('client', 0, new Uint8Array(Buffer.from('PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n')));
@@ -294,7 +316,7 @@ describe('Http2Session: damaged input', () => {
     // :authority and user-agent referred to entries from before the capture: name and value unknown.
     expect(r.requestHeaders.filter((h) => h.name === '<unknown>')).toHaveLength(2);
     expect(r.url).toBe('http://10.0.0.2:8080/after');
-    expect(out.h2).toMatchObject({ prefaceSeen: false, streamsWithoutHeaders: 1 });
+    expect(out.h2).toMatchObject({ prefaceSeen: false, streamsWithoutHeaders: 1, flowControlTracked: false, flowControlStalls: [] });
   });
 
   it('a capture gap inside a DATA frame is counted as lost bytes of the stream', () => {
