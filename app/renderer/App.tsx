@@ -278,8 +278,12 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
         <span data-testid="status-requests">
           {shownRequests === model.requests.length ? `${formatCount(model.requests.length)} requests` : `${formatCount(shownRequests)} / ${formatCount(model.requests.length)} requests`}
         </span>
-        <span data-testid="status-connections">{formatCount(model.connections.length)} connections</span>
-        <span>{formatCount(model.findings.length)} findings</span>
+        <span data-testid="status-connections">
+          {formatCount(model.connections.length)} connection{model.connections.length === 1 ? '' : 's'}
+        </span>
+        <span>
+          {formatCount(model.findings.length)} finding{model.findings.length === 1 ? '' : 's'}
+        </span>
         <span>
           {formatCount(model.capture.packets)} packets · {formatMs(model.capture.durationMs)}
         </span>

@@ -202,6 +202,62 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
     }
   });
 
+  it('zooms and pans the waterfall with the overview brush, Ctrl+wheel and the ruler', async () => {
+    const v = await openView(browser, { capturePath: sample('browser-pageload.pcap.gz') });
+    try {
+      const windowText = () => v.page.locator('.status-bar .muted').innerText();
+      const whole = await windowText();
+      const ov = (await v.page.getByTestId('overview').boundingBox())!;
+      await v.page.mouse.move(ov.x + ov.width * 0.2, ov.y + ov.height / 2);
+      await v.page.mouse.down();
+      await v.page.mouse.move(ov.x + ov.width * 0.35, ov.y + ov.height / 2, { steps: 5 });
+      await v.page.mouse.up();
+      await expect.poll(windowText).not.toBe(whole);
+      await expect.poll(() => v.page.getByTestId('brush').count()).toBe(1);
+      const brushed = await windowText();
+      await v.page.screenshot({ path: `${ARTIFACTS}/view-brush.png` });
+      // Ctrl+wheel over the waterfall zooms in further around the pointer.
+      const ruler = (await v.page.locator('.ruler').boundingBox())!;
+      await v.page.mouse.move(ruler.x + ruler.width / 2, ruler.y + 60);
+      await v.page.keyboard.down('Control');
+      await v.page.mouse.wheel(0, -200);
+      await v.page.keyboard.up('Control');
+      await expect.poll(windowText).not.toBe(brushed);
+      // Double-click on the overview restores the whole capture.
+      await v.page.getByTestId('overview').dblclick();
+      await expect.poll(windowText).toBe(whole);
+      expect(v.errors).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('exports HAR and the JSON report as downloads and copies a request as cURL', async () => {
+    const report = await analyze('keepalive-pool.pcap');
+    const v = await openView(browser, { capturePath: sample('keepalive-pool.pcap') });
+    try {
+      const [har] = await Promise.all([v.page.waitForEvent('download'), v.page.getByRole('button', { name: 'Export HAR' }).click()]);
+      expect(har.suggestedFilename()).toBe('keepalive-pool.har');
+      const harPath = `${ARTIFACTS}/keepalive-pool.har`;
+      await har.saveAs(harPath);
+      const { readFileSync } = await import('node:fs');
+      expect(JSON.parse(readFileSync(harPath, 'utf8')).log.entries).toHaveLength(report.requests.length);
+      const [rep] = await Promise.all([v.page.waitForEvent('download'), v.page.getByRole('button', { name: 'Export JSON' }).click()]);
+      expect(rep.suggestedFilename()).toBe('keepalive-pool.wirefall.json');
+
+      await v.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(v.server.url).origin });
+      const r = report.requests[1]!;
+      await v.page.locator(`[data-request-id="${r.id}"]`).click({ button: 'right' });
+      await v.page.getByRole('menuitem', { name: 'Copy as cURL' }).click();
+      await expect.poll(() => v.page.locator('.toast').textContent()).toBe('Copied as cURL');
+      const copied = await v.page.evaluate(() => navigator.clipboard.readText());
+      expect(copied.startsWith(`curl '${r.url}'`)).toBe(true);
+      expect(v.errors).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  });
+
   it('follows the OS dark theme', async () => {
     const v = await openView(browser, { capturePath: sample('browser-pageload.pcap.gz') }, { width: 1400, height: 800 }, 'dark');
     try {

@@ -109,7 +109,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
   const last = Math.min(rows.length, Math.ceil((scrollTop + size.h) / ROW_H) + OVERSCAN);
 
   const onWheel = useCallback(
-    (e: React.WheelEvent) => {
+    (e: WheelEvent) => {
       const rect = bodyRef.current?.getBoundingClientRect();
       if (!rect) return;
       const x = e.clientX - rect.left - FIXED_W;
@@ -124,6 +124,18 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     },
     [win, wfW, extent, setWindow, FIXED_W],
   );
+  // A native, non-passive listener: React's wheel handlers are passive and cannot stop the
+  // browser's own Ctrl+wheel page zoom.
+  const gridRef = useRef<HTMLDivElement>(null);
+  const wheelRef = useRef(onWheel);
+  wheelRef.current = onWheel;
+  useEffect(() => {
+    const el = gridRef.current;
+    if (!el) return;
+    const h = (e: WheelEvent) => wheelRef.current(e);
+    el.addEventListener('wheel', h, { passive: false });
+    return () => el.removeEventListener('wheel', h);
+  }, []);
 
   // Drag on the ruler pans the time window.
   const drag = useRef<{ x: number; w: TimeWindow } | null>(null);
@@ -180,7 +192,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
   };
 
   return (
-    <div className="grid" onWheel={onWheel} data-testid="grid">
+    <div className="grid" ref={gridRef} data-testid="grid">
       <div className="grid-header" role="row">
         {cols.map((c) => (
           <div

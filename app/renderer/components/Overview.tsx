@@ -57,8 +57,9 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
     const avail = H - top - 2;
     const laneOf = new Map<number, number>();
     conns.forEach((c, i) => laneOf.set(c.id, i));
-    const y = (i: number) => top + (lanes <= avail / 3 ? i * Math.min(6, avail / lanes) : (i / lanes) * avail);
-    const lh = Math.max(1, Math.min(4, avail / lanes - 1));
+    const pitch = Math.min(8, avail / lanes);
+    const y = (i: number) => top + i * pitch;
+    const lh = Math.max(1, Math.min(6, pitch - 1));
     const lifeColor = resolveColor('var(--lane-life, #b0b0b0)', cv);
     ctx.fillStyle = lifeColor;
     // Many lanes share a pixel row: keep lifetimes faint so request activity stays readable.
