@@ -342,33 +342,8 @@ export class FrameParser {
     }
   }
 
-  /** Could `buf[i..i+9)` be a frame header? (See the header comment for the rules.) */
   private plausible(buf: Uint8Array, i: number): boolean {
-    const len = readLength(buf, i);
-    const type = buf[i + 3];
-    const flags = buf[i + 4];
-    if (type > FrameType.CONTINUATION || type === FrameType.CONTINUATION) return false;
-    if (flags & ~DEFINED_FLAGS[type]) return false;
-    if (buf[i + 5] & 0x80) return false;
-    if (len > this.maxFrameSize) return false;
-    const sid = readU31(buf, i + 5);
-    if (sid >= 1 << 24) return false;
-    switch (type) {
-      case FrameType.SETTINGS:
-        return sid === 0 && len % 6 === 0 && (!(flags & Flags.ACK) || len === 0);
-      case FrameType.PING:
-        return sid === 0 && len === 8;
-      case FrameType.GOAWAY:
-        return sid === 0 && len >= 8;
-      case FrameType.WINDOW_UPDATE:
-        return len === 4;
-      case FrameType.PRIORITY:
-        return sid !== 0 && len === 5;
-      case FrameType.RST_STREAM:
-        return sid !== 0 && len === 4;
-      default:
-        return sid !== 0;
-    }
+    return plausibleFrameHeader(buf, i, this.maxFrameSize);
   }
 
   // ---- frames ----
@@ -604,6 +579,55 @@ export class FrameParser {
   private anomaly(code: string, packet: number, time: number, detail: string): void {
     this.opts.onAnomaly({ code, packet, time, detail });
   }
+}
+
+/**
+ * Could `buf[i..i+9)` be a frame header? A known type other than CONTINUATION with only defined
+ * flags, the reserved bit clear, length ≤ `maxFrameSize`, a stream id below 2^24 that follows the
+ * type's stream rule, and the type's fixed length rule (RFC 9113 §6).
+ */
+export function plausibleFrameHeader(buf: Uint8Array, i: number, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): boolean {
+  if (i + FRAME_HEADER_LENGTH > buf.length) return false;
+  const len = readLength(buf, i);
+  const type = buf[i + 3];
+  const flags = buf[i + 4];
+  if (type >= FrameType.CONTINUATION) return false;
+  if (flags & ~DEFINED_FLAGS[type]) return false;
+  if (buf[i + 5] & 0x80) return false;
+  if (len > maxFrameSize) return false;
+  const sid = readU31(buf, i + 5);
+  if (sid >= 1 << 24) return false;
+  switch (type) {
+    case FrameType.SETTINGS:
+      return sid === 0 && len % 6 === 0 && (!(flags & Flags.ACK) || len === 0);
+    case FrameType.PING:
+      return sid === 0 && len === 8;
+    case FrameType.GOAWAY:
+      return sid === 0 && len >= 8;
+    case FrameType.WINDOW_UPDATE:
+      return len === 4;
+    case FrameType.PRIORITY:
+      return sid !== 0 && len === 5;
+    case FrameType.RST_STREAM:
+      return sid !== 0 && len === 4;
+    default:
+      return sid !== 0;
+  }
+}
+
+/**
+ * For protocol sniffing of a connection whose start was not captured: the offset of the first
+ * plausible frame header in `buf` that is confirmed by a second plausible header right after its
+ * payload (or whose payload ends exactly at the end of `buf`); -1 if none. Heuristic: random
+ * bytes match rarely but can.
+ */
+export function findFrameBoundary(buf: Uint8Array, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): number {
+  for (let i = 0; i + FRAME_HEADER_LENGTH <= buf.length; i++) {
+    if (!plausibleFrameHeader(buf, i, maxFrameSize)) continue;
+    const end = i + FRAME_HEADER_LENGTH + readLength(buf, i);
+    if (end === buf.length || plausibleFrameHeader(buf, end, maxFrameSize)) return i;
+  }
+  return -1;
 }
 
 function readLength(b: Uint8Array, i: number): number {

@@ -16,6 +16,6 @@ export {
   type H2cUpgradeRequest,
   type Http2SessionOptions,
 } from './session.js';
-export { FrameParser, MAX_BUFFERED_FRAME_PAYLOAD, MAX_RESYNC_BUFFER, type Frame, type FrameInfo, type FrameParserStats } from './frames.js';
+export { FrameParser, findFrameBoundary, plausibleFrameHeader, MAX_BUFFERED_FRAME_PAYLOAD, MAX_RESYNC_BUFFER, type Frame, type FrameInfo, type FrameParserStats } from './frames.js';
 export * from './constants.js';
 export * from './hpack/index.js';

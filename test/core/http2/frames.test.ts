@@ -139,3 +139,17 @@ describe('frame parser: statistics', () => {
     expect(parser.stats).toMatchObject({ frames: 4, unknownFrames: 2, byType: { SETTINGS: 1, UNKNOWN: 2, DATA: 1 } });
   });
 });
+
+describe('findFrameBoundary (sniffing a connection whose start was not captured)', () => {
+  const cases: [string, Uint8Array, number][] = [
+    ['frames from the first octet', concat(settings([[3, 100]]), ping([0, 0, 0, 0, 0, 0, 0, 1])), 0],
+    ['the tail of a payload, then frames', concat([0x61, 0x62, 0x63], data(1, 'abc'), windowUpdate(0, 10)), 3],
+    ['a single frame ending with the buffer', data(3, 'xyz'), 0],
+    ['HTTP/1 text', new Uint8Array(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n')), -1],
+    ['too short', new Uint8Array([0, 0, 0, 4]), -1],
+  ];
+  it.each(cases)('%s', async (_n, buf, expected) => {
+    const { findFrameBoundary } = await import('../../../core/src/http2/frames.js');
+    expect(findFrameBoundary(buf)).toBe(expected);
+  });
+});
