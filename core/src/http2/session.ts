@@ -78,6 +78,7 @@ export const HTTP2_ANOMALY = {
   GOAWAY_ERROR: 'H2_GOAWAY_ERROR',
   STREAM_RESET: 'H2_RST_STREAM',
   HEADER_BLOCK_TOO_LARGE: 'H2_HEADER_BLOCK_TOO_LARGE',
+  HEADER_BLOCK_LOST: 'H2_HEADER_BLOCK_LOST',
   UNKNOWN_STREAM: 'H2_FRAME_ON_UNKNOWN_STREAM',
   TOO_MANY_STREAMS: 'H2_TOO_MANY_STREAMS',
   UNKNOWN_REQUEST: 'H2C_UPGRADE_REQUEST_UNKNOWN',
@@ -800,6 +801,14 @@ export class Http2Session implements StreamSink {
   }
 
   private compressionAnomaly(b: PendingBlock): Anomaly {
+    if (b.damaged) {
+      return {
+        code: HTTP2_ANOMALY.HEADER_BLOCK_LOST,
+        packet: b.first.firstPacket,
+        time: b.first.startTime,
+        detail: 'header block incomplete in the capture (lost or unbuffered octets); headers unknown',
+      };
+    }
     return {
       code: HTTP2_ANOMALY.COMPRESSION_ERROR,
       packet: b.first.firstPacket,

@@ -399,3 +399,20 @@ it('Http2Session records head-of-line-blocked delivery times like the HTTP/1 ses
   expect(r.times).toMatchObject({ responseStartTime: 20, responseEndTime: 20 });
   expect(r.extra?.deliveredTimes).toEqual({ responseStartTime: 35, responseEndTime: 35 });
 });
+
+it('Http2Session: a header block with lost octets is flagged, and later blocks decode in unknown-start mode', () => {
+  const d = new Driver();
+  const ce = new TestHpackEncoder();
+  start(d);
+  d.send('client', 10, headers(1, ce.encode(REQ('/1')), 0x5));
+  const h3 = headers(3, ce.encode([...REQ('/2'), ['x-pad', 'p'.repeat(40)]]), 0x5);
+  d.send('client', 11, h3.subarray(0, 20));
+  d.send('client', 12, h3.subarray(30), 10); // 10 octets of the block never captured
+  d.send('client', 13, headers(5, ce.encode(REQ('/2')), 0x5));
+  const out = d.close(20);
+  expect(out.anomalies).toEqual([]);
+  expect(out.byStream(3).anomalies.map((a) => a.code)).toEqual(['H2_HEADER_BLOCK_LOST']);
+  const r5 = out.byStream(5);
+  expect(r5.requestHeaders.map((h) => h.name)).toContain('<unknown>');
+  expect(r5.requestHeaders[0]).toEqual({ name: ':method', value: 'GET' });
+});
