@@ -82,6 +82,7 @@ export const HTTP2_ANOMALY = {
   UNKNOWN_STREAM: 'H2_FRAME_ON_UNKNOWN_STREAM',
   TOO_MANY_STREAMS: 'H2_TOO_MANY_STREAMS',
   UNKNOWN_REQUEST: 'H2C_UPGRADE_REQUEST_UNKNOWN',
+  INTERNAL: 'H2_INTERNAL_ERROR',
 } as const;
 
 export interface Http2SessionOptions {
@@ -677,7 +678,10 @@ export class Http2Session implements StreamSink {
         s.decoder.loseSync();
         return null;
       }
-      throw e;
+      // Not an input problem: report it rather than abort the whole analysis.
+      this.out.anomaly({ code: HTTP2_ANOMALY.INTERNAL, packet: b.first.firstPacket, time: b.first.startTime, detail: `HPACK decoder failed: ${String(e)}` });
+      s.decoder.loseSync();
+      return null;
     }
   }
 
@@ -689,12 +693,12 @@ export class Http2Session implements StreamSink {
       stats = compressionStats(block);
       s.headerBlocks++;
       if (s.tableSnapshots.length < MAX_TABLE_SNAPSHOTS) {
-        const t = s.decoder.tableSnapshot();
+        const t = s.decoder.tableInfo();
         s.tableSnapshots.push({
           time: b.endTime,
           packet: b.lastPacket,
           streamId: b.kind === 'PUSH_PROMISE' ? b.promisedStreamId : b.streamId,
-          entries: t.entries.length,
+          entries: t.entries,
           size: t.size,
           maxSize: t.maxSize,
           ...(t.unknownOlderEntries ? { unknownOlderEntries: true } : {}),

@@ -148,6 +148,12 @@ export class HpackDecoder {
     return this.tolerateUnknown;
   }
 
+  /** Dynamic table size facts without copying entries. */
+  tableInfo(): { entries: number; size: number; maxSize: number; ceiling: number; unknownOlderEntries: boolean; inserted: number; evicted: number } {
+    const t = this.table;
+    return { entries: t.length, size: t.size, maxSize: t.maxSize, ceiling: this.ceiling, unknownOlderEntries: t.unknownOlder, inserted: t.inserted, evicted: t.evicted };
+  }
+
   /** A copy of the dynamic table; made only when asked. */
   tableSnapshot(): TableSnapshot {
     return {
