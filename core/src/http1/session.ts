@@ -172,7 +172,11 @@ interface Exchange {
   lostBytes: number;
   anomalies: Anomaly[];
   upgrade: string | undefined;
-  delivered: Record<string, number>;
+  /** TCP delivery times where they differ from capture times (head-of-line blocking). */
+  dReqStart: number | null;
+  dReqEnd: number | null;
+  dRespStart: number | null;
+  dRespEnd: number | null;
   decoder: BodyDecoder | null;
   kept: Buffer[] | null;
   keptLen: number;
@@ -225,7 +229,7 @@ function innerResponseStart(b: Buffer, s: number, e: number): number {
 function innerRequestStart(b: Buffer, s: number, e: number): number {
   if (e - s < 14 || b[e - 9] !== SP) return -1;
   const v = e - 8; // "HTTP/1.x" closes a request line
-  if (b.toString('latin1', v, v + 7) !== 'HTTP/1.') return -1;
+  if (latin1(b, v, v + 7) !== 'HTTP/1.') return -1;
   const sp2 = v - 1;
   const sp1 = b.lastIndexOf(SP, sp2 - 1);
   if (sp1 <= s) return -1;
@@ -233,11 +237,17 @@ function innerRequestStart(b: Buffer, s: number, e: number): number {
   let m = sp1;
   while (m > s && b[m - 1] >= 0x41 && b[m - 1] <= 0x5a) m--;
   if (m === sp1) return -1;
-  const run = b.toString('latin1', m, sp1);
+  const run = latin1(b, m, sp1);
   let best = -1;
   for (const k of KNOWN_METHODS) if (run.endsWith(k) && k.length > best) best = k.length;
   const at = best > 0 ? sp1 - best : m;
   return looksLikeHttp1Request(b, at, e) ? at : -1;
+}
+
+/** Node's Buffer#latin1Slice, without toString()'s encoding lookup (hot: every header line). */
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+function latin1(b: Buffer, s: number, e: number): string {
+  return (b as Latin1).latin1Slice(s, e);
 }
 
 function asBuffer(u: Uint8Array): Buffer {
@@ -542,7 +552,7 @@ export class Http1Session implements StreamSink {
         while (j < le && (lb[j] === SP || lb[j] === HTAB)) j++;
         if (overflow || i === ls || (j < le && lb[j] !== 0x3b)) {
           this.anomaly(ex, HTTP1_ANOMALY.CHUNK_SIZE_INVALID, chunk,
-            `chunk-size line ${JSON.stringify(lb.toString('latin1', ls, Math.min(le, ls + 40)))}`);
+            `chunk-size line ${JSON.stringify(latin1(lb, ls, Math.min(le, ls + 40)))}`);
           this.messageDone(d, chunk);
           d.resyncing = true;
           return;
@@ -574,7 +584,7 @@ export class Http1Session implements StreamSink {
 
   private startRequest(d: Dir, lb: Buffer, ls: number, le: number, wire: number, bareLf: boolean, chunk: StreamChunk): void {
     this.endJunk(d);
-    const text = lb.toString('latin1', ls, le);
+    const text = latin1(lb, ls, le);
     const sp1 = text.indexOf(' ');
     const sp2 = text.lastIndexOf(' ');
     const method = text.slice(0, sp1);
@@ -624,14 +634,16 @@ export class Http1Session implements StreamSink {
       lostBytes: 0,
       anomalies: [],
       upgrade: undefined,
-      delivered: {},
+      dReqStart: chunk.deliveredTime !== chunk.time ? chunk.deliveredTime : null,
+      dReqEnd: null,
+      dRespStart: null,
+      dRespEnd: null,
       decoder: null,
       kept: null,
       keptLen: 0,
       emitted: null,
       state: null,
     };
-    if (chunk.deliveredTime !== chunk.time) ex.delivered.requestStartTime = chunk.deliveredTime;
     if (d.pendingLost > 0) {
       ex.lostBytes += d.pendingLost;
       this.anomaly(ex, HTTP1_ANOMALY.GAP_BEFORE_MESSAGE, chunk, `${d.pendingLost} bytes lost before this request`);
@@ -658,7 +670,7 @@ export class Http1Session implements StreamSink {
 
   private startResponse(d: Dir, lb: Buffer, ls: number, le: number, wire: number, bareLf: boolean, chunk: StreamChunk): void {
     this.endJunk(d);
-    const text = lb.toString('latin1', ls, le);
+    const text = latin1(lb, ls, le);
     const version = text.slice(0, 8);
     const status = Number(text.slice(9, 12));
     const statusText = text.length > 13 ? text.slice(13) : '';
@@ -690,7 +702,7 @@ export class Http1Session implements StreamSink {
     if (status >= 200 || status === 101 || status < 100) {
       ex.respStart = chunk.time;
       ex.respFirstPacket = chunk.packet;
-      if (chunk.deliveredTime !== chunk.time) ex.delivered.responseStartTime = chunk.deliveredTime;
+      ex.dRespStart = chunk.deliveredTime !== chunk.time ? chunk.deliveredTime : null;
     }
     this.touch(d, chunk);
     d.st = HEADERS;
@@ -717,7 +729,7 @@ export class Http1Session implements StreamSink {
       reqDone: true, resp: null, respVersion: null, status: null, statusText: '', respHeaderBytes: 0, respBody: 0,
       respWire: 0, respStart: null, respEnd: null, respFirstPacket: null, respLastPacket: null, respStarted: false,
       respDone: false, closeDelimited: false, informational: [], trailers: null, pipelined: false, lostBytes: 0,
-      anomalies: [], upgrade: undefined, delivered: {}, decoder: null, kept: null, keptLen: 0, emitted: null, state: null,
+      anomalies: [], upgrade: undefined, dReqStart: null, dReqEnd: null, dRespStart: null, dRespEnd: null, decoder: null, kept: null, keptLen: 0, emitted: null, state: null,
     } satisfies Exchange;
     this.awaiting.unshift(ex);
     return ex;
@@ -736,7 +748,7 @@ export class Http1Session implements StreamSink {
       }
       const prev = into[into.length - 1];
       if (prev) {
-        const more = lb.toString('latin1', ls, le).trim();
+        const more = latin1(lb, ls, le).trim();
         prev.value = prev.value ? `${prev.value} ${more}` : more;
         if (facts) this.fact(facts, prev.name, more, true);
       }
@@ -744,24 +756,24 @@ export class Http1Session implements StreamSink {
     }
     let colon = lb.indexOf(0x3a, ls);
     if (colon < 0 || colon >= le) {
-      this.anomaly(ex, HTTP1_ANOMALY.HEADER_WITHOUT_COLON, chunk, JSON.stringify(lb.toString('latin1', ls, Math.min(le, ls + 60))));
+      this.anomaly(ex, HTTP1_ANOMALY.HEADER_WITHOUT_COLON, chunk, JSON.stringify(latin1(lb, ls, Math.min(le, ls + 60))));
       return;
     }
     let nameEnd = colon;
     if (lb[nameEnd - 1] === SP || lb[nameEnd - 1] === HTAB) {
       // RFC 9112 §5.1: no whitespace between name and colon (a server MUST reject; a client strips).
-      this.anomaly(ex, HTTP1_ANOMALY.SPACE_BEFORE_COLON, chunk, JSON.stringify(lb.toString('latin1', ls, colon + 1)));
+      this.anomaly(ex, HTTP1_ANOMALY.SPACE_BEFORE_COLON, chunk, JSON.stringify(latin1(lb, ls, colon + 1)));
       while (nameEnd > ls && (lb[nameEnd - 1] === SP || lb[nameEnd - 1] === HTAB)) nameEnd--;
     }
     let validName = nameEnd > ls;
     for (let i = ls; i < nameEnd && validName; i++) if (TCHAR[lb[i]] !== 1) validName = false;
-    const name = lb.toString('latin1', ls, nameEnd);
+    const name = latin1(lb, ls, nameEnd);
     if (!validName) this.anomaly(ex, HTTP1_ANOMALY.INVALID_HEADER_NAME, chunk, JSON.stringify(name.slice(0, 60)));
     let vs = colon + 1;
     let ve = le;
     while (vs < ve && (lb[vs] === SP || lb[vs] === HTAB)) vs++;
     while (ve > vs && (lb[ve - 1] === SP || lb[ve - 1] === HTAB)) ve--;
-    const value = lb.toString('latin1', vs, ve);
+    const value = latin1(lb, vs, ve);
     into.push({ name, value });
     if (facts) this.fact(facts, name, value, false);
   }
@@ -1021,7 +1033,9 @@ export class Http1Session implements StreamSink {
     const reusable = persistent && !ex.closeDelimited && ex.upgrade === undefined && !tunnel &&
       ex.version !== 'HTTP/0.9' && this.lastMax !== 0;
     this.ka.reusableAfter[ex.index - 1] = reusable;
-    this.out.keepAlive({ ...this.ka, reusableAfter: [...this.ka.reusableAfter] });
+    // reusableAfter grows in place (no per-response copy: that would be quadratic on long
+    // keep-alive connections); the object from the last call is the current contract.
+    this.out.keepAlive({ ...this.ka });
   }
 
   // ---------------------------------------------------------------- upgrades and tunnels
@@ -1198,13 +1212,11 @@ export class Http1Session implements StreamSink {
     if (d.side === 'client') {
       ex.reqEnd = chunk.time;
       ex.reqLastPacket = chunk.packet;
-      if (chunk.deliveredTime !== chunk.time) ex.delivered.requestEndTime = chunk.deliveredTime;
-      else delete ex.delivered.requestEndTime;
+      ex.dReqEnd = chunk.deliveredTime !== chunk.time ? chunk.deliveredTime : null;
     } else {
       ex.respEnd = chunk.time;
       ex.respLastPacket = chunk.packet;
-      if (chunk.deliveredTime !== chunk.time) ex.delivered.responseEndTime = chunk.deliveredTime;
-      else delete ex.delivered.responseEndTime;
+      ex.dRespEnd = chunk.deliveredTime !== chunk.time ? chunk.deliveredTime : null;
     }
   }
 
@@ -1255,7 +1267,14 @@ export class Http1Session implements StreamSink {
           ? `http://${host}${target}`
           : `http://${host}/${target === '*' ? '' : target}`;
     const extra: Record<string, unknown> = {};
-    if (Object.keys(ex.delivered).length) extra.deliveredTimes = { ...ex.delivered };
+    if (ex.dReqStart !== null || ex.dReqEnd !== null || ex.dRespStart !== null || ex.dRespEnd !== null) {
+      const dt: Record<string, number> = {};
+      if (ex.dReqStart !== null) dt.requestStartTime = ex.dReqStart;
+      if (ex.dReqEnd !== null) dt.requestEndTime = ex.dReqEnd;
+      if (ex.dRespStart !== null) dt.responseStartTime = ex.dRespStart;
+      if (ex.dRespEnd !== null && ex.respStart !== null) dt.responseEndTime = ex.dRespEnd;
+      extra.deliveredTimes = dt;
+    }
     if (ex.respVersion && ex.respVersion !== ex.version) extra.responseHttpVersion = ex.respVersion;
     if (ex.closeDelimited) extra.closeDelimited = true;
     if (ex.kept) {
