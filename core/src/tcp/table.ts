@@ -178,6 +178,9 @@ export class TcpConnection {
       return;
     }
 
+    // The ACK first: it acknowledges data the peer sent earlier, so bytes it releases (a hole the
+    // capture missed) come before this packet's own payload — a response after its request.
+    if (flags & TCP_ACK) peer.acked(p.ack, p.time);
     const fin = (flags & TCP_FIN) !== 0;
     if (fin) this.noteClose(side, 'fin', p);
     if (len > 0 || fin) {
@@ -188,7 +191,6 @@ export class TcpConnection {
         else this.finBy.server = true;
       }
     }
-    if (flags & TCP_ACK) peer.acked(p.ack, p.time);
     if (me.heldBytes + peer.heldBytes > MAX_OOO_BYTES_PER_CONNECTION) {
       this.table.counters.count('oooConnectionLimitFlushes');
       (me.heldBytes >= peer.heldBytes ? me : peer).skipOldestHole(p.time);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { analyzeFile } from '../../../core/src/engine.js';
 import { hasCorpus, hasTshark, listCaptures, SAMPLES, ZEEK } from '../../helpers/env.js';
-import { tsharkFields } from '../../helpers/tshark.js';
+import { occ, tsharkFields } from '../../helpers/tshark.js';
 
 interface Dir {
   packets: number;
@@ -48,7 +48,7 @@ function tsharkStreams(file: string): Map<number, TStream> {
   for (const r of rows) {
     const id = Number(r[0]);
     // Tunnelled packets list several addresses; the innermost (last) carries the TCP segment.
-    const last = (s: string) => s.split(',').pop()!;
+    const last = (s: string) => occ(s).pop()!;
     const src = `${last(r[1] || r[2])}:${r[3]}`;
     const dst = `${last(r[4] || r[5])}:${r[6]}`;
     let s = streams.get(id);
