@@ -294,8 +294,9 @@ export class HpackDecoder {
     if (end > buf.length) throw new TruncatedError(`string of ${len} octets, ${buf.length - start} left`, pos);
     let octets: Uint8Array;
     if (huffman) {
-      // Decoded length is at most 8/5 of the encoded length; reject early if even the minimum exceeds.
-      if (Math.ceil((len * 8) / 30) > this.maxStringLength) throw new StringTooLongError(len, this.maxStringLength, pos);
+      // Codes are at most 30 bits: the decoded string has at least floor(8·len/30) octets. Reject
+      // before decoding when even that exceeds the limit.
+      if (Math.floor((len * 8) / 30) > this.maxStringLength) throw new StringTooLongError(len, this.maxStringLength, pos);
       octets = huffmanDecode(buf, start, end, pos);
     } else {
       octets = buf.subarray(start, end);
