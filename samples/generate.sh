@@ -597,6 +597,26 @@ scenario_ipv6_keepalive() {
   report "$f"
 }
 
+# Benchmark seed (test/bench/synth.mjs replays it into a >= 500 MB capture): HTTP/1.1
+# keep-alive over the namespace path (MTU 1500, no loss), small and 200 KB bodies mixed, on
+# two connections.
+scenario_bench_seed_http1() {
+  local f="$OUT/bench-seed-http1.pcap" port=8090 u=() i
+  ns_setup 0
+  start_nginx ns-bench $port 'keepalive_timeout 60s; keepalive_requests 1000;' $NS_S_ADDR $NS_SERVER
+  cap_start "$f" wf-c "tcp port $port" $NS_CLIENT
+  for i in 1 2 3 4 5 6 7 8 9 10; do u+=("http://$NS_S_ADDR:$port/f$i.txt"); done
+  for i in 1 2 3 4; do u+=("http://$NS_S_ADDR:$port/big/b$i.bin"); done
+  # shellcheck disable=SC2046
+  ip netns exec $NS_CLIENT bash -c "$(declare -p CURL); $(declare -f curl_multi); curl_multi \$@" _ "${u[@]}"
+  ip netns exec $NS_CLIENT bash -c "$(declare -p CURL); $(declare -f curl_multi); curl_multi \$@" _ \
+    http://$NS_S_ADDR:$port/f3.txt http://$NS_S_ADDR:$port/big/b5.bin http://$NS_S_ADDR:$port/f4.txt
+  cap_stop
+  stop_all_servers
+  ns_teardown
+  report "$f"
+}
+
 # -------------------------------------------------------------------- main ----
 ALL_SCENARIOS=(
   keepalive_pool no_pool server_connection_close idle_timeout
@@ -604,7 +624,7 @@ ALL_SCENARIOS=(
   close_delimited pipelining browser_pageload
   blind_relay stale_race no_pool_node_fetch pool_node_fetch
   h2c_prior_knowledge h2c_upgrade h2_push h2_flow_control h2load
-  h2_two_connections h2_loss_hol h2_clean tcp_loss_http1 ipv6_keepalive
+  h2_two_connections h2_loss_hol h2_clean tcp_loss_http1 ipv6_keepalive bench_seed_http1
 )
 
 main() {
