@@ -157,6 +157,8 @@ interface Stream {
   refused: boolean;
   /** Times whose octets TCP delivered later than captured (head-of-line blocking), by time field. */
   delivered: Record<string, number>;
+  /** RFC 7540 priority carried on the request HEADERS (deprecated by RFC 9113 but still sent). */
+  priority?: { exclusive: boolean; dependency: number; weight: number };
 }
 
 interface OpenStall {
@@ -204,6 +206,8 @@ interface PendingBlock {
   endTime: number;
   endDelivered: number;
   damaged: boolean;
+  /** Octets of the block's frames missing from the capture. */
+  lost: number;
 }
 
 interface SideState {
@@ -618,6 +622,7 @@ export class Http2Session implements StreamSink {
       endTime: f.endTime,
       endDelivered: f.endDeliveredTime,
       damaged: f.malformed !== undefined,
+      lost: f.lostBytes,
     };
     if (f.kind === 'PUSH_PROMISE' && side === 'client') {
       this.protocolError(f, 'client sent PUSH_PROMISE');
@@ -634,6 +639,7 @@ export class Http2Session implements StreamSink {
       return;
     }
     if (f.malformed) p.damaged = true;
+    p.lost += f.lostBytes;
     p.bytes += f.fragment.length;
     if (p.bytes > MAX_HEADER_BLOCK_BYTES) {
       this.out.anomaly({
@@ -721,6 +727,7 @@ export class Http2Session implements StreamSink {
       const st = this.newStream(b.promisedStreamId, true, b.first.startTime);
       if (!st) return;
       st.promisedBy = b.streamId;
+      st.lostBytes += b.lost;
       st.state = 'reserved';
       st.req.headers = headers;
       st.req.fields = fields;
@@ -758,6 +765,7 @@ export class Http2Session implements StreamSink {
         st.req.stats = stats;
         st.req.start = b.first.startTime;
         noteDelivered(st, 'requestStartTime', b.first.startTime, b.first.startDeliveredTime);
+        if (b.first.kind === 'HEADERS' && b.first.priority) st.priority = b.first.priority;
         st.req.firstPacket = b.first.firstPacket;
         st.req.lastPacket = b.lastPacket;
         if (!block) st.anomalies.push(this.compressionAnomaly(b));
@@ -801,6 +809,7 @@ export class Http2Session implements StreamSink {
       }
       if (b.endStream) this.endDirection(st, 'server', b.endTime, b.lastPacket, b.endDelivered);
     }
+    st.lostBytes += b.lost;
     if (st.state === 'closed') this.finishStream(st);
   }
 
@@ -1187,6 +1196,7 @@ export class Http2Session implements StreamSink {
     };
     if (Object.keys(st.delivered).length) extra.deliveredTimes = { ...st.delivered };
     if (st.rst) extra.rst = st.rst;
+    if (st.priority) extra.priority = st.priority;
     if (st.promisedBy !== undefined) extra.promisedBy = st.promisedBy;
     if (req.trailers) extra.requestTrailers = req.trailers;
     draft.extra = extra;

@@ -412,7 +412,18 @@ it('Http2Session: a header block with lost octets is flagged, and later blocks d
   const out = d.close(20);
   expect(out.anomalies).toEqual([]);
   expect(out.byStream(3).anomalies.map((a) => a.code)).toEqual(['H2_HEADER_BLOCK_LOST']);
+  expect(out.byStream(3).lostBytes).toBe(10);
   const r5 = out.byStream(5);
   expect(r5.requestHeaders.map((h) => h.name)).toContain('<unknown>');
   expect(r5.requestHeaders[0]).toEqual({ name: ':method', value: 'GET' });
+});
+
+it('Http2Session keeps the RFC 7540 priority of a request', () => {
+  const d = new Driver();
+  start(d);
+  const block = new TestHpackEncoder().encode(REQ('/p'));
+  d.send('client', 10, frame(1, 0x4 | 0x1 | 0x20, 1, concat([0x80, 0, 0, 0, 0x0f], block)));
+  const r = d.close(20).requests[0];
+  expect(r.extra?.priority).toEqual({ exclusive: true, dependency: 0, weight: 16 });
+  expect(r.target).toBe('/p');
 });
