@@ -21,7 +21,8 @@ import { createIpcHandler, IPC_CALL, IPC_EVENT } from './ipc.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = join(here, '..', 'renderer');
 const preloadPath = join(here, 'preload.cjs');
-const workerPath = join(here, 'worker.js');
+// Unpacked from the asar archive when packaged (electron-builder.yml asarUnpack).
+const workerPath = join(here, 'worker.js').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 

@@ -258,6 +258,26 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
     }
   });
 
+  it('shows the engine error for a capture it cannot read', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const bad = `${ARTIFACTS}/not-a-capture.pcap`;
+    writeFileSync(bad, 'this is not a packet capture\n'.repeat(10));
+    const server = await (await import('../../core/src/view/server.js')).startViewServer({ capturePath: bad, staticDir: buildRenderer() });
+    const page = await browser.newPage();
+    try {
+      await page.goto(server.url);
+      const status = page.getByRole('status');
+      await expect.poll(() => status.textContent(), { timeout: 30_000 }).toMatch(/not-a-capture\.pcap: failed/);
+      const info = await server.docs.settled(server.doc);
+      expect(info.state).toBe('error');
+      expect(await status.textContent()).toContain(info.error!.message);
+      await page.screenshot({ path: `${ARTIFACTS}/view-error.png` });
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+
   it('follows the OS dark theme', async () => {
     const v = await openView(browser, { capturePath: sample('browser-pageload.pcap.gz') }, { width: 1400, height: 800 }, 'dark');
     try {
@@ -275,6 +295,25 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
     const gen = writeLargeCapture(path, { connections: 300, requestsPerConnection: 100 });
     expect(gen.requests).toBe(30_000);
     const t0 = Date.now();
+    // While the engine works the page shows streamed progress (bytes, packets, connections).
+    const progressShot = (async () => {
+      const { startViewServer } = await import('../../core/src/view/server.js');
+      const s = await startViewServer({ capturePath: path, staticDir: buildRenderer() });
+      const p = await browser.newPage({ viewport: { width: 1000, height: 400 } });
+      try {
+        await p.goto(s.url);
+        await p.getByRole('status').waitFor({ timeout: 10_000 });
+        await p.screenshot({ path: `${ARTIFACTS}/view-progress.png` });
+        return await p.getByRole('status').textContent();
+      } catch {
+        return null; // analysis finished before the page looked: nothing to see
+      } finally {
+        await p.close();
+        await s.close();
+      }
+    })();
+    const progressText = await progressShot;
+    if (progressText) expect(progressText).toMatch(/Analysing large-keepalive\.pcap/);
     const v = await openView(browser, { capturePath: path });
     try {
       await expect.poll(() => v.page.textContent('[data-testid=status-requests]'), { timeout: 120_000 }).toMatch(/requests$/);
