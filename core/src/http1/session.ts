@@ -194,6 +194,8 @@ class Dir {
   partialOverflow = false;
   /** Header (or trailer) bytes of the current message so far. */
   headerBytes = 0;
+  /** Capture time of the current message's start line. */
+  msgStart = 0;
   remaining = 0;
   ex: Exchange | null = null;
   facts: Facts = newFacts();
@@ -695,6 +697,7 @@ export class Http1Session implements StreamSink {
     d.facts = newFacts();
     d.facts.bareLf = bareLf;
     d.headerBytes = wire;
+    d.msgStart = chunk.time;
     ex.respStarted = true;
     ex.status = status;
     ex.statusText = statusText;
@@ -880,7 +883,7 @@ export class Http1Session implements StreamSink {
     d.st = START;
     if (status >= 100 && status < 200 && status !== 101) {
       // RFC 9110 §15.2: interim response, no body; the final response follows for the same request.
-      ex.informational.push({ status, time: ex.respEnd ?? chunk.time });
+      ex.informational.push({ status, time: d.msgStart });
       ex.status = null;
       ex.statusText = '';
       return;

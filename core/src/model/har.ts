@@ -85,7 +85,7 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
     response: {
       status: r.status ?? 0,
       statusText: r.statusText,
-      httpVersion: r.httpVersion,
+      httpVersion: typeof r.extra?.responseHttpVersion === 'string' ? r.extra.responseHttpVersion : r.httpVersion,
       cookies: [],
       headers: r.responseHeaders.map((h) => ({ name: h.name, value: h.value })),
       content,
