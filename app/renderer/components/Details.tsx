@@ -5,6 +5,7 @@ import type { Connection, Header, PhaseId, Request } from '../../../core/src/mod
 import { PHASE_STYLES } from '../model/phaseStyles.js';
 import { formatBytes, formatMs } from '../model/format.js';
 import { closeLabel, closeReasonText, idleLabel, keepAliveText } from '../model/closeText.js';
+import { hpackNotes } from '../model/hpack.js';
 
 type Tab = 'headers' | 'timing' | 'connection' | 'findings';
 const SETUP: PhaseId[] = ['queueing', 'blocking', 'proxy', 'dns', 'connecting', 'ssl'];
@@ -69,13 +70,6 @@ export function Details(props: { api: WirefallApi; model: ViewModel; row: Reques
       </div>
     </aside>
   );
-}
-
-function hpackNotes(req: Request, which: 'request' | 'response'): (string | undefined)[] | null {
-  const h = req.extra?.['hpack'] as Record<string, unknown> | undefined;
-  const list = h?.[which === 'request' ? 'requestHeaders' : 'responseHeaders'] ?? h?.[which];
-  if (!Array.isArray(list)) return null;
-  return list.map((x: unknown) => (typeof x === 'string' ? x : x && typeof x === 'object' ? String((x as { repr?: unknown; kind?: unknown }).repr ?? (x as { kind?: unknown }).kind ?? '') : undefined));
 }
 
 function HeaderList({ title, headers, notes }: { title: string; headers: Header[]; notes: (string | undefined)[] | null }) {

@@ -1,0 +1,48 @@
+/**
+ * HPACK annotations for h2 headers in the Headers tab, from `request.extra.hpack` (the decoder's
+ * per-field records, core/src/http2/hpack/decoder.ts DecodedField), aligned with the header list.
+ */
+import type { Request } from '../../../core/src/model/types.js';
+
+interface FieldLike {
+  rep?: 'indexed' | 'incremental' | 'without-indexing' | 'never-indexed';
+  index?: number;
+  table?: 'static' | 'dynamic';
+  nameIndex?: number;
+  valueHuffman?: boolean;
+  wireBytes?: number;
+  unknown?: boolean;
+}
+
+const REP: Record<NonNullable<FieldLike['rep']>, string> = {
+  indexed: 'indexed',
+  incremental: 'literal, added to table',
+  'without-indexing': 'literal, not indexed',
+  'never-indexed': 'literal, never indexed',
+};
+
+export function hpackNote(x: unknown): string | undefined {
+  if (typeof x === 'string') return x;
+  if (!x || typeof x !== 'object') return undefined;
+  const f = x as FieldLike;
+  const parts: string[] = [];
+  if (f.rep === 'indexed') parts.push(`indexed ${f.table ?? ''} #${f.index ?? '?'}`.replace('  ', ' '));
+  else if (f.rep) {
+    parts.push(REP[f.rep] ?? f.rep);
+    if (f.nameIndex !== undefined) parts.push(`name ${f.table ?? ''} #${f.nameIndex}`.replace('  ', ' '));
+    if (f.valueHuffman) parts.push('Huffman');
+  }
+  if (typeof f.wireBytes === 'number') parts.push(`${f.wireBytes} B on the wire`);
+  if (f.unknown) parts.push('entry from before the capture');
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+/** Notes per header (same order as the header list), or null when the request has none. */
+export function hpackNotes(req: Pick<Request, 'extra'>, which: 'request' | 'response'): (string | undefined)[] | null {
+  const h = req.extra?.['hpack'] as Record<string, unknown> | undefined;
+  if (!h || typeof h !== 'object') return null;
+  let list: unknown = h[`${which}Headers`] ?? h[which];
+  if (list && typeof list === 'object' && !Array.isArray(list) && Array.isArray((list as { fields?: unknown }).fields)) list = (list as { fields: unknown[] }).fields;
+  if (!Array.isArray(list)) return null;
+  return list.map(hpackNote);
+}
