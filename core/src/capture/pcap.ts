@@ -118,13 +118,23 @@ export class PcapParserAdapter implements RecordParser {
         i += n;
         continue;
       }
-      const n = Math.min(16 - this.hdrFill, chunk.length - i);
-      this.hdr.set(chunk.subarray(i, i + n), this.hdrFill);
-      this.hdrFill += n;
-      i += n;
-      if (this.hdrFill === 16) {
-        const dv = new DataView(this.hdr.buffer);
-        const caplen = dv.getUint32(8, this.le);
+      let caplen: number;
+      if (this.hdrFill === 0 && i + 16 <= chunk.length) {
+        // Common case: the whole record header is in this chunk; read the length in place.
+        const o = i + 8;
+        caplen = this.le
+          ? (chunk[o] | (chunk[o + 1] << 8) | (chunk[o + 2] << 16) | (chunk[o + 3] << 24)) >>> 0
+          : ((chunk[o] << 24) | (chunk[o + 1] << 16) | (chunk[o + 2] << 8) | chunk[o + 3]) >>> 0;
+        i += 16;
+      } else {
+        const n = Math.min(16 - this.hdrFill, chunk.length - i);
+        this.hdr.set(chunk.subarray(i, i + n), this.hdrFill);
+        this.hdrFill += n;
+        i += n;
+        if (this.hdrFill < 16) continue;
+        caplen = new DataView(this.hdr.buffer).getUint32(8, this.le);
+      }
+      {
         if (caplen > MAX_RECORD_BYTES) {
           const error = new TruncatedCaptureError(
             `corrupt pcap record header after packet ${this.guarded}: captured length ${caplen} exceeds ${MAX_RECORD_BYTES}`,
