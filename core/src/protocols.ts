@@ -10,6 +10,7 @@
 import type { ExchangeSink } from './model/exchange.js';
 import type { Side } from './model/types.js';
 import { Http1Session } from './http1/session.js';
+import { Http2Session } from './http2/session.js';
 import { looksLikeHttp1Request, looksLikeHttp1Response } from './http1/sniff.js';
 import type { StreamChunk, StreamSink } from './tcp/stream.js';
 import type { TcpConnection } from './tcp/table.js';
@@ -52,8 +53,13 @@ export interface SettlingSink extends StreamSink {
 
 function makeHttp1(conn: TcpConnection, out: ExchangeSink): SettlingSink {
   return new Http1Session(conn, out, {
-    // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): hand over to HTTP/2 later.
-    onUpgrade: () => null,
+    // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): after `101 Switching
+    // Protocols` the rest of both directions is HTTP/2, stream 1 answering the upgrading request.
+    onUpgrade: (kind) => {
+      if (kind !== 'h2c') return null;
+      out.protocol('h2c');
+      return Http2Session.afterUpgrade(conn, out);
+    },
   });
 }
 
@@ -96,7 +102,9 @@ export class DetectSink implements SettlingSink {
         this.target = makeHttp1(this.conn, this.out);
         break;
       case 'h2':
+        // Prior knowledge (RFC 9113 §3.3): the client preface opens the connection.
         this.out.protocol('h2c');
+        this.target = new Http2Session(this.conn, this.out, { prefaceSeen: this.conn.startSeen });
         break;
       case 'tls':
         this.out.protocol('tls');

@@ -100,7 +100,7 @@ export function formatTable(report: Report): string {
     }
     if (c.idle.length) extra.push(`idle ${c.idle.map((i) => ms(i.durationMs)).join(', ')}`);
     out.push(`       ${extra.join(' · ')}`);
-    for (const r of byConn.get(c.id) ?? []) out.push(requestLine(r));
+    for (const r of (byConn.get(c.id) ?? []).sort((a, b) => a.index - b.index)) out.push(requestLine(r));
     for (const f of findingsByConn.get(c.id) ?? []) out.push(...findingLines(f, '    '));
   }
   if (report.connections.some((c) => !c.startSeen)) out.push('  * connection started before the capture (no SYN seen)');

@@ -191,7 +191,10 @@ export interface RequestTimes {
 export type ExchangeState = 'complete' | 'no-response' | 'incomplete-response' | 'aborted' | 'reset';
 
 export interface Request {
-  /** Global id in the report, 0-based in order of request start. */
+  /**
+   * Global id in the report, 0-based, in order of completion (the order NDJSON hands requests out;
+   * HTTP/2 streams complete out of order). `index` gives the order on the connection.
+   */
   id: number;
   connectionId: number;
   /** 1-based position on its connection (Zeek's trans_depth). */
