@@ -98,10 +98,11 @@ export function decideCloseReason(f: CloseFacts): { reason: CloseReason; detail:
   const e = f.firstEnd;
   if (!e) return { reason: 'capture-end', detail: 'The connection was still open when the capture ended.' };
   const who = e.side === 'client' ? 'client' : 'server';
+  const idle = f.outstanding === 0 && f.lastDataTime !== null ? ` after ${((e.time - f.lastDataTime) / 1000).toFixed(1)} s idle` : '';
   const bySide = (): { reason: CloseReason; detail: string } =>
     e.how === 'rst'
-      ? { reason: 'rst', detail: `The ${who} reset the connection.` }
-      : { reason: e.side === 'client' ? 'client-close' : 'server-close', detail: `The ${who} closed the connection.` };
+      ? { reason: 'rst', detail: `The ${who} reset the connection${idle}.` }
+      : { reason: e.side === 'client' ? 'client-close' : 'server-close', detail: `The ${who} closed the connection${idle}.` };
   if (f.outstanding > 0) {
     const r = bySide();
     return { reason: r.reason, detail: `${r.detail.slice(0, -1)} with ${f.outstanding} exchange(s) unanswered or unfinished.` };

@@ -346,6 +346,7 @@ export class Http1Session implements StreamSink {
     const outstanding = this.unemitted.filter((e) => !e.respDone).length;
     for (const ex of [...this.unemitted]) this.settleAtClose(ex);
     this.flush(true);
+    if (outstanding > 0) this.out.keepAlive({ ...this.ka });
     const l = this.lastComplete;
     const lastConn = l ? [...l.req.connection, ...(l.resp?.connection ?? [])] : [];
     const { reason, detail } = decideCloseReason({
@@ -1243,6 +1244,7 @@ export class Http1Session implements StreamSink {
     else if (ex.closeDelimited && sEnd) ex.state = 'complete';
     else ex.state = ex.respStarted ? 'incomplete-response' : 'no-response';
     if (ex.decoder) ex.decoder.fail('truncated');
+    if (!ex.orphan && ex.index > 0) this.ka.reusableAfter[ex.index - 1] = false;
     if (!ex.reqDone) this.anomaly(ex, HTTP1_ANOMALY.REQUEST_INCOMPLETE, { packet: ex.reqLastPacket, time: ex.reqEnd } as StreamChunk,
       'the request was not complete when the connection ended');
     ex.reqDone = true;
@@ -1302,7 +1304,10 @@ export class Http1Session implements StreamSink {
         responseBody: ex.respBody,
         responseBodyWire: ex.respWire,
         // Identity: the decoded size is the body size; an encoding we decode settles later.
-        responseBodyDecoded: coding === null || coding.trim().toLowerCase() === 'identity' ? ex.respBody : ex.decoded ?? -1,
+        responseBodyDecoded:
+          coding === null || coding.trim().toLowerCase() === 'identity' || (ex.respBody === 0 && !ex.decoder)
+            ? ex.respBody
+            : ex.decoded ?? -1,
       },
       times: {
         queuedTime: null,
