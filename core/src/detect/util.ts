@@ -1,0 +1,126 @@
+/**
+ * Shared helpers for detectors: grouping connections by client and origin, reading headers,
+ * asking whether a connection was idle and reusable at an instant, and formatting durations.
+ * Pure functions of the Report; no detector state lives here.
+ */
+import type { Connection, Evidence, Report, Request } from '../model/types.js';
+
+/** HTTP/1.x connections: the only ones the HTTP/1 detectors reason about. */
+export function isHttp1(c: Connection): boolean {
+  return c.protocol === 'http/1.0' || c.protocol === 'http/1.1';
+}
+
+export function header(headers: { name: string; value: string }[], name: string): string | undefined {
+  const n = name.toLowerCase();
+  for (const h of headers) if (h.name.toLowerCase() === n) return h.value;
+  return undefined;
+}
+
+/** Lower-cased tokens of a Connection-like header (RFC 9110 §7.6.1), empty when absent. */
+export function tokens(headers: { name: string; value: string }[], name: string): string[] {
+  const v = header(headers, name);
+  if (!v) return [];
+  return v
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method.toUpperCase());
+}
+
+/**
+ * RFC 9112 §6.3: a response is self-delimited (the connection can carry another message after
+ * it) when it has no body by definition (HEAD, 1xx, 204, 304) or a Transfer-Encoding ending in
+ * chunked or a Content-Length. Otherwise its body runs until the connection closes.
+ */
+export function selfDelimited(r: Request): boolean {
+  if (r.method === 'HEAD' || r.status === 204 || r.status === 304) return true;
+  if (r.status !== null && r.status >= 100 && r.status < 200) return true;
+  const te = tokens(r.responseHeaders, 'transfer-encoding');
+  if (te.length) return te[te.length - 1] === 'chunked';
+  return header(r.responseHeaders, 'content-length') !== undefined;
+}
+
+export function originKey(c: Connection): string {
+  return `${c.client.ip}→${endpoint(c.server)}`;
+}
+
+export function endpoint(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** Requests of each connection, in index order. */
+export function requestsByConnection(report: Report): Map<number, Request[]> {
+  const m = new Map<number, Request[]>();
+  for (const r of report.requests) {
+    const l = m.get(r.connectionId) ?? [];
+    l.push(r);
+    m.set(r.connectionId, l);
+  }
+  for (const l of m.values()) l.sort((a, b) => a.index - b.index);
+  return m;
+}
+
+/** The instant a connection was opened (SYN), or its first packet when the SYN was not seen. */
+export function openTime(c: Connection): number {
+  return c.synTime ?? c.firstTime;
+}
+
+/** Connections grouped by client address and server endpoint, each group in order of opening. */
+export function groupByOrigin(conns: Connection[]): Map<string, Connection[]> {
+  const g = new Map<string, Connection[]>();
+  for (const c of conns) {
+    const k = originKey(c);
+    const l = g.get(k) ?? [];
+    l.push(c);
+    g.set(k, l);
+  }
+  for (const l of g.values()) l.sort((a, b) => openTime(a) - openTime(b) || a.id - b.id);
+  return g;
+}
+
+/** End of the last byte of an exchange seen (response end, else request end, else start). */
+export function exchangeEnd(r: Request): number {
+  return r.times.responseEndTime ?? r.times.requestEndTime ?? r.times.requestStartTime;
+}
+
+/** Did the connection end (first FIN or RST) at or before `t`? */
+export function closedBy(c: Connection, t: number): boolean {
+  return c.close.time !== null && c.close.time <= t;
+}
+
+/** Time spent on the TCP (and TLS, when seen) handshake of a connection; 0 when unknown. */
+export function setupCostMs(c: Connection, first: Request | undefined): number {
+  let ms = c.handshakeRttMs > 0 ? c.handshakeRttMs : 0;
+  const t = first?.times;
+  if (t && t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime) ms += t.sslEndTime - t.sslStartTime;
+  return ms;
+}
+
+/** Duration for humans: "0.4 ms", "38 ms", "3.9 s". */
+export function fmtMs(v: number): string {
+  if (v >= 10_000) return `${(v / 1000).toFixed(0)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(1)} s`;
+  if (v >= 10) return `${v.toFixed(0)} ms`;
+  return `${v.toFixed(1)} ms`;
+}
+
+export function ev(packet: number | null, time: number | null, what: string): Evidence {
+  return { packet, time, what };
+}
+
+/** "GET /f1.txt" */
+export function label(r: Request): string {
+  return `${r.method} ${r.target}`;
+}
+
+/** Resolve a named threshold: the option if given and finite, else the default. */
+export function threshold(t: Record<string, number> | undefined, name: string, dflt: number): number {
+  const v = t?.[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}
