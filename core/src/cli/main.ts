@@ -8,6 +8,7 @@ import { UnreadableFileError, UsageError, WirefallError } from '../errors.js';
 import type { AnalyzeProgress } from '../engine.js';
 import { toHar } from '../model/har.js';
 import { VERSION } from '../version.js';
+import { checkThresholds } from '../detect/index.js';
 import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.js';
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
@@ -46,6 +47,8 @@ analyze options:
   -j, --jobs N                     files analysed in parallel (default: number of cores)
       --idle-gap MS                shortest gap recorded as an idle period (default 1000)
       --fail-on KIND[,KIND]        exit 1 when findings of these kinds exist ('any' for all)
+      --threshold NAME=VALUE       set a detector threshold (repeatable), e.g. parallelBudget=8,
+                                    holStallMs=50; names and defaults: core/src/detect/*.ts
       --no-progress                no progress bar (it is shown only when stderr is a terminal)
 
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
@@ -125,6 +128,7 @@ async function analyze(argv: string[]): Promise<number> {
       jobs: { type: 'string', short: 'j' },
       'idle-gap': { type: 'string' },
       'fail-on': { type: 'string' },
+      threshold: { type: 'string', multiple: true },
       'no-progress': { type: 'boolean', default: false },
     },
   });
@@ -135,11 +139,24 @@ async function analyze(argv: string[]): Promise<number> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, not ${values.jobs}`);
   const idleGapMs = values['idle-gap'] !== undefined ? Number(values['idle-gap']) : undefined;
   if (idleGapMs !== undefined && !(idleGapMs > 0)) throw new UsageError(`--idle-gap must be a positive number of ms`);
+  const thresholds: Record<string, number> = {};
+  for (const t of values.threshold ?? []) {
+    const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(t.trim());
+    const v = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(v)) throw new UsageError(`--threshold wants NAME=NUMBER, not ${t}`);
+    thresholds[m[1]] = v;
+  }
+  try {
+    checkThresholds(thresholds);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const detect = Object.keys(thresholds).length ? { thresholds } : undefined;
   const failOn = values['fail-on']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
 
   const files = await expandInputs(positionals);
   if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
-  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs }));
+  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect }));
   const out = openOut(values.output);
   const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
   const batch = files.length > 1;
