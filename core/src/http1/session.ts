@@ -68,6 +68,8 @@ export const HTTP1_ANOMALY = {
 } as const;
 
 export interface UpgradeHandoff {
+  /** The exchange that switched (already emitted): h2c's request becomes HTTP/2 stream 1 (RFC 7540 §3.2). */
+  request: RequestDraft | null;
   /** Client bytes received after the upgrading request (copies), in order. */
   clientRest: StreamChunk[];
   /** Server bytes received after the 101 / 2xx header block (copies), in order. */
@@ -219,10 +221,11 @@ const KNOWN_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH
 
 /** Index of `HTTP/1.x NNN` inside [s, e) forming a plausible status line, or -1. */
 function innerResponseStart(b: Buffer, s: number, e: number): number {
-  let i = b.indexOf('HTTP/1.', s, 'latin1');
-  while (i >= 0 && i < e) {
-    if (looksLikeHttp1Response(b, i, e)) return i;
-    i = b.indexOf('HTTP/1.', i + 1, 'latin1');
+  const line = b.subarray(s, e); // search this line only, never the rest of the chunk
+  let i = line.indexOf('HTTP/1.', 0, 'latin1');
+  while (i >= 0) {
+    if (looksLikeHttp1Response(b, s + i, e)) return s + i;
+    i = line.indexOf('HTTP/1.', i + 1, 'latin1');
   }
   return -1;
 }
@@ -1052,7 +1055,8 @@ export class Http1Session implements StreamSink {
     if (s.buf && s.chunk && s.pos < s.buf.length) serverRest.push(copyChunk(s.chunk, s.pos));
     const clientRest = this.c.paused;
     this.c.paused = [];
-    const sink = this.opts.onUpgrade?.(kind, { clientRest, serverRest }) ?? null;
+    const request = this.lastComplete?.emitted ?? null;
+    const sink = this.opts.onUpgrade?.(kind, { request, clientRest, serverRest }) ?? null;
     this.c.st = DONE;
     s.st = DONE;
     if (sink) this.handoff = sink;

@@ -116,3 +116,42 @@ describe('edge cases', () => {
     expect(rec.requests[0].extra?.responseHttpVersion).toBe('HTTP/1.0');
   });
 });
+
+describe('robustness: mutated conversations never throw and never break the draft invariants', () => {
+  const base = [
+    GET('/a'), OK('x'.repeat(30)), 'POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n3;e=1\r\nabc\r\n0\r\nT: 1\r\n\r\n',
+    'HEAD /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 9\r\n\r\n',
+    GET('/d', 'Upgrade: websocket\r\nConnection: upgrade\r\n'), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00',
+  ];
+  it('2000 seeded mutations (byte flips, deletions, gaps, random chunking)', async () => {
+    let seed = 1234;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const states = new Set(['complete', 'no-response', 'incomplete-response', 'aborted', 'reset']);
+    for (let k = 0; k < 2000; k++) {
+      const steps = base.map((m, i) => {
+        let b = Buffer.from(m, 'latin1');
+        const op = rnd(6);
+        if (op === 0 && b.length) { b = Buffer.from(b); b[rnd(b.length)] = rnd(256); }
+        if (op === 1 && b.length > 2) { const at = rnd(b.length); b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + rnd(5))]); }
+        const more = op === 2 ? { skipped: 1 + rnd(40) } : op === 3 && i < 2 ? { skipped: -1 } : {};
+        return (i % 2 === 0 ? C : S)(new Uint8Array(b), undefined, more);
+      });
+      if (rnd(3) === 0) steps.push(rnd(2) ? FIN('server') : { end: 'client', how: 'rst' });
+      const split = (n: number) => { const out: number[] = []; for (let l = n; l > 0;) { const c = Math.min(l, 1 + rnd(30)); out.push(c); l -= c; } return out; };
+      const { rec, session } = play(steps, { split });
+      await session.settled();
+      let prev = 0;
+      for (const r of rec.requests) {
+        expect(r.index).toBe(prev + 1);
+        prev = r.index;
+        expect(states.has(r.state)).toBe(true);
+        expect(r.lostBytes).toBeGreaterThanOrEqual(0);
+        expect(r.sizes.responseBodyWire).toBeGreaterThanOrEqual(r.sizes.responseBody);
+        if (r.times.responseStartTime !== null && r.times.responseEndTime !== null)
+          expect(r.times.responseEndTime).toBeGreaterThanOrEqual(r.times.responseStartTime);
+      }
+      expect(rec.closes.length).toBeLessThanOrEqual(1);
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync, brotliCompressSync, deflateRawSync } from 'node:zlib';
 import { C, FIN, RST, S, play, summary, type Step } from './helpers.js';
-import { HTTP1_ANOMALY as A, MAX_HEADER_BYTES } from '../../../core/src/http1/session.js';
-import type { StreamChunk, StreamSink } from '../../../core/src/tcp/stream.js';
+import { HTTP1_ANOMALY as A, MAX_HEADER_BYTES, type UpgradeHandoff } from '../../../core/src/http1/session.js';
+import type { StreamSink } from '../../../core/src/tcp/stream.js';
 
 const GET = (path = '/', extra = '') => `GET ${path} HTTP/1.1\r\nHost: example.test\r\n${extra}\r\n`;
 const OK = (body = 'hello', extra = '') => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
@@ -167,7 +167,7 @@ describe('RFC 9110 §7.8 Upgrade, §9.3.6 CONNECT, HTTP/0.9', () => {
 
   it('101 h2c: onUpgrade gets the rest of both directions, then every later byte', () => {
     const got: [string, string][] = [];
-    let handoff: { clientRest: StreamChunk[]; serverRest: StreamChunk[] } | null = null;
+    let handoff: UpgradeHandoff | null = null;
     const sink: StreamSink = { onData: (side, c) => got.push([side, Buffer.from(c.data).toString('latin1')]) };
     const { rec } = play(
       [
@@ -179,6 +179,7 @@ describe('RFC 9110 §7.8 Upgrade, §9.3.6 CONNECT, HTTP/0.9', () => {
       { onUpgrade: (kind, h) => (kind === 'h2c' ? ((handoff = h), sink) : null) },
     );
     expect(rec.requests[0]).toMatchObject({ status: 101, upgrade: 'h2c' });
+    expect(handoff!.request).toMatchObject({ status: 101, upgrade: 'h2c', index: 1 });
     expect(handoff!.clientRest).toHaveLength(1);
     expect(handoff!.serverRest).toHaveLength(1);
     expect(got.map(([s]) => s)).toEqual(['client', 'server', 'client']);
