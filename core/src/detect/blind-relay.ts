@@ -133,6 +133,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         evidence.push(ev(leg.upReq.packets.request[0], leg.upReq.times.requestStartTime, `the upstream leg, connection ${leg.up.id} to ${endpoint(leg.up.server)}, carried ${label(leg.upReq)} (with Connection: ${header(leg.upReq.requestHeaders, 'connection') ?? '(none)'}) and ${upReqs.length} request(s) in all`));
         if (leg.up.close.time !== null) evidence.push(ev(leg.up.close.packet, leg.up.close.time, `upstream connection ${leg.up.id} closed by the ${leg.up.close.by} after ${fmtMs(leg.up.close.time - (leg.upReq.times.responseEndTime ?? leg.upReq.times.requestStartTime))} idle (the origin's keep-alive timeout)`));
       }
+      evidence.sort((a, b) => (a.time ?? Infinity) - (b.time ?? Infinity));
       evidence.push(...proxyEvidence(c, reqs, leg, byConn));
       findings.push({
         kind: 'blind-relay-hang',

@@ -171,7 +171,7 @@ function why(cause: ReuseCause, items: Avoidable[]): string {
     case 'idle-connection-unused':
       return 'the client opened a new connection while an earlier one to the same server was open, idle and reusable';
     case 'client-no-pool':
-      return 'the client used each connection for one request and closed it right after the response, then opened a new one for the next request, although the server offered keep-alive (the client does not keep a connection pool)';
+      return 'the client opened a new connection for each request and closed it right after the response, although the server offered keep-alive (it does not reuse connections: no pool/session)';
     case 'client-idle-timeout':
       return `the client closed its idle connection after ~${idle} and reconnected ${gap} after the previous response`;
     case 'server-connection-close':
@@ -302,7 +302,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         rule: cause,
         layer: 'http1',
         severity: SEVERITY[cause],
-        summary: `${items.length} of ${used.length} connections from ${client} to ${origin} were avoidable (~${fmtMs(cost)} of handshakes): ${why(cause, items)}`,
+        summary: `${items.length} of ${used.length} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes: ${why(cause, items)}`,
         connectionIds: conns,
         requestIds: reqIds,
         timeRange: [Math.min(...items.map((a) => openTime(a.by))), Math.max(...items.map((a) => a.conn.lastTime))],
