@@ -209,7 +209,6 @@ class Dir {
   paused: StreamChunk[] = [];
   pausedBytes = 0;
   end: { how: EndHow; time: number; packet: number } | null = null;
-  lastTime: number | null = null;
   /** Current chunk while it is being parsed (for hand-off of its rest). */
   buf: Buffer | null = null;
   pos = 0;
@@ -381,7 +380,6 @@ export class Http1Session implements StreamSink {
     const end = b.length;
     d.buf = b;
     d.chunk = chunk;
-    d.lastTime = chunk.time;
     while (pos < end) {
       switch (d.st) {
         case START:
@@ -412,6 +410,8 @@ export class Http1Session implements StreamSink {
             lb = d.partial;
             ls = 0;
             le = d.partialLen;
+            // A too-long line in START kept only its newest bytes (the rest was counted as junk).
+            if (d.st === START && !overflow) wire = d.partialLen + 1;
           }
           d.partialLen = 0;
           d.partialOverflow = false;
@@ -422,7 +422,12 @@ export class Http1Session implements StreamSink {
             break;
           }
           this.line(d, lb, ls, le, wire, overflow || d.partialOverflow, chunk);
-          if (this.handoff) return this.handOffRest(d, b, pos, chunk);
+          if (this.handoff) {
+            // Switched protocols inside this chunk: its rest already went to the new sink.
+            d.buf = null;
+            d.chunk = null;
+            return;
+          }
           break;
         }
         case BODY_LENGTH:
@@ -1065,12 +1070,6 @@ export class Http1Session implements StreamSink {
     for (const c of serverRest) this.handoff.onData('server', c);
     // The client's own end may already have happened while paused.
     this.flush(false);
-  }
-
-  /** run() saw the hand-off happen inside this chunk; the rest was already passed on. */
-  private handOffRest(d: Dir, _b: Buffer, _pos: number, _chunk: StreamChunk): void {
-    d.buf = null;
-    d.chunk = null;
   }
 
   private hold(d: Dir, chunk: StreamChunk, from: number): void {
