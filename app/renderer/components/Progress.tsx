@@ -14,6 +14,7 @@ export function Progress({ doc, onCancel }: { doc: DocInfo; onCancel(): void }) 
             {formatBytes(p.bytes)} of {formatBytes(p.totalBytes)} · {formatCount(p.packets)} packets · {formatCount(p.connections)} connections
             {p.requests !== undefined ? ` · ${formatCount(p.requests)} requests` : ''}
           </p>
+          {p.totalBytes > 0 && p.bytes >= p.totalBytes && <p className="muted">Capture read; finishing connections and looking for findings…</p>}
           <button onClick={onCancel}>Cancel</button>
         </>
       )}
