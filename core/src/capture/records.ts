@@ -51,21 +51,50 @@ export interface RecordParser {
   end(): void;
 }
 
-/** Joins a carried remainder with a new chunk without copying when there is no remainder. */
+/** Bytes of a new chunk joined to a carried partial record to complete it (≥ a typical snaplen record). */
+export const BRIDGE_BYTES = 256 * 1024 + 64;
+
+/**
+ * Carries a partial record from one chunk to the next without copying whole chunks: the remainder
+ * is joined only with the chunk's first BRIDGE_BYTES, and once the carried record is complete,
+ * parsing goes on in the new chunk itself.
+ */
 export class Carry {
   private rest: Uint8Array | null = null;
-  take(chunk: Uint8Array): Uint8Array {
-    if (this.rest === null || this.rest.length === 0) return chunk;
-    const merged = new Uint8Array(this.rest.length + chunk.length);
-    merged.set(this.rest, 0);
-    merged.set(chunk, this.rest.length);
+
+  /** Feeds `chunk` to `parse` (which returns how many bytes it consumed) and keeps the remainder. */
+  feed(chunk: Uint8Array, parse: (buf: Uint8Array) => number): void {
+    const rest = this.rest;
+    if (rest === null) {
+      const off = parse(chunk);
+      this.keep(chunk, off);
+      return;
+    }
     this.rest = null;
-    return merged;
+    const bridge = Math.min(chunk.length, BRIDGE_BYTES);
+    const head = new Uint8Array(rest.length + bridge);
+    head.set(rest, 0);
+    head.set(chunk.subarray(0, bridge), rest.length);
+    const off = parse(head);
+    if (off >= rest.length) {
+      // The carried record is done; everything after `off` is the new chunk's own bytes.
+      const tail = chunk.subarray(off - rest.length);
+      const off2 = parse(tail);
+      this.keep(tail, off2);
+    } else {
+      // A record larger than the bridge: keep carrying (the rare, large-record case).
+      const more = new Uint8Array(head.length - off + chunk.length - bridge);
+      more.set(head.subarray(off), 0);
+      more.set(chunk.subarray(bridge), head.length - off);
+      this.rest = more;
+    }
   }
-  keep(buf: Uint8Array, from: number): void {
+
+  private keep(buf: Uint8Array, from: number): void {
     // Copy: the caller's buffer may be reused by the stream.
     this.rest = from < buf.length ? buf.slice(from) : null;
   }
+
   get pending(): number {
     return this.rest?.length ?? 0;
   }
@@ -87,14 +116,15 @@ export class ClassicPcapParser implements RecordParser {
   constructor(private readonly sink: RecordSink) {}
 
   push(chunk: Uint8Array): void {
-    const buf = this.carry.take(chunk);
+    this.carry.feed(chunk, (buf) => this.parse(buf));
+  }
+
+  /** Parses the complete records at the start of `buf`; returns the bytes consumed. */
+  private parse(buf: Uint8Array): number {
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let off = 0;
     if (!this.header) {
-      if (buf.length < 24) {
-        this.carry.keep(buf, 0);
-        return;
-      }
+      if (buf.length < 24) return 0;
       const magic = dv.getUint32(0, false);
       this.le = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
       this.nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
@@ -128,7 +158,7 @@ export class ClassicPcapParser implements RecordParser {
       off += 16 + caplen;
     }
     this.consumed += off;
-    this.carry.keep(buf, off);
+    return off;
   }
 
   end(): void {
@@ -177,7 +207,11 @@ export class PcapngParser implements RecordParser {
   constructor(private readonly sink: RecordSink) {}
 
   push(chunk: Uint8Array): void {
-    const buf = this.carry.take(chunk);
+    this.carry.feed(chunk, (buf) => this.parse(buf));
+  }
+
+  /** Parses the complete blocks at the start of `buf`; returns the bytes consumed. */
+  private parse(buf: Uint8Array): number {
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let off = 0;
     while (off + 12 <= buf.length) {
@@ -206,7 +240,7 @@ export class PcapngParser implements RecordParser {
       off += len;
     }
     this.consumed += off;
-    this.carry.keep(buf, off);
+    return off;
   }
 
   end(): void {

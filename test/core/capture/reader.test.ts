@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeFile } from '../../../core/src/engine.js';
 import { readCapture } from '../../../core/src/capture/reader.js';
-import type { RawPacket } from '../../../core/src/capture/records.js';
+import { ClassicPcapParser, PcapngParser, type RawPacket } from '../../../core/src/capture/records.js';
 import { NotACaptureError, TruncatedCaptureError, UnreadableFileError, UnsupportedLinkTypeError } from '../../../core/src/errors.js';
 import type { Report } from '../../../core/src/model/types.js';
 import { sample } from '../../helpers/env.js';
@@ -184,4 +184,33 @@ describe('bad input', () => {
       expect(r.capture.packets).toBeGreaterThanOrEqual(1);
     }
   });
+});
+
+describe('record parsers across chunk boundaries', () => {
+  // Real packets plus one record larger than the bridge that joins a carried remainder to a chunk.
+  const big = { sec: 1, ns: 5, data: new Uint8Array(300 * 1024).fill(7), origLen: 300 * 1024 };
+  const mixed = [...pkts.slice(0, 10), big, ...pkts.slice(10)];
+  const collect = (Parser: typeof ClassicPcapParser | typeof PcapngParser, buf: Buffer, sizes: () => number) => {
+    const out: string[] = [];
+    const p = new Parser({ onInterface() {}, onPacket: (k) => out.push(`${k.num}:${k.sec}.${k.ns}:${k.caplen}:${Buffer.from(k.data).subarray(0, 40).toString('hex')}:${k.data[k.data.length - 1]}`), count() {} });
+    for (let off = 0; off < buf.length; ) {
+      const n = Math.max(1, sizes());
+      p.push(new Uint8Array(buf.subarray(off, off + n))); // a copy, as a stream would hand out
+      off += n;
+    }
+    p.end();
+    return out;
+  };
+  let seed = 42;
+  const rnd = (max: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) % max) + 1;
+  for (const [name, Parser, buf] of [
+    ['classic pcap', ClassicPcapParser, writePcap(mixed, { le: true, nano: true, linkType: 1 })],
+    ['pcapng', PcapngParser, writePcapng(mixed, { le: false, ifaces: [{ linkType: 1, tsresol: 9 }] })],
+  ] as const) {
+    it(`${name}: any chunking gives the same packets as one buffer`, () => {
+      const whole = collect(Parser, buf, () => buf.length);
+      expect(whole).toHaveLength(mixed.length);
+      for (const max of [1, 7, 100, 5000, 70_000, 400_000]) expect(collect(Parser, buf, rnd(max))).toEqual(whole);
+    });
+  }
 });
