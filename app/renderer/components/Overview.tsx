@@ -70,6 +70,17 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
       ctx.fillRect(x0, y(laneOf.get(c.id)!) + lh / 2 - 0.5, Math.max(1, x1 - x0), 1);
     }
     ctx.globalAlpha = 1;
+    if (highlight.requests.size || highlight.connections.size) {
+      ctx.fillStyle = resolveColor('var(--highlight-strong, #f5a623)', cv);
+      ctx.globalAlpha = 0.45;
+      for (const c of conns) {
+        if (!highlight.connections.has(c.id)) continue;
+        const x0 = xOf(c.synTime ?? c.firstTime, extent, width);
+        const x1 = xOf(c.close.time ?? c.lastTime, extent, width);
+        ctx.fillRect(x0, y(laneOf.get(c.id)!) - 1, Math.max(2, x1 - x0), lh + 2);
+      }
+    }
+    ctx.globalAlpha = 1;
     const colors = {} as Record<PhaseId, string>;
     for (const id of Object.keys(PHASE_STYLES) as PhaseId[]) colors[id] = resolveColor(PHASE_STYLES[id].color, cv);
     for (const r of model.requests) {
@@ -79,15 +90,6 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
         ctx.fillStyle = colors[id];
         const x0 = xOf(s, extent, width);
         ctx.fillRect(x0, yy, Math.max(1, xOf(e, extent, width) - x0), lh);
-      }
-    }
-    if (highlight.requests.size || highlight.connections.size) {
-      ctx.fillStyle = resolveColor('var(--highlight-strong, #f5a623)', cv);
-      for (const c of conns) {
-        if (!highlight.connections.has(c.id)) continue;
-        const x0 = xOf(c.synTime ?? c.firstTime, extent, width);
-        const x1 = xOf(c.close.time ?? c.lastTime, extent, width);
-        ctx.fillRect(x0, y(laneOf.get(c.id)!), Math.max(2, x1 - x0), Math.max(2, lh));
       }
     }
     ctx.fillStyle = resolveColor('var(--text-muted, #777)', cv);
