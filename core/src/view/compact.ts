@@ -31,9 +31,12 @@ function lastTime(r: Request): number {
   return t.responseEndTime ?? t.responseStartTime ?? t.requestEndTime ?? t.requestStartTime;
 }
 
-function tlsSpan(c: Connection): [number, number] | null {
+/** The TLS handshake span: connection.extra.tls when the engine records it, else the ssl times of the connection's first request. */
+function tlsSpan(c: Connection, first: Request | undefined): [number, number] | null {
   const tls = c.extra?.['tls'] as { startTime?: unknown; endTime?: unknown } | undefined;
   if (tls && typeof tls.startTime === 'number' && typeof tls.endTime === 'number') return [tls.startTime, tls.endTime];
+  const t = first?.times;
+  if (t && t.sslStartTime !== null && t.sslEndTime !== null) return [t.sslStartTime, t.sslEndTime];
   return null;
 }
 
@@ -67,7 +70,7 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
   };
 }
 
-export function toConnectionRow(c: Connection, requestIds: number[], findings: number[]): ConnectionRow {
+export function toConnectionRow(c: Connection, requestIds: number[], findings: number[], first?: Request): ConnectionRow {
   const ka = c.keepAlive;
   return {
     id: c.id,
@@ -80,7 +83,7 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
     synTime: c.synTime,
     establishedTime: c.establishedTime,
     handshakeRttMs: c.handshakeRttMs,
-    tls: tlsSpan(c),
+    tls: tlsSpan(c, first),
     close: {
       by: c.close.by,
       how: c.close.how,
@@ -119,13 +122,15 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
     doc,
     wirefall: report.wirefall,
     capture: report.capture,
-    connections: report.connections.map((c) =>
-      toConnectionRow(
+    connections: report.connections.map((c) => {
+      const reqs = (reqIdsByConn.get(c.id) ?? []).slice().sort((a, b) => a.index - b.index);
+      return toConnectionRow(
         c,
-        (reqIdsByConn.get(c.id) ?? []).slice().sort((a, b) => a.index - b.index).map((r) => r.id),
+        reqs.map((r) => r.id),
         connFindings.get(c.id) ?? [],
-      ),
-    ),
+        reqs[0],
+      );
+    }),
     requests: report.requests.map((r) => toRequestRow(r, connById.get(r.connectionId), reqFindings.get(r.id) ?? [], phases)),
     findings: report.findings,
   };
