@@ -158,3 +158,23 @@ describe('wirefall CLI', () => {
     expect(r.out).toMatch(/server FIN/);
   });
 });
+
+describe('wirefall har', () => {
+  const harSchema = JSON.parse(readFileSync(join(ROOT, 'test', 'core', 'model', 'har-1.2.schema.json'), 'utf8'));
+  const validateHar = new Ajv({ allErrors: true, strict: false }).compile(harSchema);
+  for (const name of ['browser-pageload.pcap.gz', 'pipelining.pcap', 'h2c-prior-knowledge.pcap']) {
+    it(`${name}: valid HAR 1.2 whose entries per _connectionId equal requestCount`, () => {
+      const out = join(tmp, `${name}.har`);
+      const r = run(['har', sample(name), '-o', out]);
+      expect(r.code).toBe(0);
+      const har = JSON.parse(readFileSync(out, 'utf8'));
+      expect(validateHar(har) ? [] : validateHar.errors!.slice(0, 5)).toEqual([]);
+      const report = JSON.parse(run(['analyze', '-f', 'json', sample(name)]).out);
+      for (const c of report.connections) {
+        const n = har.log.entries.filter((e: { _connectionId: number }) => e._connectionId === c.id).length;
+        expect(n, `connection ${c.id}`).toBe(c.requestCount);
+      }
+      expect(har.log.entries.length).toBe(report.requests.length);
+    });
+  }
+});
