@@ -54,6 +54,7 @@ import { FrameParser, type Frame, type FrameOf, type FrameParserStats } from './
 import { HpackDecoder, type DecodedBlock, type DecodedField, DEFAULT_HEADER_TABLE_SIZE } from './hpack/decoder.js';
 import { HeaderListTooLargeError, HpackError } from './hpack/errors.js';
 import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from './hpack/stats.js';
+import { TcpHolTracker } from './tcp-hol.js';
 
 /** Named limits (bounded memory per connection; overflow is counted in `extra.h2.dropped`). */
 export const MAX_WINDOW_SAMPLES = 1000;
@@ -284,6 +285,8 @@ export class Http2Session implements StreamSink {
   private readonly unknownStreamIds = new Set<number>();
   private closed = false;
   private priorityFrames = 0;
+  /** TCP head-of-line blocking across streams, per sending side (tcp-hol.ts). */
+  private readonly hol: Record<Side, TcpHolTracker> = { client: new TcpHolTracker('client'), server: new TcpHolTracker('server') };
   /**
    * Windows are only known when every frame since the connection start was seen: false from the
    * start when `prefaceSeen` is false, and from the first lost frame boundary on.
@@ -390,6 +393,7 @@ export class Http2Session implements StreamSink {
 
   onData(side: Side, chunk: StreamChunk): void {
     const s = this.sides[side];
+    this.hol[side].chunk(chunk);
     if (chunk.skipped > 0) s.lostBytes += chunk.skipped;
     if (s.prefaceLeft > 0) {
       if (chunk.skipped !== 0) {
@@ -464,6 +468,7 @@ export class Http2Session implements StreamSink {
 
   private onDesync(side: Side): void {
     const s = this.sides[side];
+    this.hol[side].desync();
     s.pending = null;
     s.decoder.loseSync();
     // Frames may have been missed: windows are unknown from here on; open stalls are dropped.
@@ -474,6 +479,7 @@ export class Http2Session implements StreamSink {
 
   private onFrame(side: Side, f: Frame): void {
     const s = this.sides[side];
+    this.hol[side].frame(f);
     if (!s.sawFrame) {
       s.sawFrame = true;
       if (this.prefaceSeen && f.kind !== 'SETTINGS') {
@@ -1195,6 +1201,9 @@ export class Http2Session implements StreamSink {
       },
     };
     if (Object.keys(st.delivered).length) extra.deliveredTimes = { ...st.delivered };
+    const holReq = this.hol.client.take(st.id);
+    const holResp = this.hol.server.take(st.id);
+    if (holReq || holResp) extra.tcpHol = { ...(holReq ? { request: holReq } : {}), ...(holResp ? { response: holResp } : {}) };
     if (st.rst) extra.rst = st.rst;
     if (st.priority) extra.priority = st.priority;
     if (st.promisedBy !== undefined) extra.promisedBy = st.promisedBy;
@@ -1243,6 +1252,7 @@ export class Http2Session implements StreamSink {
       compression: addStats(this.sides.client.compression, this.sides.server.compression),
       priorityFrames: this.priorityFrames,
       streamsWithoutHeaders: this.streamsWithoutHeaders,
+      tcpHol: { client: this.hol.client.facts(), server: this.hol.server.facts() },
       ...(Object.keys(this.dropped).length ? { dropped: this.dropped } : {}),
     };
   }

@@ -1,0 +1,311 @@
+/**
+ * TCP head-of-line blocking across HTTP/2 streams, one `TcpHolTracker` per direction of a session.
+ *
+ * HTTP/2 multiplexes streams over one TCP byte stream, and TCP hands bytes to the application only
+ * in order: when a segment is lost, every byte received after it waits for the retransmission,
+ * whichever stream it belongs to. This tracker maps the waiting bytes to frames, and frames to
+ * streams, and splits each byte's wait into the part its own stream would have suffered anyway
+ * (its own bytes were missing) and the part caused by other streams' missing bytes.
+ *
+ * Definitions, per direction, for a byte b of stream S that arrived (was captured) at t_b:
+ *
+ *   ready_b = max arrival time of every byte up to and including b   (when TCP could deliver b)
+ *   own_b   = max arrival time of S's bytes up to and including b    (when S alone had all it needed)
+ *   wait_b  = ready_b − t_b          total time b was held by TCP
+ *   hol_b   = ready_b − own_b        the part of it caused by other streams' (or control frames') bytes
+ *
+ * `own_b` is when b would have been readable had S been carried on its own ordered stream (as
+ * QUIC streams are): it still waits for its own earlier bytes, never for other streams'.
+ * ready_b equals the reassembler's `deliveredTime` when holes are filled by retransmissions. A hole
+ * the reassembler gives up on (the receiver acknowledged bytes the capture never saw) contributes no
+ * arrival time here, so capture loss is never reported as head-of-line blocking.
+ *
+ * An *episode* is a maximal run of held bytes (wait_b > 0) released by the same late bytes (the
+ * retransmission that filled the hole; `blockers` are the streams those late bytes belonged to).
+ * Per stream and episode: `holMs` = max hol_b, `waitMs` = max wait_b. A stream whose own bytes
+ * were in the hole has holMs 0 for that episode (it would have waited anyway).
+ * Per stream over the connection, `stalledMs` is the length of the union of the intervals
+ * [own_b, ready_b]: time during which the stream had all its bytes up to some point but could not
+ * read them because of other streams' loss.
+ *
+ * Frames are attributed by byte range: a frame's header and payload octets belong to its stream
+ * (stream 0 for connection control frames); octets outside any frame (the client preface, bytes
+ * skipped while resynchronising) count as stream 0. After a lost frame boundary the attribution is
+ * approximate (`approximate: true`).
+ *
+ * Bounded memory: pending pieces (chunks waiting for their frame to complete) MAX_PENDING_PIECES,
+ * episodes MAX_HOL_EPISODES per direction; overflow is counted in `dropped`.
+ */
+import type { Side } from '../model/types.js';
+import type { StreamChunk } from '../tcp/stream.js';
+
+export const MAX_HOL_EPISODES = 1000;
+export const MAX_PENDING_PIECES = 1 << 16;
+/** Late pieces remembered before a held run (to name the blocking streams). */
+const MAX_RECENT = 64;
+
+interface Piece {
+  start: number;
+  end: number;
+  time: number;
+  packet: number;
+  /** Prefix-max arrival time (when TCP could deliver this piece) and the packet that set it. */
+  ready: number;
+  readyPacket: number;
+}
+
+export interface HolStreamShare {
+  streamId: number;
+  /** Held octets of this stream in the episode (frame headers included). */
+  bytes: number;
+  /** Arrival of its first held octet, and the packets that carried its held octets. */
+  firstTime: number;
+  firstPacket: number;
+  lastPacket: number;
+  /** Longest wait caused by other streams' bytes (0: its own bytes were in the hole). */
+  holMs: number;
+  /** Longest total wait in TCP. */
+  waitMs: number;
+}
+
+export interface HolEpisode {
+  /** Sender of the held bytes. */
+  side: Side;
+  /** When the held bytes became deliverable: arrival of the last late (retransmitted) bytes. */
+  releaseTime: number;
+  releasePacket: number;
+  /** First held octet's arrival and packet. */
+  firstHeldTime: number;
+  firstHeldPacket: number;
+  heldBytes: number;
+  /** Streams whose late bytes (arrived after bytes behind them) the held bytes waited for. */
+  blockers: { streamId: number; bytes: number; packet: number; time: number }[];
+  streams: HolStreamShare[];
+}
+
+export interface StreamHol {
+  /** Union of the stream's [own_b, ready_b] intervals: waiting only because of other streams. */
+  stalledMs: number;
+  /** Episodes in which it waited for other streams' bytes. */
+  stalls: number;
+  /** Episodes in which it waited (also) for its own lost bytes. */
+  ownLossStalls: number;
+  heldBytes: number;
+}
+
+export interface DirectionHol {
+  episodes: HolEpisode[];
+  /** Sum over streams (not stream 0) of `stalledMs` (stream-milliseconds). */
+  streamStalledMs: number;
+  /** Wall-clock time during which at least one stream waited for another stream's bytes. */
+  stalledMs: number;
+  heldBytes: number;
+  approximate: boolean;
+  dropped: { episodes: number; pieces: number };
+}
+
+interface StreamAcc extends StreamHol {
+  curStart: number;
+  curEnd: number;
+}
+
+export class TcpHolTracker {
+  private readonly pending: Piece[] = [];
+  private head = 0;
+  private ready = -Infinity;
+  private readyPacket = 0;
+  private readonly own = new Map<number, number>();
+  private readonly acc = new Map<number, StreamAcc>();
+  private readonly episodes: HolEpisode[] = [];
+  private cur: { ep: HolEpisode; shares: Map<number, HolStreamShare>; maxHol: number } | null = null;
+  private recent: { streamId: number; bytes: number; packet: number; time: number }[] = [];
+  private lastHeld = false;
+  private readonly intervals: [number, number][] = [];
+  private streamStalledMs = 0;
+  private heldBytes = 0;
+  private approximate = false;
+  private readonly dropped = { episodes: 0, pieces: 0 };
+
+  constructor(readonly side: Side) {}
+
+  /** Every chunk of this direction, in stream order, before it is parsed. */
+  chunk(c: StreamChunk): void {
+    const n = c.data.length;
+    if (n === 0) return;
+    if (c.time > this.ready) {
+      this.ready = c.time;
+      this.readyPacket = c.packet;
+    }
+    if (this.pending.length - this.head >= MAX_PENDING_PIECES) {
+      // A frame longer than the limit allows: attribute the oldest piece to no stream.
+      this.head++;
+      this.dropped.pieces++;
+      this.approximate = true;
+    }
+    this.pending.push({ start: c.offset, end: c.offset + n, time: c.time, packet: c.packet, ready: this.ready, readyPacket: this.readyPacket });
+  }
+
+  /** A complete frame of this direction (octets [offset, offset + 9 + length)). */
+  frame(f: { streamId: number; offset: number; length: number }): void {
+    const fs = f.offset;
+    const fe = f.offset + 9 + f.length;
+    while (this.head < this.pending.length) {
+      const p = this.pending[this.head];
+      if (p.start >= fe) break;
+      if (p.start < fs) {
+        // Octets before the frame belong to no frame (preface, resync): connection-level.
+        const e = Math.min(p.end, fs);
+        this.attribute(0, p, e - p.start);
+        p.start = e;
+        if (p.start >= p.end) {
+          this.head++;
+          continue;
+        }
+      }
+      const e = Math.min(p.end, fe);
+      this.attribute(f.streamId, p, e - p.start);
+      p.start = e;
+      if (p.start >= p.end) this.head++;
+      else break;
+    }
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The frame boundary was lost: attribution from here on is a guess. */
+  desync(): void {
+    this.approximate = true;
+  }
+
+  /** Per-stream totals (and forget the stream); undefined when none of its octets were held. */
+  take(streamId: number): StreamHol | undefined {
+    this.own.delete(streamId);
+    const a = this.acc.get(streamId);
+    if (!a) return undefined;
+    this.acc.delete(streamId);
+    if (streamId !== 0) this.streamStalledMs += a.curEnd - a.curStart;
+    return { stalledMs: a.stalledMs + (a.curEnd - a.curStart), stalls: a.stalls, ownLossStalls: a.ownLossStalls, heldBytes: a.heldBytes };
+  }
+
+  /** Connection facts (call once, at close). */
+  facts(): DirectionHol {
+    this.closeEpisode();
+    // Wall-clock union of the episodes' [release − max hol, release] intervals.
+    const iv = [...this.intervals].sort((a, b) => a[0] - b[0]);
+    let total = 0;
+    let s = -Infinity;
+    let e = -Infinity;
+    for (const [a, b] of iv) {
+      if (a > e) {
+        if (e > s) total += e - s;
+        s = a;
+        e = b;
+      } else if (b > e) e = b;
+    }
+    if (e > s) total += e - s;
+    let streamSum = this.streamStalledMs;
+    for (const [id, a] of this.acc) if (id !== 0) streamSum += a.curEnd - a.curStart;
+    return {
+      episodes: this.episodes,
+      streamStalledMs: streamSum,
+      stalledMs: total,
+      heldBytes: this.heldBytes,
+      approximate: this.approximate,
+      dropped: { ...this.dropped },
+    };
+  }
+
+  private attribute(streamId: number, p: Piece, bytes: number): void {
+    if (bytes <= 0) return;
+    const prevOwn = this.own.get(streamId);
+    const own = prevOwn === undefined || p.time > prevOwn ? p.time : prevOwn;
+    this.own.set(streamId, own);
+    const wait = p.ready - p.time;
+    if (wait <= 0) {
+      if (this.lastHeld) this.recent = [];
+      this.lastHeld = false;
+      const last = this.recent[this.recent.length - 1];
+      if (last && last.streamId === streamId && last.packet === p.packet) last.bytes += bytes;
+      else {
+        if (this.recent.length >= MAX_RECENT) this.recent.shift();
+        this.recent.push({ streamId, bytes, packet: p.packet, time: p.time });
+      }
+      return;
+    }
+    const hol = p.ready - own;
+    this.heldBytes += bytes;
+    if (!this.cur || !this.lastHeld || this.cur.ep.releaseTime !== p.ready) this.startEpisode(p);
+    this.lastHeld = true;
+    const cur = this.cur!;
+    cur.ep.heldBytes += bytes;
+    let sh = cur.shares.get(streamId);
+    const acc = this.streamAcc(streamId);
+    acc.heldBytes += bytes;
+    if (!sh) {
+      sh = { streamId, bytes: 0, firstTime: p.time, firstPacket: p.packet, lastPacket: p.packet, holMs: 0, waitMs: 0 };
+      cur.shares.set(streamId, sh);
+      if (cur.ep.streams.length < 4096) cur.ep.streams.push(sh);
+    }
+    sh.bytes += bytes;
+    sh.lastPacket = p.packet;
+    const hadHol = sh.holMs > 0;
+    const hadOwn = sh.waitMs > sh.holMs;
+    if (wait > sh.waitMs) sh.waitMs = wait;
+    if (hol > sh.holMs) sh.holMs = hol;
+    if (!hadHol && sh.holMs > 0) acc.stalls++;
+    if (!hadOwn && wait > hol) acc.ownLossStalls++;
+    if (hol > 0) {
+      // Interval [own, ready]; per stream both ends only grow, so merging is incremental.
+      if (own > acc.curEnd) {
+        acc.stalledMs += acc.curEnd - acc.curStart;
+        if (streamId !== 0) this.streamStalledMs += acc.curEnd - acc.curStart;
+        acc.curStart = own;
+      }
+      if (p.ready > acc.curEnd) acc.curEnd = p.ready;
+      if (hol > cur.maxHol) cur.maxHol = hol;
+    }
+  }
+
+  private streamAcc(id: number): StreamAcc {
+    let a = this.acc.get(id);
+    if (!a) {
+      a = { stalledMs: 0, stalls: 0, ownLossStalls: 0, heldBytes: 0, curStart: 0, curEnd: 0 };
+      this.acc.set(id, a);
+    }
+    return a;
+  }
+
+  private startEpisode(p: Piece): void {
+    this.closeEpisode();
+    const blockers: HolEpisode['blockers'] = [];
+    for (const r of this.recent) {
+      if (r.time <= p.time) continue;
+      const same = blockers.find((x) => x.streamId === r.streamId);
+      if (same) same.bytes += r.bytes;
+      else blockers.push({ ...r });
+    }
+    const ep: HolEpisode = {
+      side: this.side,
+      releaseTime: p.ready,
+      releasePacket: p.readyPacket,
+      firstHeldTime: p.time,
+      firstHeldPacket: p.packet,
+      heldBytes: 0,
+      blockers,
+      streams: [],
+    };
+    this.cur = { ep, shares: new Map(), maxHol: 0 };
+    if (this.episodes.length < MAX_HOL_EPISODES) this.episodes.push(ep);
+    else this.dropped.episodes++;
+    this.recent = [];
+  }
+
+  private closeEpisode(): void {
+    const c = this.cur;
+    if (!c) return;
+    if (c.maxHol > 0 && this.intervals.length < MAX_HOL_EPISODES) this.intervals.push([c.ep.releaseTime - c.maxHol, c.ep.releaseTime]);
+    this.cur = null;
+  }
+}
