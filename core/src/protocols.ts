@@ -55,10 +55,25 @@ function makeHttp1(conn: TcpConnection, out: ExchangeSink): SettlingSink {
   return new Http1Session(conn, out, {
     // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): after `101 Switching
     // Protocols` the rest of both directions is HTTP/2, stream 1 answering the upgrading request.
-    onUpgrade: (kind) => {
+    onUpgrade: (kind, { request: r }) => {
       if (kind !== 'h2c') return null;
       out.protocol('h2c');
-      return Http2Session.afterUpgrade(conn, out);
+      return Http2Session.afterUpgrade(conn, out, r ? {
+        request: {
+          method: r.method,
+          target: r.target,
+          url: r.url,
+          headers: r.requestHeaders,
+          headerBytes: r.sizes.requestHeaders,
+          bodyBytes: r.sizes.requestBody,
+          startTime: r.times.requestStartTime,
+          endTime: r.times.requestEndTime,
+          packets: r.packets.request,
+        },
+        index: r.index,
+        switchTime: r.times.responseStartTime ?? undefined,
+        switchPacket: r.packets.response?.[0],
+      } : {});
     },
   });
 }
