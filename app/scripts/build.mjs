@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Build the app: the renderer (vite → app/dist/renderer) and the Electron main process, analysis
 // worker and preload (bundled with vite/rolldown → app/dist/main). Fast: a few seconds.
+// WIREFALL_RENDERER_OUT / WIREFALL_MAIN_OUT redirect the outputs (tests build into their own dirs).
 //   node app/scripts/build.mjs [--renderer-only]
 import { build } from 'vite';
 import { builtinModules } from 'node:module';
@@ -21,7 +22,7 @@ if (!rendererOnly) {
     ssr: { noExternal: true, external: ['electron'] },
     build: {
       ssr: entry,
-      outDir: join(appDir, 'dist', 'main'),
+      outDir: process.env.WIREFALL_MAIN_OUT ?? join(appDir, 'dist', 'main'),
       emptyOutDir: false,
       target: 'node22',
       minify: false,
