@@ -14,4 +14,8 @@ describe('HPACK annotations', () => {
     expect(hpackNotes({ extra: { hpack: { responseHeaders: ['x'] } } }, 'response')).toEqual(['x']);
     expect(hpackNotes({}, 'request')).toBeNull();
   });
+  it('match fields to headers by name, in order', () => {
+    const extra = { hpack: { request: [{ name: ':method', rep: 'indexed', index: 2, table: 'static' }, { name: 'accept', rep: 'indexed', index: 19, table: 'static' }, { name: 'accept', rep: 'never-indexed' }] } };
+    expect(hpackNotes({ extra }, 'request', [{ name: 'Accept' }, { name: 'accept' }, { name: 'x-missing' }])).toEqual(['indexed static #19', 'literal, never indexed', undefined]);
+  });
 });

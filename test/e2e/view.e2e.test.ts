@@ -60,7 +60,7 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
     await browser?.close();
   });
 
-  it.each(['keepalive-pool.pcap', 'no-pool.pcap', 'browser-pageload.pcap.gz', 'server-connection-close.pcap', 'pipelining.pcap', 'idle-timeout.pcap'])(
+  it.each(['keepalive-pool.pcap', 'no-pool.pcap', 'browser-pageload.pcap.gz', 'server-connection-close.pcap', 'pipelining.pcap', 'idle-timeout.pcap', 'h2-two-connections.pcap', 'h2load.pcap'])(
     'draws one lane per connection and one row per request of %s',
     async (name) => {
       const report = await analyze(name);
@@ -74,6 +74,7 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
         await expect.poll(() => v.page.textContent('[data-testid=status-requests]')).toBe(`${report.requests.length} requests`);
         if (name === 'browser-pageload.pcap.gz') await v.page.screenshot({ path: `${ARTIFACTS}/view-grouped-pageload.png` });
         if (name === 'pipelining.pcap') await v.page.screenshot({ path: `${ARTIFACTS}/view-pipelining.png` });
+        if (name === 'h2load.pcap') await v.page.screenshot({ path: `${ARTIFACTS}/view-h2load.png` });
         expect(v.errors).toEqual([]);
       } finally {
         await v.close();
@@ -196,6 +197,25 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
       for (const id of hiLanes) expect(expectedConns.has(id)).toBe(true);
       if (f.requestIds.length) expect(hiReq.length).toBeGreaterThan(0);
       await v.page.screenshot({ path: `${ARTIFACTS}/view-finding.png` });
+      expect(v.errors).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('annotates HTTP/2 headers with their HPACK representation', async () => {
+    const report = await analyze('h2-two-connections.pcap');
+    const r = report.requests.find((x) => x.httpVersion === 'h2' && x.extra?.['hpack']);
+    expect(r, 'an h2 request with HPACK facts').toBeDefined();
+    const v = await openView(browser, { capturePath: sample('h2-two-connections.pcap') });
+    try {
+      await v.page.locator(`[data-request-id="${r!.id}"]`).click();
+      const details = v.page.getByTestId('details');
+      const notes = await details.locator('table.headers').last().locator('.hpack-note').allTextContents();
+      const fields = (r!.extra!['hpack'] as { request: { rep: string }[] }).request;
+      expect(notes.length).toBe(fields.length);
+      expect(notes[0]).toMatch(/^(indexed|literal)/);
+      await v.page.screenshot({ path: `${ARTIFACTS}/view-h2-hpack.png` });
       expect(v.errors).toEqual([]);
     } finally {
       await v.close();

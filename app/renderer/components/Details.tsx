@@ -142,8 +142,8 @@ function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | 
         <button onClick={onCopyCurl}>Copy as cURL</button>
       </section>
       {!req && <p className="muted">Loading…</p>}
-      {req && <HeaderList title="Response Headers" headers={req.responseHeaders} notes={hpackNotes(req, 'response')} />}
-      {req && <HeaderList title="Request Headers" headers={req.requestHeaders} notes={hpackNotes(req, 'request')} />}
+      {req && <HeaderList title="Response Headers" headers={req.responseHeaders} notes={hpackNotes(req, 'response', req.responseHeaders)} />}
+      {req && <HeaderList title="Request Headers" headers={req.requestHeaders} notes={hpackNotes(req, 'request', req.requestHeaders)} />}
       {req?.trailers && req.trailers.length > 0 && <HeaderList title="Trailers" headers={req.trailers} notes={null} />}
     </div>
   );

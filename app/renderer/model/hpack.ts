@@ -37,12 +37,29 @@ export function hpackNote(x: unknown): string | undefined {
   return parts.length ? parts.join(', ') : undefined;
 }
 
-/** Notes per header (same order as the header list), or null when the request has none. */
-export function hpackNotes(req: Pick<Request, 'extra'>, which: 'request' | 'response'): (string | undefined)[] | null {
+/**
+ * Notes per header of `headers`, matched to the decoder's fields in order by name (so a header
+ * list that omits or adds entries stays aligned), or null when the request has none.
+ */
+export function hpackNotes(req: Pick<Request, 'extra'>, which: 'request' | 'response', headers?: readonly { name: string }[]): (string | undefined)[] | null {
   const h = req.extra?.['hpack'] as Record<string, unknown> | undefined;
   if (!h || typeof h !== 'object') return null;
   let list: unknown = h[`${which}Headers`] ?? h[which];
   if (list && typeof list === 'object' && !Array.isArray(list) && Array.isArray((list as { fields?: unknown }).fields)) list = (list as { fields: unknown[] }).fields;
   if (!Array.isArray(list)) return null;
-  return list.map(hpackNote);
+  const fields = list as unknown[];
+  if (!headers) return fields.map(hpackNote);
+  const nameOf = (f: unknown) => (f && typeof f === 'object' && typeof (f as { name?: unknown }).name === 'string' ? (f as { name: string }).name.toLowerCase() : null);
+  let j = 0;
+  return headers.map((h) => {
+    const n = h.name.toLowerCase();
+    for (let k = j; k < fields.length; k++) {
+      const fn = nameOf(fields[k]);
+      if (fn === n || (fn === null && k === j)) {
+        j = k + 1;
+        return hpackNote(fields[k]);
+      }
+    }
+    return undefined;
+  });
 }
