@@ -5,15 +5,19 @@
  * response is ready waits behind every earlier response on the connection.
  *
  * Definition. On one connection, exchanges 1..n in order; for exchange k ≥ 2 with its request
- * complete at Q_k (last request byte) and E_j the last byte of response j:
+ * complete at Q_k (last request byte), E_j the last byte of response j, and R the connection's
+ * round-trip time (the handshake SYN → ACK, 0 when unknown):
  *
- *     stall_k = max(0, E_{k-1} − Q_k)
+ *     ready_k = Q_k + R          (the earliest k's response could be back at the capture point)
+ *     stall_k = max(0, E_{k-1} − ready_k)
  *
- * — the time from "k is fully sent" to "the response before it is done": k sat ready but its
- * response could not start. Only exchanges sent while an earlier response was outstanding
- * (`pipelined`) can stall. The stall is split among the earlier exchanges by their turns: the
- * interval [Q_k, E_{k-1}] is cut at E_1 … E_{k-2}; the piece ending at E_j is blamed on exchange j
- * (the pieces sum to stall_k). Exchanges with blame > 0 are the blockers, largest first.
+ * — the time k's response could have been arriving but the response before it was still on the
+ * wire: k sat ready, blocked. Without R, every pipelined exchange on a long path would "stall" for
+ * one round trip, which is latency, not blocking. Only exchanges sent while an earlier response
+ * was outstanding (`pipelined`) can stall. The stall is split among the earlier exchanges by
+ * their turns: the interval [ready_k, E_{k-1}] is cut at E_1 … E_{k-2}; the piece ending at E_j
+ * is blamed on exchange j (the pieces sum to stall_k). Exchanges with blame > 0 are the blockers,
+ * largest first.
  *
  * Rule `blocked`: a finding per exchange when stall_k ≥ `holStallMs` (default 100 ms), or
  * stall_k ≥ `holStallFraction` (default 0.5) of k's total time (Q_k … E_k) and ≥ `holStallFloorMs`
@@ -29,8 +33,8 @@
  *  - Part of the stall may be the server's own processing time for k (it may start only when it
  *    reads k, or process requests one at a time), which would have been spent without pipelining
  *    too; the stall is an upper bound of the blocking cost.
- *  - From a capture near the client, E and Q are when bytes passed the capture point, not when
- *    the server had them; long paths shift both by the one-way delay.
+ *  - R assumes a capture near the client. Captured near the server, responses leave right after
+ *    requests arrive and subtracting the handshake time under-counts the stall by about one RTT.
  *  - Lost segments delay E_{k-1} and show up as a stall blamed on the earlier exchange.
  */
 import type { Finding, Report, Request } from '../model/types.js';
@@ -51,12 +55,12 @@ export interface Stall {
 }
 
 /** Stalls of the pipelined exchanges of one connection (exchanges in index order). */
-export function stalls(reqs: Request[]): Stall[] {
+export function stalls(reqs: Request[], rttMs = 0): Stall[] {
   const out: Stall[] = [];
   for (let k = 1; k < reqs.length; k++) {
     const r = reqs[k];
     if (!r.pipelined) continue;
-    const q = r.times.requestEndTime ?? r.times.requestStartTime;
+    const q = (r.times.requestEndTime ?? r.times.requestStartTime) + Math.max(0, rttMs);
     const prevEnd = reqs[k - 1].times.responseEndTime;
     if (prevEnd === null) continue;
     const stall = prevEnd - q;
@@ -86,9 +90,10 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const reqs = byConn.get(c.id) ?? [];
     if (!reqs.some((r) => r.pipelined)) continue;
 
-    for (const s of stalls(reqs)) {
+    const rtt = Math.max(0, c.handshakeRttMs);
+    for (const s of stalls(reqs, rtt)) {
       const r = s.request;
-      const q = r.times.requestEndTime ?? r.times.requestStartTime;
+      const q = (r.times.requestEndTime ?? r.times.requestStartTime) + rtt;
       const total = (r.times.responseEndTime ?? c.lastTime) - q;
       if (!(s.stallMs >= limit || (s.stallMs >= floor && total > 0 && s.stallMs / total >= frac))) continue;
       const main = s.blockers[0];
@@ -104,7 +109,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         timeRange: [q, q + s.stallMs],
         costMs: s.stallMs,
         evidence: [
-          ev(r.packets.request[1], q, `${label(r)} fully sent (pipelined)`),
+          ev(r.packets.request[1], q - rtt, `${label(r)} fully sent (pipelined)${rtt >= 1 ? `; its response could be back one round trip (${fmtMs(rtt)}) later` : ''}`),
           ...s.blockers.map((b) => ev(b.request.packets.response?.[1] ?? null, b.request.times.responseEndTime, `response to ${label(b.request)} (exchange ${b.request.index}) ended; it held ${label(r)} for ${fmtMs(b.ms)}`)),
           ev(r.packets.response?.[0] ?? null, r.times.responseStartTime, `response to ${label(r)} starts; ${fmtMs(s.stallMs)} of its ${fmtMs(total)} were spent blocked`),
         ],

@@ -8,9 +8,10 @@
  *    request counts (often a per-connection request limit such as nginx `keepalive_requests`).
  *  - `client-dropped-keepalive`: HTTP/1.0 requests on a connection carried `Connection:
  *    keep-alive`, then one did not (RFC 9112 §9.3: the connection then ends after it).
- *  - `keepalive-timeout-contradicted`: a response advertised `Keep-Alive: timeout=T`, and the
- *    server closed the idle connection more than a tolerance (max(`keepAliveToleranceMs`, 10 % of
- *    T)) before T — or served a request that came more than the tolerance after T (kept beyond).
+ *  - `keepalive-timeout-contradicted`: the last response before an idle advertised `Keep-Alive:
+ *    timeout=T`, and the server closed the idle connection more than a tolerance
+ *    (max(`keepAliveToleranceMs`, 10 % of T)) before T (warning) or after it (info) — or served a
+ *    request that came more than the tolerance after T (kept beyond, info).
  *  - `keepalive-max-contradicted`: the first response advertised `Keep-Alive: max=M`, and the
  *    server ended the connection right after fewer than M requests (not after an idle), or served
  *    more than M.
@@ -75,6 +76,13 @@ function persists(r: Request): boolean {
   return c11 || q.includes('keep-alive');
 }
 
+/** The client asked for persistence: HTTP/1.1 without close, or HTTP/1.0 with keep-alive. */
+function persistsAsked(r: Request): boolean {
+  const q = tokens(r.requestHeaders, 'connection');
+  if (q.includes('close')) return false;
+  return (r.httpVersion !== 'HTTP/1.0' && r.httpVersion !== 'HTTP/0.9') || q.includes('keep-alive');
+}
+
 function serverRefused(r: Request): boolean {
   return tokens(r.responseHeaders, 'connection').includes('close') && !tokens(r.requestHeaders, 'connection').includes('close');
 }
@@ -107,7 +115,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const reqs = byConn.get(c.id) ?? [];
     for (let k = 1; k < reqs.length; k++) {
       const r = reqs[k];
-      if (r.state !== 'complete' || !serverRefused(r)) continue;
+      if (r.state !== 'complete' || !serverRefused(r) || !persistsAsked(r)) continue;
       if (!reqs.slice(0, k).every(persists)) continue;
       const key = endpoint(c.server);
       stopped.set(key, [...(stopped.get(key) ?? []), { c, r }]);
@@ -166,28 +174,30 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       return v ? parseKeepAlive(v) : {};
     };
     const last = done.at(-1);
-    if (last && c.close.by === 'server' && c.close.time !== null && persists(last) && done.length === reqs.length) {
+    const idleUntilClose = last && c.close.time !== null && !reqs.some((r) => r.times.requestStartTime > exchangeEnd(last) && r.times.requestStartTime < c.close.time!);
+    if (last && idleUntilClose && c.close.by === 'server' && persists(last)) {
       const t = kaOf(last).timeoutS;
-      const idle = c.close.time - exchangeEnd(last);
-      if (t !== undefined && idle >= idleCloseMs) {
-        const tol = Math.max(tolMs, t * 100);
-        if (idle < t * 1000 - tol) {
-          findings.push({
-            kind: 'keepalive-policy',
-            rule: 'keepalive-timeout-contradicted',
-            layer: 'http1',
-            severity: 'warning',
-            summary: `connection ${c.id}: the server advertised Keep-Alive: timeout=${t} but closed the idle connection after ${fmtMs(idle)}`,
-            connectionIds: [c.id],
-            requestIds: [last.id],
-            timeRange: [exchangeEnd(last), c.close.time],
-            evidence: [
-              ev(last.packets.response?.[0] ?? null, last.times.responseStartTime, `Keep-Alive: ${header(last.responseHeaders, 'keep-alive')}`),
-              ev(c.close.packet, c.close.time, `server ${c.close.how.toUpperCase()} after ${fmtMs(idle)} idle`),
-            ],
-            advice: 'Clients trust the advertised timeout to decide when a pooled connection is still safe to reuse; advertise the real one (or a smaller value) to avoid stale-connection races.',
-          });
-        }
+      const idle = c.close.time! - exchangeEnd(last);
+      const tol = t !== undefined ? Math.max(tolMs, t * 100) : 0;
+      if (t !== undefined && idle >= idleCloseMs && (idle < t * 1000 - tol || idle > t * 1000 + tol)) {
+        const early = idle < t * 1000;
+        findings.push({
+          kind: 'keepalive-policy',
+          rule: 'keepalive-timeout-contradicted',
+          layer: 'http1',
+          severity: early ? 'warning' : 'info',
+          summary: `connection ${c.id}: the server advertised Keep-Alive: timeout=${t} but closed the idle connection after ${fmtMs(idle)}${early ? '' : ' (later than advertised)'}`,
+          connectionIds: [c.id],
+          requestIds: [last.id],
+          timeRange: [exchangeEnd(last), c.close.time!],
+          evidence: [
+            ev(last.packets.response?.[0] ?? null, last.times.responseStartTime, `Keep-Alive: ${header(last.responseHeaders, 'keep-alive')}`),
+            ev(c.close.packet, c.close.time, `server ${c.close.how.toUpperCase()} after ${fmtMs(idle)} idle`),
+          ],
+          advice: early
+            ? 'Clients trust the advertised timeout to decide when a pooled connection is still safe to reuse; advertise the real one (or a smaller value) to avoid stale-connection races.'
+            : 'The server keeps idle connections longer than it says; clients that honour the advertised value close early and reconnect, clients that ignore it race the real close. Advertise the real timeout.',
+        });
       }
     }
     for (let k = 1; k < done.length; k++) {
@@ -275,7 +285,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         timeRange: [Math.min(r.times.requestStartTime, c.close.time), retry ? exchangeEnd(retry) : r.times.requestStartTime],
         costMs: retry ? retry.times.requestStartTime - r.times.requestStartTime : undefined,
         evidence,
-        advice: `The client's pool reused a connection at the moment the server's idle timeout closed it${ka ? ` (it advertised Keep-Alive: ${ka})` : ''}. Make the client's idle timeout clearly shorter than the server's (e.g. Node agent \`freeSocketTimeout\`/\`timeout\`, or the server's keepalive_timeout raised above the client's), and retry only idempotent requests automatically.`,
+        advice: `The client's pool reused a connection at the moment the server's idle timeout closed it${ka ? ` (it advertised Keep-Alive: ${ka})` : ''}. Make the client's idle timeout clearly shorter than the server's (undici and many pools subtract a margin from the advertised Keep-Alive timeout; or raise the server's keepalive_timeout above the client's), and retry only idempotent requests automatically.`,
       });
     }
   }

@@ -1,0 +1,190 @@
+/**
+ * hol-stall (layer `tcp`): TCP head-of-line blocking across the streams of an HTTP/2 connection.
+ *
+ * Signature. HTTP/2 multiplexes every stream of a connection over one TCP byte stream, and TCP
+ * delivers bytes only in order. When a segment is lost, every byte that arrives after it waits in
+ * the receiver's TCP buffer until the retransmission fills the hole — including the bytes of
+ * streams that lost nothing. The HTTP/2 session (core/src/http2/tcp-hol.ts) maps each held byte
+ * to its frame and stream and splits its wait in two: the part its own stream would have suffered
+ * anyway (its own earlier bytes were missing — as on a QUIC stream) and the part caused only by
+ * other streams' missing bytes. This detector reports the second part: per stream the time it had
+ * everything it needed but could not read it (`stalledMs`, the union over its held bytes of
+ * [own-ready, TCP-ready]), per episode the retransmission that released the held bytes, and per
+ * connection the total.
+ *
+ * Rule `lost-segment`: one finding per connection and sending side when the stalls summed over
+ * streams reach `h2TcpHolMs` (default 10 ms). Streams below `h2TcpHolStreamFloorMs` (default
+ * 0.5 ms; in-flight reordering) are left out of the finding. Cost = the sum over streams
+ * (stream-milliseconds, the same convention as the HTTP/1 hol-stall: each request's own delay);
+ * the summary also gives the wall-clock time during which at least one stream was held.
+ *
+ * Why 10 ms: a retransmission costs at least one round trip (fast retransmit) and usually a
+ * retransmission timeout (≥ 200 ms on Linux) when the loss is at the tail. On a WAN path
+ * (≥ 20 ms RTT) a single loss that holds one other stream already crosses 10 ms; below it (LAN,
+ * loopback, reordering) HOL blocking is not worth a change of transport.
+ *
+ * What the capture point changes:
+ *  - Client side (receiver of the responses), as in samples/h2-loss-hol.pcap: a segment lost on
+ *    the path is missing from the capture, later bytes are captured, and the retransmission fills
+ *    the hole. Arrival times are the receiver's, so the waits are what the client's TCP stack
+ *    imposed (up to the kernel's own processing). Loss in the other direction (requests) was
+ *    captured before it was lost: invisible here.
+ *  - Server side (sender): the original segment is captured before it is lost and the
+ *    retransmission is a duplicate, so no hole and no stall appears; the client's stalls could
+ *    only be estimated from its duplicate ACKs / SACK blocks (not done). Loss of request bytes is
+ *    visible there as holes in the client→server direction (the server's HOL blocking).
+ *  - In the middle: before the loss point, like the server side; after it, like the client side
+ *    with every time shifted by the one-way delay to the client (held bytes and the
+ *    retransmission take the same path, so the waits are nearly unchanged).
+ *
+ * Where it can be wrong:
+ *  - Capture loss (the capture missed a segment the receiver got, shown by an ACK beyond it) is
+ *    never counted as a stall, but a capture that misses the retransmission as well makes the
+ *    held bytes look released by the next packet after it — a wrong release time.
+ *  - Reordering in flight also holds bytes (for microseconds on one path; longer with multipath
+ *    or link bonding) — that is real HOL blocking, but not caused by loss.
+ *  - The counterfactual "had the stream been alone" assumes the same arrival times; with one
+ *    connection per stream, congestion control and the loss pattern would differ.
+ *  - The receiving application may not have read the bytes as soon as TCP could deliver them;
+ *    a slow reader hides part of the stall, which is then an upper bound.
+ *  - After a lost frame boundary (capture gap outside one frame) the byte→stream attribution is
+ *    a guess; findings say so.
+ */
+import type { HolEpisode } from '../http2/tcp-hol.js';
+import type { Finding, Report, Request, Side } from '../model/types.js';
+import type { DetectorDef, DetectOptions } from './index.js';
+import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamHol, streamLabel, threshold } from './h2-util.js';
+
+const THRESHOLDS = {
+  h2TcpHolMs: { default: 10, unit: 'ms', description: 'HTTP/2 streams held behind other streams\' lost TCP segments for at least this long in total (per connection) is a hol-stall' },
+  h2TcpHolStreamFloorMs: { default: 0.5, unit: 'ms', description: '…counting only streams held at least this long (shorter: reordering noise)' },
+} as const;
+
+/** Evidence items kept per finding (the largest episodes). */
+const MAX_EPISODE_EVIDENCE = 40;
+
+export interface StreamStall {
+  streamId: number;
+  request: Request | undefined;
+  /** Time held behind other streams' lost bytes (union over its held bytes). */
+  stalledMs: number;
+  stalls: number;
+  ownLossStalls: number;
+}
+
+export interface ConnectionHol {
+  connectionId: number;
+  side: Side;
+  streams: StreamStall[];
+  /** Sum of the streams' stalledMs. */
+  totalMs: number;
+  /** Wall-clock time during which at least one stream was held by another stream's loss. */
+  wallMs: number;
+  episodes: HolEpisode[];
+  approximate: boolean;
+}
+
+/** Per connection and sending side, the streams held by other streams' lost bytes. */
+export function h2TcpHolStalls(report: Report, floorMs = THRESHOLDS.h2TcpHolStreamFloorMs.default): ConnectionHol[] {
+  const out: ConnectionHol[] = [];
+  const byStream = requestsByStream(report);
+  for (const c of report.connections) {
+    if (!isH2(c)) continue;
+    const hol = h2Facts(c)?.tcpHol;
+    if (!hol) continue;
+    const reqs = byStream.get(c.id) ?? new Map<number, Request>();
+    for (const side of ['server', 'client'] as const) {
+      const d = hol[side];
+      if (!d.episodes.length && !d.streamStalledMs) continue;
+      const streams: StreamStall[] = [];
+      for (const [id, r] of reqs) {
+        const h = streamHol(r)?.[side === 'server' ? 'response' : 'request'];
+        if (!h || h.stalledMs < floorMs) continue;
+        streams.push({ streamId: id, request: r, stalledMs: h.stalledMs, stalls: h.stalls, ownLossStalls: h.ownLossStalls });
+      }
+      streams.sort((a, b) => b.stalledMs - a.stalledMs || a.streamId - b.streamId);
+      out.push({
+        connectionId: c.id,
+        side,
+        streams,
+        totalMs: streams.reduce((n, s) => n + s.stalledMs, 0),
+        wallMs: d.stalledMs,
+        episodes: d.episodes,
+        approximate: d.approximate,
+      });
+    }
+  }
+  return out;
+}
+
+function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: number): string {
+  const held = e.streams.filter((s) => s.holMs >= floorMs).sort((a, b) => b.holMs - a.holMs);
+  const own = e.streams.filter((s) => s.holMs === 0 && s.waitMs > 0).map((s) => s.streamId);
+  const blockers = e.blockers.filter((b) => b.streamId !== 0 || e.blockers.length === 1).map((b) => `stream ${b.streamId}`);
+  const parts = held.map((s) => `${streamLabel(s.streamId, reqs.get(s.streamId))} waited ${fmtMs(s.holMs)} (held since packet ${s.firstPacket})`);
+  return (
+    `late bytes${blockers.length ? ` of ${[...new Set(blockers)].join(', ')}` : ''} arrived and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
+    (own.length ? `; stream(s) ${own.join(', ')} waited for their own lost bytes (not counted)` : '')
+  );
+}
+
+function detect(report: Report, opts: DetectOptions): Finding[] {
+  const limit = threshold(opts.thresholds, 'h2TcpHolMs', THRESHOLDS.h2TcpHolMs.default);
+  const floor = threshold(opts.thresholds, 'h2TcpHolStreamFloorMs', THRESHOLDS.h2TcpHolStreamFloorMs.default);
+  const byStream = requestsByStream(report);
+  const findings: Finding[] = [];
+  for (const h of h2TcpHolStalls(report, floor)) {
+    if (h.totalMs < limit || !h.streams.length) continue;
+    const reqs = byStream.get(h.connectionId) ?? new Map<number, Request>();
+    const counted = h.episodes.filter((e) => e.streams.some((s) => s.holMs >= floor));
+    const shown = [...counted].sort((a, b) => Math.max(...b.streams.map((s) => s.holMs)) - Math.max(...a.streams.map((s) => s.holMs))).slice(0, MAX_EPISODE_EVIDENCE);
+    shown.sort((a, b) => a.releaseTime - b.releaseTime);
+    const dir = h.side === 'server' ? 'response' : 'request';
+    const worst = h.streams[0];
+    const evidence = [
+      ...h.streams.map((s) =>
+        ev(
+          (h.side === 'server' ? s.request?.packets.response?.[0] : s.request?.packets.request[0]) ?? null,
+          (h.side === 'server' ? s.request?.times.responseStartTime : s.request?.times.requestStartTime) ?? null,
+          `${streamLabel(s.streamId, s.request)}: ${dir} held ${fmtMs(s.stalledMs)} in ${s.stalls} stall(s) behind other streams' lost bytes` +
+            (s.ownLossStalls ? ` (and ${s.ownLossStalls} time(s) behind its own, not counted)` : ''),
+        ),
+      ),
+      ...shown.flatMap((e) => [
+        ev(e.firstHeldPacket, e.firstHeldTime, `first byte held in TCP behind a hole (arrived ${fmtMs(e.releaseTime - e.firstHeldTime)} before it could be delivered)`),
+        ev(e.releasePacket, e.releaseTime, describeEpisode(e, reqs, floor)),
+      ]),
+    ];
+    if (counted.length > shown.length) evidence.push(ev(null, null, `${counted.length - shown.length} smaller episode(s) not listed`));
+    if (h.approximate) evidence.push(ev(null, null, 'a frame boundary was lost in this direction: the byte-to-stream attribution after it is approximate'));
+    const first = counted[0] ?? h.episodes[0];
+    const last = counted[counted.length - 1] ?? h.episodes[h.episodes.length - 1];
+    findings.push({
+      kind: 'hol-stall',
+      rule: 'lost-segment',
+      layer: 'tcp',
+      severity: 'warning',
+      summary:
+        `${h.streams.length} HTTP/2 stream(s) on connection ${h.connectionId} waited ${fmtMs(h.totalMs)} in total (${fmtMs(h.wallMs)} of wall-clock time) ` +
+        `for TCP retransmissions of other streams' ${dir} bytes, in ${counted.length} episode(s); worst: ${streamLabel(worst.streamId, worst.request)}, ${fmtMs(worst.stalledMs)}`,
+      connectionIds: [h.connectionId],
+      requestIds: h.streams.filter((s) => s.request).map((s) => s.request!.id),
+      timeRange: [first ? first.firstHeldTime : 0, last ? last.releaseTime : 0],
+      costMs: h.totalMs,
+      evidence,
+      advice:
+        'HTTP/2 carries all streams on one TCP connection, and TCP hands bytes over only in order: one lost segment holds back every stream behind it until it is retransmitted. ' +
+        'Find and fix the loss first (a congested or lossy link, a too-small buffer at a router — see the retransmissions in the evidence). ' +
+        'On lossy paths (mobile, Wi-Fi, long distances) HTTP/3 (QUIC) avoids this, because each stream is delivered in order on its own; ' +
+        'a faster loss recovery (SACK, RACK, a modern congestion control such as BBR at the server) shortens each stall.',
+    });
+  }
+  return findings;
+}
+
+export const h2TcpHol: DetectorDef = {
+  name: 'h2-tcp-hol',
+  kinds: ['hol-stall'],
+  thresholds: THRESHOLDS,
+  detect,
+};

@@ -1,0 +1,72 @@
+/**
+ * Helpers shared by the HTTP/2 detectors (h2-*.ts): reading `connection.extra.h2` and the
+ * per-stream `request.extra` records the HTTP/2 session writes (see core/src/http2/README.md).
+ * Pure functions of the Report.
+ */
+import type { FlowControlStall } from '../http2/session.js';
+import type { DirectionHol, StreamHol } from '../http2/tcp-hol.js';
+import type { Connection, Evidence, Report, Request } from '../model/types.js';
+
+export function isH2(c: Connection): boolean {
+  return c.protocol === 'h2' || c.protocol === 'h2c';
+}
+
+/** The facts the HTTP/2 session recorded at connection close (absent for other protocols). */
+export interface H2Facts {
+  tcpHol?: { client: DirectionHol; server: DirectionHol };
+  flowControlStalls?: FlowControlStall[];
+  flowControlTracked?: boolean;
+  maxConcurrentStreams?: number;
+  client?: { settings?: { time: number; packet: number; settings: Record<string, number> }[]; goaway?: { time: number; packet: number; lastStreamId: number; errorCode: string } };
+  server?: { settings?: { time: number; packet: number; settings: Record<string, number> }[]; goaway?: { time: number; packet: number; lastStreamId: number; errorCode: string } };
+}
+
+export function h2Facts(c: Connection): H2Facts | undefined {
+  const h2 = c.extra?.h2;
+  return h2 && typeof h2 === 'object' ? (h2 as H2Facts) : undefined;
+}
+
+export function streamHol(r: Request): { request?: StreamHol; response?: StreamHol } | undefined {
+  const h = r.extra?.tcpHol;
+  return h && typeof h === 'object' ? (h as { request?: StreamHol; response?: StreamHol }) : undefined;
+}
+
+/** Requests of each connection by HTTP/2 stream id. */
+export function requestsByStream(report: Report): Map<number, Map<number, Request>> {
+  const m = new Map<number, Map<number, Request>>();
+  for (const r of report.requests) {
+    if (r.streamId === undefined) continue;
+    let byId = m.get(r.connectionId);
+    if (!byId) m.set(r.connectionId, (byId = new Map()));
+    byId.set(r.streamId, r);
+  }
+  return m;
+}
+
+/** Named threshold: the option when given and finite, else the default. */
+export function threshold(t: Record<string, number> | undefined, name: string, dflt: number): number {
+  const v = t?.[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}
+
+/** Duration for humans: "0.4 ms", "38 ms", "3.9 s". */
+export function fmtMs(v: number): string {
+  if (v >= 10_000) return `${(v / 1000).toFixed(0)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(1)} s`;
+  if (v >= 10) return `${v.toFixed(0)} ms`;
+  return `${v.toFixed(1)} ms`;
+}
+
+export function ev(packet: number | null, time: number | null, what: string): Evidence {
+  return { packet, time, what };
+}
+
+/** "stream 19 (GET /big/b4.bin)", or "stream 0 (connection control frames)". */
+export function streamLabel(id: number, r: Request | undefined): string {
+  if (id === 0) return 'stream 0 (connection control frames)';
+  return r ? `stream ${id} (${r.method} ${r.target})` : `stream ${id}`;
+}
+
+export function endpoint(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
