@@ -120,7 +120,9 @@ export class ClassicPcapParser implements RecordParser {
   }
 
   /** Parses the complete records at the start of `buf`; returns the bytes consumed. */
-  private parse(buf: Uint8Array): number {
+  private parse(chunk: Uint8Array): number {
+    // A plain Uint8Array view: its subarrays are much cheaper than Buffer slices, one per packet.
+    const buf = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let off = 0;
     if (!this.header) {
@@ -211,7 +213,8 @@ export class PcapngParser implements RecordParser {
   }
 
   /** Parses the complete blocks at the start of `buf`; returns the bytes consumed. */
-  private parse(buf: Uint8Array): number {
+  private parse(chunk: Uint8Array): number {
+    const buf = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let off = 0;
     while (off + 12 <= buf.length) {
