@@ -85,7 +85,7 @@ export interface ConnectionHol {
 }
 
 /** Per connection and sending side, the streams held by other streams' lost bytes. */
-export function h2TcpHolStalls(report: Report, floorMs = THRESHOLDS.h2TcpHolStreamFloorMs.default): ConnectionHol[] {
+export function h2TcpHolStalls(report: Report, floorMs: number = THRESHOLDS.h2TcpHolStreamFloorMs.default): ConnectionHol[] {
   const out: ConnectionHol[] = [];
   const byStream = requestsByStream(report);
   for (const c of report.connections) {
@@ -120,10 +120,10 @@ export function h2TcpHolStalls(report: Report, floorMs = THRESHOLDS.h2TcpHolStre
 function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: number): string {
   const held = e.streams.filter((s) => s.holMs >= floorMs).sort((a, b) => b.holMs - a.holMs);
   const own = e.streams.filter((s) => s.holMs === 0 && s.waitMs > 0).map((s) => s.streamId);
-  const blockers = e.blockers.filter((b) => b.streamId !== 0 || e.blockers.length === 1).map((b) => `stream ${b.streamId}`);
+  const blockers = e.blockers.map((b) => `stream ${b.streamId}`);
   const parts = held.map((s) => `${streamLabel(s.streamId, reqs.get(s.streamId))} waited ${fmtMs(s.holMs)} (held since packet ${s.firstPacket})`);
   return (
-    `late bytes${blockers.length ? ` of ${[...new Set(blockers)].join(', ')}` : ''} arrived and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
+    `the missing bytes${blockers.length ? ` (of ${blockers.join(', ')})` : ''} arrived, retransmitted, and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
     (own.length ? `; stream(s) ${own.join(', ')} waited for their own lost bytes (not counted)` : '')
   );
 }
@@ -142,16 +142,23 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const dir = h.side === 'server' ? 'response' : 'request';
     const worst = h.streams[0];
     const evidence = [
-      ...h.streams.map((s) =>
-        ev(
-          (h.side === 'server' ? s.request?.packets.response?.[0] : s.request?.packets.request[0]) ?? null,
-          (h.side === 'server' ? s.request?.times.responseStartTime : s.request?.times.requestStartTime) ?? null,
+      ...h.streams.map((s) => {
+        // Point at the stream's longest stall: its first held packet there.
+        let at: { packet: number; time: number; ms: number } | null = null;
+        for (const e of h.episodes) {
+          const sh = e.streams.find((x) => x.streamId === s.streamId);
+          if (sh && (!at || sh.holMs > at.ms)) at = { packet: sh.firstPacket, time: sh.firstTime, ms: sh.holMs };
+        }
+        return ev(
+          at?.packet ?? null,
+          at?.time ?? null,
           `${streamLabel(s.streamId, s.request)}: ${dir} held ${fmtMs(s.stalledMs)} in ${s.stalls} stall(s) behind other streams' lost bytes` +
-            (s.ownLossStalls ? ` (and ${s.ownLossStalls} time(s) behind its own, not counted)` : ''),
-        ),
-      ),
+            (at ? ` (longest ${fmtMs(at.ms)}, from this packet)` : '') +
+            (s.ownLossStalls ? `; held ${s.ownLossStalls} more time(s) behind its own lost bytes (not counted)` : ''),
+        );
+      }),
       ...shown.flatMap((e) => [
-        ev(e.firstHeldPacket, e.firstHeldTime, `first byte held in TCP behind a hole (arrived ${fmtMs(e.releaseTime - e.firstHeldTime)} before it could be delivered)`),
+        ev(e.firstHeldPacket, e.firstHeldTime, `a segment is missing before this one: from here on, received bytes wait in TCP (for ${fmtMs(e.releaseTime - e.firstHeldTime)}, until packet ${e.releasePacket})`),
         ev(e.releasePacket, e.releaseTime, describeEpisode(e, reqs, floor)),
       ]),
     ];
