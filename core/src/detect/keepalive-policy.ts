@@ -296,7 +296,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const long: { c: Connection; idle: number; used: number; end: number }[] = [];
     for (const c of group) {
       const reqs = byConn.get(c.id) ?? [];
-      if (!reqs.length) continue;
+      if (!reqs.length || reqs.some((r) => r.state !== 'complete')) continue; // a hang is not idling
       const endUse = Math.max(...reqs.map(exchangeEnd));
       const used = Math.max(1, endUse - reqs[0].times.requestStartTime);
       const end = c.close.time ?? c.lastTime;
