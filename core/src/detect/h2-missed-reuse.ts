@@ -1,0 +1,201 @@
+/**
+ * missed-reuse (layer `h2`): a new connection to an origin while an HTTP/2 connection to it was
+ * open, ready and had room for more streams. HTTP/2 multiplexes any number of requests (up to the
+ * server's SETTINGS_MAX_CONCURRENT_STREAMS) on one connection, and RFC 9113 §9.1 says clients
+ * SHOULD NOT open more than one HTTP/2 connection to a given host and port.
+ *
+ * Signature. HTTP/2 connections (h2c, and h2 when its frames are visible) are grouped by client
+ * address and server endpoint (for `http` URIs, RFC 9113 §9.1.1 allows reuse for any host that
+ * resolves to the same address). A connection N with at least one request, opened (SYN) at t, is
+ * avoidable when an earlier connection P of its group was at t:
+ *   - open: its handshake done, no FIN/RST before t;
+ *   - not draining: no GOAWAY from either side before t;
+ *   - ready and in use: the server's SETTINGS had arrived (so the client knew it was HTTP/2 and
+ *     its stream limit) and the client had already sent a request on P;
+ *   - not full: P's open streams at t (requests started, response not yet complete) were fewer
+ *     than the server's MAX_CONCURRENT_STREAMS in force at t (unlimited when not advertised).
+ * Rule `h2-second-connection`: one finding per client and origin, "k of m connections avoidable".
+ * Cost per avoidable connection: its TCP handshake (SYN → ACK at the capture point) — it also paid
+ * a SETTINGS exchange and a fresh congestion window, not counted, so the cost is a floor.
+ *
+ * Load generators and pre-opened pools: `h2load -c 2` (samples/h2load.pcap) opens both
+ * connections at once, the second SYN (0.075 ms) before the first has its server SETTINGS
+ * (0.118 ms) or any request (0.316 ms). Opening several connections on purpose — to spread load
+ * over server threads or measure it — is the tool's documented choice (`-c`), not a client that
+ * failed to find its connection, so it is not a finding: the "ready and in use" condition excludes
+ * connections opened before the client could have used the first one. A client that opens N after
+ * it has been using P (samples/h2-two-connections.pcap: the second `nghttp` process, 53 ms into
+ * the first one's transfer) is the finding.
+ *
+ * Where it can be wrong:
+ *  - Separate processes (two command-line clients, two browser profiles) cannot share a
+ *    connection; the finding is then about the application design (share one client), not a bug
+ *    in either process.
+ *  - Same address, different origins: for `https`, reuse also needs the certificate to cover both
+ *    names (§9.1.1), which the capture may not show; behind NAT, several clients share one address.
+ *  - The server may have been about to refuse more streams (a lower MAX_CONCURRENT_STREAMS in a
+ *    SETTINGS not yet acknowledged, load shedding) or P may have been slow (a big download with
+ *    flow-control stalls): a client may open a second connection on purpose to avoid head-of-line
+ *    blocking — the finding then says the deliberate trade-off cost a handshake.
+ *  - Open streams are counted from request/response times at the capture point, so a stream
+ *    finishing at t is counted as open or not by a few microseconds.
+ */
+import type { Connection, Finding, Report, Request } from '../model/types.js';
+import type { DetectorDef, DetectOptions } from './index.js';
+import { endpoint, ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
+
+const THRESHOLDS = {} as const;
+
+export interface AvoidableH2Connection {
+  connection: Connection;
+  /** The open connection that could have carried its requests. */
+  couldUse: Connection;
+  openStreams: number;
+  /** Server's MAX_CONCURRENT_STREAMS on `couldUse` at the time (null = not advertised: unlimited). */
+  limit: number | null;
+  /** When `couldUse` became ready (server SETTINGS) and its first request. */
+  readyTime: number;
+  readyPacket: number;
+  firstRequest: Request;
+  costMs: number;
+}
+
+function openTime(c: Connection): number {
+  return c.synTime ?? c.firstTime;
+}
+
+function reqsOf(report: Report): Map<number, Request[]> {
+  const m = new Map<number, Request[]>();
+  for (const r of report.requests) {
+    const l = m.get(r.connectionId) ?? [];
+    l.push(r);
+    m.set(r.connectionId, l);
+  }
+  for (const l of m.values()) l.sort((a, b) => a.times.requestStartTime - b.times.requestStartTime || a.index - b.index);
+  return m;
+}
+
+/** The server's MAX_CONCURRENT_STREAMS in force at t, and when its first SETTINGS arrived. */
+function serverSettingsAt(c: Connection, t: number): { ready: { time: number; packet: number } | null; limit: number | null } {
+  const recs = h2Facts(c)?.server?.settings ?? [];
+  let ready: { time: number; packet: number } | null = null;
+  let limit: number | null = null;
+  for (const r of recs) {
+    if (r.time > t) break;
+    if (!ready) ready = { time: r.time, packet: r.packet };
+    const v = r.settings.MAX_CONCURRENT_STREAMS;
+    if (v !== undefined) limit = v;
+  }
+  return { ready, limit };
+}
+
+function goawayBefore(c: Connection, t: number): boolean {
+  const h = h2Facts(c);
+  return [h?.client?.goaway, h?.server?.goaway].some((g) => g !== undefined && g.time <= t);
+}
+
+/** Avoidable HTTP/2 connections, in order of opening. */
+export function avoidableH2Connections(report: Report): AvoidableH2Connection[] {
+  const reqs = reqsOf(report);
+  const groups = new Map<string, Connection[]>();
+  for (const c of report.connections) {
+    if (!isH2(c)) continue;
+    const k = `${c.client.ip}→${endpoint(c.server)}`;
+    const l = groups.get(k) ?? [];
+    l.push(c);
+    groups.set(k, l);
+  }
+  const out: AvoidableH2Connection[] = [];
+  for (const conns of groups.values()) {
+    conns.sort((a, b) => openTime(a) - openTime(b) || a.id - b.id);
+    for (let i = 1; i < conns.length; i++) {
+      const n = conns[i];
+      const t = openTime(n);
+      if (!(reqs.get(n.id)?.length)) continue;
+      for (let j = 0; j < i; j++) {
+        const p = conns[j];
+        if (p.establishedTime === null || p.establishedTime > t) continue;
+        if (p.close.time !== null && p.close.time <= t) continue;
+        if (goawayBefore(p, t)) continue;
+        const { ready, limit } = serverSettingsAt(p, t);
+        if (!ready) continue;
+        const pr = reqs.get(p.id) ?? [];
+        const first = pr.find((r) => !r.pushed && r.times.requestStartTime <= t);
+        if (!first) continue;
+        const open = pr.filter((r) => !r.pushed && r.times.requestStartTime <= t && (r.times.responseEndTime === null || r.times.responseEndTime > t)).length;
+        if (limit !== null && open >= limit) continue;
+        out.push({
+          connection: n,
+          couldUse: p,
+          openStreams: open,
+          limit,
+          readyTime: ready.time,
+          readyPacket: ready.packet,
+          firstRequest: first,
+          costMs: n.handshakeRttMs > 0 ? n.handshakeRttMs : 0,
+        });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function detect(report: Report, _opts: DetectOptions): Finding[] {
+  const reqs = reqsOf(report);
+  const byOrigin = new Map<string, AvoidableH2Connection[]>();
+  for (const a of avoidableH2Connections(report)) {
+    const k = `${a.connection.client.ip}→${endpoint(a.connection.server)}`;
+    const l = byOrigin.get(k) ?? [];
+    l.push(a);
+    byOrigin.set(k, l);
+  }
+  const findings: Finding[] = [];
+  for (const list of byOrigin.values()) {
+    const c0 = list[0].connection;
+    const origin = endpoint(c0.server);
+    const all = report.connections.filter((c) => isH2(c) && c.client.ip === c0.client.ip && endpoint(c.server) === origin);
+    const cost = list.reduce((n, a) => n + a.costMs, 0);
+    const requestIds = list.flatMap((a) => (reqs.get(a.connection.id) ?? []).map((r) => r.id));
+    const evidence = list.flatMap((a) => {
+      const n = a.connection;
+      const p = a.couldUse;
+      const nr = reqs.get(n.id) ?? [];
+      return [
+        ev(p.firstPacket, openTime(p), `connection ${p.id} to ${origin} opened`),
+        ev(a.readyPacket, a.readyTime, `connection ${p.id}: server SETTINGS received (HTTP/2 ready${a.limit !== null ? `, MAX_CONCURRENT_STREAMS = ${a.limit}` : ', no stream limit advertised'})`),
+        ev(a.firstRequest.packets.request[0], a.firstRequest.times.requestStartTime, `connection ${p.id}: first request ${a.firstRequest.method} ${a.firstRequest.target} (the client is using it)`),
+        ev(n.firstPacket, openTime(n), `connection ${n.id} opened to the same origin while connection ${p.id} was open with ${a.openStreams} active stream(s) of ${a.limit ?? 'unlimited'} allowed`),
+        ev(n.lastPacket, n.establishedTime, `connection ${n.id}: handshake took ${fmtMs(a.costMs)}; it then carried ${nr.length} request(s): ${nr.slice(0, 5).map((r) => `${r.method} ${r.target}`).join(', ')}${nr.length > 5 ? ', …' : ''}`),
+      ];
+    });
+    const first = list[0];
+    const lastConn = list[list.length - 1].connection;
+    findings.push({
+      kind: 'missed-reuse',
+      rule: 'h2-second-connection',
+      layer: 'h2',
+      severity: 'warning',
+      summary:
+        `${list.length} of ${all.length} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
+        `(~${fmtMs(cost)} of handshakes)`,
+      connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
+      requestIds,
+      timeRange: [openTime(first.connection), lastConn.establishedTime ?? openTime(lastConn)],
+      costMs: cost,
+      evidence,
+      advice:
+        'HTTP/2 carries many requests at once on one connection, so a client needs only one connection per origin (RFC 9113 §9.1). ' +
+        `Here a second connection was opened although connection ${first.couldUse.id} was open and could take more streams; each extra connection costs a handshake, a slow start and server memory. ` +
+        'Send all requests for an origin through one shared HTTP/2 client/session (one connection pool for the whole application, not one per task or process).',
+    });
+  }
+  return findings;
+}
+
+export const h2MissedReuse: DetectorDef = {
+  name: 'h2-missed-reuse',
+  kinds: ['missed-reuse'],
+  thresholds: THRESHOLDS,
+  detect,
+};
