@@ -5,7 +5,9 @@
  */
 import type { FlowControlStall } from '../http2/session.js';
 import type { DirectionHol, StreamHol } from '../http2/tcp-hol.js';
-import type { Connection, Evidence, Report, Request } from '../model/types.js';
+import type { Connection, Report, Request } from '../model/types.js';
+
+export { endpoint, ev, fmtMs, threshold } from './util.js';
 
 export function isH2(c: Connection): boolean {
   return c.protocol === 'h2' || c.protocol === 'h2c';
@@ -43,30 +45,8 @@ export function requestsByStream(report: Report): Map<number, Map<number, Reques
   return m;
 }
 
-/** Named threshold: the option when given and finite, else the default. */
-export function threshold(t: Record<string, number> | undefined, name: string, dflt: number): number {
-  const v = t?.[name];
-  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
-}
-
-/** Duration for humans: "0.4 ms", "38 ms", "3.9 s". */
-export function fmtMs(v: number): string {
-  if (v >= 10_000) return `${(v / 1000).toFixed(0)} s`;
-  if (v >= 1000) return `${(v / 1000).toFixed(1)} s`;
-  if (v >= 10) return `${v.toFixed(0)} ms`;
-  return `${v.toFixed(1)} ms`;
-}
-
-export function ev(packet: number | null, time: number | null, what: string): Evidence {
-  return { packet, time, what };
-}
-
 /** "stream 19 (GET /big/b4.bin)", or "stream 0 (connection control frames)". */
 export function streamLabel(id: number, r: Request | undefined): string {
   if (id === 0) return 'stream 0 (connection control frames)';
   return r ? `stream ${id} (${r.method} ${r.target})` : `stream ${id}`;
-}
-
-export function endpoint(e: { ip: string; port: number }): string {
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }

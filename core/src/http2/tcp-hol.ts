@@ -40,7 +40,8 @@ import type { Side } from '../model/types.js';
 import type { StreamChunk } from '../tcp/stream.js';
 
 export const MAX_HOL_EPISODES = 1000;
-export const MAX_PENDING_PIECES = 1 << 16;
+/** Enough for one maximum-size frame (2^24 − 1 octets) in 1448-octet segments. */
+export const MAX_PENDING_PIECES = 1 << 14;
 /** Late pieces remembered before a held run (to name the blocking streams). */
 const MAX_RECENT = 64;
 
