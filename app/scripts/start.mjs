@@ -5,7 +5,7 @@
 //
 //   node app/scripts/start.mjs [capture] [--browser] [--port N] [--install-electron]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findElectronBinary, hasDisplay } from './electron-bin.mjs';
@@ -35,11 +35,11 @@ if (!existsSync(capture)) {
   process.exit(2);
 }
 
+/** mtime of the newest source file under dir (skipping node_modules and dist). */
 function newest(dir) {
-  // mtime of the newest source file under dir (shallow enough for app/ and core/src).
   let t = 0;
   const walk = (d) => {
-    for (const e of readdir(d)) {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
         if (e.name !== 'node_modules' && e.name !== 'dist') walk(p);
@@ -48,10 +48,6 @@ function newest(dir) {
   };
   walk(dir);
   return t;
-}
-import { readdirSync } from 'node:fs';
-function readdir(d) {
-  return readdirSync(d, { withFileTypes: true });
 }
 
 function ensureBuilt() {
@@ -64,9 +60,13 @@ function ensureBuilt() {
   if (!existsSync(ui) || !existsSync(main) || statSync(ui).mtimeMs < src || statSync(main).mtimeMs < src) need.push(['run', 'build', '-w', 'app']);
   for (const cmd of need) {
     const r = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', cmd, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    // tsc exits non-zero on type errors but still emits; show the output only when a build failed.
     if (r.error) throw r.error;
-    if (r.status !== 0) process.stderr.write(`wirefall: \`npm ${cmd.join(' ')}\` reported errors:\n${r.stdout}${r.stderr}`);
+    // tsc reports type errors but still emits: only a missing output is fatal.
+    const output = cmd.includes('core') ? coreOut : ui;
+    if (r.status !== 0 && !existsSync(output)) {
+      process.stderr.write(`wirefall: \`npm ${cmd.join(' ')}\` failed:\n${r.stdout}${r.stderr}`);
+      process.exit(1);
+    }
   }
 }
 

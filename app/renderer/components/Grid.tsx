@@ -373,7 +373,7 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
           .map((s, i) => {
             const right = s.x > wfW - 190;
             return (
-              <span key={`x${i}`} className={`close-marker by-${s.by ?? 'none'} how-${s.how}`} data-testid="close-marker" style={{ left: s.x }} title={s.label}>
+              <span key={`x${i}`} className={`close-marker by-${s.by ?? 'none'} how-${s.how}`} data-testid="close-marker" style={{ left: s.x }} title={s.detail ? `${s.label}: ${s.detail}` : s.label}>
                 <span className={`close-label${right ? ' left' : ''}`}>{s.label}</span>
               </span>
             );

@@ -50,9 +50,10 @@ export interface Segment {
   x: number;
   w: number;
   label: string;
-  /** For close markers: who closed. */
+  /** For close markers: who closed, how, and the engine's one-sentence explanation. */
   by?: 'client' | 'server' | null;
   how?: string;
+  detail?: string;
 }
 
 const clip = (x: number, w: number, width: number): [number, number] => {
@@ -84,7 +85,7 @@ export function laneLayout(c: ConnectionRow, w: TimeWindow, width: number): Segm
   if (c.tls) push('tls', c.tls[0], c.tls[1], `TLS ${fmtShort(c.tls[1] - c.tls[0])}`);
   for (const g of c.idle) push('idle', g.startTime, g.endTime, idleLabel(g, c.keepAlive));
   const closeT = c.close.time;
-  if (closeT !== null) push('close', closeT, closeT, closeLabel(c.close), { by: c.close.by, how: c.close.how });
+  if (closeT !== null) push('close', closeT, closeT, closeLabel(c.close), { by: c.close.by, how: c.close.how, ...(c.close.detail ? { detail: c.close.detail } : {}) });
   return segs;
 }
 
