@@ -49,3 +49,25 @@ describe('launcher', () => {
     }
   });
 });
+
+describe('wirefall view from the compiled build', () => {
+  it('analyses in a worker thread, keeping the server responsive', async () => {
+    const { existsSync } = await import('node:fs');
+    const dist = `${ROOT}core/dist/view/server.js`;
+    if (!existsSync(dist)) {
+      const { spawnSync } = await import('node:child_process');
+      spawnSync('npm', ['run', 'build', '-w', 'core'], { cwd: ROOT, stdio: 'ignore' });
+    }
+    const { startViewServer } = (await import(dist)) as typeof import('../../core/src/view/server.js');
+    const { buildRenderer } = await import('./helpers.js');
+    const server = await startViewServer({ capturePath: `${ROOT}samples/browser-pageload.pcap.gz`, staticDir: buildRenderer() });
+    try {
+      expect(server.analysis).toBe('worker');
+      const info = await server.docs.settled(server.doc);
+      expect(info.state).toBe('ready');
+      expect(server.docs.model(server.doc).requests.length).toBe(info.progress.requests);
+    } finally {
+      await server.close();
+    }
+  });
+});

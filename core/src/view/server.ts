@@ -14,14 +14,17 @@
  * Events of ApiEvent; GET /api/export?doc=&kind=har|report → attachment.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import type { Report } from '../model/types.js';
-import { validateCall, type ApiEvent, type DocId, type HostInfo } from './api.js';
+import { validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
-import { DocStore, DocError } from './docs.js';
+import { DocStore, DocError, type Analyze } from './docs.js';
 
 export interface ViewServerOptions {
   /** A capture to analyse (progress is streamed to the page) … */
@@ -34,9 +37,12 @@ export interface ViewServerOptions {
   staticDir: string;
   /** Only loopback is allowed; the default and the only accepted value is 127.0.0.1. */
   host?: '127.0.0.1';
-  /** For tests and embedding: provide the engine links instead of loading core's modules. */
+  /** For tests and embedding: provide the engine links (analysis then runs in-process). */
   core?: CoreLinks;
 }
+
+/** Where analysis runs: a worker thread (compiled build) or the server's own thread. */
+export type AnalysisMode = 'worker' | 'in-process';
 
 export interface ViewServer {
   /** Full URL to open, including the token: http://127.0.0.1:PORT/?token=… */
@@ -46,6 +52,7 @@ export interface ViewServer {
   docs: DocStore;
   /** The document id of the capture/report given in the options. */
   doc: DocId;
+  analysis: AnalysisMode;
   close(): Promise<void>;
 }
 
@@ -124,7 +131,27 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   }
   const core = opts.core ?? CORE;
   const token = randomBytes(32).toString('base64url');
-  const docs = new DocStore((path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress }), core.phases);
+  // The engine runs in a worker thread when the compiled worker is next to this module (core/dist);
+  // from sources (tests) or with injected links it runs in-process.
+  const workerFile = fileURLToPath(new URL('./analysis-worker.js', import.meta.url));
+  const analysis: AnalysisMode = !opts.core && existsSync(workerFile) ? 'worker' : 'in-process';
+  const analyze: Analyze =
+    analysis === 'worker'
+      ? (path, onProgress, signal) =>
+          new Promise<Report>((resolveReport, reject) => {
+            const w = new Worker(workerFile, { workerData: { path } });
+            signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
+            w.on('message', (m: { type: string; progress?: AnalysisProgress; report?: Report; error?: { code: string; message: string } }) => {
+              if (m.type === 'progress' && m.progress) onProgress(m.progress);
+              else if (m.type === 'done') resolveReport(m.report!);
+              else if (m.type === 'error') reject(Object.assign(new Error(m.error!.message), { code: m.error!.code }));
+              if (m.type !== 'progress') void w.terminate();
+            });
+            w.on('error', reject);
+            w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
+          })
+      : (path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress });
+  const docs = new DocStore(analyze, core.phases);
   const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
   const sse = new Set<ServerResponse>();
   docs.subscribe((ev: ApiEvent) => {
@@ -265,6 +292,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     token,
     docs,
     doc,
+    analysis,
     close: () =>
       new Promise<void>((ok) => {
         for (const r of sse) r.end();
