@@ -123,7 +123,7 @@ function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: num
   const blockers = e.blockers.map((b) => `stream ${b.streamId}`);
   const parts = held.map((s) => `${streamLabel(s.streamId, reqs.get(s.streamId))} waited ${fmtMs(s.holMs)} (held since packet ${s.firstPacket})`);
   return (
-    `the missing bytes${blockers.length ? ` (of ${blockers.join(', ')})` : ''} arrived, retransmitted, and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
+    `the missing bytes${blockers.length ? ` (of ${blockers.join(', ')})` : ''} arrived late (retransmitted, or reordered in flight) and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
     (own.length ? `; stream(s) ${own.join(', ')} waited for their own lost bytes (not counted)` : '')
   );
 }
@@ -173,7 +173,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       severity: 'warning',
       summary:
         `${h.streams.length} HTTP/2 stream(s) on connection ${h.connectionId} waited ${fmtMs(h.totalMs)} in total (${fmtMs(h.wallMs)} of wall-clock time) ` +
-        `for TCP retransmissions of other streams' ${dir} bytes, in ${counted.length} episode(s); worst: ${streamLabel(worst.streamId, worst.request)}, ${fmtMs(worst.stalledMs)}`,
+        `for TCP retransmissions of other streams' ${dir} bytes, after ${counted.length} of ${h.episodes.length} lost or late segment(s); worst: ${streamLabel(worst.streamId, worst.request)}, ${fmtMs(worst.stalledMs)}`,
       connectionIds: [h.connectionId],
       requestIds: h.streams.filter((s) => s.request).map((s) => s.request!.id),
       timeRange: [first ? first.firstHeldTime : 0, last ? last.releaseTime : 0],

@@ -3,7 +3,7 @@
  * frames that own those octets → episodes and per-stream waits. Times in ms.
  */
 import { describe, expect, it } from 'vitest';
-import { TcpHolTracker } from '../../../core/src/http2/tcp-hol.js';
+import { MAX_PENDING_PIECES, TcpHolTracker } from '../../../core/src/http2/tcp-hol.js';
 
 type C = [offset: number, len: number, time: number, packet: number];
 type F = [streamId: number, offset: number, payloadLength: number];
@@ -82,5 +82,26 @@ describe('TcpHolTracker', () => {
     expect(t.take(3)).toMatchObject({ stalledMs: 16, stalls: 2 });
     expect(f.streamStalledMs).toBe(16);
     expect(f.stalledMs).toBe(16);
+  });
+
+  it('does not count a capture gap (bytes the capture never saw, skipped by the reassembler) as a stall', () => {
+    const t = new TcpHolTracker('server');
+    t.chunk({ data: new Uint8Array(10), offset: 0, skipped: 0, time: 1, deliveredTime: 1, packet: 1 });
+    // [10,20) never captured; the receiver ACKed past it at t=9, so [20,30) is delivered then.
+    t.chunk({ data: new Uint8Array(10), offset: 20, skipped: 10, time: 2, deliveredTime: 9, packet: 2 });
+    t.frame({ streamId: 1, offset: 0, length: 1 });
+    t.frame({ streamId: 3, offset: 10, length: 11 });
+    expect(t.facts().episodes).toEqual([]);
+  });
+
+  it('marks the attribution approximate after a lost frame boundary, and when a frame outgrows the pending limit', () => {
+    const a = new TcpHolTracker('client');
+    a.desync();
+    expect(a.facts().approximate).toBe(true);
+    const b = new TcpHolTracker('client');
+    for (let i = 0; i <= MAX_PENDING_PIECES; i++) b.chunk({ data: new Uint8Array(1), offset: i, skipped: 0, time: i, deliveredTime: i, packet: i + 1 });
+    const f = b.facts();
+    expect(f.approximate).toBe(true);
+    expect(f.dropped.pieces).toBe(1);
   });
 });

@@ -138,7 +138,7 @@ describe('hol-stall (tcp) on HTTP/2', () => {
     // behind its own losses is not counted.
     for (const s of h.streams) expect(s.stalledMs).toBeGreaterThan(0);
     expect(f.evidence.some((e) => e.what.includes('/big/b'))).toBe(true);
-    expect(f.evidence.filter((e) => e.packet !== null && /arrived, retransmitted, and released \d+ held bytes/.test(e.what)).length).toBeGreaterThan(10);
+    expect(f.evidence.filter((e) => e.packet !== null && /arrived late \(retransmitted, or reordered in flight\) and released \d+ held bytes/.test(e.what)).length).toBeGreaterThan(10);
     expect(f.advice).toMatch(/HTTP\/3/);
   });
 
