@@ -31,7 +31,7 @@ function tshark(args: string[]): string[] {
 }
 
 interface Seg { frame: number; time: number; start: number; end: number; retrans: boolean }
-interface Expected { release: number; releaseFrame: number; stream: number; ms: number; own: boolean }
+interface Expected { release: number; releaseFrame: number; stream: number; ms: number; waitMs: number; own: boolean; late: number[] }
 
 function expectedFromTshark(file: string): { expected: Expected[]; retransmissions: number } {
   const segs: Seg[] = tshark(['-r', file, '-Y', `tcp.srcport==${PORT} && tcp.len>0`, '-T', 'fields', '-E', 'separator=;', '-e', 'frame.number', '-e', 'frame.time_relative', '-e', 'tcp.seq', '-e', 'tcp.len', '-e', 'tcp.analysis.retransmission']).map((l) => {
@@ -83,7 +83,8 @@ function expectedFromTshark(file: string): { expected: Expected[]; retransmissio
     const own = new Set(g.late.flatMap((s) => [...streamsOf(s)]));
     const firstArrival = new Map<number, number>();
     for (const s of g.held) for (const id of streamsOf(s)) if (!firstArrival.has(id)) firstArrival.set(id, s.time);
-    for (const [id, t] of firstArrival) expected.push({ release: rel, releaseFrame: g.releaseSeg.frame, stream: id, ms: own.has(id) ? 0 : rel - t, own: own.has(id) });
+    const late = [...own].sort((a, b) => a - b);
+    for (const [id, t] of firstArrival) expected.push({ release: rel, releaseFrame: g.releaseSeg.frame, stream: id, ms: own.has(id) ? 0 : rel - t, waitMs: rel - t, own: own.has(id), late });
   }
   return { expected, retransmissions: segs.filter((s) => s.retrans).length };
 }
@@ -100,6 +101,7 @@ describe('hol-stall (tcp) on HTTP/2', () => {
       expect(hol.episodes.length).toBe(new Set(expected.map((e) => e.release)).size);
       let compared = 0;
       let maxDiff = 0;
+      let maxWaitDiff = 0;
       const heldByOthers = new Set<number>();
       for (const e of expected) {
         const ep = hol.episodes.find((x) => Math.abs(x.releaseTime - e.release) < 1e-6);
@@ -107,6 +109,9 @@ describe('hol-stall (tcp) on HTTP/2', () => {
         expect(ep!.releasePacket).toBe(e.releaseFrame);
         const share = ep!.streams.find((s) => s.streamId === e.stream);
         expect(share, `stream ${e.stream} at ${e.release} ms`).toBeDefined();
+        // Total wait in TCP (own loss or not), and the streams of the late bytes.
+        maxWaitDiff = Math.max(maxWaitDiff, Math.abs(share!.waitMs - e.waitMs));
+        expect([...new Set(ep!.blockers.map((b) => b.streamId))].sort((a, b) => a - b)).toEqual(e.late);
         if (e.own) expect(share!.holMs).toBe(0);
         else {
           maxDiff = Math.max(maxDiff, Math.abs(share!.holMs - e.ms));
@@ -115,7 +120,8 @@ describe('hol-stall (tcp) on HTTP/2', () => {
         compared++;
       }
       expect(maxDiff).toBeLessThanOrEqual(1);
-      console.log(`h2-loss-hol: ${compared} (release, stream) pairs compared, ${expected.filter((e) => !e.own).length} held by other streams, max |Δ| = ${maxDiff.toFixed(6)} ms`);
+      expect(maxWaitDiff).toBeLessThanOrEqual(1);
+      console.log(`h2-loss-hol: ${compared} (release, stream) pairs compared, ${expected.filter((e) => !e.own).length} held by other streams; max |Δ| stall ${maxDiff.toFixed(6)} ms, wait ${maxWaitDiff.toFixed(6)} ms`);
       // Our episodes name no stream tshark does not.
       for (const ep of hol.episodes) for (const s of ep.streams) expect(expected.some((e) => Math.abs(e.release - ep.releaseTime) < 1e-6 && e.stream === s.streamId)).toBe(true);
       // All 8 request streams were held by another stream's loss at some point.
