@@ -65,9 +65,17 @@ export function stalls(reqs: Request[], rttMs = 0): Stall[] {
     if (prevEnd === null) continue;
     const stall = prevEnd - q;
     if (stall <= 0) continue;
+    // The earlier responses still on the wire at q: walking back from k−1 while they end after
+    // q (responses come in order, so this visits only the blockers, not the whole connection).
+    let first = k - 1;
+    while (first > 0) {
+      const e = reqs[first - 1].times.responseEndTime;
+      if (e === null || e <= q) break;
+      first--;
+    }
     const blockers: { request: Request; ms: number }[] = [];
     let from = q;
-    for (let j = 0; j < k; j++) {
+    for (let j = first; j < k; j++) {
       const e = reqs[j].times.responseEndTime;
       if (e === null || e <= from) continue;
       blockers.push({ request: reqs[j], ms: e - from });
@@ -118,10 +126,12 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     }
 
     // RFC 9112 §9.3.2: no pipelining after a non-idempotent request before its final response.
-    for (const j of reqs) {
+    for (let ji = 0; ji < reqs.length; ji++) {
+      const j = reqs[ji];
       if (isIdempotent(j.method)) continue;
       const final = j.times.responseStartTime ?? c.close.time ?? c.lastTime;
-      const after = reqs.filter((r) => r.index > j.index && r.times.requestStartTime < final);
+      const after: Request[] = [];
+      for (let i = ji + 1; i < reqs.length && reqs[i].times.requestStartTime < final; i++) after.push(reqs[i]);
       if (!after.length) continue;
       findings.push({
         kind: 'hol-stall',

@@ -41,7 +41,7 @@
 import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import {
-  closedBy,
+  capEvidence,
   endpoint,
   ev,
   exchangeEnd,
@@ -51,6 +51,8 @@ import {
   isHttp1,
   isIdempotent,
   label,
+  maxOf,
+  minOf,
   openTime,
   requestsByConnection,
   threshold,
@@ -118,7 +120,9 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       if (r.state !== 'complete' || !serverRefused(r) || !persistsAsked(r)) continue;
       if (!reqs.slice(0, k).every(persists)) continue;
       const key = endpoint(c.server);
-      stopped.set(key, [...(stopped.get(key) ?? []), { c, r }]);
+      const l = stopped.get(key);
+      if (l) l.push({ c, r });
+      else stopped.set(key, [{ c, r }]);
       break;
     }
   }
@@ -133,10 +137,10 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       summary: `the server ${server} switched to Connection: close after ${counts.join('/')} request(s) on ${items.length} connection(s) that it had kept alive until then${counts.length === 1 && items.length > 1 ? ' (a per-connection request limit)' : ''}`,
       connectionIds: items.map((i) => i.c.id),
       requestIds: items.map((i) => i.r.id),
-      timeRange: [Math.min(...items.map((i) => i.r.times.requestStartTime)), Math.max(...items.map((i) => exchangeEnd(i.r)))],
-      evidence: items.map((i) =>
+      timeRange: [minOf(items, (i) => i.r.times.requestStartTime), maxOf(items, (i) => exchangeEnd(i.r))],
+      evidence: capEvidence(items.map((i) =>
         ev(i.r.packets.response?.[0] ?? null, i.r.times.responseStartTime, `connection ${i.c.id}, response ${i.r.index} (${i.r.status}) to ${label(i.r)}: Connection: close after ${i.r.index - 1} kept-alive response(s)`),
-      ),
+      )),
       advice: `${statuses.every((s) => s !== null && s < 400) ? 'The responses were successful, so this is a policy: ' : 'Some of these were error responses (servers often close after errors); otherwise '}a per-connection request limit (nginx \`keepalive_requests\`, Apache \`MaxKeepAliveRequests\`) or a recycling proxy. Raise it if clients reconnect often; advertise it with Keep-Alive: max so clients can plan.`,
     });
   }
@@ -297,7 +301,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     for (const c of group) {
       const reqs = byConn.get(c.id) ?? [];
       if (!reqs.length || reqs.some((r) => r.state !== 'complete')) continue; // a hang is not idling
-      const endUse = Math.max(...reqs.map(exchangeEnd));
+      const endUse = maxOf(reqs, exchangeEnd);
       const used = Math.max(1, endUse - reqs[0].times.requestStartTime);
       const end = c.close.time ?? c.lastTime;
       const idle = end - endUse;
@@ -309,11 +313,11 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         rule: 'idle-kept-long',
         layer: 'http1',
         severity: 'info',
-        summary: `${long.length} connection(s) to ${origin} stayed open idle for up to ${fmtMs(Math.max(...long.map((l) => l.idle)))} after being used for ${fmtMs(Math.max(...long.map((l) => l.used)))}`,
+        summary: `${long.length} connection(s) to ${origin} stayed open idle for up to ${fmtMs(maxOf(long, (l) => l.idle))} after being used for ${fmtMs(maxOf(long, (l) => l.used))}`,
         connectionIds: long.map((l) => l.c.id),
         requestIds: [],
-        timeRange: [Math.min(...long.map((l) => l.end - l.idle)), Math.max(...long.map((l) => l.end))],
-        evidence: long.map((l) => ev(l.c.close.packet, l.end, `connection ${l.c.id}: ${fmtMs(l.used)} in use, then ${fmtMs(l.idle)} idle until ${l.c.close.time === null ? 'capture end' : `the ${l.c.close.by}'s ${l.c.close.how.toUpperCase()}`}`)),
+        timeRange: [minOf(long, (l) => l.end - l.idle), maxOf(long, (l) => l.end)],
+        evidence: capEvidence(long.map((l) => ev(l.c.close.packet, l.end, `connection ${l.c.id}: ${fmtMs(l.used)} in use, then ${fmtMs(l.idle)} idle until ${l.c.close.time === null ? 'capture end' : `the ${l.c.close.by}'s ${l.c.close.how.toUpperCase()}`}`))),
         advice: 'Idle connections hold sockets and memory on both ends (and on every middlebox). If they are rarely reused, shorten the idle timeout of the side that keeps them; if they are a warm pool on purpose, ignore this.',
       });
     }
@@ -326,16 +330,32 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       if (!last || last.state !== 'complete' || !persists(last) || !(c.keepAlive?.reusableAfter[last.index - 1] ?? false)) continue;
       const idle = c.close.time - exchangeEnd(last);
       if (idle < idleCloseMs) continue;
-      const next = group.find((n) => n !== c && openTime(n) >= c.close.time! && (byConn.get(n.id) ?? []).length > 0);
+      // the first connection opened at or after the close that carried a request (binary search)
+      let lo = 0;
+      let hi = group.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (openTime(group[mid]) < c.close.time) lo = mid + 1;
+        else hi = mid;
+      }
+      let next: Connection | undefined;
+      for (let i = lo; i < group.length && openTime(group[i]) - exchangeEnd(last) <= reuseWindowMs; i++) {
+        if (group[i] !== c && (byConn.get(group[i].id) ?? []).length > 0) {
+          next = group[i];
+          break;
+        }
+      }
       if (!next) continue;
       const gap = (byConn.get(next.id) ?? [])[0].times.requestStartTime - exchangeEnd(last);
       if (gap > reuseWindowMs) continue;
       const side = c.close.by ?? 'server';
-      tooShort.set(side, [...(tooShort.get(side) ?? []), { c, next, idle, gap }]);
+      const l = tooShort.get(side);
+      if (l) l.push({ c, next, idle, gap });
+      else tooShort.set(side, [{ c, next, idle, gap }]);
     }
     for (const [side, items] of tooShort) {
-      const maxGap = Math.max(...items.map((i) => i.gap));
-      const idle = Math.max(...items.map((i) => i.idle));
+      const maxGap = maxOf(items, (i) => i.gap);
+      const idle = maxOf(items, (i) => i.idle);
       const s = suggestS(maxGap);
       findings.push({
         kind: 'keepalive-policy',
@@ -345,11 +365,11 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         summary: `the ${side} closed idle connections to ${origin} after ~${fmtMs(idle)}, just before the client's next request (${fmtMs(maxGap)} after the previous response): its idle timeout is too short for this traffic`,
         connectionIds: [...new Set(items.flatMap((i) => [i.c.id, i.next.id]))].sort((a, b) => a - b),
         requestIds: items.map((i) => (byConn.get(i.next.id) ?? [])[0].id),
-        timeRange: [Math.min(...items.map((i) => i.c.close.time! - i.idle)), Math.max(...items.map((i) => openTime(i.next)))],
-        evidence: items.flatMap((i) => [
+        timeRange: [minOf(items, (i) => i.c.close.time! - i.idle), maxOf(items, (i) => openTime(i.next))],
+        evidence: capEvidence(items.flatMap((i) => [
           ev(i.c.close.packet, i.c.close.time, `connection ${i.c.id} closed by the ${side} after ${fmtMs(i.idle)} idle`),
           ev(i.next.firstPacket, openTime(i.next), `new connection ${i.next.id} for the next request, ${fmtMs(i.gap)} after the previous response`),
-        ]),
+        ])),
         advice: side === 'server'
           ? `Set the server's keep-alive idle timeout to at least ~${s} s (1.5 × the largest observed gap; e.g. nginx \`keepalive_timeout ${s}s\`), or accept the reconnects if sockets are scarce.`
           : `Keep the client's idle pooled connections for at least ~${s} s (1.5 × the largest observed gap), but below the server's keep-alive timeout.`,

@@ -54,6 +54,7 @@
 import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import {
+  capEvidence,
   closedBy,
   endpoint,
   ev,
@@ -62,6 +63,9 @@ import {
   groupByOrigin,
   isHttp1,
   label,
+  maxOf,
+  MinHeap,
+  minOf,
   openTime,
   requestsByConnection,
   selfDelimited,
@@ -102,22 +106,6 @@ const THRESHOLDS = {
   idleCloseMs: { default: 500, unit: 'ms', description: 'a close after at least this much idle is an idle timeout, not an immediate close' },
 } as const;
 
-function lastComplete(reqs: Request[], before: number): Request | undefined {
-  let last: Request | undefined;
-  for (const r of reqs) if (r.times.requestStartTime <= before && r.state === 'complete') last = r;
-  return last;
-}
-
-/** At time t: P open, with ≥1 exchange, nothing outstanding, and reusable after its last exchange. */
-function idleReusable(p: Connection, reqs: Request[], t: number): boolean {
-  if (closedBy(p, t) || p.establishedTime === null || p.establishedTime > t) return false;
-  const started = reqs.filter((r) => r.times.requestStartTime <= t);
-  if (!started.length) return false;
-  for (const r of started) if (r.state !== 'complete' || r.times.responseEndTime === null || r.times.responseEndTime > t) return false;
-  const last = started[started.length - 1];
-  return selfDelimited(last) && (p.keepAlive?.reusableAfter[last.index - 1] ?? false);
-}
-
 function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: ReuseCause; idleMs: number } {
   const last = reqs[reqs.length - 1];
   const lastEnd = exchangeEnd(last);
@@ -138,6 +126,13 @@ function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: 
   if (p.close.how === 'rst') return { cause: 'reset', idleMs };
   if (p.close.by === 'server') return { cause: idleMs >= idleCloseMs ? 'server-idle-timeout' : 'server-close', idleMs };
   return { cause: idleMs >= idleCloseMs ? 'client-idle-timeout' : 'client-no-pool', idleMs };
+}
+
+/** All exchanges complete and the last one self-delimited and persistent: reusable once it ends. */
+function reusableAtEnd(p: Connection, reqs: Request[]): boolean {
+  if (!reqs.length || reqs.some((r) => r.state !== 'complete' || r.times.responseEndTime === null)) return false;
+  const last = reqs[reqs.length - 1];
+  return selfDelimited(last) && (p.keepAlive?.reusableAfter[last.index - 1] ?? false);
 }
 
 /** N's first request repeats a request that failed on P (stale-connection race retry). */
@@ -199,7 +194,7 @@ function advice(cause: ReuseCause, items: Avoidable[]): string {
     case 'client-no-pool':
       return 'Reuse connections: send all requests to this origin through one HTTP client that keeps a connection pool (one curl run with several URLs, a requests.Session, an http.Agent({ keepAlive: true }), a shared HttpClient) instead of a new client per request. Each new connection costs a TCP handshake (one round trip), a TLS handshake on HTTPS, and a fresh TCP slow start.';
     case 'client-idle-timeout': {
-      const gap = Math.max(...items.map((a) => a.gapMs));
+      const gap = maxOf(items, (a) => a.gapMs);
       return `Keep idle pooled connections longer than the gaps between requests (here up to ${fmtMs(gap)}), while staying below the server's keep-alive timeout.`;
     }
     case 'server-connection-close':
@@ -209,7 +204,7 @@ function advice(cause: ReuseCause, items: Avoidable[]): string {
     case 'not-self-delimited':
       return 'Make the server send Content-Length or `Transfer-Encoding: chunked` so the connection can be reused after the response.';
     case 'server-idle-timeout': {
-      const gap = Math.max(...items.map((a) => a.gapMs));
+      const gap = maxOf(items, (a) => a.gapMs);
       return `Raise the server's keep-alive idle timeout above the client's gaps between requests (up to ${fmtMs(gap)} here; e.g. nginx \`keepalive_timeout\`), or have the client close its idle connections first.`;
     }
     case 'max-requests':
@@ -232,38 +227,65 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const used = group.filter((c) => (byConn.get(c.id) ?? []).length > 0);
     if (used.length < 2) continue;
     const avoidable: Avoidable[] = [];
-    const excess: { conn: Connection; open: Connection[] }[] = [];
-    const matched = new Set<number>();
-    for (const n of used) {
+    const excess: { conn: Connection; open: Connection[]; openCount: number }[] = [];
+    // One sweep in order of opening (O(n log n) for a group of n connections): `active` holds the
+    // connections opened so far and not yet closed (a heap by close time moves them out),
+    // `idlePool` the open ones whose last exchange is over and reusable (a heap by the end of that
+    // exchange moves them in), `closed` the closed ones in order of closing, not yet matched.
+    const usedSet = new Set(used.map((c) => c.id));
+    const active = new Set<Connection>();
+    const byClose = new MinHeap<Connection>((c) => c.close.time ?? Infinity);
+    const byLastEnd = new MinHeap<Connection>((c) => exchangeEnd(byConn.get(c.id)!.at(-1)!));
+    const idlePool: Connection[] = [];
+    const closed: Connection[] = [];
+    for (const n of group) {
       const t0 = openTime(n);
+      while (byLastEnd.size && byLastEnd.key(byLastEnd.peek()!) <= t0) idlePool.push(byLastEnd.pop()!);
+      while (byClose.size && byClose.key(byClose.peek()!) <= t0) {
+        const c = byClose.pop()!;
+        active.delete(c);
+        closed.push(c);
+      }
+      if (usedSet.has(n.id)) judge(n, t0);
+      active.add(n);
+      byClose.push(n);
+      if (usedSet.has(n.id) && reusableAtEnd(n, byConn.get(n.id)!)) byLastEnd.push(n);
+    }
+
+    /** Was N, opened at t0, avoidable — or above the parallel budget? */
+    function judge(n: Connection, t0: number): void {
       const nReqs = byConn.get(n.id)!;
-      const earlier = used.filter((p) => p !== n && openTime(p) < t0);
-      if (!earlier.length) continue;
       // An idle connection the client never used again: a pool that later uses it was just
       // opening parallel connections ahead of demand (browsers preconnect), which is not a miss.
-      const idle = earlier.filter((p) => idleReusable(p, byConn.get(p.id)!, t0) && !byConn.get(p.id)!.some((r) => r.times.requestStartTime >= t0));
-      if (idle.length) {
-        const p = idle[idle.length - 1];
-        const last = lastComplete(byConn.get(p.id)!, t0)!;
+      while (idlePool.length && closedBy(idlePool[idlePool.length - 1], t0)) idlePool.pop();
+      const p = idlePool.at(-1);
+      if (p && openTime(p) < t0) {
+        const last = byConn.get(p.id)!.at(-1)!;
         const gap = t0 - exchangeEnd(last);
         avoidable.push({ conn: n, by: p, cause: 'idle-connection-unused', costMs: setupCostMs(n, nReqs[0]), idleMs: gap, gapMs: gap, served: last.index });
-        continue;
+        return;
       }
-      const open = group.filter((p) => p !== n && openTime(p) < t0 && !closedBy(p, t0));
-      if (open.length + 1 > budget) excess.push({ conn: n, open });
-      // The most recently closed connection that has not explained another one yet.
+      if (active.size + 1 > budget) {
+        const open: Connection[] = [];
+        for (const c of active) if (openTime(c) < t0 && open.push(c) >= 12) break;
+        excess.push({ conn: n, open, openCount: active.size });
+      }
+      // The most recently closed connection that has not explained another one yet. Those
+      // never eligible again (incomplete, or their last response too long ago) are dropped.
       let best: Connection | undefined;
-      for (const p of earlier) {
-        if (matched.has(p.id) || !closedBy(p, t0)) continue;
-        const pReqs = byConn.get(p.id)!;
-        const last = pReqs[pReqs.length - 1];
-        if (last.state !== 'complete' || t0 - exchangeEnd(last) > window) continue;
-        if (!best || (p.close.time ?? 0) > (best.close.time ?? 0)) best = p;
+      for (let i = closed.length - 1; i >= 0; i--) {
+        const last = byConn.get(closed[i].id)?.at(-1);
+        if (!last || last.state !== 'complete' || t0 - exchangeEnd(last) > window) {
+          closed.splice(i, 1);
+          continue;
+        }
+        best = closed[i];
+        closed.splice(i, 1);
+        break;
       }
-      if (!best) continue;
+      if (!best) return;
       const pReqs = byConn.get(best.id)!;
-      matched.add(best.id);
-      if (isRetryOf(nReqs[0], pReqs)) continue;
+      if (isRetryOf(nReqs[0], pReqs)) return;
       const { cause, idleMs } = causeOf(best, pReqs, idleCloseMs);
       avoidable.push({
         conn: n,
@@ -279,7 +301,11 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     const origin = endpoint(group[0].server);
     const client = group[0].client.ip;
     const byCause = new Map<ReuseCause, Avoidable[]>();
-    for (const a of avoidable) byCause.set(a.cause, [...(byCause.get(a.cause) ?? []), a]);
+    for (const a of avoidable) {
+      const l = byCause.get(a.cause);
+      if (l) l.push(a);
+      else byCause.set(a.cause, [a]);
+    }
     for (const [cause, items] of byCause) {
       const cost = items.reduce((s, a) => s + a.costMs, 0);
       const conns = [...new Set([items[0].by.id, ...items.flatMap((a) => [a.by.id, a.conn.id])])].sort((a, b) => a - b);
@@ -305,15 +331,15 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         summary: `${items.length} of ${used.length} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes: ${why(cause, items)}`,
         connectionIds: conns,
         requestIds: reqIds,
-        timeRange: [Math.min(...items.map((a) => openTime(a.by))), Math.max(...items.map((a) => a.conn.lastTime))],
+        timeRange: [minOf(items, (a) => openTime(a.by)), maxOf(items, (a) => a.conn.lastTime)],
         costMs: cost,
-        evidence,
+        evidence: capEvidence(evidence),
         advice: advice(cause, items),
       });
     }
 
     if (excess.length) {
-      const peak = Math.max(...excess.map((e) => e.open.length + 1));
+      const peak = maxOf(excess, (e) => e.openCount + 1);
       const cost = excess.reduce((s, e) => s + setupCostMs(e.conn, byConn.get(e.conn.id)![0]), 0);
       findings.push({
         kind: 'excess-parallel-connections',
@@ -322,9 +348,9 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         summary: `${client} had up to ${peak} connections open to ${origin} at once (budget ${budget}): ${excess.length} opened above the budget`,
         connectionIds: excess.map((e) => e.conn.id),
         requestIds: excess.map((e) => byConn.get(e.conn.id)![0].id),
-        timeRange: [openTime(excess[0].conn), Math.max(...excess.map((e) => e.conn.lastTime))],
+        timeRange: [openTime(excess[0].conn), maxOf(excess, (e) => e.conn.lastTime)],
         costMs: cost,
-        evidence: excess.map((e) => ev(e.conn.firstPacket, openTime(e.conn), `connection ${e.conn.id} opened while ${e.open.length} others were open and busy (${e.open.map((c) => c.id).join(', ')})`)),
+        evidence: capEvidence(excess.map((e) => ev(e.conn.firstPacket, openTime(e.conn), `connection ${e.conn.id} opened while ${e.openCount} others were open and busy (${e.open.map((c) => c.id).join(', ')}${e.openCount > e.open.length ? ', …' : ''})`))),
         advice: `Cap parallel connections per origin (browsers use 6 for HTTP/1.1) and queue requests on busy ones, or use HTTP/2 to multiplex them on one connection. Raise --threshold parallelBudget=N if more is intended.`,
       });
     }

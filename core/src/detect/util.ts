@@ -124,3 +124,65 @@ export function threshold(t: Record<string, number> | undefined, name: string, d
   const v = t?.[name];
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
 }
+
+/** At most `max` evidence records: the first ones, then one line saying how many were left out. */
+export function capEvidence(e: Evidence[], max = 100): Evidence[] {
+  if (e.length <= max) return e;
+  return [...e.slice(0, max - 1), { packet: null, time: null, what: `… and ${e.length - max + 1} more like these` }];
+}
+
+/** Min/max of a mapped list without spreading it into arguments (safe for any length). */
+export function minOf<T>(xs: readonly T[], f: (x: T) => number): number {
+  let m = Infinity;
+  for (const x of xs) m = Math.min(m, f(x));
+  return m;
+}
+export function maxOf<T>(xs: readonly T[], f: (x: T) => number): number {
+  let m = -Infinity;
+  for (const x of xs) m = Math.max(m, f(x));
+  return m;
+}
+
+/** A binary min-heap keyed by a number (ties in no particular order). */
+export class MinHeap<T> {
+  private readonly a: T[] = [];
+  constructor(readonly key: (x: T) => number) {}
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): T | undefined {
+    return this.a[0];
+  }
+  push(x: T): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.key(a[p]) <= this.key(a[i])) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): T | undefined {
+    const a = this.a;
+    if (!a.length) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.key(a[l]) < this.key(a[m])) m = l;
+        if (r < a.length && this.key(a[r]) < this.key(a[m])) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
