@@ -6,17 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { Side } from '../../../core/src/model/types.js';
-import { Http1Session } from '../../../core/src/http1/session.js';
+import { Http1Session, type Http1SessionOptions } from '../../../core/src/http1/session.js';
+import type { StreamChunk } from '../../../core/src/tcp/stream.js';
 import { INFO, Recorder } from './helpers.js';
 
 type Event =
   | { side: Side; packet: number; time: number; skipped: number; hex: string }
   | { end: Side; how: 'fin' | 'rst'; packet: number; time: number };
 
-async function replay(name: string, split = false) {
+async function replay(name: string, split = false, opts: Http1SessionOptions = {}) {
   const fx = JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as { events: Event[] };
   const rec = new Recorder();
-  const session = new Http1Session(INFO, rec);
+  const session = new Http1Session(INFO, rec, opts);
   const offset = { client: 0, server: 0 };
   let last = 0;
   for (const e of fx.events) {
@@ -106,6 +107,38 @@ describe('real captures (tshark-extracted bytes)', () => {
     expect(rec.requests.map((r) => r.httpVersion)).toEqual(['HTTP/1.0', 'HTTP/1.0', 'HTTP/1.0', 'HTTP/1.0']);
     expect(rec.keepAlive_).toMatchObject({ defaultPersistent: false, reusableAfter: [true, true, true, true] });
     expect(rec.protocols[0]).toBe('http/1.0');
+  });
+
+  it('h2c-upgrade (Apache): 101 then every later byte goes to the HTTP/2 sink, preface first', async () => {
+    const got: { side: Side; chunk: StreamChunk }[] = [];
+    const ends: string[] = [];
+    let kind = '';
+    const rec = await replay('h2c-upgrade-0', false, {
+      onUpgrade: (k, h) => {
+        kind = k;
+        expect(h.request).toMatchObject({ target: '/f1.txt', status: 101, upgrade: 'h2c' });
+        expect(h.clientRest).toEqual([]);
+        expect(h.serverRest).toEqual([]);
+        return { onData: (side, chunk) => got.push({ side, chunk }), onEnd: (side, how) => ends.push(`${side} ${how}`) };
+      },
+    });
+    expect(kind).toBe('h2c');
+    expect(rec.requests).toHaveLength(1);
+    expect(rec.protocols).toEqual(['http/1.1', 'h2c']);
+    expect(got.map((g) => g.chunk.packet)).toEqual([8, 10, 11, 12, 14, 15, 16, 17, 19]);
+    const firstClient = got.find((g) => g.side === 'client')!;
+    expect(Buffer.from(firstClient.chunk.data).subarray(0, 24).toString('latin1')).toBe('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    expect(ends).toEqual(['client fin']);
+  });
+
+  it('websocket (node): 101, frames counted not parsed, FIN by the server', async () => {
+    const rec = await replay('websocket-0');
+    expect(rec.requests).toHaveLength(1);
+    expect(rec.requests[0]).toMatchObject({ target: '/chat', status: 101, upgrade: 'websocket', state: 'complete' });
+    expect(rec.protocols).toEqual(['http/1.1', 'websocket']);
+    // server: text frame "hello" (7) + close frame (2); client: masked "hi" (8)
+    expect(rec.extras.upgradedBytes).toEqual({ client: 8, server: 9 });
+    expect(rec.closes[0].reason).toBe('server-close');
   });
 
   it.each(['chunked-gzip-0', 'chunked-gzip-1', 'expect-100-continue-0', 'pipelining-0', 'keepalive-timeout-max-0', 'close-delimited-0', 'http10-keepalive-0'])(
