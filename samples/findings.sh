@@ -28,7 +28,7 @@ FF_DELAY_MS=${FF_DELAY_MS:-20}
 FF_CABLE_LIMIT_S=${FF_CABLE_LIMIT_S:-120}
 FINDINGS_SCENARIOS=(
   f_no_pool_rtt f_pool_rtt f_idle_unused_rtt f_parallel8_rtt f_parallel6_rtt
-  f_blind_relay_rtt f_stale_race_post_rtt f_keepalive_timeout_lies_rtt f_http10_drop_keepalive_rtt
+  f_blind_relay_rtt f_stale_race_post_rtt f_keepalive_timeout_lies_rtt f_keepalive_max_lies_rtt f_http10_drop_keepalive_rtt
   f_pipeline_post_rtt f_pipeline_fast_rtt
 )
 
@@ -352,6 +352,17 @@ scenario_f_keepalive_timeout_lies_rtt() {
   start_nginx ff-ka-lies $port 'keepalive_timeout 2s 10s;' $FF_S $FF_NS_S
   ff_cap "$f" "tcp port $port"
   ff_c node "$FF_TOOLS/seq-client.mjs" $FF_S $port /f1.txt +3000 /f2.txt
+  ff_done "$f"
+}
+
+# keepalive-policy/keepalive-max-contradicted: nginx closes after 3 requests (keepalive_requests 3)
+# but a hand-written header advertises `Keep-Alive: timeout=5, max=10`; 5 sequential GETs.
+scenario_f_keepalive_max_lies_rtt() {
+  local port=18213 f="$OUT/f-keepalive-max-lies-rtt.pcap"
+  ff_setup
+  start_nginx ff-ka-max $port 'keepalive_timeout 5s; keepalive_requests 3; add_header Keep-Alive "timeout=5, max=10" always;' $FF_S $FF_NS_S
+  ff_cap "$f" "tcp port $port"
+  ff_c node "$FF_TOOLS/seq-client.mjs" $FF_S $port /f1.txt /f2.txt /f3.txt /f4.txt /f5.txt
   ff_done "$f"
 }
 

@@ -59,6 +59,12 @@ describe('keepalive-policy', () => {
     expect(f.summary).toContain('a per-connection request limit');
   });
 
+  it('keepalive-max-contradicted: advertised max=10, closed after 3 (f-keepalive-max-lies-rtt.pcap)', async () => {
+    const [f] = rule(await analyze(sample('f-keepalive-max-lies-rtt.pcap')), 'keepalive-max-contradicted');
+    expect(f.severity).toBe('warning');
+    expect(f.summary).toBe('connection 0: the server advertised Keep-Alive: max=10 but closed after 3');
+  });
+
   it('client-dropped-keepalive: the third HTTP/1.0 request without keep-alive ends the connection; not blamed on the server', async () => {
     const r = await analyze(sample('f-http10-drop-keepalive-rtt.pcap'));
     expect(rule(r, 'client-dropped-keepalive').map((f) => f.requestIds)).toEqual([[2]]);

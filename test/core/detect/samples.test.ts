@@ -83,6 +83,12 @@ const EXPECTED: Record<string, Expected[]> = {
     { id: 'keepalive-policy/timeout-too-short', connections: [0, 1], requests: [1] },
     { id: 'missed-reuse/server-idle-timeout', connections: [0, 1], requests: [1], cost: [40, 4] },
   ],
+  // nginx keepalive_requests 3 behind a hand-written `Keep-Alive: timeout=5, max=10`.
+  'f-keepalive-max-lies-rtt.pcap': [
+    { id: 'keepalive-policy/keepalive-max-contradicted', connections: [0], requests: [0, 2] },
+    { id: 'keepalive-policy/server-stopped-keepalive', connections: [0], requests: [2] },
+    { id: 'missed-reuse/max-requests', connections: [0, 1], requests: [3], cost: [40, 8] },
+  ],
   'f-http10-drop-keepalive-rtt.pcap': [{ id: 'keepalive-policy/client-dropped-keepalive', connections: [0], requests: [2] }],
   // The POST's response takes 300 ms (+ a few ms of server work); the GET behind it waits.
   'f-pipeline-post-rtt.pcap': [
