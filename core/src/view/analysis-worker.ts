@@ -4,7 +4,10 @@
  * {type:'progress', progress} · {type:'done', report} · {type:'error', error}; in: {type:'cancel'}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { AnalysisProgress } from './api.js';
 import { CORE } from './core-link.js';
+import { progressStep } from './docs.js';
+import { statSync } from 'node:fs';
 
 const port = parentPort;
 if (port) {
@@ -13,7 +16,20 @@ if (port) {
   port.on('message', (m: { type?: string }) => {
     if (m?.type === 'cancel') controller.abort();
   });
-  CORE.analyzeFile(path, { signal: controller.signal, onProgress: (progress) => port.postMessage({ type: 'progress', progress }) }).then(
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    /* the engine reports the error */
+  }
+  const step = progressStep(size);
+  let last = -Infinity;
+  const onProgress = (progress: AnalysisProgress) => {
+    if (progress.bytes - last < step) return;
+    last = progress.bytes;
+    port.postMessage({ type: 'progress', progress });
+  };
+  CORE.analyzeFile(path, { signal: controller.signal, onProgress }).then(
     (report) => port.postMessage({ type: 'done', report }),
     (e: unknown) => {
       const err = e as { code?: unknown; message?: unknown };

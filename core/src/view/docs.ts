@@ -22,6 +22,11 @@ interface Doc {
   done: Promise<void>;
 }
 
+/** Bytes of progress between two progress events: 1/200 of the file, at least 64 KiB. */
+export function progressStep(fileBytes: number): number {
+  return Math.max(64 * 1024, Math.floor(fileBytes / 200));
+}
+
 export class DocError extends Error {
   override name = 'DocError';
   constructor(
@@ -67,12 +72,13 @@ export class DocStore {
     };
     const doc: Doc = { info, controller, done: Promise.resolve() };
     this.docs.set(id, doc);
-    let lastEmit = 0;
+    const step = progressStep(fileBytes);
+    let lastBytes = -Infinity;
     const onProgress = (p: AnalysisProgress) => {
       info.progress = { ...p, totalBytes: p.totalBytes || info.progress.totalBytes };
-      const now = Date.now(); // UI throttling only, never capture time
-      if (now - lastEmit >= 50) {
-        lastEmit = now;
+      // Throttled by progress made (no wall clock in core): about 200 updates per file.
+      if (p.bytes - lastBytes >= step) {
+        lastBytes = p.bytes;
         this.emit({ type: 'progress', doc: id, progress: info.progress });
       }
     };
