@@ -292,7 +292,9 @@ export class Http1Session implements StreamSink {
   private lastDataTime: number | null = null;
   private lastComplete: Exchange | null = null;
   private closed = false;
-  private readonly pending: Promise<unknown>[] = [];
+  /** Body decoders not finished yet, and who waits for them (see settled()). */
+  private decoding = 0;
+  private waiters: (() => void)[] = [];
   private readonly ka: KeepAliveContract = { defaultPersistent: true, reusableAfter: [] };
   private firstMax: number | undefined;
   private prevMax: number | undefined;
@@ -310,8 +312,9 @@ export class Http1Session implements StreamSink {
   }
 
   /** Resolves when every body decoder has finished and the emitted drafts' decoded sizes are final. */
-  async settled(): Promise<void> {
-    await Promise.all(this.pending);
+  settled(): Promise<void> {
+    if (this.decoding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   // ---------------------------------------------------------------- StreamSink
@@ -1009,19 +1012,24 @@ export class Http1Session implements StreamSink {
   private finishDecoder(ex: Exchange): void {
     const dec = ex.decoder!;
     dec.end();
-    this.pending.push(
-      dec.result.then((r) => {
+    this.decoding++;
+    void dec.result.then((r) => {
         const draft = ex.emitted;
         if (r.failure && r.failure !== 'gap')
           (draft?.anomalies ?? ex.anomalies).push({ code: HTTP1_ANOMALY.DECODE_FAILED, detail: `${r.failure}${r.error ? `: ${r.error}` : ''}` });
         if (draft) {
+          // In place: the engine copies drafts shallowly, so `sizes` and `extra` are shared with it.
           draft.sizes.responseBodyDecoded = r.decoded;
-          if (r.kept) draft.extra = { ...draft.extra, body: r.kept.toString('base64'), bodyTruncated: r.keptTruncated };
+          if (r.kept && draft.extra) Object.assign(draft.extra, { body: r.kept.toString('base64'), bodyTruncated: r.keptTruncated });
         }
         ex.decoded = r.decoded;
         ex.keptResult = r.kept ? { body: r.kept.toString('base64'), truncated: r.keptTruncated ?? false } : undefined;
-      }),
-    );
+        if (--this.decoding === 0) {
+          const w = this.waiters;
+          this.waiters = [];
+          for (const f of w) f();
+        }
+      });
   }
 
   private updateKeepAlive(ex: Exchange): void {
@@ -1338,8 +1346,12 @@ export class Http1Session implements StreamSink {
     if (ex.informational.length) draft.informational = ex.informational;
     if (ex.trailers) draft.trailers = ex.trailers;
     if (ex.upgrade !== undefined) draft.upgrade = ex.upgrade;
-    if (ex.keptResult) extra.body = ex.keptResult.body;
-    if (Object.keys(extra).length) draft.extra = extra;
+    if (ex.keptResult) {
+      extra.body = ex.keptResult.body;
+      extra.bodyTruncated = ex.keptResult.truncated;
+    }
+    // A decoder still running fills `extra.body` later, into this same object.
+    if (Object.keys(extra).length || (ex.decoder && this.keep > 0)) draft.extra = extra;
     ex.emitted = draft;
     this.out.request(draft);
   }

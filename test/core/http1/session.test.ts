@@ -358,6 +358,18 @@ describe('Content-Encoding decoded sizes (streaming zlib)', () => {
     expect(Buffer.from(rec.requests[0].extra!.body as string, 'base64').toString()).toBe('wirefall ');
   });
 
+  it('a shallow copy taken at emission (as the engine does) sees the decoded size after settled()', async () => {
+    const enc = gzipSync(payload);
+    const head = `HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${enc.length}\r\n\r\n`;
+    const { rec, session } = play([C(GET()), S(new Uint8Array(Buffer.concat([Buffer.from(head), enc])))], { keepBodyBytes: 4 });
+    const copy = { ...rec.requests[0] };
+    expect(copy.sizes.responseBodyDecoded).toBe(-1); // not yet: zlib runs off the main thread
+    await session.settled();
+    expect(copy.sizes.responseBodyDecoded).toBe(payload.length);
+    expect(copy.extra?.body).toBe(Buffer.from('wire').toString('base64'));
+    await session.settled(); // idempotent
+  });
+
   it('corrupt gzip → -1 and an anomaly', async () => {
     const { rec, session } = play([C(GET()), S(OK('not gzip at all', 'Content-Encoding: gzip\r\n'))]);
     await session.settled();
