@@ -43,6 +43,23 @@ describe('blind-relay-hang', () => {
     expect(fs[0].summary).toContain('a hop between the client and 127.0.0.1:18115');
   });
 
+  it('proxy evidence: absolute-form target, Proxy-Connection, Via and a proxy port are cited', async () => {
+    const r = clone(await analyze(sample('blind-relay.pcap')));
+    r.connections = r.connections.filter((c) => c.id === 0);
+    r.requests = r.requests.filter((q) => q.connectionId === 0);
+    r.connections[0].server.port = 3128;
+    const first = r.requests.find((q) => q.id === 1)!;
+    first.target = 'http://origin.example/f1.txt';
+    first.requestHeaders.push({ name: 'Proxy-Connection', value: 'Keep-Alive' });
+    first.responseHeaders.push({ name: 'Via', value: '1.0 relay' });
+    const [f] = detectAll(r).filter((x) => x.kind === 'blind-relay-hang');
+    const what = f.evidence.map((e) => e.what);
+    expect(what).toContain('absolute-form request target http://origin.example/f1.txt (a request to a proxy)');
+    expect(what).toContain('Proxy-Connection: Keep-Alive');
+    expect(what).toContain('Via: 1.0 relay');
+    expect(what).toContain('server port 3128 is a common proxy port');
+  });
+
   it('hangMs: a 3.9 s silence is a hang at the default 1 s, not at 5 s', async () => {
     expect(relay(await analyze(sample('blind-relay.pcap'), { thresholds: { hangMs: 5000 } }))).toEqual([]);
   });
