@@ -554,7 +554,7 @@ export class Http1Session implements StreamSink {
         // RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF; chunk-size = 1*HEXDIG.
         let i = ls;
         let size = 0;
-        while (i < le && i - ls < 15) {
+        while (i < le && i - ls < 13) { // ≤ 13 hex digits: stays below 2^53
           const c = lb[i];
           const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
           if (v < 0) break;

@@ -155,3 +155,16 @@ describe('robustness: mutated conversations never throw and never break the draf
     }
   });
 });
+
+describe('chunk sizes', () => {
+  it('RFC 9112 §7.1 a chunk size beyond 2^52 is refused as invalid, not mis-added', () => {
+    const { rec } = play([C(GET()), S('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n'), C(GET('/2')), S(OK())]);
+    expect(codes(rec.requests[0])).toContain(A.CHUNK_SIZE_INVALID);
+    expect(rec.requests[1]).toMatchObject({ status: 200 });
+  });
+  it('upper- and lower-case hex, leading zeros', () => {
+    const { rec } = play([C(GET()), S('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00A\r\n0123456789\r\na\r\n0123456789\r\n000\r\n\r\n')]);
+    expect(rec.requests[0].sizes.responseBody).toBe(20);
+    expect(rec.requests[0].anomalies).toEqual([]);
+  });
+});
