@@ -30,10 +30,10 @@ export const COLUMNS: Col[] = [
   { key: 'status', label: 'Status', width: 56, align: 'right', compact: true },
   { key: 'protocol', label: 'Protocol', width: 70 },
   { key: 'remote', label: 'Remote address', width: 132 },
-  { key: 'connection', label: 'Conn', width: 48, align: 'right', title: 'Connection ID', compact: true },
-  { key: 'index', label: '#', width: 36, align: 'right', title: 'Index on connection', compact: true },
+  { key: 'connection', label: 'Conn ID', width: 58, align: 'right', title: 'Connection ID (tcp.stream)', compact: true },
+  { key: 'index', label: 'Index', width: 46, align: 'right', title: 'Index on connection (ᴾ = pipelined)', compact: true },
   { key: 'size', label: 'Size', width: 66, align: 'right' },
-  { key: 'time', label: 'Time', width: 66, align: 'right' },
+  { key: 'time', label: 'Time', width: 66, align: 'right', title: 'First request byte → last response byte' },
 ];
 const COMPACT_COLUMNS = COLUMNS.filter((c) => c.compact);
 const widthOf = (cols: Col[]) => cols.reduce((s, c) => s + c.width, 0);
