@@ -72,6 +72,19 @@ describe('missed-reuse (h2)', () => {
       expect(avoidableH2Connections(report)).toHaveLength(1);
     });
 
+    it('two later connections while the first is open: one finding, "2 of 3", cost = both handshakes', async () => {
+      const report = await load('h2-two-connections.pcap');
+      const c1 = report.connections[1];
+      const c2 = { ...c1, id: 2, client: { ...c1.client, port: c1.client.port + 1 }, synTime: c1.synTime! + 20, firstTime: c1.firstTime + 20, establishedTime: c1.establishedTime! + 20, handshakeRttMs: 3 };
+      report.connections.push(c2);
+      report.requests.push(...report.requests.filter((r) => r.connectionId === 1).map((r, i) => ({ ...r, id: 100 + i, connectionId: 2 })));
+      const f = h2MissedReuse.detect(report, {});
+      expect(f).toHaveLength(1);
+      expect(f[0].summary).toMatch(/^2 of 3 HTTP\/2 connections/);
+      expect(f[0].connectionIds).toEqual([0, 1, 2]);
+      expect(f[0].costMs).toBeCloseTo(c1.handshakeRttMs + 3, 9);
+    });
+
     it('a connection closed before the new SYN is not "open"', async () => {
       const report = await load('h2-two-connections.pcap');
       report.connections[0].close = { ...report.connections[0].close, time: 50 };
