@@ -159,8 +159,8 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
       await v.page.screenshot({ path: `${ARTIFACTS}/view-details-headers.png` });
       await details.getByRole('tab', { name: 'Timing' }).click();
       const { phases } = await import('../../core/src/model/phases.js');
-      const labels = await details.locator('.timing-table tr[data-phase] th').allTextContents();
-      expect(labels).toEqual(phases(r.times).map((p) => PHASE_STYLES[p.name].label));
+      const expected = phases(r.times).map((p) => PHASE_STYLES[p.name].label);
+      await expect.poll(() => details.locator('.timing-table tr[data-phase] th').allTextContents()).toEqual(expected);
       await v.page.screenshot({ path: `${ARTIFACTS}/view-details-timing.png` });
       expect(v.errors).toEqual([]);
     } finally {
@@ -211,9 +211,11 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
     try {
       await v.page.locator(`[data-request-id="${r!.id}"]`).click();
       const details = v.page.getByTestId('details');
-      const notes = await details.locator('table.headers').last().locator('.hpack-note').allTextContents();
       const fields = (r!.extra!['hpack'] as { request: { rep: string }[] }).request;
-      expect(notes.length).toBe(fields.length);
+      const noteLocator = details.locator('table.headers').last().locator('.hpack-note');
+      // The details pane renders after the click resolves: wait for it rather than read at once.
+      await expect.poll(() => noteLocator.count()).toBe(fields.length);
+      const notes = await noteLocator.allTextContents();
       expect(notes[0]).toMatch(/^(indexed|literal)/);
       await v.page.screenshot({ path: `${ARTIFACTS}/view-h2-hpack.png` });
       expect(v.errors).toEqual([]);
