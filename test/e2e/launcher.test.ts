@@ -19,11 +19,18 @@ describe('launcher', () => {
     expect(r.reason).toMatch(/no Electron binary/);
   });
 
+  it('`npm start` (the README\'s first command) is this launcher, on the default sample', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['start']).toBe('node app/scripts/start.mjs');
+  });
+
   it('says why in one line and serves the UI to a browser, printing the URL', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent/electron-dist' };
     delete env.DISPLAY;
     delete env.WAYLAND_DISPLAY;
-    const child = spawn(process.execPath, [`${ROOT}app/scripts/start.mjs`, `${ROOT}samples/keepalive-pool.pcap`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No capture argument: exactly what `npm start` runs.
+    const child = spawn(process.execPath, [`${ROOT}app/scripts/start.mjs`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const out = await new Promise<string>((resolve, reject) => {
         let buf = '';
