@@ -16,6 +16,8 @@ export interface FileTask {
   mode: OutputMode;
   idleGapMs?: number;
   detect?: DetectOptions;
+  /** Reader for classic pcap files (default pcap-parser). */
+  classicParser?: 'pcap-parser' | 'builtin';
 }
 
 export interface FileOutcome {
@@ -49,7 +51,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
   try {
     if (task.mode === 'report') {
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, onProgress, findings: (r) => detectAll(r, task.detect) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, onProgress, findings: (r) => detectAll(r, task.detect) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
@@ -64,7 +66,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
           onConnection: (c) => emit('connection', c),
           onRequest: (r) => emit('request', r),
         },
-        { idleGapMs: task.idleGapMs, onProgress },
+        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, onProgress },
       );
       outcome.capture = res.capture;
       outcome.connections = res.connections;

@@ -50,6 +50,10 @@ analyze options:
       --threshold NAME=VALUE       set a detector threshold (repeatable), e.g. parallelBudget=8,
                                     holStallMs=50; names and defaults: core/src/detect/*.ts
       --no-progress                no progress bar (it is shown only when stderr is a terminal)
+      --pcap-reader pcap-parser|builtin
+                                   reader for classic pcap files (default: pcap-parser, the
+                                    project's chosen library; builtin is wirefall's own reader,
+                                    about 3x faster: see README, Benchmark)
 
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
 
@@ -118,6 +122,12 @@ function exitFor(o: FileOutcome): number {
   return err ? EXIT.TRUNCATED : EXIT.OK;
 }
 
+function pcapReader(v: string | undefined): FileTask['classicParser'] {
+  if (v === undefined) return undefined;
+  if (v !== 'pcap-parser' && v !== 'builtin') throw new UsageError(`unknown --pcap-reader ${v} (pcap-parser or builtin)`);
+  return v;
+}
+
 async function analyze(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -130,9 +140,11 @@ async function analyze(argv: string[]): Promise<number> {
       'fail-on': { type: 'string' },
       threshold: { type: 'string', multiple: true },
       'no-progress': { type: 'boolean', default: false },
+      'pcap-reader': { type: 'string' },
     },
   });
   const format = values.format!;
+  const classicParser = pcapReader(values['pcap-reader']);
   if (!['table', 'json', 'ndjson'].includes(format)) throw new UsageError(`unknown --format ${format} (table, json or ndjson)`);
   if (positionals.length === 0) throw new UsageError('analyze needs at least one capture file');
   const jobs = values.jobs !== undefined ? Number(values.jobs) : defaultJobs();
@@ -156,7 +168,7 @@ async function analyze(argv: string[]): Promise<number> {
 
   const files = await expandInputs(positionals);
   if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
-  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect }));
+  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser }));
   const out = openOut(values.output);
   const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
   const batch = files.length > 1;

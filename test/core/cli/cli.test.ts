@@ -98,7 +98,21 @@ describe('wirefall CLI', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).requests).toHaveLength(10);
   });
 
+  it('--pcap-reader builtin reports exactly what pcap-parser does, also on a truncated file', () => {
+    const buf = readFileSync(sample('pipelining.pcap'));
+    const cut = join(tmp, 'cut-reader.pcap');
+    writeFileSync(cut, buf.subarray(0, buf.length - 7));
+    for (const f of [sample('no-pool.pcap'), sample('h2load.pcap'), cut]) {
+      const a = run(['analyze', '-f', 'json', f]);
+      const b = run(['analyze', '-f', 'json', '--pcap-reader', 'builtin', f]);
+      expect(b.code).toBe(a.code);
+      expect(b.out).toBe(a.out);
+      expect(JSON.parse(a.out).connections.length).toBeGreaterThan(0);
+    }
+  });
+
   it.each([
+    ['usage: unknown pcap reader', ['analyze', '--pcap-reader', 'libpcap', sample('keepalive-pool.pcap')], EXIT.USAGE, /unknown --pcap-reader libpcap/],
     ['usage: no command', [], EXIT.USAGE, /Usage:/],
     ['usage: unknown format', ['analyze', '-f', 'xml', sample('keepalive-pool.pcap')], EXIT.USAGE, /unknown --format xml/],
     ['usage: unknown option', ['analyze', '--bogus', sample('keepalive-pool.pcap')], EXIT.USAGE, /bogus/],
