@@ -115,10 +115,13 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
   const stopped = new Map<string, { c: Connection; r: Request }[]>();
   for (const c of conns) {
     const reqs = byConn.get(c.id) ?? [];
-    for (let k = 1; k < reqs.length; k++) {
+    // `keptSoFar`: every response before k persisted (a running prefix, so this stays linear).
+    for (let k = 1, keptSoFar = reqs.length > 0 && persists(reqs[0]); k < reqs.length && keptSoFar; k++) {
       const r = reqs[k];
-      if (r.state !== 'complete' || !serverRefused(r) || !persistsAsked(r)) continue;
-      if (!reqs.slice(0, k).every(persists)) continue;
+      if (r.state !== 'complete' || !serverRefused(r) || !persistsAsked(r)) {
+        keptSoFar = persists(r);
+        continue;
+      }
       const key = endpoint(c.server);
       const l = stopped.get(key);
       if (l) l.push({ c, r });
@@ -148,10 +151,14 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
   for (const c of conns) {
     const reqs = byConn.get(c.id) ?? [];
     // client-dropped-keepalive
-    for (let k = 1; k < reqs.length; k++) {
+    const askedKeepAlive = (p: Request) => tokens(p.requestHeaders, 'connection').includes('keep-alive');
+    // Only while every earlier request asked for keep-alive (a running prefix, so this stays linear).
+    for (let k = 1, askedSoFar = reqs.length > 0 && askedKeepAlive(reqs[0]); k < reqs.length && askedSoFar; k++) {
       const r = reqs[k];
-      if (r.httpVersion !== 'HTTP/1.0' || tokens(r.requestHeaders, 'connection').includes('keep-alive')) continue;
-      if (!reqs.slice(0, k).every((p) => tokens(p.requestHeaders, 'connection').includes('keep-alive'))) continue;
+      if (r.httpVersion !== 'HTTP/1.0' || askedKeepAlive(r)) {
+        askedSoFar = askedKeepAlive(r);
+        continue;
+      }
       findings.push({
         kind: 'keepalive-policy',
         rule: 'client-dropped-keepalive',

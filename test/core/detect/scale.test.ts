@@ -61,4 +61,21 @@ describe('detectors at scale', () => {
     expect(performance.now() - t0).toBeLessThan(10_000);
     expect(fs.filter((f) => f.kind === 'hol-stall')).toEqual([]); // each waits 4 ms: under every threshold
   });
+
+  it('100,000 HTTP/1.0 requests without keep-alive on one connection (hostile): linear, no finding', async () => {
+    // Each request is a candidate for client-dropped-keepalive; a rule that rescans the requests
+    // before each one is quadratic here (5·10^9 steps).
+    const base = await analyze(sample('http10-close.pcap'));
+    const n = 100_000;
+    const reqs = Array.from({ length: n }, (_, i) => ({
+      ...base.requests[0],
+      id: i,
+      index: i + 1,
+      times: shift(base.requests[0].times, i),
+    }));
+    const t0 = performance.now();
+    const fs = detectAll({ ...base, connections: [base.connections[0]], requests: reqs, findings: [] });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(fs.filter((f) => f.rule === 'client-dropped-keepalive')).toEqual([]);
+  });
 });
