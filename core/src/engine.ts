@@ -198,7 +198,37 @@ class Engine implements RecordSink {
         times.dnsEndTime = dns.answerTime;
       }
     }
-    const r: Request = { ...d, id: this.requestsSeen++, connectionId: conn.id, times, timings: harTimings(times) };
+    // Every field written out in one literal, in the model's order: all requests share one hidden
+    // class (a spread `{ ...d, id }` gave each its own, making every later read megamorphic).
+    // Absent optional fields are `undefined`, which JSON output omits.
+    const r = {
+      id: this.requestsSeen++,
+      connectionId: conn.id,
+      index: d.index,
+      streamId: d.streamId,
+      method: d.method,
+      url: d.url,
+      target: d.target,
+      httpVersion: d.httpVersion,
+      status: d.status,
+      statusText: d.statusText,
+      requestHeaders: d.requestHeaders,
+      responseHeaders: d.responseHeaders,
+      informational: d.informational,
+      trailers: d.trailers,
+      sizes: d.sizes,
+      times,
+      timings: harTimings(times),
+      pipelined: d.pipelined,
+      connectionReused: d.connectionReused,
+      pushed: d.pushed,
+      state: d.state,
+      packets: d.packets,
+      lostBytes: d.lostBytes,
+      anomalies: d.anomalies,
+      upgrade: d.upgrade,
+      extra: d.extra,
+    } satisfies { [K in keyof Required<Request>]: Request[K] | undefined };
     this.outbox.push({ session: this.apps.get(conn.id)?.session ?? null, emit: () => this.handlers.onRequest?.(r) });
   }
 
