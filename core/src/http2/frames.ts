@@ -144,6 +144,36 @@ interface Partial {
 
 type Mode = 'header' | 'payload' | 'scan';
 
+/**
+ * A frame object: the header facts in one literal, then the type's fields, so that all frames of a
+ * kind share one hidden class (a `{ ...info, kind }` spread gave every frame its own, which made
+ * every read of a frame in the session megamorphic).
+ */
+function mk<T extends FramePayload>(i: FrameInfo, p: T): FrameInfo & T {
+  const o = {
+    type: i.type,
+    flags: i.flags,
+    streamId: i.streamId,
+    length: i.length,
+    offset: i.offset,
+    firstPacket: i.firstPacket,
+    lastPacket: i.lastPacket,
+    startTime: i.startTime,
+    endTime: i.endTime,
+    startDeliveredTime: i.startDeliveredTime,
+    endDeliveredTime: i.endDeliveredTime,
+    lostBytes: i.lostBytes,
+    malformed: i.malformed,
+  };
+  return Object.assign(o, p);
+}
+
+/** `f` marked malformed (the reason was already reported as an anomaly). */
+function withMalformed<F extends Frame>(f: F, why: string | undefined): F {
+  f.malformed = why;
+  return f;
+}
+
 export class FrameParser {
   maxFrameSize: number;
   readonly stats: FrameParserStats = {
@@ -467,67 +497,67 @@ export class FrameParser {
             } else dataLength = len - 1 - padLength;
           }
         }
-        return { ...info, kind: 'DATA', endStream, padLength, dataLength };
+        return mk(info, { kind: 'DATA', endStream, padLength, dataLength });
       }
       case FrameType.HEADERS: {
         const endStream = (f & Flags.END_STREAM) !== 0;
         const endHeaders = (f & Flags.END_HEADERS) !== 0;
-        const out: Frame = { ...info, kind: 'HEADERS', endStream, endHeaders, padLength: 0, fragment: EMPTY };
-        if (!needStream() || lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'HEADERS', endStream, endHeaders, padLength: 0, fragment: EMPTY });
+        if (!needStream() || lostOrUnbuffered()) return withMalformed(out, info.malformed);
         const q = p as Uint8Array;
         let off = 0;
         let pad = 0;
         if (f & Flags.PADDED) {
-          if (len < 1) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', 'PADDED with an empty payload') };
+          if (len < 1) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', 'PADDED with an empty payload'));
           pad = q[0];
           off = 1;
         }
         if (f & Flags.PRIORITY) {
-          if (off + 5 > len) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', 'PRIORITY flag but payload too short') };
+          if (off + 5 > len) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', 'PRIORITY flag but payload too short'));
           out.priority = readPriority(q, off);
           off += 5;
         }
-        if (off + pad > len) return { ...out, malformed: bad('H2_PROTOCOL_ERROR', `padding ${pad} exceeds payload length ${len}`) };
+        if (off + pad > len) return withMalformed(out, bad('H2_PROTOCOL_ERROR', `padding ${pad} exceeds payload length ${len}`));
         out.padLength = pad;
         out.fragment = q.subarray(off, len - pad);
         return out;
       }
       case FrameType.PRIORITY: {
-        if (!needStream()) return { ...info, kind: 'PRIORITY' };
-        if (len !== 5) return { ...info, kind: 'PRIORITY', malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 5`) };
-        if (lostOrUnbuffered()) return { ...info, kind: 'PRIORITY' };
-        return { ...info, kind: 'PRIORITY', priority: readPriority(p as Uint8Array, 0) };
+        if (!needStream()) return mk(info, { kind: 'PRIORITY' });
+        if (len !== 5) return mk(info, { kind: 'PRIORITY', malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 5`) });
+        if (lostOrUnbuffered()) return mk(info, { kind: 'PRIORITY' });
+        return mk(info, { kind: 'PRIORITY', priority: readPriority(p as Uint8Array, 0) });
       }
       case FrameType.RST_STREAM: {
-        if (!needStream()) return { ...info, kind: 'RST_STREAM', errorCode: 0 };
-        if (len !== 4) return { ...info, kind: 'RST_STREAM', errorCode: 0, malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 4`) };
-        if (lostOrUnbuffered()) return { ...info, kind: 'RST_STREAM', errorCode: 0 };
-        return { ...info, kind: 'RST_STREAM', errorCode: readU32(p as Uint8Array, 0) };
+        if (!needStream()) return mk(info, { kind: 'RST_STREAM', errorCode: 0 });
+        if (len !== 4) return mk(info, { kind: 'RST_STREAM', errorCode: 0, malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 4`) });
+        if (lostOrUnbuffered()) return mk(info, { kind: 'RST_STREAM', errorCode: 0 });
+        return mk(info, { kind: 'RST_STREAM', errorCode: readU32(p as Uint8Array, 0) });
       }
       case FrameType.SETTINGS: {
         const ack = (f & Flags.ACK) !== 0;
-        const out: Frame = { ...info, kind: 'SETTINGS', ack, settings: [] };
-        if (!needZero()) return { ...out, malformed: info.malformed };
-        if (ack && len !== 0) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', `ACK with length ${len}`) };
-        if (len % 6 !== 0) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len} is not a multiple of 6`) };
-        if (lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'SETTINGS', ack, settings: [] });
+        if (!needZero()) return withMalformed(out, info.malformed);
+        if (ack && len !== 0) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', `ACK with length ${len}`));
+        if (len % 6 !== 0) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', `length ${len} is not a multiple of 6`));
+        if (lostOrUnbuffered()) return withMalformed(out, info.malformed);
         const q = p as Uint8Array;
         for (let o = 0; o < len; o += 6) out.settings.push({ id: (q[o] << 8) | q[o + 1], value: readU32(q, o + 2) });
         return out;
       }
       case FrameType.PUSH_PROMISE: {
         const endHeaders = (f & Flags.END_HEADERS) !== 0;
-        const out: Frame = { ...info, kind: 'PUSH_PROMISE', endHeaders, padLength: 0, promisedStreamId: 0, fragment: EMPTY };
-        if (!needStream() || lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'PUSH_PROMISE', endHeaders, padLength: 0, promisedStreamId: 0, fragment: EMPTY });
+        if (!needStream() || lostOrUnbuffered()) return withMalformed(out, info.malformed);
         const q = p as Uint8Array;
         let off = 0;
         let pad = 0;
         if (f & Flags.PADDED) {
-          if (len < 1) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', 'PADDED with an empty payload') };
+          if (len < 1) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', 'PADDED with an empty payload'));
           pad = q[0];
           off = 1;
         }
-        if (off + 4 + pad > len) return { ...out, malformed: bad('H2_PROTOCOL_ERROR', `payload too short for promised stream id and padding ${pad}`) };
+        if (off + 4 + pad > len) return withMalformed(out, bad('H2_PROTOCOL_ERROR', `payload too short for promised stream id and padding ${pad}`));
         out.promisedStreamId = readU31(q, off);
         out.padLength = pad;
         out.fragment = q.subarray(off + 4, len - pad);
@@ -535,16 +565,16 @@ export class FrameParser {
       }
       case FrameType.PING: {
         const ack = (f & Flags.ACK) !== 0;
-        if (!needZero()) return { ...info, kind: 'PING', ack, opaque: '' };
-        if (len !== 8) return { ...info, kind: 'PING', ack, opaque: '', malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 8`) };
-        if (lostOrUnbuffered()) return { ...info, kind: 'PING', ack, opaque: '' };
-        return { ...info, kind: 'PING', ack, opaque: Buffer.from(p as Uint8Array).toString('hex') };
+        if (!needZero()) return mk(info, { kind: 'PING', ack, opaque: '' });
+        if (len !== 8) return mk(info, { kind: 'PING', ack, opaque: '', malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 8`) });
+        if (lostOrUnbuffered()) return mk(info, { kind: 'PING', ack, opaque: '' });
+        return mk(info, { kind: 'PING', ack, opaque: Buffer.from(p as Uint8Array).toString('hex') });
       }
       case FrameType.GOAWAY: {
-        const out: Frame = { ...info, kind: 'GOAWAY', lastStreamId: 0, errorCode: 0, debugData: '' };
-        if (!needZero()) return { ...out, malformed: info.malformed };
-        if (len < 8) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected ≥ 8`) };
-        if (lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'GOAWAY', lastStreamId: 0, errorCode: 0, debugData: '' });
+        if (!needZero()) return withMalformed(out, info.malformed);
+        if (len < 8) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected ≥ 8`));
+        if (lostOrUnbuffered()) return withMalformed(out, info.malformed);
         const q = p as Uint8Array;
         out.lastStreamId = readU31(q, 0);
         out.errorCode = readU32(q, 4);
@@ -552,23 +582,23 @@ export class FrameParser {
         return out;
       }
       case FrameType.WINDOW_UPDATE: {
-        const out: Frame = { ...info, kind: 'WINDOW_UPDATE', increment: 0 };
-        if (len !== 4) return { ...out, malformed: bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 4`) };
-        if (lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'WINDOW_UPDATE', increment: 0 });
+        if (len !== 4) return withMalformed(out, bad('H2_FRAME_SIZE_ERROR', `length ${len}, expected 4`));
+        if (lostOrUnbuffered()) return withMalformed(out, info.malformed);
         out.increment = readU31(p as Uint8Array, 0);
         if (out.increment === 0) out.malformed = bad('H2_PROTOCOL_ERROR', 'window increment 0');
         return out;
       }
       case FrameType.CONTINUATION: {
         const endHeaders = (f & Flags.END_HEADERS) !== 0;
-        const out: Frame = { ...info, kind: 'CONTINUATION', endHeaders, fragment: EMPTY };
-        if (!needStream() || lostOrUnbuffered()) return { ...out, malformed: info.malformed };
+        const out: Frame = mk(info, { kind: 'CONTINUATION', endHeaders, fragment: EMPTY });
+        if (!needStream() || lostOrUnbuffered()) return withMalformed(out, info.malformed);
         out.fragment = p as Uint8Array;
         return out;
       }
       default:
         // §5.5: unknown frame types are ignored (counted).
-        return { ...info, kind: 'UNKNOWN' };
+        return mk(info, { kind: 'UNKNOWN' });
     }
   }
 
