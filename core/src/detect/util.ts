@@ -107,7 +107,9 @@ export function fmtMs(v: number): string {
   if (v >= 10_000) return `${(v / 1000).toFixed(0)} s`;
   if (v >= 1000) return `${(v / 1000).toFixed(1)} s`;
   if (v >= 10) return `${v.toFixed(0)} ms`;
-  return `${v.toFixed(1)} ms`;
+  if (v >= 1) return `${v.toFixed(1)} ms`;
+  // Loopback and LAN handshakes take microseconds: "0.0 ms" would say nothing.
+  return `${Math.round(v * 1000)} µs`;
 }
 
 export function ev(packet: number | null, time: number | null, what: string): Evidence {
