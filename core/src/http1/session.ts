@@ -37,6 +37,11 @@ export const MAX_START_LINE_BYTES = 16 * 1024;
 export const MAX_CHUNK_LINE_BYTES = 4 * 1024;
 /** Most client bytes held back after an Upgrade/CONNECT request while its response is awaited. */
 export const MAX_PAUSED_BYTES = 256 * 1024;
+/**
+ * Most anomalies kept on one exchange. Hostile framing can raise one every few bytes (e.g. a
+ * chunk-missing-crlf per `1\r\nx`); beyond this they are counted in one final ANOMALIES_DROPPED entry.
+ */
+export const MAX_ANOMALIES_PER_EXCHANGE = 100;
 
 /** Stable anomaly codes (request-level on the draft unless marked "connection"). */
 export const HTTP1_ANOMALY = {
@@ -65,6 +70,8 @@ export const HTTP1_ANOMALY = {
   /** connection */ RESPONSE_WITHOUT_REQUEST: 'response-without-request',
   /** connection */ PAUSED_LIMIT: 'upgrade-buffer-limit',
   /** connection */ HTTP09: 'http09',
+  /** Last entry of an exchange that hit MAX_ANOMALIES_PER_EXCHANGE; `detail` says how many were dropped. */
+  ANOMALIES_DROPPED: 'anomalies-dropped',
 } as const;
 
 export interface UpgradeHandoff {
@@ -172,7 +179,14 @@ interface Exchange {
   trailers: Header[] | null;
   pipelined: boolean;
   lostBytes: number;
+  /** At most MAX_ANOMALIES_PER_EXCHANGE, then the ANOMALIES_DROPPED summary (see anomaly()). */
   anomalies: Anomaly[];
+  /** Anomalies not kept because of MAX_ANOMALIES_PER_EXCHANGE, and the entry that says so. */
+  anomaliesDropped: number;
+  droppedSummary: Anomaly | null;
+  /** Already reported once for this exchange (checked per gap / per message, so kept as flags). */
+  gapInBodyReported: boolean;
+  bareLfReported: boolean;
   upgrade: string | undefined;
   /** TCP delivery times where they differ from capture times (head-of-line blocking). */
   dReqStart: number | null;
@@ -269,6 +283,58 @@ function copyChunk(c: StreamChunk, from = 0): StreamChunk {
   };
 }
 
+/**
+ * FIFO with O(1) push, peek and shift: a head index into an array instead of Array#shift/splice
+ * (linear each, so quadratic over a deep pipeline). The dead prefix is dropped once it exceeds
+ * 1024 slots and half the array, so memory stays proportional to the live items.
+ */
+class Queue<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  push(x: T): void {
+    this.items.push(x);
+  }
+  unshift(x: T): void {
+    if (this.head > 0) this.items[--this.head] = x;
+    else this.items.unshift(x);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const x = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return x;
+  }
+  /** Removes `x` (O(1) when it is the oldest, as it is for in-order responses). */
+  remove(x: T): void {
+    if (this.head < this.items.length && this.items[this.head] === x) {
+      this.shift();
+      return;
+    }
+    const i = this.items.indexOf(x, this.head);
+    if (i >= 0) this.items.splice(i, 1);
+  }
+  some(f: (x: T) => boolean): boolean {
+    for (let i = this.head; i < this.items.length; i++) if (f(this.items[i] as T)) return true;
+    return false;
+  }
+  toArray(): T[] {
+    return this.items.slice(this.head) as T[];
+  }
+}
+
 /** Counts bytes of a connection after an upgrade nobody took over. */
 class CountingSink implements StreamSink {
   bytes = { client: 0, server: 0 };
@@ -281,9 +347,9 @@ export class Http1Session implements StreamSink {
   private readonly c = new Dir('client');
   private readonly s = new Dir('server');
   /** Exchanges whose final response is not complete yet, oldest first. */
-  private readonly awaiting: Exchange[] = [];
+  private readonly awaiting = new Queue<Exchange>();
   /** Exchanges not yet emitted, in request order. */
-  private readonly unemitted: Exchange[] = [];
+  private readonly unemitted = new Queue<Exchange>();
   private requestCount = 0;
   private protocolSent: AppProtocol | null = null;
   private handoff: StreamSink | null = null;
@@ -348,8 +414,9 @@ export class Http1Session implements StreamSink {
     }
     this.endJunk(this.c);
     this.endJunk(this.s);
-    const outstanding = this.unemitted.filter((e) => !e.respDone).length;
-    for (const ex of [...this.unemitted]) this.settleAtClose(ex);
+    const left = this.unemitted.toArray();
+    const outstanding = left.filter((e) => !e.respDone).length;
+    for (const ex of left) this.settleAtClose(ex);
     this.flush(true);
     if (outstanding > 0) this.out.keepAlive({ ...this.ka });
     const l = this.lastComplete;
@@ -390,10 +457,10 @@ export class Http1Session implements StreamSink {
         case CHUNK_SIZE:
         case CHUNK_DATA_END:
         case TRAILERS: {
-          if (d.st === START && d.side === 'server' && d.partialLen === 0 && this.awaiting[0]?.version === 'HTTP/0.9' &&
+          if (d.st === START && d.side === 'server' && d.partialLen === 0 && this.awaiting.peek()?.version === 'HTTP/0.9' &&
             !looksLikeHttp1Response(b, pos, Math.min(end, pos + 16))) {
             // RFC 1945 §4.1: the answer to a simple request is the raw entity, ended by the close.
-            this.startRawResponse(d, this.awaiting[0], chunk);
+            this.startRawResponse(d, this.awaiting.peek()!, chunk);
             break;
           }
           const lf = b.indexOf(LF, pos);
@@ -647,6 +714,10 @@ export class Http1Session implements StreamSink {
       pipelined: this.awaiting.some((e) => !e.orphan),
       lostBytes: 0,
       anomalies: [],
+      anomaliesDropped: 0,
+      droppedSummary: null,
+      gapInBodyReported: false,
+      bareLfReported: false,
       upgrade: undefined,
       dReqStart: chunk.deliveredTime !== chunk.time ? chunk.deliveredTime : null,
       dReqEnd: null,
@@ -688,7 +759,7 @@ export class Http1Session implements StreamSink {
     const version = text.slice(0, 8);
     const status = Number(text.slice(9, 12));
     const statusText = text.length > 13 ? text.slice(13) : '';
-    let ex = this.awaiting[0];
+    let ex = this.awaiting.peek();
     if (!ex) {
       this.out.anomaly({
         code: HTTP1_ANOMALY.RESPONSE_WITHOUT_REQUEST,
@@ -744,7 +815,7 @@ export class Http1Session implements StreamSink {
       reqDone: true, resp: null, respVersion: null, status: null, statusText: '', respHeaderBytes: 0, respBody: 0,
       respWire: 0, respStart: null, respEnd: null, respFirstPacket: null, respLastPacket: null, respStarted: false,
       respDone: false, closeDelimited: false, informational: [], trailers: null, pipelined: false, lostBytes: 0,
-      anomalies: [], upgrade: undefined, dReqStart: null, dReqEnd: null, dRespStart: null, dRespEnd: null, decoder: null, kept: null, keptLen: 0, emitted: null, state: null,
+      anomalies: [], anomaliesDropped: 0, droppedSummary: null, gapInBodyReported: false, bareLfReported: false, upgrade: undefined, dReqStart: null, dReqEnd: null, dRespStart: null, dRespEnd: null, decoder: null, kept: null, keptLen: 0, emitted: null, state: null,
     } satisfies Exchange;
     this.awaiting.unshift(ex);
     return ex;
@@ -968,7 +1039,7 @@ export class Http1Session implements StreamSink {
   /** The message in direction `d` ended with the bytes of `chunk`. */
   private messageDone(d: Dir, chunk: StreamChunk): void {
     const ex = d.ex!;
-    if (d.facts.bareLf && d.st === TRAILERS && !ex.anomalies.some((a) => a.code === HTTP1_ANOMALY.BARE_LF))
+    if (d.facts.bareLf && d.st === TRAILERS && !ex.bareLfReported)
       this.anomaly(ex, HTTP1_ANOMALY.BARE_LF, chunk, 'chunked framing lines end with LF instead of CRLF');
     if (d.side === 'client') this.requestDone(ex, d);
     else this.responseDone(ex);
@@ -987,8 +1058,7 @@ export class Http1Session implements StreamSink {
     const d = this.s;
     ex.respDone = true;
     d.st = START;
-    const i = this.awaiting.indexOf(ex);
-    if (i >= 0) this.awaiting.splice(i, 1);
+    this.awaiting.remove(ex);
     if (ex.decoder) this.finishDecoder(ex);
     if (ex.orphan) return;
     this.lastComplete = ex;
@@ -1182,8 +1252,7 @@ export class Http1Session implements StreamSink {
       ex.decoder?.fail('gap');
     }
     ex.lostBytes += n;
-    if (!ex.anomalies.some((a) => a.code === HTTP1_ANOMALY.GAP_IN_BODY))
-      this.anomaly(ex, HTTP1_ANOMALY.GAP_IN_BODY, chunk, `${n} body bytes not captured`);
+    if (!ex.gapInBodyReported) this.anomaly(ex, HTTP1_ANOMALY.GAP_IN_BODY, chunk, `${n} body bytes not captured`);
   }
 
   private junkBytes(d: Dir, n: number, chunk: StreamChunk): void {
@@ -1235,8 +1304,21 @@ export class Http1Session implements StreamSink {
     }
   }
 
+  /** Records a request-level anomaly, keeping at most MAX_ANOMALIES_PER_EXCHANGE (the rest are counted). */
   private anomaly(ex: Exchange, code: string, chunk: StreamChunk, detail: string): void {
-    ex.anomalies.push({ code, packet: chunk.packet, time: chunk.time, detail });
+    if (code === HTTP1_ANOMALY.GAP_IN_BODY) ex.gapInBodyReported = true;
+    else if (code === HTTP1_ANOMALY.BARE_LF) ex.bareLfReported = true;
+    if (ex.anomalies.length < MAX_ANOMALIES_PER_EXCHANGE) {
+      ex.anomalies.push({ code, packet: chunk.packet, time: chunk.time, detail });
+      return;
+    }
+    // Limit hit: one summary entry (at the first dropped anomaly) whose count is kept current.
+    ex.anomaliesDropped++;
+    if (!ex.droppedSummary) {
+      ex.droppedSummary = { code: HTTP1_ANOMALY.ANOMALIES_DROPPED, packet: chunk.packet, time: chunk.time, detail: '' };
+      ex.anomalies.push(ex.droppedSummary);
+    }
+    ex.droppedSummary.detail = `${ex.anomaliesDropped} more anomalies not recorded (limit ${MAX_ANOMALIES_PER_EXCHANGE} per request)`;
   }
 
   private setProtocol(p: AppProtocol): void {
@@ -1265,7 +1347,7 @@ export class Http1Session implements StreamSink {
   /** Emit finished exchanges in request order (all of them at close). */
   private flush(all: boolean): void {
     while (this.unemitted.length > 0) {
-      const ex = this.unemitted[0];
+      const ex = this.unemitted.peek()!;
       if (!all && !(ex.reqDone && ex.respDone)) return;
       this.unemitted.shift();
       this.emit(ex);
