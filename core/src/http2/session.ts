@@ -7,7 +7,9 @@
  *
  * Call order (tcp/stream.ts): onData* (both directions, capture order) → onEnd per side → onClose.
  * Nothing here throws on input; problems become anomalies (connection-level through `out.anomaly`,
- * stream-level on the request draft).
+ * stream-level on the request draft). No frame costs a pass over the open streams (up to
+ * MAX_OPEN_STREAMS): GOAWAY refusal, unended-stream counts, connection-stall time and window changes
+ * from SETTINGS are kept incrementally (see `emit`, `syncUnended`, `foldConnStalls`, StallHeap).
  *
  * Stream lifecycle, as observed (RFC 9113 §5.1, client's point of view):
  *   idle ─HEADERS(client)→ open ─END_STREAM(client)→ half-closed(local) ─END_STREAM(server)→ closed
@@ -29,6 +31,9 @@
  *   - MAX_CONCURRENT_STREAMS waits: a client stream *may have waited* when, right before it was
  *     opened, the client's open streams had reached the server's advertised limit since the last
  *     stream opened. `maxWaitMs` (limit reached → stream opened) is an upper bound.
+ *   - GOAWAY (§6.8): a stream initiated by the receiver of a GOAWAY, with an id above the lowest
+ *     last-stream-id that side's GOAWAYs carried, is marked refused when it is reported (`aborted`
+ *     unless it got a response) — also when it opened after the GOAWAY (sent before it arrived).
  *   - PING RTT: time between a PING and its ACK as seen at the capture point; it is the round trip
  *     between the capture point and the peer that answered.
  *   - Mid-connection start (`prefaceSeen: false`): frame boundaries are found by scanning, HPACK runs
@@ -132,11 +137,26 @@ interface Direction {
   firstPacket: number | null;
   lastPacket: number | null;
   ended: boolean;
-  /** Stream-level send window of this direction's sender. */
-  window: number;
+  /**
+   * Stream-level send window of this direction's sender, relative to the SETTINGS_INITIAL_WINDOW_SIZE
+   * that governs it (the receiver's): window = windowRel + initial window size (see `window()`), so
+   * a change of that setting (RFC 9113 §6.9.2) needs no pass over the open streams.
+   */
+  windowRel: number;
   stall: OpenStall | null;
+  /** Bumped whenever `stall` or its heap entry changes: older StallHeap entries are stale. */
+  stallToken: number;
   stalledMs: number;
   stalls: number;
+  /** Counted in `Http2Session.unended` (see `syncUnended`). */
+  unendedCounted: boolean;
+  /**
+   * The sender's cumulative connection-stall time and count when the stream opened; folded into
+   * `stalledMs`/`stalls` once when the direction ends or the stream is reported (`foldConnStalls`).
+   */
+  connStallMs0: number;
+  connStalls0: number;
+  connFolded: boolean;
 }
 
 interface Stream {
@@ -154,7 +174,7 @@ interface Stream {
   anomalies: Anomaly[];
   upgrade?: string;
   upgradeRequest?: H2cUpgradeRequest;
-  /** Refused by GOAWAY (id above the peer's last-stream-id). */
+  /** Refused by GOAWAY (id above the peer's last-stream-id); decided when reported (`emit`). */
   refused: boolean;
   /** Times whose octets TCP delivered later than captured (head-of-line blocking), by time field. */
   delivered: Record<string, number>;
@@ -230,12 +250,75 @@ interface SideState {
   headerBlocks: number;
   tableSnapshots: unknown[];
   goaway: { lastStreamId: number; errorCode: string; debugData: string; time: number; packet: number } | null;
+  /** Lowest last-stream-id of this side's GOAWAYs (§6.8: it may only decrease). */
+  goawayLastStreamId: number | null;
   lostBytes: number;
+  /** Open stream-level stalls of this side as sender, and the heap SETTINGS consults (see StallHeap). */
+  openStalls: Map<Direction, Stream>;
+  stallHeap: StallHeap;
+  /** Σ durations and count of this side's ended connection-level stalls (see `foldConnStalls`). */
+  connStalledMs: number;
+  connStalls: number;
+}
+
+interface StallHeapEntry {
+  /** `windowRel` when pushed: an upper bound of it while the entry is current (DATA only lowers it). */
+  key: number;
+  d: Direction;
+  token: number;
+}
+
+/**
+ * Max-heap of open stream stalls of one sender by `windowRel`, so that a SETTINGS_INITIAL_WINDOW_SIZE
+ * increase finds the stalls it ends (window = windowRel + new size > 0) in O(k log n) instead of a
+ * pass over every open stream. Entries are invalidated lazily (token mismatch) and the heap is
+ * rebuilt from `openStalls` when stale entries outnumber live ones.
+ */
+class StallHeap {
+  private a: StallHeapEntry[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  top(): StallHeapEntry | undefined {
+    return this.a[0];
+  }
+  push(e: StallHeapEntry): void {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p].key >= a[i].key) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): void {
+    const a = this.a;
+    const last = a.pop();
+    if (!last || a.length === 0) return;
+    a[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && a[l].key > a[m].key) m = l;
+      if (r < a.length && a[r].key > a[m].key) m = r;
+      if (m === i) break;
+      [a[m], a[i]] = [a[i], a[m]];
+      i = m;
+    }
+  }
+  rebuild(entries: StallHeapEntry[]): void {
+    this.a = [];
+    for (const e of entries) this.push(e);
+  }
 }
 
 const other = (s: Side): Side => (s === 'client' ? 'server' : 'client');
 
-function newDirection(window: number): Direction {
+function newDirection(connStallMs0: number, connStalls0: number): Direction {
   return {
     headers: null,
     fields: null,
@@ -249,10 +332,15 @@ function newDirection(window: number): Direction {
     firstPacket: null,
     lastPacket: null,
     ended: false,
-    window,
+    windowRel: 0,
     stall: null,
+    stallToken: 0,
     stalledMs: 0,
     stalls: 0,
+    unendedCounted: false,
+    connStallMs0,
+    connStalls0,
+    connFolded: false,
   };
 }
 
@@ -271,8 +359,14 @@ export class Http2Session implements StreamSink {
   private limitReachedAt: number | null = null;
   private readonly waited: { streamId: number; limit: number; limitReachedTime: number; openedTime: number; maxWaitMs: number }[] = [];
   private readonly stalls: FlowControlStall[] = [];
-  /** Stalls waiting for "did DATA follow?" — by side and stream (0 = connection). */
-  private readonly stallFollow: { side: Side; streamId: number; rec: FlowControlStall }[] = [];
+  /** Resolved stalls waiting for "did DATA follow?" — by side, then stream id (0 = connection). */
+  private readonly stallFollow: Record<Side, Map<number, FlowControlStall[]>> = { client: new Map(), server: new Map() };
+  /**
+   * Streams whose direction sent by each side is not ended and has started (the predicate of
+   * `isUnended`), kept by `syncUnended`: lets a DATA frame ask "does this side still have a stream
+   * to send on?" in O(1).
+   */
+  private readonly unended: Record<Side, number> = { client: 0, server: 0 };
   private readonly windows: { time: number; side: Side; window: number }[] = [];
   private readonly pingRtts: { side: Side; time: number; rttMs: number; packet: number }[] = [];
   private readonly pushCancelled = new Map<number, { streamId: number; code: string; time: number; bytesBeforeReset: number; bytesAfterReset: number }>();
@@ -326,7 +420,12 @@ export class Http2Session implements StreamSink {
       headerBlocks: 0,
       tableSnapshots: [],
       goaway: null,
+      goawayLastStreamId: null,
       lostBytes: 0,
+      openStalls: new Map(),
+      stallHeap: new StallHeap(),
+      connStalledMs: 0,
+      connStalls: 0,
     });
     this.sides = { client: mk('client'), server: mk('server') };
   }
@@ -376,8 +475,10 @@ export class Http2Session implements StreamSink {
       st.req.lastPacket = u.switchPacket ?? 0;
     }
     if (u.switchTime !== undefined) st.informational.push({ status: 101, time: u.switchTime });
+    this.foldConnStalls(st.req, 'client');
     st.req.ended = true;
     st.state = 'half-closed-local';
+    this.syncUnended(st);
   }
 
   private applyHttp2SettingsHeader(value: string, time: number, packet: number, ackTime: number | null, ackPacket: number | null): void {
@@ -456,11 +557,12 @@ export class Http2Session implements StreamSink {
       for (const side of ['client', 'server'] as const) {
         const d = side === 'client' ? st.req : st.resp;
         if (d.stall) this.endStall(d.stall, time, null, false, st);
-        d.stall = null;
+        this.clearStall(d, side);
       }
       this.emit(st);
     }
     this.streams.clear();
+    this.unended.client = this.unended.server = 0;
     this.out.extra({ h2: this.connectionFacts() });
   }
 
@@ -473,8 +575,16 @@ export class Http2Session implements StreamSink {
     s.decoder.loseSync();
     // Frames may have been missed: windows are unknown from here on; open stalls are dropped.
     this.flowKnown = false;
-    for (const x of [this.sides.client, this.sides.server]) x.connStall = null;
-    for (const st of this.streams.values()) st.req.stall = st.resp.stall = null;
+    for (const x of [this.sides.client, this.sides.server]) {
+      x.connStall = null;
+      // Only streams with an open stall, not every open stream (no new stall opens from here on).
+      for (const d of x.openStalls.keys()) {
+        d.stall = null;
+        d.stallToken++;
+      }
+      x.openStalls.clear();
+      x.stallHeap.rebuild([]);
+    }
   }
 
   private onFrame(side: Side, f: Frame): void {
@@ -566,11 +676,11 @@ export class Http2Session implements StreamSink {
     if (d.start === null && side === 'client') d.start = f.startTime;
     d.lastPacket = f.lastPacket;
     st.lostBytes += f.lostBytes;
-    d.window -= f.length;
+    d.windowRel -= f.length;
     this.dataFollowed(side, f.streamId);
     if (f.endStream) this.endDirection(st, side, f.endTime, f.lastPacket, f.endDeliveredTime);
-    else if (this.flowKnown && d.window <= 0 && !d.stall) {
-      d.stall = { side, streamId: st.id, startTime: f.endTime, startPacket: f.lastPacket };
+    else if (this.flowKnown && this.window(d, side) <= 0 && !d.stall) {
+      this.openStall(st, d, side, { side, streamId: st.id, startTime: f.endTime, startPacket: f.lastPacket });
     }
     if (st.state === 'closed') this.finishStream(st);
   }
@@ -585,13 +695,57 @@ export class Http2Session implements StreamSink {
     }
   }
 
+  /** Whether `side` has an unended stream other than `except` (O(1): see `unended`). */
   private hasUnendedStream(side: Side, except: number): boolean {
-    for (const st of this.streams.values()) {
-      if (st.id === except) continue;
+    let n = this.unended[side];
+    const ex = except >= 0 ? this.streams.get(except) : undefined;
+    if (ex && (side === 'client' ? ex.req : ex.resp).unendedCounted) n--;
+    return n > 0;
+  }
+
+  /** The direction `side` sends on this stream has started and not ended, on a stream not closed. */
+  private static isUnended(st: Stream, side: Side): boolean {
+    const d = side === 'client' ? st.req : st.resp;
+    return !d.ended && st.state !== 'closed' && (side === 'client' ? st.req.headers !== null || st.upgrade !== undefined : st.resp.headers !== null || st.pushed);
+  }
+
+  /** Re-evaluate `isUnended` after a stream's headers, state or end changed; keeps `unended` exact. */
+  private syncUnended(st: Stream): void {
+    for (const side of ['client', 'server'] as const) {
       const d = side === 'client' ? st.req : st.resp;
-      if (!d.ended && st.state !== 'closed' && (side === 'client' ? st.req.headers !== null || st.upgrade : st.resp.headers !== null || st.pushed)) return true;
+      const now = Http2Session.isUnended(st, side);
+      if (now !== d.unendedCounted) {
+        this.unended[side] += now ? 1 : -1;
+        d.unendedCounted = now;
+      }
     }
-    return false;
+  }
+
+  /** Current send window of the direction `sender` sends (§6.9.2: relative to the receiver's setting). */
+  private window(d: Direction, sender: Side): number {
+    return d.windowRel + this.sides[other(sender)].values.initialWindowSize;
+  }
+
+  private openStall(st: Stream, d: Direction, sender: Side, open: OpenStall): void {
+    const s = this.sides[sender];
+    d.stall = open;
+    s.openStalls.set(d, st);
+    this.pushStall(s, d);
+  }
+
+  /** (Re)file an open stall in the heap under its current `windowRel`. */
+  private pushStall(s: SideState, d: Direction): void {
+    s.stallHeap.push({ key: d.windowRel, d, token: ++d.stallToken });
+    if (s.stallHeap.size > 2 * s.openStalls.size + 64) {
+      s.stallHeap.rebuild([...s.openStalls.keys()].map((x) => ({ key: x.windowRel, d: x, token: x.stallToken })));
+    }
+  }
+
+  private clearStall(d: Direction, sender: Side): void {
+    if (d.stall === null) return;
+    d.stall = null;
+    d.stallToken++;
+    this.sides[sender].openStalls.delete(d);
   }
 
   private windowSample(time: number, side: Side, window: number): void {
@@ -677,7 +831,16 @@ export class Http2Session implements StreamSink {
       return s.decoder.decode(bytes);
     } catch (e) {
       if (e instanceof HeaderListTooLargeError) {
-        this.out.anomaly({ code: HTTP2_ANOMALY.COMPRESSION_ERROR, packet: b.first.firstPacket, time: b.first.startTime, detail: `${side} stream ${b.streamId}: ${e.message}` });
+        // The decoder's header list limits (DEFAULT_MAX_HEADER_LIST_SIZE octets, DEFAULT_MAX_HEADER_FIELDS
+        // fields per block) bound what a stream keeps: the fields past them are not kept. The whole
+        // block was still parsed, so the dynamic table stays in sync and later blocks decode normally.
+        this.drop('headerListTruncated');
+        this.out.anomaly({
+          code: HTTP2_ANOMALY.COMPRESSION_ERROR,
+          packet: b.first.firstPacket,
+          time: b.first.startTime,
+          detail: `${side} stream ${b.streamId}: ${e.message}`,
+        });
         return e.block as DecodedBlock;
       }
       if (e instanceof HpackError) {
@@ -743,7 +906,9 @@ export class Http2Session implements StreamSink {
       st.req.end = b.endTime;
       st.req.firstPacket = b.first.firstPacket;
       st.req.lastPacket = b.lastPacket;
+      this.foldConnStalls(st.req, 'client');
       st.req.ended = true;
+      this.syncUnended(st);
       if (!block) st.anomalies.push(this.compressionAnomaly(b));
       if (!parent && this.prefaceSeen) this.unknownStream(side, b.first);
       return;
@@ -816,6 +981,7 @@ export class Http2Session implements StreamSink {
       if (b.endStream) this.endDirection(st, 'server', b.endTime, b.lastPacket, b.endDelivered);
     }
     st.lostBytes += b.lost;
+    this.syncUnended(st);
     if (st.state === 'closed') this.finishStream(st);
   }
 
@@ -841,15 +1007,15 @@ export class Http2Session implements StreamSink {
       this.drop('streams');
       return null;
     }
-    const clientInit = this.sides.server.values.initialWindowSize;
-    const serverInit = this.sides.client.values.initialWindowSize;
+    const c = this.sides.client;
+    const s = this.sides.server;
     const st: Stream = {
       id,
       index: this.nextIndex++,
       pushed,
       state: 'idle',
-      req: newDirection(clientInit),
-      resp: newDirection(serverInit),
+      req: newDirection(c.connStalledMs, c.connStalls),
+      resp: newDirection(s.connStalledMs, s.connStalls),
       status: null,
       informational: [],
       rst: null,
@@ -883,22 +1049,27 @@ export class Http2Session implements StreamSink {
   private endDirection(st: Stream, side: Side, time: number, packet: number, delivered: number): void {
     const d = side === 'client' ? st.req : st.resp;
     noteDelivered(st, side === 'client' ? 'requestEndTime' : 'responseEndTime', time, delivered);
+    this.foldConnStalls(d, side);
     d.ended = true;
     d.end = time;
     d.lastPacket = packet;
-    if (d.stall) {
-      // Ended without a WINDOW_UPDATE (e.g. an empty DATA with END_STREAM): not a data stall.
-      d.stall = null;
-    }
+    // Ended without a WINDOW_UPDATE (e.g. an empty DATA with END_STREAM): not a data stall.
+    this.clearStall(d, side);
     if (side === 'client') {
       st.state = st.state === 'half-closed-remote' ? 'closed' : 'half-closed-local';
     } else {
       st.state = st.state === 'half-closed-local' || st.pushed ? 'closed' : 'half-closed-remote';
     }
+    this.syncUnended(st);
   }
 
   private finishStream(st: Stream): void {
     this.emit(st);
+    this.clearStall(st.req, 'client');
+    this.clearStall(st.resp, 'server');
+    if (st.req.unendedCounted) this.unended.client--;
+    if (st.resp.unendedCounted) this.unended.server--;
+    st.req.unendedCounted = st.resp.unendedCounted = false;
     this.streams.delete(st.id);
     this.openStreams--;
     if (!st.pushed) this.openClientStreams--;
@@ -924,7 +1095,7 @@ export class Http2Session implements StreamSink {
     for (const s of ['client', 'server'] as const) {
       const d = s === 'client' ? st.req : st.resp;
       if (d.stall) this.endStall(d.stall, f.startTime, f.firstPacket, false, st);
-      d.stall = null;
+      this.clearStall(d, s);
     }
     st.state = 'closed';
     this.finishStream(st);
@@ -983,18 +1154,11 @@ export class Http2Session implements StreamSink {
             break;
           }
           if (s.values.initialWindowSize === v) break;
-          // §6.9.2: the peer adjusts every stream window it sends on by the difference.
-          const delta = v - s.values.initialWindowSize;
+          // §6.9.2: the peer adjusts every stream window it sends on by the difference. Windows are
+          // kept relative to this value (`windowRel`), so only the stalls it ends are visited.
+          const raised = v > s.values.initialWindowSize;
           s.values.initialWindowSize = v;
-          const peerSide = other(side);
-          for (const st of this.streams.values()) {
-            const d = peerSide === 'client' ? st.req : st.resp;
-            d.window += delta;
-            if (d.stall && d.window > 0) {
-              this.endStall(d.stall, time, null, true, st);
-              d.stall = null;
-            }
-          }
+          if (raised) this.endStallsReopenedBySettings(other(side), time);
           break;
         }
         default:
@@ -1029,12 +1193,10 @@ export class Http2Session implements StreamSink {
     if (f.errorCode !== ErrorCode.NO_ERROR) {
       this.out.anomaly({ code: HTTP2_ANOMALY.GOAWAY_ERROR, packet: f.firstPacket, time: f.startTime, detail });
     }
-    // §6.8: streams initiated by the receiver above lastStreamId were not (and will not be) processed.
-    const receiverIsClient = side === 'server';
-    for (const st of this.streams.values()) {
-      const clientInitiated = st.id % 2 === 1;
-      if (clientInitiated === receiverIsClient && st.id > f.lastStreamId) st.refused = true;
-    }
+    // §6.8: streams initiated by the receiver above lastStreamId were not (and will not be)
+    // processed. Applied when each stream is reported (`emit`); a later GOAWAY may lower the id but
+    // MUST NOT raise it, and a raised one cannot un-refuse streams: keep the lowest.
+    s.goawayLastStreamId = s.goawayLastStreamId === null ? f.lastStreamId : Math.min(s.goawayLastStreamId, f.lastStreamId);
   }
 
   private onWindowUpdate(side: Side, f: FrameOf<'WINDOW_UPDATE'>): void {
@@ -1057,13 +1219,43 @@ export class Http2Session implements StreamSink {
     const st = this.streams.get(f.streamId);
     if (!st) return;
     const d = sender === 'client' ? st.req : st.resp;
-    d.window += f.increment;
-    if (this.flowKnown && d.window > MAX_WINDOW_SIZE) {
+    d.windowRel += f.increment;
+    const window = this.window(d, sender);
+    if (this.flowKnown && window > MAX_WINDOW_SIZE) {
       st.anomalies.push({ code: HTTP2_ANOMALY.FLOW_CONTROL_ERROR, packet: f.firstPacket, time: f.startTime, detail: `${sender} stream window above 2^31-1` });
     }
-    if (d.stall && d.window > 0) {
+    if (d.stall && window > 0) {
       this.endStall(d.stall, f.startTime, f.firstPacket, true, st);
-      d.stall = null;
+      this.clearStall(d, sender);
+    } else if (d.stall) this.pushStall(this.sides[sender], d); // windowRel rose: its heap key must too
+  }
+
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE rose for the streams `sender` sends on: end the stalls whose window
+   * is now positive, in stream order (as a pass over the streams would). The heap's top holds the
+   * largest `windowRel`; a key above the current value (DATA lowered it since) is re-filed.
+   */
+  private endStallsReopenedBySettings(sender: Side, time: number): void {
+    const s = this.sides[sender];
+    const init = this.sides[other(sender)].values.initialWindowSize;
+    const ended: Direction[] = [];
+    for (let e = s.stallHeap.top(); e; e = s.stallHeap.top()) {
+      const d = e.d;
+      if (e.token !== d.stallToken || !d.stall) s.stallHeap.pop();
+      else if (d.windowRel + init > 0) {
+        s.stallHeap.pop();
+        d.stallToken++;
+        ended.push(d);
+      } else if (e.key > d.windowRel) {
+        s.stallHeap.pop();
+        s.stallHeap.push({ key: d.windowRel, d, token: d.stallToken });
+      } else break;
+    }
+    const streams = ended.map((d) => s.openStalls.get(d) as Stream).sort((a, b) => a.index - b.index);
+    for (const st of streams) {
+      const d = sender === 'client' ? st.req : st.resp;
+      this.endStall(d.stall as OpenStall, time, null, true, st);
+      this.clearStall(d, sender);
     }
   }
 
@@ -1081,7 +1273,12 @@ export class Http2Session implements StreamSink {
     };
     if (this.stalls.length < MAX_STALLS) {
       this.stalls.push(rec);
-      if (resolved) this.stallFollow.push({ side: open.side, streamId: open.streamId, rec });
+      if (resolved) {
+        const waiting = this.stallFollow[open.side];
+        const list = waiting.get(open.streamId);
+        if (list) list.push(rec);
+        else waiting.set(open.streamId, [rec]);
+      }
     } else this.drop('stalls');
     // Per-stream stall time: the stream's own stalls, plus connection stalls while it had not ended.
     if (st) {
@@ -1089,24 +1286,35 @@ export class Http2Session implements StreamSink {
       d.stalledMs += rec.durationMs;
       d.stalls++;
     } else if (open.streamId === 0) {
-      for (const s of this.streams.values()) {
-        const d = open.side === 'client' ? s.req : s.resp;
-        if (!d.ended) {
-          d.stalledMs += rec.durationMs;
-          d.stalls++;
-        }
-      }
+      // Added to each stream's direction by `foldConnStalls` (no pass over the open streams).
+      const s = this.sides[open.side];
+      s.connStalledMs += rec.durationMs;
+      s.connStalls++;
     }
   }
 
+  /**
+   * Add to `d` the connection stalls of `side` that ended since the stream opened, once: when the
+   * direction ends (later connection stalls do not count for it) or the stream is reported.
+   */
+  private foldConnStalls(d: Direction, side: Side): void {
+    if (d.connFolded) return;
+    d.connFolded = true;
+    const s = this.sides[side];
+    if (s.connStalls === d.connStalls0) return;
+    d.stalledMs += s.connStalledMs - d.connStallMs0;
+    d.stalls += s.connStalls - d.connStalls0;
+  }
+
   private dataFollowed(side: Side, streamId: number): void {
-    if (this.stallFollow.length === 0) return;
-    for (let i = this.stallFollow.length - 1; i >= 0; i--) {
-      const w = this.stallFollow[i];
-      if (w.side === side && (w.streamId === 0 || w.streamId === streamId)) {
-        w.rec.dataFollowed = true;
-        this.stallFollow.splice(i, 1);
-      }
+    const waiting = this.stallFollow[side];
+    if (waiting.size === 0) return;
+    // The side's connection-window stalls (key 0) and this stream's own.
+    for (const id of [0, streamId]) {
+      const list = waiting.get(id);
+      if (!list) continue;
+      for (const rec of list) rec.dataFollowed = true;
+      waiting.delete(id);
     }
   }
 
@@ -1115,6 +1323,11 @@ export class Http2Session implements StreamSink {
   private emit(st: Stream): void {
     const req = st.req;
     const resp = st.resp;
+    this.foldConnStalls(req, 'client');
+    this.foldConnStalls(resp, 'server');
+    // §6.8: a GOAWAY from the peer of the stream's initiator, with a last-stream-id below its id.
+    const goawayLast = this.sides[st.id % 2 === 1 ? 'server' : 'client'].goawayLastStreamId;
+    if (goawayLast !== null && st.id > goawayLast) st.refused = true;
     const reqHeaders = req.headers ?? [];
     const pseudo = (name: string): string | undefined => reqHeaders.find((h) => h.name === name)?.value;
     let method = pseudo(':method') ?? '';

@@ -4,8 +4,9 @@
  * `decode(block)` takes one complete header block (a HEADERS or PUSH_PROMISE fragment plus its
  * CONTINUATIONs, concatenated) and returns every field with how it was encoded. The dynamic table
  * carries over between calls. Limits sit at the allocation points: `maxStringLength` per string
- * literal, `maxHeaderListSize` per block, and the table-size ceiling (SETTINGS_HEADER_TABLE_SIZE as
- * sent by the decoding side) for dynamic table size updates.
+ * literal, `maxHeaderListSize` and `maxHeaderFields` per block (checked field by field while
+ * decoding, see `decode`), and the table-size ceiling (SETTINGS_HEADER_TABLE_SIZE as sent by the
+ * decoding side) for dynamic table size updates.
  *
  * Unknown start (`unknownStart: true`, for captures that begin after the connection did): the
  * dynamic table starts as "unknown older entries" (see dynamic-table.ts). What can be recovered:
@@ -39,8 +40,21 @@ import { STATIC_TABLE, STATIC_TABLE_LENGTH } from './static-table.js';
 export const DEFAULT_HEADER_TABLE_SIZE = 4096;
 /** Default limit on one string literal, in octets (decoded). */
 export const DEFAULT_MAX_STRING_LENGTH = 1 << 20;
-/** Default limit on a decoded header list (RFC 9113 §6.5.2 accounting), in octets. */
-export const DEFAULT_MAX_HEADER_LIST_SIZE = 1 << 24;
+/**
+ * Default limit on the fields kept from one header block, in octets of RFC 7541 §4.1 / RFC 9113
+ * §6.5.2 accounting (Σ name + value octets + 32). HPACK lets a 1-octet indexed representation stand
+ * for a whole dynamic-table entry (up to the table size, 4 KiB by default), so a block of a few
+ * kilobytes can expand to hundreds of megabytes; the limit caps what one block can cost. 256 KiB is
+ * far above real header lists (servers commonly refuse 8–64 KiB; the hpack-test-case corpus peaks
+ * near 2 KiB) while bounding the expansion to 256 KiB per block.
+ */
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 256 * 1024;
+/**
+ * Default limit on the fields kept from one header block. Small fields (an indexed `:method: GET`
+ * counts 42 octets) would otherwise allow ~6,000 field records per block under the octet limit;
+ * 1000 is well above real lists (Node's HTTP/2 default `maxHeaderListPairs` is 128).
+ */
+export const DEFAULT_MAX_HEADER_FIELDS = 1000;
 /** Placeholder for a name or value that refers to a dynamic entry from before the capture. */
 export const UNKNOWN_NAME = '<unknown>';
 export const UNKNOWN_VALUE = '<unknown>';
@@ -97,6 +111,8 @@ export interface HpackDecoderOptions {
   maxTableSize?: number;
   maxStringLength?: number;
   maxHeaderListSize?: number;
+  /** Fields kept per block (default DEFAULT_MAX_HEADER_FIELDS). */
+  maxHeaderFields?: number;
   /** Capture began mid-connection: tolerate references to unknown older dynamic entries. */
   unknownStart?: boolean;
 }
@@ -106,6 +122,7 @@ export class HpackDecoder {
   private ceiling: number;
   private readonly maxStringLength: number;
   private readonly maxHeaderListSize: number;
+  private readonly maxHeaderFields: number;
   private tolerateUnknown: boolean;
   private readonly int: IntegerResult = { value: 0, next: 0 };
   /** Header blocks decoded so far. */
@@ -115,6 +132,7 @@ export class HpackDecoder {
     this.ceiling = opts.maxTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
     this.maxStringLength = opts.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
     this.maxHeaderListSize = opts.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
+    this.maxHeaderFields = opts.maxHeaderFields ?? DEFAULT_MAX_HEADER_FIELDS;
     this.tolerateUnknown = opts.unknownStart ?? false;
     this.table = new DynamicTable(this.ceiling, { unknownOlder: this.tolerateUnknown });
   }
@@ -167,13 +185,28 @@ export class HpackDecoder {
     };
   }
 
-  /** Decode one complete header block. Throws an HpackError (the table is then out of sync). */
+  /**
+   * Decode one complete header block. Throws an HpackError; after any error but
+   * HeaderListTooLargeError the table is out of sync (the session then calls `loseSync()`).
+   *
+   * Header list limits (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE accounting, RFC 7541 §4.1
+   * entry size): the running list size and field count are checked as each field is decoded. From
+   * the first field that would pass `maxHeaderListSize` or `maxHeaderFields`, fields are no longer
+   * kept, but the rest of the block is still parsed (linear in its octets, nothing accumulated) so
+   * that its insertions keep the dynamic table in sync — as Go's http2 does with
+   * `SetEmitEnabled(false)`. The block then ends in a HeaderListTooLargeError carrying the block
+   * with the fields kept and the full `headerListSize`.
+   */
   decode(block: Uint8Array): DecodedBlock {
     const fields: DecodedField[] = [];
     const sizeUpdates: number[] = [];
     const buf = block;
     const int = this.int;
     let listSize = 0;
+    /** Field representations seen (kept or not). */
+    let seen = 0;
+    /** Fields are kept until a header list limit is passed; then which one. */
+    let over: 'octets' | 'fields' | null = null;
     let pos = 0;
     this.blocks++;
     while (pos < buf.length) {
@@ -188,14 +221,16 @@ export class HpackDecoder {
         f.rep = 'indexed';
         f.wireBytes = pos - start;
         f.nameWireBytes = pos - start;
-        fields.push(f);
+        seen++;
         listSize += f.nameOctets + f.valueOctets + ENTRY_OVERHEAD;
+        if (over === null) over = this.overLimit(listSize, fields.length);
+        if (over === null) fields.push(f);
         continue;
       }
       if ((b & 0xe0) === 0x20) {
         // RFC 7541 §6.3 Dynamic Table Size Update — 001xxxxx (5-bit max size)
         // Only at the beginning of a header block (§4.2), and not above the ceiling.
-        if (fields.length > 0) throw new TableSizeUpdateError('not at the start of the header block', start);
+        if (seen > 0) throw new TableSizeUpdateError('not at the start of the header block', start);
         decodeInteger(buf, pos, 5, int);
         pos = int.next;
         if (int.value > this.ceiling) {
@@ -270,12 +305,27 @@ export class HpackDecoder {
         };
         this.table.add(entry);
       }
-      fields.push(f);
+      seen++;
       listSize += f.nameOctets + f.valueOctets + ENTRY_OVERHEAD;
+      if (over === null) over = this.overLimit(listSize, fields.length);
+      if (over === null) fields.push(f);
     }
     const result: DecodedBlock = { fields, sizeUpdates, encodedBytes: buf.length, headerListSize: listSize };
-    if (listSize > this.maxHeaderListSize) throw new HeaderListTooLargeError(listSize, this.maxHeaderListSize, result);
+    if (over !== null) {
+      throw new HeaderListTooLargeError(listSize, this.maxHeaderListSize, result, {
+        count: seen,
+        limit: this.maxHeaderFields,
+        kept: fields.length,
+        byCount: over === 'fields',
+      });
+    }
     return result;
+  }
+
+  /** Which header list limit the next field passes (`listSize` already includes it), if any. */
+  private overLimit(listSize: number, kept: number): 'octets' | 'fields' | null {
+    if (listSize > this.maxHeaderListSize) return 'octets';
+    return kept >= this.maxHeaderFields ? 'fields' : null;
   }
 
   // Result slots of readString (avoid a tuple allocation per string).

@@ -67,13 +67,17 @@ export class TableSizeUpdateError extends HpackError {
 
 /**
  * The decoded header list is larger than `maxHeaderListSize` (RFC 9113 §6.5.2 size: name + value
- * octets + 32 per field). Raised after the whole block was decoded, so the dynamic table stays in
- * sync; the decoded block is attached.
+ * octets + 32 per field), or has more fields than `maxHeaderFields`. Raised after the whole block
+ * was parsed, so the dynamic table stays in sync; the attached block holds only the fields kept
+ * before the limit was passed (its `headerListSize` counts them all).
  */
 export class HeaderListTooLargeError extends HpackError {
   readonly block: unknown;
-  constructor(size: number, limit: number, block: unknown) {
-    super('HPACK_HEADER_LIST_TOO_LARGE', `header list of ${size} octets exceeds limit ${limit}`);
+  constructor(size: number, limit: number, block: unknown, fields?: { count: number; limit: number; kept: number; byCount: boolean }) {
+    const what = fields?.byCount
+      ? `header list of ${fields.count} fields exceeds limit ${fields.limit}`
+      : `header list of ${size} octets exceeds limit ${limit}`;
+    super('HPACK_HEADER_LIST_TOO_LARGE', fields ? `${what}; first ${fields.kept} fields kept` : what);
     this.name = 'HeaderListTooLargeError';
     this.block = block;
   }
