@@ -9,8 +9,24 @@
 
 /** IPv4 fragment reassembly: datagrams in progress at once. */
 export const MAX_FRAG_DATAGRAMS = 4096;
-/** Bytes held for incomplete datagrams, in total. */
+/**
+ * Bytes held for incomplete datagrams, in total: each fragment is charged its payload plus
+ * FRAG_PIECE_OVERHEAD, so empty fragments count too. A fragment that would pass it is dropped
+ * with its datagram (which could not complete without it) and counted in `fragLimitDrops`.
+ */
 export const MAX_FRAG_BYTES = 64 * 1024 * 1024;
+/** Bookkeeping bytes charged per held fragment against MAX_FRAG_BYTES (≈ its object and copy header). */
+export const FRAG_PIECE_OVERHEAD = 64;
+/**
+ * Distinct fragments held per datagram; one more drops the datagram (`fragPieceLimitDrops`).
+ * Real traffic needs few: a 64 KB datagram is 45 fragments at MTU 1500, 52 at IPv6's minimum 1280
+ * (RFC 8200 §5) and 119 at IPv4's 576-octet reassembly minimum (RFC 791). 1024 still takes a full
+ * 64 KB datagram cut into 64-octet pieces, or a 1500-octet packet cut into 8-octet ones (fragroute,
+ * `nmap -f`); only the 8-octet cutting of a full 64 KB datagram (8192 pieces) is refused. The bound
+ * keeps the work per fragment O(MAX_FRAGS_PER_DATAGRAM) instead of growing with the input.
+ * Exact duplicates replace the copy they repeat and do not count twice.
+ */
+export const MAX_FRAGS_PER_DATAGRAM = 1024;
 /** Fragments older than this (capture time) are dropped, as a host's reassembly timer would. */
 export const FRAG_TIMEOUT_MS = 30_000;
 /** IPv6 extension headers walked before giving up. */
@@ -49,12 +65,21 @@ export interface IpCounters {
   count(name: string, n?: number): void;
 }
 
+interface FragPiece {
+  off: number;
+  data: Uint8Array;
+}
+
 interface FragDatagram {
   key: string;
   firstTime: number;
-  pieces: { off: number; data: Uint8Array }[];
+  /** Kept sorted by offset; fragments at the same offset in arrival order. */
+  pieces: FragPiece[];
   total: number; // -1 until the last fragment is seen
+  /** Payload bytes held: the datagram cannot be complete while this is below `total`. */
   bytes: number;
+  /** Bytes charged against MAX_FRAG_BYTES (payload + FRAG_PIECE_OVERHEAD per piece). */
+  charged: number;
   frameLen: number;
 }
 
@@ -106,6 +131,22 @@ function v6key(d: Uint8Array, o: number): string {
     if (v6cache.size < 65536) v6cache.set(k, s);
   }
   return s;
+}
+
+/** Index of the first piece whose offset is greater than `off` (pieces sorted by offset). */
+function upperBound(pieces: FragPiece[], off: number): number {
+  let lo = 0;
+  let hi = pieces.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pieces[mid].off <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
 
 export class IpDecoder {
@@ -166,7 +207,7 @@ export class IpDecoder {
     if (more || fragOff > 0) {
       const id = (d[o + 4] << 8) | d[o + 5];
       const key = `4|${src}|${dst}|${id}|${proto}`;
-      const whole = this.fragment(key, fragOff, more, d.subarray(o + ihl, end), missing, time, frameLen);
+      const whole = this.fragment(key, false, fragOff, more, d.subarray(o + ihl, end), missing, time, frameLen);
       if (whole) {
         this.pkt.srcV4 = u32(d, o + 12);
         this.pkt.dstV4 = u32(d, o + 16);
@@ -220,7 +261,7 @@ export class IpDecoder {
     if (p > end) return this.counters.count('truncatedFrames');
     if (frag && (frag.more || frag.off > 0)) {
       const key = `6|${src}|${dst}|${frag.id}`;
-      const whole = this.fragment(key, frag.off, frag.more, d.subarray(p, end), missing, time, frameLen);
+      const whole = this.fragment(key, true, frag.off, frag.more, d.subarray(p, end), missing, time, frameLen);
       this.pkt.srcV4 = this.pkt.dstV4 = -1;
       if (whole) this.l4(true, src, dst, next, whole, 0, whole.length, 0, num, time, frameLen);
       return;
@@ -230,9 +271,19 @@ export class IpDecoder {
     this.l4(true, src, dst, next, d, p, end, missing, num, time, frameLen);
   }
 
-  /** Adds one fragment; returns the reassembled payload when the datagram is complete. */
+  /**
+   * Adds one fragment; returns the reassembled payload when the datagram is complete.
+   *
+   * Pieces stay sorted by offset (binary search + insert), and coverage is only scanned once the
+   * bytes held could fill the datagram, so each fragment costs O(pieces held) ≤ MAX_FRAGS_PER_DATAGRAM.
+   * Overlaps: IPv4 (RFC 791) keeps every piece and writes them in offset order, the later of two
+   * at the same offset last. IPv6 (RFC 8200 §4.5, RFC 5722 §4): an overlapping fragment abandons
+   * the datagram (`ipv6FragOverlapDrops`); an exact duplicate is dropped and the rest kept.
+   * Exact duplicates are counted in `fragDuplicates` in both versions.
+   */
   private fragment(
     key: string,
+    v6: boolean,
     off: number,
     more: boolean,
     data: Uint8Array,
@@ -246,43 +297,100 @@ export class IpDecoder {
       return null;
     }
     this.expireFragments(time);
+    const cost = data.length + FRAG_PIECE_OVERHEAD;
     let dg = this.frags.get(key);
     if (!dg) {
-      if (this.frags.size >= MAX_FRAG_DATAGRAMS || this.fragBytes + data.length > MAX_FRAG_BYTES) {
+      if (this.frags.size >= MAX_FRAG_DATAGRAMS || this.fragBytes + cost > MAX_FRAG_BYTES) {
         this.counters.count('fragLimitDrops');
         return null;
       }
-      dg = { key, firstTime: time, pieces: [], total: -1, bytes: 0, frameLen: 0 };
+      dg = { key, firstTime: time, pieces: [], total: -1, bytes: 0, charged: 0, frameLen: 0 };
       this.frags.set(key, dg);
     }
-    dg.pieces.push({ off, data: data.slice() });
+    const pieces = dg.pieces;
+    // Insertion point: after every piece at an offset ≤ off (arrival order among equal offsets).
+    let at = upperBound(pieces, off);
+    let dup = -1;
+    for (let i = at - 1; i >= 0 && pieces[i].off === off; i--) {
+      if (pieces[i].data.length === data.length) {
+        dup = i;
+        break;
+      }
+    }
+    if (v6) {
+      if (dup >= 0 && equalBytes(pieces[dup].data, data)) {
+        // RFC 8200 §4.5: exact duplicates may be dropped while the other fragments are kept.
+        this.counters.count('fragDuplicates');
+        return null;
+      }
+      // RFC 5722 §4 / RFC 8200 §4.5: overlapping fragments abandon the whole datagram. Held pieces
+      // never overlap, so only the neighbours of the insertion point can.
+      const end = off + data.length;
+      const prev = at > 0 ? pieces[at - 1] : null;
+      const next = at < pieces.length ? pieces[at] : null;
+      if ((prev && prev.off + prev.data.length > off) || (next && next.off < end)) {
+        this.dropDatagram(dg);
+        this.counters.count('ipv6FragOverlapDrops');
+        return null;
+      }
+    } else if (dup >= 0) {
+      // RFC 791 IPv4: the later copy replaces an exact duplicate (it would overwrite it anyway).
+      this.counters.count('fragDuplicates');
+      const old = pieces[dup];
+      pieces.splice(dup, 1);
+      at--;
+      dg.bytes -= old.data.length;
+      dg.charged -= old.data.length + FRAG_PIECE_OVERHEAD;
+      this.fragBytes -= old.data.length + FRAG_PIECE_OVERHEAD;
+    }
+    if (pieces.length >= MAX_FRAGS_PER_DATAGRAM) {
+      this.dropDatagram(dg);
+      this.counters.count('fragPieceLimitDrops');
+      return null;
+    }
+    if (this.fragBytes + cost > MAX_FRAG_BYTES) {
+      this.dropDatagram(dg);
+      this.counters.count('fragLimitDrops');
+      return null;
+    }
+    pieces.splice(at, 0, { off, data: data.slice() });
     dg.bytes += data.length;
+    dg.charged += cost;
     dg.frameLen += frameLen;
-    this.fragBytes += data.length;
+    this.fragBytes += cost;
     if (!more) dg.total = off + data.length;
-    if (dg.total < 0) return null;
-    // Complete when the pieces cover [0, total) without holes (later copies win on overlap).
-    dg.pieces.sort((a, b) => a.off - b.off);
+    // Cheap precheck: fewer bytes than the datagram's length cannot cover it.
+    if (dg.total < 0 || dg.bytes < dg.total) return null;
+    // Complete when the pieces cover [0, total) without holes; pieces past `total` are ignored.
+    const total = dg.total;
     let covered = 0;
-    for (const pc of dg.pieces) {
+    for (const pc of pieces) {
+      if (covered >= total) break;
       if (pc.off > covered) return null;
       covered = Math.max(covered, pc.off + pc.data.length);
     }
-    if (covered < dg.total) return null;
-    const out = new Uint8Array(dg.total);
-    for (const pc of dg.pieces) out.set(pc.data.subarray(0, Math.max(0, Math.min(pc.data.length, dg.total - pc.off))), pc.off);
+    if (covered < total) return null;
+    const out = new Uint8Array(total);
+    for (const pc of pieces) {
+      if (pc.off >= total) break;
+      out.set(pc.data.subarray(0, Math.min(pc.data.length, total - pc.off)), pc.off);
+    }
     this.frags.delete(key);
-    this.fragBytes -= dg.bytes;
+    this.fragBytes -= dg.charged;
     this.counters.count('ipReassembled');
     return out;
+  }
+
+  private dropDatagram(dg: FragDatagram): void {
+    this.frags.delete(dg.key);
+    this.fragBytes -= dg.charged;
   }
 
   private expireFragments(now: number): void {
     if (this.frags.size === 0) return;
     for (const dg of this.frags.values()) {
       if (now - dg.firstTime <= FRAG_TIMEOUT_MS) break; // insertion order ≈ age order
-      this.frags.delete(dg.key);
-      this.fragBytes -= dg.bytes;
+      this.dropDatagram(dg);
       this.counters.count('fragTimeouts');
     }
   }

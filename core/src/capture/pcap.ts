@@ -9,12 +9,16 @@
  *  - it silently drops a partial record at end of file, so we account for consumed bytes ourselves
  *    and report truncation;
  *  - it trusts the captured-length field, so a corrupt length would make it buffer forever: we
- *    bound it with MAX_RECORD_BYTES by peeking each record header before it does.
+ *    bound it with MAX_RECORD_BYTES by peeking each record header before it does;
+ *  - it joins its leftover bytes to every new chunk, so a record spanning k chunks would be copied
+ *    k times (O(record² / chunk)): a record body larger than BRIDGE_BYTES that does not end in the
+ *    chunk where its header ends is assembled here, in one buffer of its length, and handed to
+ *    pcap-parser in a single 'data' event (one copy more, whatever its size).
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { TruncatedCaptureError } from '../errors.js';
-import { MAX_RECORD_BYTES, type RecordParser, type RecordSink } from './records.js';
+import { BRIDGE_BYTES, MAX_RECORD_BYTES, type RecordParser, type RecordSink } from './records.js';
 
 const require = createRequire(import.meta.url);
 interface PcapParserModule {
@@ -48,6 +52,9 @@ export class PcapParserAdapter implements RecordParser {
   private inFileHeader = true;
   /** Record headers validated so far. */
   private guarded = 0;
+  /** The body of a large record being assembled for pcap-parser; `bigFill` bytes of it so far. */
+  private big: Buffer | null = null;
+  private bigFill = 0;
 
   constructor(private readonly sink: RecordSink) {
     const parser = pcapParser.parse(this.source);
@@ -75,14 +82,40 @@ export class PcapParserAdapter implements RecordParser {
   }
 
   push(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let i = 0;
+    if (this.big) {
+      // Filling a large record's body: pcap-parser already holds its header.
+      const big = this.big;
+      const n = Math.min(big.length - this.bigFill, buf.length);
+      buf.copy(big, this.bigFill, 0, n);
+      this.bigFill += n;
+      this.received += n;
+      if (this.bigFill < big.length) return;
+      this.big = null;
+      this.hand(big);
+      i = n;
+    }
     // Feed pcap-parser only the bytes before a corrupt record, so every valid packet before it is
     // still delivered; then report the corruption.
-    const bad = this.guard(chunk);
-    const ok = bad ? chunk.subarray(0, bad.at) : chunk;
-    this.received += ok.length;
-    if (ok.length > 0) this.source.emit('data', Buffer.isBuffer(ok) ? ok : Buffer.from(ok.buffer, ok.byteOffset, ok.byteLength));
+    const stop = this.guard(buf, i);
+    const at = stop ? stop.at : buf.length;
+    this.received += at - i;
+    if (at > i) this.hand(buf.subarray(i, at));
+    if (stop === null) return;
+    if ('error' in stop) throw stop.error;
+    // A large record whose body runs past this chunk: assemble the body, then hand it over whole.
+    const n = buf.length - at;
+    this.big = Buffer.allocUnsafe(stop.bodyLen);
+    buf.copy(this.big, 0, at);
+    this.bigFill = n;
+    this.received += n;
+  }
+
+  /** Emits bytes into pcap-parser and surfaces its error, if it reported one. */
+  private hand(b: Buffer): void {
+    if (b.length > 0) this.source.emit('data', b);
     if (this.error) throw new TruncatedCaptureError(`pcap-parser: ${this.error.message}`);
-    if (bad) throw bad.error;
   }
 
   end(): void {
@@ -95,10 +128,15 @@ export class PcapParserAdapter implements RecordParser {
 
   /**
    * Walk record boundaries ahead of pcap-parser so a corrupt length fails fast instead of buffering.
-   * Returns where in `chunk` the corrupt record's header starts, with the error to report.
+   * Returns where in `chunk` the corrupt record's header starts, with the error to report; or where
+   * the body of a record larger than BRIDGE_BYTES starts when that body runs past the chunk (the
+   * caller assembles it).
    */
-  private guard(chunk: Uint8Array): { at: number; error: TruncatedCaptureError } | null {
-    let i = 0;
+  private guard(
+    chunk: Uint8Array,
+    start: number,
+  ): { at: number; error: TruncatedCaptureError } | { at: number; bodyLen: number } | null {
+    let i = start;
     if (this.inFileHeader) {
       const need = this.expect - this.hdrFill;
       const n = Math.min(need, chunk.length);
@@ -139,11 +177,12 @@ export class PcapParserAdapter implements RecordParser {
           const error = new TruncatedCaptureError(
             `corrupt pcap record header after packet ${this.guarded}: captured length ${caplen} exceeds ${MAX_RECORD_BYTES}`,
           );
-          return { at: Math.max(0, i - 16), error };
+          return { at: Math.max(start, i - 16), error };
         }
-        this.bodyLeft = caplen;
         this.hdrFill = 0;
         this.guarded++;
+        if (caplen > BRIDGE_BYTES && i + caplen > chunk.length) return { at: i, bodyLen: caplen };
+        this.bodyLeft = caplen;
       }
     }
     return null;

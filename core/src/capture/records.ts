@@ -58,45 +58,88 @@ export const BRIDGE_BYTES = 256 * 1024 + 64;
  * Carries a partial record from one chunk to the next without copying whole chunks: the remainder
  * is joined only with the chunk's first BRIDGE_BYTES, and once the carried record is complete,
  * parsing goes on in the new chunk itself.
+ *
+ * A record larger than the bridge (up to MAX_RECORD_BYTES) is instead allocated once at the length
+ * its header announces and filled across chunks, so each of its bytes is copied once: re-joining
+ * the growing remainder to every chunk would cost O(record² / chunk).
  */
 export class Carry {
   private rest: Uint8Array | null = null;
+  /** A record larger than the bridge, at its full length; `fill` bytes of it received so far. */
+  private big: Uint8Array | null = null;
+  private fill = 0;
+
+  /**
+   * @param recordLength the total length of the record that starts at `buf[0]`, read from its
+   *   header (already validated by `parse`), or -1 while the header is incomplete.
+   */
+  constructor(private readonly recordLength: (buf: Uint8Array) => number) {}
 
   /** Feeds `chunk` to `parse` (which returns how many bytes it consumed) and keeps the remainder. */
-  feed(chunk: Uint8Array, parse: (buf: Uint8Array) => number): void {
+  feed(c: Uint8Array, parse: (buf: Uint8Array) => number): void {
+    const big = this.big;
+    if (big !== null) {
+      const n = Math.min(big.length - this.fill, c.length);
+      big.set(c.subarray(0, n), this.fill);
+      this.fill += n;
+      if (this.fill < big.length) return;
+      this.big = null;
+      this.fill = 0;
+      // The record is whole: parse consumes all of it (anything left would be carried as usual).
+      this.keep(big, parse(big));
+      if (n < c.length) this.feed(c.subarray(n), parse);
+      return;
+    }
     const rest = this.rest;
     if (rest === null) {
-      const off = parse(chunk);
-      this.keep(chunk, off);
+      const off = parse(c);
+      this.keep(c, off);
       return;
     }
     this.rest = null;
-    const bridge = Math.min(chunk.length, BRIDGE_BYTES);
+    const bridge = Math.min(c.length, BRIDGE_BYTES);
     const head = new Uint8Array(rest.length + bridge);
     head.set(rest, 0);
-    head.set(chunk.subarray(0, bridge), rest.length);
+    head.set(c.subarray(0, bridge), rest.length);
     const off = parse(head);
     if (off >= rest.length) {
       // The carried record is done; everything after `off` is the new chunk's own bytes.
-      const tail = chunk.subarray(off - rest.length);
+      const tail = c.subarray(off - rest.length);
       const off2 = parse(tail);
       this.keep(tail, off2);
+    } else if (this.startBig(head.subarray(off))) {
+      // A record larger than the bridge: fill it from the rest of the chunk.
+      this.feed(c.subarray(bridge), parse);
     } else {
-      // A record larger than the bridge: keep carrying (the rare, large-record case).
-      const more = new Uint8Array(head.length - off + chunk.length - bridge);
+      // A chunk shorter than the bridge left the record (or its header) incomplete: keep carrying.
+      const more = new Uint8Array(head.length - off + c.length - bridge);
       more.set(head.subarray(off), 0);
-      more.set(chunk.subarray(bridge), head.length - off);
+      more.set(c.subarray(bridge), head.length - off);
       this.rest = more;
     }
   }
 
   private keep(buf: Uint8Array, from: number): void {
+    if (from >= buf.length) {
+      this.rest = null;
+      return;
+    }
     // Copy: the caller's buffer may be reused by the stream.
-    this.rest = from < buf.length ? buf.slice(from) : null;
+    if (!this.startBig(buf.subarray(from))) this.rest = buf.slice(from);
+  }
+
+  /** Starts filling a record larger than the bridge from its first bytes `part`; false if not one. */
+  private startBig(part: Uint8Array): boolean {
+    const total = this.recordLength(part);
+    if (total <= BRIDGE_BYTES || total <= part.length) return false;
+    this.big = new Uint8Array(total);
+    this.big.set(part, 0);
+    this.fill = part.length;
+    return true;
   }
 
   get pending(): number {
-    return this.rest?.length ?? 0;
+    return this.big !== null ? this.fill : (this.rest?.length ?? 0);
   }
 }
 
@@ -105,7 +148,9 @@ export class Carry {
  * order, microsecond or nanosecond timestamps.
  */
 export class ClassicPcapParser implements RecordParser {
-  private readonly carry = new Carry();
+  private readonly carry = new Carry((buf) =>
+    this.header && buf.length >= 16 ? 16 + new DataView(buf.buffer, buf.byteOffset, 16).getUint32(8, this.le) : -1,
+  );
   private header = false;
   private le = true;
   private nano = false;
@@ -194,7 +239,10 @@ const BT_DSB = 0x0000000a;
  * section has its own byte order and its own interfaces.
  */
 export class PcapngParser implements RecordParser {
-  private readonly carry = new Carry();
+  // Block Total Length at +4, in the byte order `parse` set (it reads a Section Header's magic first).
+  private readonly carry = new Carry((buf) =>
+    buf.length >= 12 ? new DataView(buf.buffer, buf.byteOffset, 12).getUint32(4, this.le) : -1,
+  );
   private le = true;
   private ifaces: NgIface[] = [];
   /** Global interface index (across sections) of this section's interface 0. */
