@@ -43,6 +43,7 @@
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { endpoint, ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
+import { capEvidence, MinHeap } from './util.js';
 
 const THRESHOLDS = {} as const;
 
@@ -108,15 +109,27 @@ export function avoidableH2Connections(report: Report): AvoidableH2Connection[] 
   const out: AvoidableH2Connection[] = [];
   for (const conns of groups.values()) {
     conns.sort((a, b) => openTime(a) - openTime(b) || a.id - b.id);
-    for (let i = 1; i < conns.length; i++) {
+    // One sweep in order of opening: `live` holds the earlier connections not closed (FIN/RST)
+    // by t, in order of opening; a heap by close time takes them out, and those that can never
+    // qualify again (no handshake, GOAWAY sent) leave when first met. Only those are candidates,
+    // so n connections opened one after another cost O(n log n), not n²/2 pairs.
+    const live = new Set<Connection>();
+    const byClose = new MinHeap<Connection>((c) => c.close.time ?? Infinity);
+    for (let i = 0; i < conns.length; i++) {
       const n = conns[i];
       const t = openTime(n);
-      if (!(reqs.get(n.id)?.length)) continue;
-      for (let j = 0; j < i; j++) {
-        const p = conns[j];
-        if (p.establishedTime === null || p.establishedTime > t) continue;
-        if (p.close.time !== null && p.close.time <= t) continue;
-        if (goawayBefore(p, t)) continue;
+      while (byClose.size && byClose.key(byClose.peek()!) <= t) live.delete(byClose.pop()!);
+      if (i > 0 && reqs.get(n.id)?.length) judge(n, t);
+      live.add(n);
+      byClose.push(n);
+    }
+    function judge(n: Connection, t: number): void {
+      for (const p of live) {
+        if (p.establishedTime === null || goawayBefore(p, t)) {
+          live.delete(p); // draining (RFC 9113 §6.8) or never established: not for any later t either
+          continue;
+        }
+        if (p.establishedTime > t) continue;
         const { ready, limit } = serverSettingsAt(p, t);
         if (!ready) continue;
         const pr = reqs.get(p.id) ?? [];
@@ -134,7 +147,7 @@ export function avoidableH2Connections(report: Report): AvoidableH2Connection[] 
           firstRequest: first,
           costMs: n.handshakeRttMs > 0 ? n.handshakeRttMs : 0,
         });
-        break;
+        return;
       }
     }
   }
@@ -150,11 +163,16 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
     l.push(a);
     byOrigin.set(k, l);
   }
+  const total = new Map<string, number>(); // HTTP/2 connections per client and origin
+  for (const c of report.connections) {
+    if (!isH2(c)) continue;
+    const k = `${c.client.ip}→${endpoint(c.server)}`;
+    total.set(k, (total.get(k) ?? 0) + 1);
+  }
   const findings: Finding[] = [];
-  for (const list of byOrigin.values()) {
+  for (const [key, list] of byOrigin) {
     const c0 = list[0].connection;
     const origin = endpoint(c0.server);
-    const all = report.connections.filter((c) => isH2(c) && c.client.ip === c0.client.ip && endpoint(c.server) === origin);
     const cost = list.reduce((n, a) => n + a.costMs, 0);
     const requestIds = list.flatMap((a) => (reqs.get(a.connection.id) ?? []).map((r) => r.id));
     const evidence = list.flatMap((a) => {
@@ -177,13 +195,13 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
       layer: 'h2',
       severity: 'warning',
       summary:
-        `${list.length} of ${all.length} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
+        `${list.length} of ${total.get(key)} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
         `(~${fmtMs(cost)} of handshakes)`,
       connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
       requestIds,
       timeRange: [openTime(first.connection), lastConn.establishedTime ?? openTime(lastConn)],
       costMs: cost,
-      evidence,
+      evidence: capEvidence(evidence),
       advice:
         'HTTP/2 carries many requests at once on one connection, so a client needs only one connection per origin (RFC 9113 §9.1). ' +
         `Here a second connection was opened although connection ${first.couldUse.id} was open and could take more streams; each extra connection costs a handshake, a slow start and server memory. ` +

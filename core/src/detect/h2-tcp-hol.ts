@@ -37,6 +37,10 @@
  *    with every time shifted by the one-way delay to the client (held bytes and the
  *    retransmission take the same path, so the waits are nearly unchanged).
  *
+ * Output is bounded: a line per stream for the `MAX_STREAM_EVIDENCE` longest held (then a count),
+ * the `MAX_EPISODE_EVIDENCE` largest episodes, and `MAX_EPISODE_STREAMS` streams named per
+ * episode — one episode can hold thousands of streams.
+ *
  * Where it can be wrong:
  *  - Capture loss (the capture missed a segment the receiver got, shown by an ACK beyond it) is
  *    never counted as a stall, but a capture that misses the retransmission as well makes the
@@ -54,6 +58,7 @@ import type { HolEpisode } from '../http2/tcp-hol.js';
 import type { Finding, Report, Request, Side } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamHol, streamLabel, threshold } from './h2-util.js';
+import { capEvidence, maxOf } from './util.js';
 
 const THRESHOLDS = {
   h2TcpHolMs: { default: 10, unit: 'ms', description: 'HTTP/2 streams held behind other streams\' lost TCP segments for at least this long in total (per connection) is a hol-stall' },
@@ -62,6 +67,10 @@ const THRESHOLDS = {
 
 /** Evidence items kept per finding (the largest episodes). */
 const MAX_EPISODE_EVIDENCE = 40;
+/** Streams with an evidence line each (the longest held); the others are counted in one line. */
+export const MAX_STREAM_EVIDENCE = 100;
+/** Held streams named per episode line (the longest held); the others are counted. */
+export const MAX_EPISODE_STREAMS = 20;
 
 export interface StreamStall {
   streamId: number;
@@ -119,9 +128,13 @@ export function h2TcpHolStalls(report: Report, floorMs: number = THRESHOLDS.h2Tc
 
 function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: number): string {
   const held = e.streams.filter((s) => s.holMs >= floorMs).sort((a, b) => b.holMs - a.holMs);
-  const own = e.streams.filter((s) => s.holMs === 0 && s.waitMs > 0).map((s) => s.streamId);
-  const blockers = e.blockers.map((b) => `stream ${b.streamId}`);
-  const parts = held.map((s) => `${streamLabel(s.streamId, reqs.get(s.streamId))} waited ${fmtMs(s.holMs)} (held since packet ${s.firstPacket})`);
+  const ownAll = e.streams.filter((s) => s.holMs === 0 && s.waitMs > 0).map((s) => s.streamId);
+  const own: (number | string)[] = ownAll.slice(0, MAX_EPISODE_STREAMS);
+  if (ownAll.length > MAX_EPISODE_STREAMS) own.push(`… (${ownAll.length} in all)`);
+  const blockers = e.blockers.slice(0, MAX_EPISODE_STREAMS).map((b) => `stream ${b.streamId}`);
+  if (e.blockers.length > MAX_EPISODE_STREAMS) blockers.push(`${e.blockers.length - MAX_EPISODE_STREAMS} more`);
+  const parts = held.slice(0, MAX_EPISODE_STREAMS).map((s) => `${streamLabel(s.streamId, reqs.get(s.streamId))} waited ${fmtMs(s.holMs)} (held since packet ${s.firstPacket})`);
+  if (held.length > MAX_EPISODE_STREAMS) parts.push(`${held.length - MAX_EPISODE_STREAMS} more stream(s) waited less`);
   return (
     `the missing bytes${blockers.length ? ` (of ${blockers.join(', ')})` : ''} arrived late (retransmitted, or reordered in flight) and released ${e.heldBytes} held bytes: ${parts.join('; ')}` +
     (own.length ? `; stream(s) ${own.join(', ')} waited for their own lost bytes (not counted)` : '')
@@ -136,19 +149,30 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
   for (const h of h2TcpHolStalls(report, floor)) {
     if (h.totalMs < limit || !h.streams.length) continue;
     const reqs = byStream.get(h.connectionId) ?? new Map<number, Request>();
-    const counted = h.episodes.filter((e) => e.streams.some((s) => s.holMs >= floor));
-    const shown = [...counted].sort((a, b) => Math.max(...b.streams.map((s) => s.holMs)) - Math.max(...a.streams.map((s) => s.holMs))).slice(0, MAX_EPISODE_EVIDENCE);
+    // Each episode's longest hold, computed once (not per comparison of the sort).
+    const maxHol = new Map<HolEpisode, number>();
+    for (const e of h.episodes) maxHol.set(e, maxOf(e.streams, (s) => s.holMs));
+    const counted = h.episodes.filter((e) => maxHol.get(e)! >= floor);
+    const shown = [...counted].sort((a, b) => maxHol.get(b)! - maxHol.get(a)!).slice(0, MAX_EPISODE_EVIDENCE);
     shown.sort((a, b) => a.releaseTime - b.releaseTime);
     const dir = h.side === 'server' ? 'response' : 'request';
     const worst = h.streams[0];
+    // Each stream's longest stall (the first episode holding it longest; within an episode its
+    // first record): one pass over the episodes instead of one per stream.
+    const longest = new Map<number, { packet: number; time: number; ms: number }>();
+    for (const e of h.episodes) {
+      const seen = new Set<number>();
+      for (const sh of e.streams) {
+        if (seen.has(sh.streamId)) continue;
+        seen.add(sh.streamId);
+        const at = longest.get(sh.streamId);
+        if (!at || sh.holMs > at.ms) longest.set(sh.streamId, { packet: sh.firstPacket, time: sh.firstTime, ms: sh.holMs });
+      }
+    }
     const evidence = [
-      ...h.streams.map((s) => {
+      ...capEvidence(h.streams.map((s) => {
         // Point at the stream's longest stall: its first held packet there.
-        let at: { packet: number; time: number; ms: number } | null = null;
-        for (const e of h.episodes) {
-          const sh = e.streams.find((x) => x.streamId === s.streamId);
-          if (sh && (!at || sh.holMs > at.ms)) at = { packet: sh.firstPacket, time: sh.firstTime, ms: sh.holMs };
-        }
+        const at = longest.get(s.streamId) ?? null;
         return ev(
           at?.packet ?? null,
           at?.time ?? null,
@@ -156,7 +180,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
             (at ? ` (longest ${fmtMs(at.ms)}, from this packet)` : '') +
             (s.ownLossStalls ? `; held ${s.ownLossStalls} more time(s) behind its own lost bytes (not counted)` : ''),
         );
-      }),
+      }), MAX_STREAM_EVIDENCE),
       ...shown.flatMap((e) => [
         ev(e.firstHeldPacket, e.firstHeldTime, `a segment is missing before this one: from here on, received bytes wait in TCP (for ${fmtMs(e.releaseTime - e.firstHeldTime)}, until packet ${e.releasePacket})`),
         ev(e.releasePacket, e.releaseTime, describeEpisode(e, reqs, floor)),

@@ -54,6 +54,7 @@ import {
   maxOf,
   minOf,
   openTime,
+  originKey,
   requestsByConnection,
   threshold,
   tokens,
@@ -89,8 +90,27 @@ function serverRefused(r: Request): boolean {
   return tokens(r.responseHeaders, 'connection').includes('close') && !tokens(r.requestHeaders, 'connection').includes('close');
 }
 
-function sameOrigin(a: Connection, b: Connection): boolean {
-  return a.client.ip === b.client.ip && a.server.ip === b.server.ip && a.server.port === b.server.port;
+/**
+ * The retry of raced request `r` (connection `c`): the first request with the same method and
+ * target, within `windowMs` of it, on a connection to the same origin opened at or after it. Only
+ * connections opened inside the window can hold it: a binary search over the origin's connections
+ * (in order of opening) finds the first, so each race costs the window, not every connection.
+ */
+function retryOf(r: Request, c: Connection, group: Connection[], byConn: Map<number, Request[]>, windowMs: number): Request | undefined {
+  const t0 = r.times.requestStartTime;
+  let i = 0;
+  for (let hi = group.length; i < hi; ) {
+    const mid = (i + hi) >> 1;
+    if (openTime(group[mid]) < t0) i = mid + 1;
+    else hi = mid;
+  }
+  for (; i < group.length && openTime(group[i]) - t0 <= windowMs; i++) {
+    const n = group[i];
+    if (n === c) continue;
+    const retry = (byConn.get(n.id) ?? []).find((x) => x.method === r.method && x.target === r.target && x.times.requestStartTime - t0 <= windowMs);
+    if (retry) return retry;
+  }
+  return undefined;
 }
 
 function suggestS(gapMs: number): number {
@@ -110,6 +130,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
   const byConn = requestsByConnection(report);
   const findings: Finding[] = [];
   const raced = new Set<number>();
+  const origins = groupByOrigin(conns); // each in order of opening
 
   // server-stopped-keepalive, grouped per server.
   const stopped = new Map<string, { c: Connection; r: Request }[]>();
@@ -261,21 +282,16 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     }
 
     // stale-connection-race
-    for (const r of reqs) {
+    for (let k = 0; k < reqs.length; k++) {
+      const r = reqs[k];
       if (r.index < 2 || r.state === 'complete' || r.times.responseStartTime !== null) continue;
       if (c.close.by !== 'server' || c.close.time === null) continue;
       if (c.close.time > r.times.requestStartTime + staleRaceMs) continue;
       raced.add(c.id);
-      const prev = reqs.find((p) => p.index === r.index - 1);
+      // reqs is in index order: the exchange before r, if the capture has it, is the one before.
+      const prev = k > 0 && reqs[k - 1].index === r.index - 1 ? reqs[k - 1] : undefined;
       const idle = prev ? r.times.requestStartTime - exchangeEnd(prev) : 0;
-      let retry: Request | undefined;
-      for (const n of conns) {
-        if (n === c || !sameOrigin(n, c) || openTime(n) < r.times.requestStartTime) continue;
-        retry = (byConn.get(n.id) ?? []).find(
-          (x) => x.method === r.method && x.target === r.target && x.times.requestStartTime - r.times.requestStartTime <= retryWindowMs,
-        );
-        if (retry) break;
-      }
+      const retry = retryOf(r, c, origins.get(originKey(c))!, byConn, retryWindowMs);
       const safe = isIdempotent(r.method);
       const before = c.close.time <= r.times.requestStartTime;
       const evidence: Evidence[] = [];
@@ -302,7 +318,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
   }
 
   // idle-kept-long and timeout-too-short, per client and origin.
-  for (const group of groupByOrigin(conns).values()) {
+  for (const group of origins.values()) {
     const origin = endpoint(group[0].server);
     const long: { c: Connection; idle: number; used: number; end: number }[] = [];
     for (const c of group) {

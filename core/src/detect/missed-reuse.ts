@@ -267,7 +267,9 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       }
       if (active.size + 1 > budget) {
         const open: Connection[] = [];
-        for (const c of active) if (openTime(c) < t0 && open.push(c) >= 12) break;
+        // `active` is in order of opening (insertion order; deletions keep it): stop at the first
+        // opened at t0 or later, so many connections sharing one SYN time are not all walked.
+        for (const c of active) if (openTime(c) >= t0 || open.push(c) >= 12) break;
         excess.push({ conn: n, open, openCount: active.size });
       }
       // The most recently closed connection that has not explained another one yet. Those

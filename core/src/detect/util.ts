@@ -188,3 +188,48 @@ export class MinHeap<T> {
     return top;
   }
 }
+
+/**
+ * Position of the largest value in any range of a fixed list: O(1) per query after an O(n log n)
+ * build (a sparse table). Ties go to the leftmost position.
+ */
+export class RangeArgMax {
+  private readonly t: Int32Array[];
+  constructor(private readonly v: ArrayLike<number>) {
+    const n = v.length;
+    const t = [Int32Array.from({ length: n }, (_, i) => i)];
+    for (let w = 1; 2 * w <= n; w *= 2) {
+      const p = t[t.length - 1];
+      const q = new Int32Array(n - 2 * w + 1);
+      for (let i = 0; i < q.length; i++) q[i] = v[p[i + w]] > v[p[i]] ? p[i + w] : p[i];
+      t.push(q);
+    }
+    this.t = t;
+  }
+  /** Leftmost position of the largest of v[l..r] (inclusive, l ≤ r). */
+  at(l: number, r: number): number {
+    const lev = 31 - Math.clz32(r - l + 1);
+    const a = this.t[lev][l];
+    const b = this.t[lev][r - (1 << lev) + 1];
+    return this.v[b] > this.v[a] ? b : a;
+  }
+  /** Positions of the `k` largest positive values of v[l..r], largest first (ties: leftmost first). */
+  top(l: number, r: number, k: number): number[] {
+    const out: number[] = [];
+    const ranges: [number, number, number][] = l <= r ? [[l, r, this.at(l, r)]] : [];
+    while (out.length < k && ranges.length) {
+      let bi = 0;
+      for (let i = 1; i < ranges.length; i++) {
+        const m = ranges[i][2];
+        const b = ranges[bi][2];
+        if (this.v[m] > this.v[b] || (this.v[m] === this.v[b] && m < b)) bi = i;
+      }
+      const [a, b, m] = ranges.splice(bi, 1)[0];
+      if (!(this.v[m] > 0)) break;
+      out.push(m);
+      if (a < m) ranges.push([a, m - 1, this.at(a, m - 1)]);
+      if (m < b) ranges.push([m + 1, b, this.at(m + 1, b)]);
+    }
+    return out;
+  }
+}
