@@ -60,6 +60,7 @@ import { HpackDecoder, type DecodedBlock, type DecodedField, DEFAULT_HEADER_TABL
 import { HeaderListTooLargeError, HpackError } from './hpack/errors.js';
 import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from './hpack/stats.js';
 import { TcpHolTracker } from './tcp-hol.js';
+import { MinHeap } from '../util/heap.js';
 
 /** Named limits (bounded memory per connection; overflow is counted in `extra.h2.dropped`). */
 export const MAX_WINDOW_SAMPLES = 1000;
@@ -275,44 +276,22 @@ interface StallHeapEntry {
  * rebuilt from `openStalls` when stale entries outnumber live ones.
  */
 class StallHeap {
-  private a: StallHeapEntry[] = [];
+  private readonly h = new MinHeap<StallHeapEntry>((e) => -e.key);
   get size(): number {
-    return this.a.length;
+    return this.h.size;
   }
   top(): StallHeapEntry | undefined {
-    return this.a[0];
+    return this.h.peek();
   }
   push(e: StallHeapEntry): void {
-    const a = this.a;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p].key >= a[i].key) break;
-      [a[p], a[i]] = [a[i], a[p]];
-      i = p;
-    }
+    this.h.push(e);
   }
   pop(): void {
-    const a = this.a;
-    const last = a.pop();
-    if (!last || a.length === 0) return;
-    a[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && a[l].key > a[m].key) m = l;
-      if (r < a.length && a[r].key > a[m].key) m = r;
-      if (m === i) break;
-      [a[m], a[i]] = [a[i], a[m]];
-      i = m;
-    }
+    this.h.pop();
   }
   rebuild(entries: StallHeapEntry[]): void {
-    this.a = [];
-    for (const e of entries) this.push(e);
+    this.h.clear();
+    for (const e of entries) this.h.push(e);
   }
 }
 
