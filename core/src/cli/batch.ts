@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { analyzeFile, analyzeStream, type AnalyzeProgress } from '../engine.js';
 import { detectAll, type DetectOptions } from '../detect/index.js';
 import { WirefallError } from '../errors.js';
-import type { CaptureInfo, Report } from '../model/types.js';
+import type { CaptureInfo, Connection, Header, Report, Request } from '../model/types.js';
+import { VERSION } from '../version.js';
 
 export type OutputMode = 'report' | 'ndjson';
 
@@ -58,19 +59,34 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
       countFindings(outcome, report);
     } else {
       const emit = (type: string, rec: object) => cb.onLine?.(JSON.stringify({ type, file: task.file, ...rec }));
-      // Findings need the whole connection/request set; NDJSON keeps only the compact model needed
-      // for them (no headers beyond the detectors' use), and emits findings at the end.
+      // Findings need the whole connection/request set. NDJSON streams every record as it completes
+      // and keeps only a slim copy for the detectors (the headers they read, no bodies or HPACK
+      // field records), up to MAX_NDJSON_DETECT_RECORDS; findings follow at the end.
+      const model = new SlimModel();
       const res = await analyzeStream(
         task.file,
         {
-          onConnection: (c) => emit('connection', c),
-          onRequest: (r) => emit('request', r),
+          onConnection: (c) => {
+            emit('connection', c);
+            model.connection(c);
+          },
+          onRequest: (r) => {
+            emit('request', r);
+            model.request(r);
+          },
         },
         { idleGapMs: task.idleGapMs, classicParser: task.classicParser, onProgress },
       );
       outcome.capture = res.capture;
       outcome.connections = res.connections;
       outcome.requests = res.requests;
+      if (model.overflow) {
+        res.capture.counters['ndjsonFindingsSkipped'] = 1;
+      } else {
+        const findings = detectAll(model.report(res.capture), task.detect);
+        for (const f of findings) emit('finding', f);
+        countFindings(outcome, { findings } as Pick<Report, 'findings'>);
+      }
       emit('capture', res.capture);
     }
   } catch (e) {
@@ -82,7 +98,61 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
   return outcome;
 }
 
-function countFindings(o: FileOutcome, r: Report): void {
+/**
+ * Most connections plus requests kept for the detectors in NDJSON mode (a few hundred bytes each):
+ * beyond it the findings are skipped (counted as `ndjsonFindingsSkipped` in capture.counters) so
+ * memory stays bounded; `--format json` has no such limit.
+ */
+export const MAX_NDJSON_DETECT_RECORDS = 2_000_000;
+
+/** The headers any detector reads (detect/*.ts); NDJSON mode keeps only these for findings. */
+const DETECTOR_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'host', 'via']);
+/** Request `extra` entries no detector reads and that can be large. */
+const HEAVY_EXTRA = new Set(['body', 'hpack']);
+
+export class SlimModel {
+  private readonly connections: Connection[] = [];
+  private readonly requests: Request[] = [];
+  overflow = false;
+
+  constructor(private readonly limit = MAX_NDJSON_DETECT_RECORDS) {}
+
+  private room(): boolean {
+    if (this.connections.length + this.requests.length >= this.limit) {
+      this.overflow = true;
+      this.connections.length = 0;
+      this.requests.length = 0;
+    }
+    return !this.overflow;
+  }
+
+  connection(c: Connection): void {
+    if (this.room()) this.connections.push(c);
+  }
+
+  request(r: Request): void {
+    if (!this.room()) return;
+    const keep = (hs: Header[]) => hs.filter((h) => DETECTOR_HEADERS.has(h.name.toLowerCase()));
+    let extra = r.extra;
+    if (extra && Object.keys(extra).some((k) => HEAVY_EXTRA.has(k))) {
+      extra = Object.fromEntries(Object.entries(extra).filter(([k]) => !HEAVY_EXTRA.has(k)));
+    }
+    // `r` was already written out and nothing else reads it: slim it in place (keeping its shape).
+    r.requestHeaders = keep(r.requestHeaders);
+    r.responseHeaders = keep(r.responseHeaders);
+    r.trailers = undefined;
+    r.extra = extra;
+    this.requests.push(r);
+  }
+
+  report(capture: CaptureInfo): Report {
+    // The same order as analyzeFile: connections by id, requests as they completed.
+    this.connections.sort((a, b) => a.id - b.id);
+    return { wirefall: VERSION, capture, connections: this.connections, requests: this.requests, findings: [] };
+  }
+}
+
+function countFindings(o: FileOutcome, r: Pick<Report, 'findings'>): void {
   o.findings = r.findings.length;
   for (const f of r.findings) o.findingKinds[f.kind] = (o.findingKinds[f.kind] ?? 0) + 1;
 }

@@ -42,7 +42,9 @@ analyze options:
   -f, --format table|json|ndjson   output format (default: table)
                                     json: one Report (several files: {"reports": [...], ...});
                                     ndjson: one record per line as it completes, in bounded memory:
-                                    {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...}
+                                    {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...};
+                                    a file's findings follow its last request (skipped past 2,000,000
+                                    records, counted as capture.counters.ndjsonFindingsSkipped)
   -o, --output FILE                write there instead of standard output
   -j, --jobs N                     files analysed in parallel (default: number of cores)
       --idle-gap MS                shortest gap recorded as an idle period (default 1000)

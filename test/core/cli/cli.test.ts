@@ -98,6 +98,44 @@ describe('wirefall CLI', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).requests).toHaveLength(10);
   });
 
+  it('--format ndjson streams the same findings as --format json on every sample, and --fail-on sees them', () => {
+    // One batch call per format over the whole samples directory (the worker pool in both).
+    const files = listCaptures(SAMPLES);
+    const batch = JSON.parse(run(['analyze', '-f', 'json', ...files]).out) as { reports: { capture: { path: string }; findings: { kind: string }[] }[]; summary: { findings: Record<string, number> } };
+    const recs = run(['analyze', '-f', 'ndjson', ...files]).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(batch.reports).toHaveLength(files.length);
+    let withFindings = 0;
+    for (const [i, f] of files.entries()) {
+      const json = batch.reports[i];
+      const findings = recs.filter((r) => r.type === 'finding' && r.file === f).map(({ type: _t, file: _f, ...rest }) => rest);
+      expect(findings, f).toEqual(json.findings);
+      if (json.findings.length) withFindings++;
+    }
+    expect(withFindings).toBeGreaterThan(5);
+    const summary = recs.at(-1);
+    expect(summary.type).toBe('summary');
+    expect(summary.findings).toEqual(batch.summary.findings);
+    const r = run(['analyze', '-f', 'ndjson', '--fail-on', 'missed-reuse', sample('no-pool.pcap')]);
+    expect(r.code).toBe(EXIT.FINDINGS);
+    expect(r.err).toMatch(/1 missed-reuse finding/);
+  });
+
+  it('the NDJSON detector model keeps only what detectors read, and gives up (flagged) past its limit', async () => {
+    const { analyzeStream } = await import('../../../core/src/engine.js');
+    const { SlimModel } = await import('../../../core/src/cli/batch.js');
+    const { detectAll } = await import('../../../core/src/detect/index.js');
+    const feed = async (m: InstanceType<typeof SlimModel>) =>
+      (await analyzeStream(sample('no-pool.pcap'), { onConnection: (c) => m.connection(c), onRequest: (r) => m.request(r) })).capture;
+    const m = new SlimModel();
+    const report = m.report(await feed(m));
+    expect(report.requests).toHaveLength(10);
+    for (const r of report.requests) expect(r.requestHeaders.map((h) => h.name.toLowerCase())).toEqual(['host']);
+    expect(detectAll(report).map((f) => f.rule)).toEqual(['client-no-pool']);
+    const small = new SlimModel(15);
+    await feed(small);
+    expect(small.overflow).toBe(true);
+  });
+
   it('--pcap-reader builtin reports exactly what pcap-parser does, also on a truncated file', () => {
     const buf = readFileSync(sample('pipelining.pcap'));
     const cut = join(tmp, 'cut-reader.pcap');
