@@ -59,6 +59,48 @@ const THRESHOLDS = {
 export const MAX_HOL_BLOCKERS = 10;
 /** Requests named per `after-non-idempotent` finding (the first ones); the others are counted. */
 export const MAX_LISTED_AFTER = 10;
+/**
+ * Findings of one rule reported one by one per connection; past it, the rest of that connection's
+ * become one summary finding (count, total and longest cost). A deep pipeline behind one slow
+ * response stalls every exchange: 80,000 single findings made a 156 MB report.
+ */
+export const MAX_STALL_FINDINGS_PER_CONNECTION = 100;
+
+/** Collects one connection's findings of one rule: the first MAX_STALL_FINDINGS_PER_CONNECTION, then a tally. */
+class Capped {
+  private n = 0;
+  private more = 0;
+  private moreCost = 0;
+  private longest = 0;
+  private first: Finding | null = null;
+  private last: Finding | null = null;
+  constructor(private readonly out: Finding[]) {}
+  add(f: Finding): void {
+    if (this.n++ < MAX_STALL_FINDINGS_PER_CONNECTION) {
+      this.out.push(f);
+      return;
+    }
+    this.more++;
+    this.moreCost += f.costMs ?? 0;
+    this.longest = Math.max(this.longest, f.costMs ?? 0);
+    this.first ??= f;
+    this.last = f;
+  }
+  /** The summary finding for what went over the limit, if anything did. */
+  finish(what: (n: number) => string, cost: boolean): void {
+    const a = this.first;
+    const b = this.last;
+    if (!a || !b) return;
+    this.out.push({
+      ...a,
+      summary: `${what(this.more)} (past the first ${MAX_STALL_FINDINGS_PER_CONNECTION} on this connection, reported one by one above${cost ? `; ${fmtMs(this.moreCost)} in all, the longest ${fmtMs(this.longest)}` : ''})`,
+      requestIds: [a.requestIds[0], b.requestIds[0]],
+      timeRange: [a.timeRange[0], Math.max(a.timeRange[1], b.timeRange[1])],
+      costMs: cost ? this.moreCost : undefined,
+      evidence: [a.evidence[0], { packet: null, time: null, what: `… ${this.more - 2 > 0 ? `${this.more - 2} more, then ` : ''}the last of them:` }, b.evidence[0]],
+    });
+  }
+}
 
 export interface Stall {
   request: Request;
@@ -157,6 +199,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
     if (!reqs.some((r) => r.pipelined)) continue;
 
     const rtt = Math.max(0, c.handshakeRttMs);
+    const blocked = new Capped(findings);
     for (const s of stalls(reqs, rtt)) {
       const r = s.request;
       const q = (r.times.requestEndTime ?? r.times.requestStartTime) + rtt;
@@ -165,7 +208,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       const main = s.blockers[0];
       const others = s.blockersOver1Ms - (main.ms >= 1 ? 1 : 0);
       const unlisted = s.blockerCount - s.blockers.length;
-      findings.push({
+      blocked.add({
         kind: 'hol-stall',
         rule: 'blocked',
         layer: 'http1-pipelining',
@@ -184,12 +227,14 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         advice: `Pipelined responses come back in request order, so one slow response (${label(main.request)}) delays every later one. Do not pipeline behind slow requests: send them on their own connection, or use HTTP/2, which multiplexes responses independently.`,
       });
     }
+    blocked.finish((n) => `${n} more pipelined exchange(s) on connection ${c.id} waited behind earlier responses`, true);
 
     // RFC 9112 §9.3.2: no pipelining after a non-idempotent request before its final response.
     // The requests after j up to the first one sent at or after `final`: found by binary search
     // over range maxima of the start times (so n POSTs in a row stay O(n log n)), and at most
     // MAX_LISTED_AFTER of them named.
     const starts = reqs.map((r) => r.times.requestStartTime);
+    const unsafe = new Capped(findings);
     let startMax: RangeArgMax | undefined;
     for (let ji = 0; ji + 1 < reqs.length; ji++) {
       const j = reqs[ji];
@@ -205,7 +250,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       }
       const count = end - ji - 1;
       const after = reqs.slice(ji + 1, Math.min(end, ji + 1 + MAX_LISTED_AFTER));
-      findings.push({
+      unsafe.add({
         kind: 'hol-stall',
         rule: 'after-non-idempotent',
         layer: 'http1-pipelining',
@@ -223,6 +268,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         advice: 'RFC 9112 §9.3.2: do not pipeline after a non-idempotent request until its final status arrives; if the connection fails, the pipelined requests cannot be retried safely.',
       });
     }
+    unsafe.finish((n) => `${n} more non-idempotent request(s) on connection ${c.id} had requests pipelined after them before their final response`, false);
   }
   return findings;
 }

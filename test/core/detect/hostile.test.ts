@@ -9,7 +9,7 @@ import { sample } from '../../helpers/env.js';
 import { blindRelay } from '../../../core/src/detect/blind-relay.js';
 import { h2MissedReuse } from '../../../core/src/detect/h2-missed-reuse.js';
 import { h2TcpHol, MAX_EPISODE_STREAMS, MAX_STREAM_EVIDENCE } from '../../../core/src/detect/h2-tcp-hol.js';
-import { holStall, MAX_HOL_BLOCKERS, MAX_LISTED_AFTER } from '../../../core/src/detect/hol-stall.js';
+import { holStall, MAX_HOL_BLOCKERS, MAX_LISTED_AFTER, MAX_STALL_FINDINGS_PER_CONNECTION } from '../../../core/src/detect/hol-stall.js';
 import { keepAlivePolicy } from '../../../core/src/detect/keepalive-policy.js';
 import { missedReuse } from '../../../core/src/detect/missed-reuse.js';
 import type { Connection, Finding, Report, RequestTimes } from '../../../core/src/model/types.js';
@@ -78,18 +78,26 @@ describe('detectors on hostile reports', () => {
     const n = 3000;
     const r = await pipelined(n, 'GET');
     const { out: fs, ms } = timed(() => holStall.detect(r, {}));
-    expect(fs).toHaveLength(n - 1);
+    // The first MAX_STALL_FINDINGS_PER_CONNECTION one by one, then one summary for the rest.
+    const K = MAX_STALL_FINDINGS_PER_CONNECTION;
+    expect(fs).toHaveLength(K + 1);
     for (const f of fs) {
       expect(f.requestIds.length).toBeLessThanOrEqual(1 + MAX_HOL_BLOCKERS);
       expect(f.evidence.length).toBeLessThanOrEqual(MAX_HOL_BLOCKERS + 3);
     }
-    const last = fs[fs.length - 1];
-    // blocked 11 ms by the first response, then 1 ms by each of the 2,998 after it
-    expect(last.requestIds).toEqual([n - 1, 0, ...Array.from({ length: MAX_HOL_BLOCKERS - 1 }, (_, i) => i + 1)]);
-    expect(last.summary).toContain(`and ${n - 2} other response(s)`);
-    expect(last.costMs).toBe(n - 1 + 10);
-    expect(last.evidence.some((e) => e.what.includes(`… and ${n - 1 - MAX_HOL_BLOCKERS} more earlier response(s)`))).toBe(true);
-    expect(size(fs)).toBeLessThan(20_000_000);
+    const lastSingle = fs[K - 1];
+    // exchange K (id K) is blocked 11 ms by the first response, then 1 ms by each of the K − 1 after it
+    expect(lastSingle.requestIds).toEqual([K, 0, ...Array.from({ length: MAX_HOL_BLOCKERS - 1 }, (_, i) => i + 1)]);
+    expect(lastSingle.summary).toContain(`and ${K - 1} other response(s)`);
+    expect(lastSingle.costMs).toBe(K + 10);
+    expect(lastSingle.evidence.some((e) => e.what.includes(`… and ${K - MAX_HOL_BLOCKERS} more earlier response(s)`))).toBe(true);
+    // The summary: exchanges K+1 … n−1, costs (K+1+10) … (n−1+10).
+    const rest = fs[K];
+    const more = n - 1 - K;
+    expect(rest.summary).toMatch(new RegExp(`^${more} more pipelined exchange\\(s\\) on connection 0`));
+    expect(rest.requestIds).toEqual([K + 1, n - 1]);
+    expect(rest.costMs).toBe((more * (K + 11 + n + 9)) / 2);
+    expect(size(fs)).toBeLessThan(1_000_000);
     expect(ms).toBeLessThan(10_000);
   });
 
@@ -98,7 +106,8 @@ describe('detectors on hostile reports', () => {
     const r = await pipelined(n, 'POST');
     const { out: fs, ms } = timed(() => holStall.detect(r, {}));
     const unsafe = fs.filter((f) => f.rule === 'after-non-idempotent');
-    expect(unsafe).toHaveLength(n - 1);
+    expect(unsafe).toHaveLength(MAX_STALL_FINDINGS_PER_CONNECTION + 1);
+    expect(unsafe.at(-1)!.summary).toMatch(new RegExp(`^${n - 1 - MAX_STALL_FINDINGS_PER_CONNECTION} more non-idempotent request\\(s\\)`));
     expect(unsafe[0].summary).toMatch(new RegExp(`^${n - 1} request\\(s\\) on connection`));
     expect(unsafe[0].requestIds).toEqual(Array.from({ length: 1 + MAX_LISTED_AFTER }, (_, i) => i));
     expect(unsafe[0].evidence.at(-2)!.what).toContain(`… and ${n - 1 - MAX_LISTED_AFTER} more request(s)`);
