@@ -102,7 +102,7 @@ class Engine implements RecordSink {
   readonly interfaces: InterfaceInfo[] = [];
   private readonly ip: IpDecoder;
   readonly table: TcpTable;
-  private readonly dns = new DnsTracker();
+  private readonly dns = new DnsTracker({ count: (name, n) => this.count(name, n) });
   private readonly apps = new Map<number, ConnectionApp>();
   /**
    * Records waiting for their session's asynchronous work (zlib body decoding) before they are

@@ -10,8 +10,46 @@ import { v6str, type L4Packet } from '../capture/ip.js';
 export const MAX_DNS_ANSWERS_PER_ADDRESS = 8;
 /** Queries awaiting an answer; beyond it the oldest are forgotten. */
 export const MAX_PENDING_DNS_QUERIES = 4096;
-/** Compression pointers followed per name before the message is judged hostile. */
-const MAX_NAME_JUMPS = 32;
+/**
+ * Addresses with remembered answers. A hostile capture can answer with millions of distinct
+ * addresses (about 4,000 A records fit in one message); beyond this many, the address answered
+ * least recently is forgotten (counted as `dnsAddressesEvicted`).
+ */
+export const MAX_DNS_ADDRESSES = 65_536;
+/**
+ * RFC 1035 §2.3.4: a name is at most 255 octets on the wire (length octets included). Checked while
+ * decoding, so a record's cost is bounded however its compression pointers are arranged.
+ */
+export const MAX_DNS_NAME_OCTETS = 255;
+
+/** Where the tracker counts malformed messages and evictions (the engine's capture counters). */
+export interface DnsCounters {
+  count(name: string, n?: number): void;
+}
+
+class MalformedDns extends Error {}
+
+/**
+ * The first (oldest) key of a Map used as a queue, in amortised O(1). `map.keys().next()` is not:
+ * V8 leaves deleted entries in place until a rehash, and a fresh iterator steps over all of them
+ * (a full map evicting its first key on every insert became quadratic). One iterator is kept
+ * instead: every key it has passed was deleted by the caller, and keys (re)inserted go to the end,
+ * so its next key is always the oldest live one. Only for the evict-then-insert pattern.
+ */
+class OldestKey<K> {
+  private it: Iterator<K>;
+  constructor(private readonly map: Map<K, unknown>) {
+    this.it = map.keys();
+  }
+  next(): K {
+    let r = this.it.next();
+    if (r.done) {
+      this.it = this.map.keys();
+      r = this.it.next();
+    }
+    return r.value as K;
+  }
+}
 
 export interface DnsAnswer {
   name: string;
@@ -21,7 +59,17 @@ export interface DnsAnswer {
 
 export class DnsTracker {
   private readonly pending = new Map<string, number>();
+  /** Insertion order is answer order: the first key is the address answered least recently. */
   private readonly byAddress = new Map<string, DnsAnswer[]>();
+  private readonly oldestPending = new OldestKey(this.pending);
+  private readonly oldestAddress = new OldestKey(this.byAddress);
+
+  constructor(private readonly counters: DnsCounters = { count: () => {} }) {}
+
+  /** Addresses with remembered answers (at most MAX_DNS_ADDRESSES). */
+  get addresses(): number {
+    return this.byAddress.size;
+  }
 
   packet(p: L4Packet): void {
     const d = p.payload;
@@ -31,8 +79,7 @@ export class DnsTracker {
     if (!qr) {
       const key = `${p.src}|${p.srcPort}|${id}`;
       if (this.pending.size >= MAX_PENDING_DNS_QUERIES) {
-        const first = this.pending.keys().next().value as string;
-        this.pending.delete(first);
+        this.pending.delete(this.oldestPending.next());
       }
       if (!this.pending.has(key)) this.pending.set(key, p.time);
       return;
@@ -44,7 +91,9 @@ export class DnsTracker {
     try {
       this.answers(d, queryTime, p.time);
     } catch {
-      // malformed answer: ignored, nothing depends on it
+      // Malformed answer (bad pointer, overlong name, runs past the message): counted; records
+      // taken before the fault are kept, nothing else depends on it.
+      this.counters.count('dnsMalformedMessages');
     }
   }
 
@@ -54,29 +103,40 @@ export class DnsTracker {
     let off = 12;
     let qname = '';
     for (let i = 0; i < qd; i++) {
-      const [name, next] = readName(d, off);
-      if (i === 0) qname = name;
-      off = next + 4;
+      if (i === 0) {
+        const [name, next] = readName(d, off);
+        qname = name;
+        off = next + 4;
+      } else off = skipName(d, off) + 4;
     }
     for (let i = 0; i < an && off < d.length; i++) {
-      const [, next] = readName(d, off);
-      off = next;
-      if (off + 10 > d.length) return;
+      off = skipName(d, off);
+      if (off + 10 > d.length) throw new MalformedDns('record runs past the message');
       const type = (d[off] << 8) | d[off + 1];
       const rdlen = (d[off + 8] << 8) | d[off + 9];
       off += 10;
-      if (off + rdlen > d.length) return;
+      if (off + rdlen > d.length) throw new MalformedDns('record data runs past the message');
       let addr: string | null = null;
       if (type === 1 && rdlen === 4) addr = `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
       else if (type === 28 && rdlen === 16) addr = v6str(d, off);
-      if (addr) {
-        const list = this.byAddress.get(addr) ?? [];
-        list.push({ name: qname, queryTime, answerTime });
-        if (list.length > MAX_DNS_ANSWERS_PER_ADDRESS) list.shift();
-        this.byAddress.set(addr, list);
-      }
+      if (addr) this.remember(addr, { name: qname, queryTime, answerTime });
       off += rdlen;
     }
+  }
+
+  private remember(addr: string, a: DnsAnswer): void {
+    let list = this.byAddress.get(addr);
+    if (list) this.byAddress.delete(addr); // re-inserted last: most recently answered
+    else {
+      list = [];
+      if (this.byAddress.size >= MAX_DNS_ADDRESSES) {
+        this.byAddress.delete(this.oldestAddress.next());
+        this.counters.count('dnsAddressesEvicted');
+      }
+    }
+    list.push(a);
+    if (list.length > MAX_DNS_ANSWERS_PER_ADDRESS) list.shift();
+    this.byAddress.set(addr, list);
   }
 
   /** The latest answer for `addr` that arrived at or before `time`. */
@@ -88,27 +148,59 @@ export class DnsTracker {
   }
 }
 
-/** RFC 1035 §4.1.4 names with compression pointers; returns [name, offset after the name]. */
-function readName(d: Uint8Array, start: number): [string, number] {
-  const labels: string[] = [];
+/**
+ * Walks the name at `start` (RFC 1035 §4.1.4 message compression), calling `onLabel` for each label;
+ * returns the offset after the name as it appears at `start`.
+ *
+ * A pointer (11xxxxxx xxxxxxxx) must point to a prior occurrence of a name: strictly before the
+ * start of the labels being read when it is met. Each jump therefore goes backwards from the last
+ * one, so loops (a pointer to itself or to labels that lead back to it) and forward pointers are
+ * malformed; and the name may total at most MAX_DNS_NAME_OCTETS, so a record costs at most that
+ * many octets read, however long the label chain it points into.
+ */
+function walkName(d: Uint8Array, start: number, onLabel?: (from: number, to: number) => void): number {
   let off = start;
+  /** Start of the labels being read: a pointer must land strictly before it. */
+  let segment = start;
   let end = -1;
-  let jumps = 0;
+  let octets = 0;
   for (;;) {
-    if (off >= d.length) throw new Error('name runs past the message');
+    if (off >= d.length) throw new MalformedDns('name runs past the message');
     const len = d[off];
     if (len === 0) {
       off++;
       break;
     }
-    if ((len & 0xc0) === 0xc0) {
-      if (off + 1 >= d.length || ++jumps > MAX_NAME_JUMPS) throw new Error('bad compression pointer');
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      // RFC 1035 §4.1.4 pointer: the 14-bit offset of a prior occurrence.
+      if (off + 1 >= d.length) throw new MalformedDns('pointer runs past the message');
+      const target = ((len & 0x3f) << 8) | d[off + 1];
+      if (target >= segment) throw new MalformedDns('compression pointer does not point backwards');
       if (end < 0) end = off + 2;
-      off = ((len & 0x3f) << 8) | d[off + 1];
+      off = segment = target;
       continue;
     }
-    labels.push(Buffer.from(d.subarray(off + 1, off + 1 + len)).toString('latin1'));
+    // 01xxxxxx and 10xxxxxx are reserved (RFC 1035 §4.1.4; RFC 6891 §5 retired 01 extended labels).
+    if (kind !== 0) throw new MalformedDns('reserved label type');
+    octets += 1 + len;
+    // RFC 1035 §2.3.4: 255 octets including the final zero-length label.
+    if (octets + 1 > MAX_DNS_NAME_OCTETS) throw new MalformedDns('name longer than 255 octets');
+    if (off + 1 + len > d.length) throw new MalformedDns('label runs past the message');
+    onLabel?.(off + 1, off + 1 + len);
     off += 1 + len;
   }
-  return [labels.join('.'), end >= 0 ? end : off];
+  return end >= 0 ? end : off;
+}
+
+/** A name as text (labels joined by dots) and the offset after it. */
+function readName(d: Uint8Array, start: number): [string, number] {
+  const labels: string[] = [];
+  const next = walkName(d, start, (from, to) => labels.push(Buffer.from(d.subarray(from, to)).toString('latin1')));
+  return [labels.join('.'), next];
+}
+
+/** The offset after the name at `start`, validated but not decoded (answer owner names are unused). */
+function skipName(d: Uint8Array, start: number): number {
+  return walkName(d, start);
 }
