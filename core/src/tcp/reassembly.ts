@@ -59,9 +59,16 @@ export function newDirectionStats(): DirectionStats {
 
 export type Deliver = (side: Side, chunk: StreamChunk) => void;
 
-/** Global accounting shared by all directions (the total out-of-order limit lives in the table). */
+/** Global accounting shared by all directions (the total out-of-order limits live in the table). */
 export interface HeldBudget {
+  /** Out-of-order payload bytes held. */
   held: number;
+  /**
+   * Out-of-order segments held. Each costs about 270 bytes of heap besides its payload (the copy's
+   * own ArrayBuffer and the record), which `held` does not see: a flood of 1-byte segments would
+   * otherwise pass the byte limits at 270 times their size.
+   */
+  segments: number;
 }
 
 export class HalfStream {
@@ -231,6 +238,7 @@ export class HalfStream {
     this.held.splice(i, 0, h);
     this.heldBytes += h.data.length;
     this.budget.held += h.data.length;
+    this.budget.segments++;
     if (missing > 0) {
       // The truncated tail is a hole right after this segment; remembered implicitly (next segment
       // will start beyond it), and skipped like any other.
@@ -242,6 +250,7 @@ export class HalfStream {
       const h = this.held.shift()!;
       this.heldBytes -= h.data.length;
       this.budget.held -= h.data.length;
+      this.budget.segments--;
       const end = h.rel + h.data.length;
       if (end <= this.next) continue;
       this.emit(h.data, this.next - h.rel, 0, h.rel, h.time, time, h.packet);

@@ -23,7 +23,18 @@ export const TCP_ACK = 0x10;
 
 /** Out-of-order bytes buffered across all connections before holes are skipped. */
 export const MAX_OOO_BYTES_TOTAL = 256 * 1024 * 1024;
-/** Connections tracked at once; beyond it the least recently created is finished early (counted). */
+/**
+ * Out-of-order segments buffered across all connections before holes are skipped (gopacket's
+ * MaxBufferedPagesTotal). Bounds the per-segment overhead (~270 bytes each, ~140 MiB at the limit)
+ * that MAX_OOO_BYTES_TOTAL does not see; counted as `oooTotalSegmentLimitFlushes`.
+ */
+export const MAX_OOO_SEGMENTS_TOTAL = 1 << 19;
+/**
+ * Connections tracked at once (~1.4 KiB each when half-open). Beyond it one is finished early,
+ * counted as `connectionsEvictedAtLimit`: the oldest-created one that had no packet since it was
+ * last considered (second chance), so a SYN flood evicts its own idle half-open connections
+ * before the busy ones it interleaves with.
+ */
 export const MAX_TRACKED_CONNECTIONS = 1_000_000;
 /** A closed connection is finished once this much capture time passed without a packet for it. */
 export const CLOSED_LINGER_MS = 60_000;
@@ -43,6 +54,8 @@ export interface TableCounters {
 
 export interface TableOptions {
   idleGapMs?: number;
+  /** Live connection limit (default MAX_TRACKED_CONNECTIONS; lower for embedding and tests). */
+  maxConnections?: number;
 }
 
 export class TcpConnection {
@@ -68,6 +81,8 @@ export class TcpConnection {
   sink: StreamSink | null = null;
   private sinkMade = false;
   done = false;
+  /** Packet number when this connection was (re)queued for eviction (TupleMap.evictionCandidate). */
+  queuedAt: number;
   anomalies: { code: string; packet?: number; time?: number; detail?: string }[] = [];
 
   constructor(
@@ -82,7 +97,7 @@ export class TcpConnection {
     this.client = client;
     this.server = server;
     this.roles = roles;
-    this.firstPacket = this.lastPacket = p.num;
+    this.firstPacket = this.lastPacket = this.queuedAt = p.num;
     this.firstTime = this.lastTime = p.time;
     const deliver = (side: Side, chunk: StreamChunk) => this.deliver(side, chunk);
     this.c = new HalfStream('client', deliver, table.budget);
@@ -265,12 +280,20 @@ function isServerPort(port: number): boolean {
 /**
  * 4-tuple → connection. IPv4 tuples (the common case) are looked up through two numeric keys
  * (address·65536 + port of each endpoint, lower first), so no string is built per packet; IPv6
- * tuples use a string key. `live` keeps connections in creation order for eviction and finishing.
+ * tuples use a string key. `live` keeps connections in queue order (creation, or the last second
+ * chance) for eviction; finishing sorts by id.
  */
 class TupleMap {
   private readonly v4 = new Map<number, Map<number, TcpConnection>>();
   private readonly other = new Map<string, TcpConnection>();
   readonly live = new Set<TcpConnection>();
+  /**
+   * Front of `live`, kept between evictions: `live.values().next()` on a fresh iterator steps over
+   * every entry deleted since V8's last rehash (up to the table's slack, ~50k at the limit), per
+   * eviction. Everything this iterator passed was deleted or re-queued at the end, so its next
+   * value is the oldest queued connection.
+   */
+  private front: Iterator<TcpConnection> = this.live.values();
 
   static keyOf(p: L4Packet): string | [number, number] {
     if (p.srcV4 >= 0 && p.dstV4 >= 0) {
@@ -313,11 +336,32 @@ class TupleMap {
   get size(): number {
     return this.live.size;
   }
+
+  /**
+   * The connection to finish when the table is full (CLOCK / second chance): the oldest queued
+   * one that carried no packet since it was queued; busier ones are re-queued at the end. Each
+   * re-queue is paid for by a packet, so this is amortised O(1).
+   */
+  evictionCandidate(now: number): TcpConnection {
+    for (;;) {
+      let r = this.front.next();
+      if (r.done) {
+        this.front = this.live.values();
+        r = this.front.next();
+      }
+      const c = r.value as TcpConnection;
+      if (c.lastPacket <= c.queuedAt) return c;
+      c.queuedAt = now;
+      this.live.delete(c);
+      this.live.add(c);
+    }
+  }
 }
 
 export class TcpTable {
-  readonly budget: HeldBudget = { held: 0 };
+  readonly budget: HeldBudget = { held: 0, segments: 0 };
   readonly idleGapMs: number;
+  private readonly maxConnections: number;
   private readonly conns = new TupleMap();
   private readonly closedQueue = new Set<TcpConnection>();
   private nextId = 0;
@@ -329,6 +373,7 @@ export class TcpTable {
     opts: TableOptions = {},
   ) {
     this.idleGapMs = opts.idleGapMs ?? DEFAULT_IDLE_GAP_MS;
+    this.maxConnections = opts.maxConnections ?? MAX_TRACKED_CONNECTIONS;
   }
 
   heldTotalOver(): boolean {
@@ -371,13 +416,18 @@ export class TcpTable {
       c.c.skipOldestHole(p.time);
       c.s.skipOldestHole(p.time);
     }
+    // Only this packet's connection can have grown the total, and it holds at least the segment
+    // that did: skipping its oldest hole keeps the total at the limit.
+    if (this.budget.segments > MAX_OOO_SEGMENTS_TOTAL) {
+      this.counters.count('oooTotalSegmentLimitFlushes');
+      (c.c.heldSegments >= c.s.heldSegments ? c.c : c.s).skipOldestHole(p.time);
+    }
   }
 
   private create(key: string | [number, number], p: L4Packet): TcpConnection {
-    if (this.conns.size >= MAX_TRACKED_CONNECTIONS) {
-      const oldest = this.conns.live.values().next().value as TcpConnection;
+    if (this.conns.size >= this.maxConnections) {
       this.counters.count('connectionsEvictedAtLimit');
-      this.finishConn(oldest);
+      this.finishConn(this.conns.evictionCandidate(p.num));
     }
     const src = { ip: p.src, port: p.srcPort };
     const dst = { ip: p.dst, port: p.dstPort };
