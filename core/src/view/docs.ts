@@ -27,10 +27,17 @@ export function progressStep(fileBytes: number): number {
   return Math.max(64 * 1024, Math.floor(fileBytes / 200));
 }
 
+/**
+ * Captures open at once (analysing, ready or failed). Each ready one holds its whole Report and
+ * view model; beyond this, `open` answers with a document in state 'error' (code 'too-many-docs')
+ * that is not kept, so a flood of opens cannot grow memory or start unbounded analyses.
+ */
+export const MAX_OPEN_DOCS = 64;
+
 export class DocError extends Error {
   override name = 'DocError';
   constructor(
-    readonly code: 'unknown-doc' | 'not-ready' | 'unknown-request' | 'unknown-connection',
+    readonly code: 'unknown-doc' | 'not-ready' | 'unknown-request' | 'unknown-connection' | 'too-many-docs',
     message: string,
   ) {
     super(message);
@@ -62,6 +69,18 @@ export class DocStore {
   /** Start analysing a capture; resolves immediately with its DocInfo (state 'analyzing'). */
   open(path: string, fileBytes = 0): DocInfo {
     const id = 'd' + randomBytes(6).toString('hex');
+    if (this.docs.size >= MAX_OPEN_DOCS) {
+      const refused: DocInfo = {
+        id,
+        title: basename(path),
+        path,
+        state: 'error',
+        progress: { bytes: 0, totalBytes: fileBytes, packets: 0, connections: 0 },
+        error: { code: 'too-many-docs', message: `${MAX_OPEN_DOCS} captures are already open; close one first` },
+      };
+      this.emit({ type: 'state', doc: { ...refused } });
+      return refused;
+    }
     const controller = new AbortController();
     const info: DocInfo = {
       id,
@@ -104,6 +123,7 @@ export class DocStore {
   /** Add an already analysed report (e.g. `wirefall view` given a Report). */
   add(report: Report, title = basename(report.capture.file || 'report')): DocInfo {
     const id = 'd' + randomBytes(6).toString('hex');
+    if (this.docs.size >= MAX_OPEN_DOCS) throw new DocError('too-many-docs', `${MAX_OPEN_DOCS} captures are already open; close one first`);
     const info: DocInfo = {
       id,
       title,

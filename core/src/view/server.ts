@@ -68,7 +68,18 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-const MAX_BODY = 64 * 1024;
+/** Bytes of an /api/call request body; larger ones get 413 (a call is a method name and ids). */
+export const MAX_BODY = 64 * 1024;
+/** Event-stream subscribers at once (one per open page); more get 503. */
+export const MAX_SSE_SUBSCRIBERS = 16;
+/**
+ * Bytes queued for one event-stream subscriber that does not read. Past this it is disconnected
+ * (EventSource reconnects and gets a fresh `docs` event), so a stalled reader cannot grow the
+ * server's memory with every progress event.
+ */
+export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
+
+class BodyTooLarge extends Error {}
 
 function securityHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
@@ -104,8 +115,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
-        req.destroy();
+        // Keep nothing more: the rest is read and discarded while the 413 goes out, and the
+        // connection is closed after it (Connection: close).
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge(`request body over ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(c);
@@ -156,7 +170,12 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const sse = new Set<ServerResponse>();
   docs.subscribe((ev: ApiEvent) => {
     const line = `data: ${JSON.stringify(ev)}\n\n`;
-    for (const res of sse) res.write(line);
+    for (const res of sse) {
+      if (res.writableLength > MAX_SSE_BUFFERED_BYTES) {
+        sse.delete(res);
+        res.destroy();
+      } else res.write(line);
+    }
   });
 
   let port = 0;
@@ -193,7 +212,12 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   }
 
   async function serveStatic(res: ServerResponse, urlPath: string): Promise<void> {
-    let rel = decodeURIComponent(urlPath);
+    let rel: string;
+    try {
+      rel = decodeURIComponent(urlPath);
+    } catch {
+      return send(res, 400, 'malformed URL');
+    }
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = normalize(join(staticDir, rel));
     if (file !== staticDir && !file.startsWith(staticDir + sep)) return send(res, 403, 'forbidden');
@@ -223,10 +247,20 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       if (url.pathname === '/api/call') {
         if (req.method !== 'POST') return send(res, 405, 'method not allowed');
         if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return send(res, 415, 'expected application/json');
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > MAX_BODY) {
+          res.setHeader('Connection', 'close');
+          return sendJson(res, 413, { error: { code: 'too-large', message: `request body over ${MAX_BODY} bytes` } });
+        }
         let parsed: { method?: unknown; args?: unknown };
         try {
           parsed = JSON.parse(await readBody(req)) as { method?: unknown; args?: unknown };
+          if (typeof parsed !== 'object' || parsed === null) throw new Error('expected a JSON object');
         } catch (e) {
+          if (e instanceof BodyTooLarge) {
+            res.setHeader('Connection', 'close');
+            return sendJson(res, 413, { error: { code: 'too-large', message: e.message } });
+          }
           return sendJson(res, 400, { error: { code: 'bad-request', message: (e as Error).message } });
         }
         const invalid = validateCall(parsed.method, parsed.args);
@@ -240,6 +274,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         }
       }
       if (url.pathname === '/api/events') {
+        if (sse.size >= MAX_SSE_SUBSCRIBERS) return send(res, 503, `more than ${MAX_SSE_SUBSCRIBERS} event streams open`);
         res.statusCode = 200;
         res.setHeader('Content-Type', 'text/event-stream');
         res.setHeader('Connection', 'keep-alive');
