@@ -119,7 +119,19 @@ export class TcpHolTracker {
   private readonly acc = new Map<number, StreamAcc>();
   private readonly episodes: HolEpisode[] = [];
   private cur: { ep: HolEpisode; shares: Map<number, HolStreamShare>; maxHol: number } | null = null;
-  private recent: { streamId: number; bytes: number; packet: number; time: number }[] = [];
+  /**
+   * The last MAX_RECENT pieces that were not held (a ring of parallel arrays: this runs for every
+   * piece of every packet, so no object per piece), oldest at `recentHead`.
+   */
+  private readonly rStream = new Float64Array(MAX_RECENT);
+  private readonly rBytes = new Float64Array(MAX_RECENT);
+  private readonly rPacket = new Float64Array(MAX_RECENT);
+  private readonly rTime = new Float64Array(MAX_RECENT);
+  private recentHead = 0;
+  private recentLen = 0;
+  /** `own` of the stream of the latest piece, not yet written to the map (consecutive pieces are mostly one stream's). */
+  private ownId = -1;
+  private ownTime = -Infinity;
   private lastHeld = false;
   private readonly intervals: [number, number][] = [];
   private streamStalledMs = 0;
@@ -182,6 +194,7 @@ export class TcpHolTracker {
 
   /** Per-stream totals (and forget the stream); undefined when none of its octets were held. */
   take(streamId: number): StreamHol | undefined {
+    if (this.ownId === streamId) this.ownId = -1;
     this.own.delete(streamId);
     const a = this.acc.get(streamId);
     if (!a) return undefined;
@@ -220,18 +233,33 @@ export class TcpHolTracker {
 
   private attribute(streamId: number, p: Piece, bytes: number): void {
     if (bytes <= 0) return;
-    const prevOwn = this.own.get(streamId);
-    const own = prevOwn === undefined || p.time > prevOwn ? p.time : prevOwn;
-    this.own.set(streamId, own);
+    if (streamId !== this.ownId) {
+      if (this.ownId >= 0) this.own.set(this.ownId, this.ownTime);
+      this.ownId = streamId;
+      this.ownTime = this.own.get(streamId) ?? -Infinity;
+    }
+    if (p.time > this.ownTime) this.ownTime = p.time;
+    const own = this.ownTime;
     const wait = p.ready - p.time;
     if (wait <= 0) {
-      if (this.lastHeld) this.recent = [];
+      if (this.lastHeld) this.recentLen = 0;
       this.lastHeld = false;
-      const last = this.recent[this.recent.length - 1];
-      if (last && last.streamId === streamId && last.packet === p.packet) last.bytes += bytes;
+      const n = this.recentLen;
+      const li = (this.recentHead + n - 1) % MAX_RECENT;
+      if (n > 0 && this.rStream[li] === streamId && this.rPacket[li] === p.packet) this.rBytes[li] += bytes;
       else {
-        if (this.recent.length >= MAX_RECENT) this.recent.shift();
-        this.recent.push({ streamId, bytes, packet: p.packet, time: p.time });
+        let i: number;
+        if (n < MAX_RECENT) {
+          i = (this.recentHead + n) % MAX_RECENT;
+          this.recentLen = n + 1;
+        } else {
+          i = this.recentHead;
+          this.recentHead = (this.recentHead + 1) % MAX_RECENT;
+        }
+        this.rStream[i] = streamId;
+        this.rBytes[i] = bytes;
+        this.rPacket[i] = p.packet;
+        this.rTime[i] = p.time;
       }
       return;
     }
@@ -281,11 +309,13 @@ export class TcpHolTracker {
   private startEpisode(p: Piece): void {
     this.closeEpisode();
     const blockers: HolEpisode['blockers'] = [];
-    for (const r of this.recent) {
+    for (let k = 0; k < this.recentLen; k++) {
+      const i = (this.recentHead + k) % MAX_RECENT;
+      const r = { streamId: this.rStream[i], bytes: this.rBytes[i], packet: this.rPacket[i], time: this.rTime[i] };
       if (r.time <= p.time) continue;
       const same = blockers.find((x) => x.streamId === r.streamId);
       if (same) same.bytes += r.bytes;
-      else blockers.push({ ...r });
+      else blockers.push(r);
     }
     const ep: HolEpisode = {
       side: this.side,
@@ -300,7 +330,7 @@ export class TcpHolTracker {
     this.cur = { ep, shares: new Map(), maxHol: 0 };
     if (this.episodes.length < MAX_HOL_EPISODES) this.episodes.push(ep);
     else this.dropped.episodes++;
-    this.recent = [];
+    this.recentLen = 0;
   }
 
   private closeEpisode(): void {
