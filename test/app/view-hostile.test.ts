@@ -11,28 +11,10 @@ import { startViewServer, MAX_BODY, MAX_SSE_SUBSCRIBERS, type ViewServer } from 
 import { DocStore, MAX_OPEN_DOCS } from '../../core/src/view/docs.js';
 import { phases } from '../../core/src/model/phases.js';
 import type { Report } from '../../core/src/model/types.js';
+import { raw } from './http-raw.js';
 
 const sample = new URL('../../samples/browser-pageload.pcap.gz', import.meta.url).pathname;
 
-function raw(
-  port: number,
-  path: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunks?: Buffer[] } = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { Host: `127.0.0.1:${port}`, ...opts.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    if (opts.chunks) {
-      for (const c of opts.chunks) req.write(c);
-      req.end();
-    } else req.end(opts.body);
-  });
-}
 
 /** Opens an event stream; resolves with the response (kept open) and the request to abort it. */
 function events(port: number, token: string): Promise<{ res: IncomingMessage; req: ClientRequest }> {

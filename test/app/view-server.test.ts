@@ -9,21 +9,10 @@ import { request } from 'node:http';
 import { startViewServer, type ViewServer } from '../../core/src/view/server.js';
 import { CORE } from '../../core/src/view/core-link.js';
 import type { ViewModel } from '../../core/src/view/api.js';
+import { raw } from './http-raw.js';
 
 const sample = new URL('../../samples/browser-pageload.pcap.gz', import.meta.url).pathname;
 
-function raw(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { Host: `127.0.0.1:${port}`, ...opts.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 describe('wirefall view server', () => {
   let server: ViewServer;

@@ -68,27 +68,24 @@ export class DocStore {
 
   /** Start analysing a capture; resolves immediately with its DocInfo (state 'analyzing'). */
   open(path: string, fileBytes = 0): DocInfo {
-    const id = 'd' + randomBytes(6).toString('hex');
-    if (this.docs.size >= MAX_OPEN_DOCS) {
-      const refused: DocInfo = {
-        id,
-        title: basename(path),
-        path,
-        state: 'error',
-        progress: { bytes: 0, totalBytes: fileBytes, packets: 0, connections: 0 },
-        error: { code: 'too-many-docs', message: `${MAX_OPEN_DOCS} captures are already open; close one first` },
-      };
-      this.emit({ type: 'state', doc: { ...refused } });
-      return refused;
-    }
-    const controller = new AbortController();
     const info: DocInfo = {
-      id,
+      id: 'd' + randomBytes(6).toString('hex'),
       title: basename(path),
       path,
       state: 'analyzing',
       progress: { bytes: 0, totalBytes: fileBytes, packets: 0, connections: 0 },
     };
+    if (this.docs.size >= MAX_OPEN_DOCS) {
+      const refused: DocInfo = {
+        ...info,
+        state: 'error',
+        error: { code: 'too-many-docs', message: `${MAX_OPEN_DOCS} captures are already open; close one first` },
+      };
+      this.emit({ type: 'state', doc: { ...refused } });
+      return refused;
+    }
+    const id = info.id;
+    const controller = new AbortController();
     const doc: Doc = { info, controller, done: Promise.resolve() };
     this.docs.set(id, doc);
     const step = progressStep(fileBytes);
