@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { HELP, EXIT } from '../../../core/src/cli/main.js';
 import { VERSION } from '../../../core/src/version.js';
 import { listCaptures, ROOT, sample, SAMPLES } from '../../helpers/env.js';
@@ -19,6 +19,7 @@ const run = (args: string[], opts: { input?: string } = {}) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
+const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 const schema = JSON.parse(readFileSync(join(ROOT, 'core', 'schema', 'report.schema.json'), 'utf8'));
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
@@ -213,7 +214,7 @@ describe('wirefall CLI', () => {
 
 describe('wirefall har', () => {
   const harSchema = JSON.parse(readFileSync(join(ROOT, 'test', 'core', 'model', 'har-1.2.schema.json'), 'utf8'));
-  const validateHar = new Ajv({ allErrors: true, strict: false }).compile(harSchema);
+  const validateHar = addFormats(new Ajv({ allErrors: true, strict: false })).compile(harSchema);
   for (const name of ['browser-pageload.pcap.gz', 'pipelining.pcap', 'h2c-prior-knowledge.pcap']) {
     it(`${name}: valid HAR 1.2 whose entries per _connectionId equal requestCount`, () => {
       const out = join(tmp, `${name}.har`);
