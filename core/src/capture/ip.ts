@@ -6,6 +6,7 @@
  * is complete; then the datagram is delivered with the frame number and time of its last fragment.
  * Fragments older than FRAG_TIMEOUT_MS of capture time are dropped and counted.
  */
+import { firstIndex } from '../util/search.js';
 
 /** IPv4 fragment reassembly: datagrams in progress at once. */
 export const MAX_FRAG_DATAGRAMS = 4096;
@@ -131,18 +132,6 @@ function v6key(d: Uint8Array, o: number): string {
     if (v6cache.size < 65536) v6cache.set(k, s);
   }
   return s;
-}
-
-/** Index of the first piece whose offset is greater than `off` (pieces sorted by offset). */
-function upperBound(pieces: FragPiece[], off: number): number {
-  let lo = 0;
-  let hi = pieces.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pieces[mid].off <= off) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -309,7 +298,7 @@ export class IpDecoder {
     }
     const pieces = dg.pieces;
     // Insertion point: after every piece at an offset ≤ off (arrival order among equal offsets).
-    let at = upperBound(pieces, off);
+    let at = firstIndex(0, pieces.length, (i) => pieces[i].off > off);
     let dup = -1;
     for (let i = at - 1; i >= 0 && pieces[i].off === off; i--) {
       if (pieces[i].data.length === data.length) {

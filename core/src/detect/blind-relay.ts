@@ -40,6 +40,7 @@
 import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { endpoint, ev, fmtMs, header, isHttp1, label, requestsByConnection, selfDelimited, threshold, tokens } from './util.js';
+import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
   hangMs: { default: 1000, unit: 'ms', description: 'silence before a close that makes an unanswered reused request (or a keep-alive close-delimited response) a hang' },
@@ -103,12 +104,7 @@ function upstreamOf(c: Connection, a: Request, idx: LegIndex, windowMs: number):
   const t0 = a.times.requestStartTime;
   const server = idx.conn.get(c.id)!.server;
   const l = idx.byKey.get(legKey(a)) ?? [];
-  let lo = 0;
-  for (let hi = l.length; lo < hi; ) {
-    const mid = (lo + hi) >> 1;
-    if (l[mid].times.requestStartTime < t0) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = firstIndex(0, l.length, (i) => l[i].times.requestStartTime >= t0);
   let best: { at: number; leg: Leg } | undefined;
   for (let i = lo; i < l.length && l[i].times.requestStartTime - t0 <= windowMs; i++) {
     const b = l[i];

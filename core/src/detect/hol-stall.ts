@@ -44,6 +44,7 @@
 import type { Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { ev, fmtMs, isHttp1, isIdempotent, label, RangeArgMax, requestsByConnection, threshold } from './util.js';
+import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
   holStallMs: { default: 100, unit: 'ms', description: 'a pipelined exchange blocked at least this long behind earlier responses is a hol-stall' },
@@ -156,12 +157,7 @@ export function stalls(reqs: Request[], rttMs = 0): Stall[] {
     if (stall <= 0) continue;
     // The earlier responses still on the wire at q: the run up to k−1 from the first that ends
     // after q (binary search: Ê is non-decreasing along the run).
-    let first = runStart[k - 1];
-    for (let hi = k - 1; first < hi; ) {
-      const mid = (first + hi) >> 1;
-      if (done[mid] > q) hi = mid;
-      else first = mid + 1;
-    }
+    const first = firstIndex(runStart[k - 1], k - 1, (j) => done[j] > q);
     let later: number[];
     if (k - 1 - first <= MAX_HOL_BLOCKERS) {
       later = [];
@@ -242,12 +238,8 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       const final = j.times.responseStartTime ?? c.close.time ?? c.lastTime;
       if (starts[ji + 1] >= final) continue;
       startMax ??= new RangeArgMax(starts);
-      let end = ji + 2;
-      for (let hi = reqs.length; end < hi; ) {
-        const mid = (end + hi) >> 1;
-        if (starts[startMax.at(ji + 1, mid)] >= final) hi = mid;
-        else end = mid + 1;
-      }
+      const table = startMax;
+      const end = firstIndex(ji + 2, reqs.length, (m) => starts[table.at(ji + 1, m)] >= final);
       const count = end - ji - 1;
       const after = reqs.slice(ji + 1, Math.min(end, ji + 1 + MAX_LISTED_AFTER));
       unsafe.add({

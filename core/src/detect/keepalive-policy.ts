@@ -60,6 +60,7 @@ import {
   tokens,
 } from './util.js';
 import { parseKeepAlive } from '../http1/keepalive.js';
+import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
   staleRaceMs: { default: 200, unit: 'ms', description: 'an unanswered request this close before the server’s FIN/RST is a stale-connection race' },
@@ -98,13 +99,7 @@ function serverRefused(r: Request): boolean {
  */
 function retryOf(r: Request, c: Connection, group: Connection[], byConn: Map<number, Request[]>, windowMs: number): Request | undefined {
   const t0 = r.times.requestStartTime;
-  let i = 0;
-  for (let hi = group.length; i < hi; ) {
-    const mid = (i + hi) >> 1;
-    if (openTime(group[mid]) < t0) i = mid + 1;
-    else hi = mid;
-  }
-  for (; i < group.length && openTime(group[i]) - t0 <= windowMs; i++) {
+  for (let i = firstIndex(0, group.length, (k) => openTime(group[k]) >= t0); i < group.length && openTime(group[i]) - t0 <= windowMs; i++) {
     const n = group[i];
     if (n === c) continue;
     const retry = (byConn.get(n.id) ?? []).find((x) => x.method === r.method && x.target === r.target && x.times.requestStartTime - t0 <= windowMs);
@@ -354,13 +349,8 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       const idle = c.close.time - exchangeEnd(last);
       if (idle < idleCloseMs) continue;
       // the first connection opened at or after the close that carried a request (binary search)
-      let lo = 0;
-      let hi = group.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (openTime(group[mid]) < c.close.time) lo = mid + 1;
-        else hi = mid;
-      }
+      const closeTime = c.close.time;
+      const lo = firstIndex(0, group.length, (k) => openTime(group[k]) >= closeTime);
       let next: Connection | undefined;
       for (let i = lo; i < group.length && openTime(group[i]) - exchangeEnd(last) <= reuseWindowMs; i++) {
         if (group[i] !== c && (byConn.get(group[i].id) ?? []).length > 0) {
