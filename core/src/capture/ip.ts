@@ -79,8 +79,6 @@ interface FragDatagram {
   total: number; // -1 until the last fragment is seen
   /** Payload bytes held: the datagram cannot be complete while this is below `total`. */
   bytes: number;
-  /** Bytes charged against MAX_FRAG_BYTES (payload + FRAG_PIECE_OVERHEAD per piece). */
-  charged: number;
   frameLen: number;
 }
 
@@ -132,6 +130,11 @@ function v6key(d: Uint8Array, o: number): string {
     if (v6cache.size < 65536) v6cache.set(k, s);
   }
   return s;
+}
+
+/** Bytes a datagram holds against MAX_FRAG_BYTES: its payload plus FRAG_PIECE_OVERHEAD per piece. */
+function charged(dg: FragDatagram): number {
+  return dg.bytes + dg.pieces.length * FRAG_PIECE_OVERHEAD;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -293,7 +296,7 @@ export class IpDecoder {
         this.counters.count('fragLimitDrops');
         return null;
       }
-      dg = { key, firstTime: time, pieces: [], total: -1, bytes: 0, charged: 0, frameLen: 0 };
+      dg = { key, firstTime: time, pieces: [], total: -1, bytes: 0, frameLen: 0 };
       this.frags.set(key, dg);
     }
     const pieces = dg.pieces;
@@ -323,13 +326,13 @@ export class IpDecoder {
         return null;
       }
     } else if (dup >= 0) {
-      // RFC 791 IPv4: the later copy replaces an exact duplicate (it would overwrite it anyway).
+      // RFC 791 IPv4: the later copy replaces a piece of the same offset and length (it would
+      // overwrite it anyway).
       this.counters.count('fragDuplicates');
       const old = pieces[dup];
       pieces.splice(dup, 1);
       at--;
       dg.bytes -= old.data.length;
-      dg.charged -= old.data.length + FRAG_PIECE_OVERHEAD;
       this.fragBytes -= old.data.length + FRAG_PIECE_OVERHEAD;
     }
     if (pieces.length >= MAX_FRAGS_PER_DATAGRAM) {
@@ -344,7 +347,6 @@ export class IpDecoder {
     }
     pieces.splice(at, 0, { off, data: data.slice() });
     dg.bytes += data.length;
-    dg.charged += cost;
     dg.frameLen += frameLen;
     this.fragBytes += cost;
     if (!more) dg.total = off + data.length;
@@ -365,14 +367,14 @@ export class IpDecoder {
       out.set(pc.data.subarray(0, Math.min(pc.data.length, total - pc.off)), pc.off);
     }
     this.frags.delete(key);
-    this.fragBytes -= dg.charged;
+    this.fragBytes -= charged(dg);
     this.counters.count('ipReassembled');
     return out;
   }
 
   private dropDatagram(dg: FragDatagram): void {
     this.frags.delete(dg.key);
-    this.fragBytes -= dg.charged;
+    this.fragBytes -= charged(dg);
   }
 
   private expireFragments(now: number): void {
