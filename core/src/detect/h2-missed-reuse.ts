@@ -43,7 +43,7 @@
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { endpoint, ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
-import { capEvidence, MinHeap } from './util.js';
+import { capEvidence, groupByOrigin, MinHeap, openTime, originKey } from './util.js';
 
 const THRESHOLDS = {} as const;
 
@@ -59,10 +59,6 @@ export interface AvoidableH2Connection {
   readyPacket: number;
   firstRequest: Request;
   costMs: number;
-}
-
-function openTime(c: Connection): number {
-  return c.synTime ?? c.firstTime;
 }
 
 function reqsOf(report: Report): Map<number, Request[]> {
@@ -95,20 +91,17 @@ function goawayBefore(c: Connection, t: number): boolean {
   return [h?.client?.goaway, h?.server?.goaway].some((g) => g !== undefined && g.time <= t);
 }
 
-/** Avoidable HTTP/2 connections, in order of opening. */
-export function avoidableH2Connections(report: Report): AvoidableH2Connection[] {
+/**
+ * Avoidable HTTP/2 connections, in order of opening. `groups`: the report's HTTP/2 connections by
+ * client and origin, each in order of opening (computed when not given).
+ */
+export function avoidableH2Connections(
+  report: Report,
+  groups: Map<string, Connection[]> = groupByOrigin(report.connections.filter(isH2)),
+): AvoidableH2Connection[] {
   const reqs = reqsOf(report);
-  const groups = new Map<string, Connection[]>();
-  for (const c of report.connections) {
-    if (!isH2(c)) continue;
-    const k = `${c.client.ip}→${endpoint(c.server)}`;
-    const l = groups.get(k) ?? [];
-    l.push(c);
-    groups.set(k, l);
-  }
   const out: AvoidableH2Connection[] = [];
   for (const conns of groups.values()) {
-    conns.sort((a, b) => openTime(a) - openTime(b) || a.id - b.id);
     // One sweep in order of opening: `live` holds the earlier connections not closed (FIN/RST)
     // by t, in order of opening; a heap by close time takes them out, and those that can never
     // qualify again (no handshake, GOAWAY sent) leave when first met. Only those are candidates,
@@ -156,18 +149,13 @@ export function avoidableH2Connections(report: Report): AvoidableH2Connection[] 
 
 function detect(report: Report, _opts: DetectOptions): Finding[] {
   const reqs = reqsOf(report);
+  const groups = groupByOrigin(report.connections.filter(isH2));
   const byOrigin = new Map<string, AvoidableH2Connection[]>();
-  for (const a of avoidableH2Connections(report)) {
-    const k = `${a.connection.client.ip}→${endpoint(a.connection.server)}`;
+  for (const a of avoidableH2Connections(report, groups)) {
+    const k = originKey(a.connection);
     const l = byOrigin.get(k) ?? [];
     l.push(a);
     byOrigin.set(k, l);
-  }
-  const total = new Map<string, number>(); // HTTP/2 connections per client and origin
-  for (const c of report.connections) {
-    if (!isH2(c)) continue;
-    const k = `${c.client.ip}→${endpoint(c.server)}`;
-    total.set(k, (total.get(k) ?? 0) + 1);
   }
   const findings: Finding[] = [];
   for (const [key, list] of byOrigin) {
@@ -195,7 +183,7 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
       layer: 'h2',
       severity: 'warning',
       summary:
-        `${list.length} of ${total.get(key)} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
+        `${list.length} of ${groups.get(key)!.length} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
         `(~${fmtMs(cost)} of handshakes)`,
       connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
       requestIds,
