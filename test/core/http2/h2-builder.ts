@@ -25,7 +25,10 @@ export function frame(type: number, flags: number, streamId: number, payload: Ui
 
 export const u32 = (v: number): number[] => [(v >>> 24) & 0xff, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
 
-export const concat = (...parts: (Uint8Array | number[])[]): Uint8Array => {
+export const concat = (...parts: (Uint8Array | number[])[]): Uint8Array => concatAll(parts);
+
+/** `concat` for a list (tens of thousands of frames are too many to spread as arguments). */
+export const concatAll = (parts: (Uint8Array | number[])[]): Uint8Array => {
   const arrs = parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p)));
   const out = new Uint8Array(arrs.reduce((n, a) => n + a.length, 0));
   let o = 0;

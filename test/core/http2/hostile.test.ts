@@ -15,19 +15,10 @@ import { DEFAULT_MAX_HEADER_FIELDS, DEFAULT_MAX_HEADER_LIST_SIZE, HpackDecoder }
 import { HeaderListTooLargeError } from '../../../core/src/http2/hpack/errors.js';
 import { encodeInteger } from '../../../core/src/http2/hpack/integer.js';
 import type { RequestDraft } from '../../../core/src/model/exchange.js';
-import { PREFACE, continuation, data, goaway, headers, ping, settings, windowUpdate } from './h2-builder.js';
+import { PREFACE, concatAll, continuation, data, goaway, headers, ping, settings, windowUpdate } from './h2-builder.js';
 import { Driver, INFO } from './session-harness.js';
 
-/** Concatenate many frames (h2-builder's `concat` takes them as arguments). */
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const join = concatAll;
 
 /** A Map that counts full passes (iterations) over it. */
 class ScanCountingMap<K, V> extends Map<K, V> {
