@@ -247,20 +247,18 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       if (url.pathname === '/api/call') {
         if (req.method !== 'POST') return send(res, 405, 'method not allowed');
         if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return send(res, 415, 'expected application/json');
-        const declared = Number(req.headers['content-length'] ?? 0);
-        if (declared > MAX_BODY) {
+        const tooLarge = () => {
           res.setHeader('Connection', 'close');
           return sendJson(res, 413, { error: { code: 'too-large', message: `request body over ${MAX_BODY} bytes` } });
-        }
+        };
+        // A declared length over the limit is refused before reading; a body that grows past it, while read.
+        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return tooLarge();
         let parsed: { method?: unknown; args?: unknown };
         try {
           parsed = JSON.parse(await readBody(req)) as { method?: unknown; args?: unknown };
           if (typeof parsed !== 'object' || parsed === null) throw new Error('expected a JSON object');
         } catch (e) {
-          if (e instanceof BodyTooLarge) {
-            res.setHeader('Connection', 'close');
-            return sendJson(res, 413, { error: { code: 'too-large', message: e.message } });
-          }
+          if (e instanceof BodyTooLarge) return tooLarge();
           return sendJson(res, 400, { error: { code: 'bad-request', message: (e as Error).message } });
         }
         const invalid = validateCall(parsed.method, parsed.args);
