@@ -9,7 +9,9 @@ export function ms(v: number | null | undefined): string {
   if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
   if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
   if (v >= 10) return `${v.toFixed(0)} ms`;
-  return `${v.toFixed(1)} ms`;
+  if (v >= 1) return `${v.toFixed(1)} ms`;
+  // As detect/util's fmtMs: loopback and LAN handshakes take microseconds, "0.0 ms" says nothing.
+  return `${Math.round(v * 1000)} µs`;
 }
 
 export function bytes(n: number): string {

@@ -61,6 +61,10 @@ describe('missed-reuse', () => {
     const at = table.split('\n').findIndex((l) => l.includes('missed-reuse/client-no-pool'));
     expect(at).toBeGreaterThan(conn0);
     expect(at).toBeLessThan(conn1);
+    // Loopback handshakes take microseconds: the table says how many, not "0.0 ms".
+    const hs = r.connections[0].handshakeRttMs;
+    expect(hs).toBeLessThan(1);
+    expect(table).toContain(`handshake ${Math.round(hs * 1000)} µs`);
   });
 
   it('no-pool.pcap reads as plain English: what happened, what it cost, what to do', async () => {
