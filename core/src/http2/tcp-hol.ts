@@ -45,15 +45,6 @@ export const MAX_PENDING_PIECES = 1 << 14;
 /** Late pieces remembered before a held run (to name the blocking streams). */
 const MAX_RECENT = 64;
 
-interface Piece {
-  start: number;
-  end: number;
-  time: number;
-  packet: number;
-  /** Prefix-max arrival time (when TCP could deliver this piece) and the packet that set it. */
-  ready: number;
-  readyPacket: number;
-}
 
 export interface HolStreamShare {
   streamId: number;
@@ -110,9 +101,24 @@ interface StreamAcc extends StreamHol {
   curEnd: number;
 }
 
+/** A new tracker's room for pending pieces (grows by doubling up to MAX_PENDING_PIECES). */
+const INITIAL_PENDING = 64;
+
 export class TcpHolTracker {
-  private readonly pending: Piece[] = [];
-  private head = 0;
+  /**
+   * Pieces (the octets of one chunk not yet attributed to a frame) waiting for their frame to
+   * complete: a ring of parallel arrays, oldest at `pHead` (a piece per packet, so no object per
+   * piece). Per piece: stream octets [start, end), arrival time and packet, and the prefix-max
+   * arrival time (when TCP could deliver it) with the packet that set it.
+   */
+  private pStart = new Float64Array(INITIAL_PENDING);
+  private pEnd = new Float64Array(INITIAL_PENDING);
+  private pTime = new Float64Array(INITIAL_PENDING);
+  private pPacket = new Float64Array(INITIAL_PENDING);
+  private pReady = new Float64Array(INITIAL_PENDING);
+  private pReadyPacket = new Float64Array(INITIAL_PENDING);
+  private pHead = 0;
+  private pLen = 0;
   private ready = -Infinity;
   private readyPacket = 0;
   private readonly own = new Map<number, number>();
@@ -149,41 +155,65 @@ export class TcpHolTracker {
       this.ready = c.time;
       this.readyPacket = c.packet;
     }
-    if (this.pending.length - this.head >= MAX_PENDING_PIECES) {
+    if (this.pLen >= MAX_PENDING_PIECES) {
       // A frame longer than the limit allows: attribute the oldest piece to no stream.
-      this.head++;
+      this.popPiece();
       this.dropped.pieces++;
       this.approximate = true;
-    }
-    this.pending.push({ start: c.offset, end: c.offset + n, time: c.time, packet: c.packet, ready: this.ready, readyPacket: this.readyPacket });
+    } else if (this.pLen === this.pStart.length) this.growPending();
+    const i = (this.pHead + this.pLen) & (this.pStart.length - 1);
+    this.pStart[i] = c.offset;
+    this.pEnd[i] = c.offset + n;
+    this.pTime[i] = c.time;
+    this.pPacket[i] = c.packet;
+    this.pReady[i] = this.ready;
+    this.pReadyPacket[i] = this.readyPacket;
+    this.pLen++;
+  }
+
+  private popPiece(): void {
+    this.pHead = (this.pHead + 1) & (this.pStart.length - 1);
+    this.pLen--;
+  }
+
+  /** Doubles the ring (its size stays a power of two), oldest piece first. */
+  private growPending(): void {
+    const old = [this.pStart, this.pEnd, this.pTime, this.pPacket, this.pReady, this.pReadyPacket];
+    const cap = old[0].length;
+    const grown = old.map((a) => {
+      const b = new Float64Array(cap * 2);
+      for (let k = 0; k < this.pLen; k++) b[k] = a[(this.pHead + k) & (cap - 1)];
+      return b;
+    });
+    [this.pStart, this.pEnd, this.pTime, this.pPacket, this.pReady, this.pReadyPacket] = grown;
+    this.pHead = 0;
   }
 
   /** A complete frame of this direction (octets [offset, offset + 9 + length)). */
   frame(f: { streamId: number; offset: number; length: number }): void {
     const fs = f.offset;
     const fe = f.offset + 9 + f.length;
-    while (this.head < this.pending.length) {
-      const p = this.pending[this.head];
-      if (p.start >= fe) break;
-      if (p.start < fs) {
+    while (this.pLen > 0) {
+      const i = this.pHead;
+      const start = this.pStart[i];
+      const end = this.pEnd[i];
+      if (start >= fe) break;
+      if (start < fs) {
         // Octets before the frame belong to no frame (preface, resync): connection-level.
-        const e = Math.min(p.end, fs);
-        this.attribute(0, p, e - p.start);
-        p.start = e;
-        if (p.start >= p.end) {
-          this.head++;
+        const e = Math.min(end, fs);
+        this.attribute(0, i, e - start);
+        this.pStart[i] = e;
+        if (e >= end) {
+          this.popPiece();
           continue;
         }
       }
-      const e = Math.min(p.end, fe);
-      this.attribute(f.streamId, p, e - p.start);
-      p.start = e;
-      if (p.start >= p.end) this.head++;
+      const from = this.pStart[i];
+      const e = Math.min(end, fe);
+      this.attribute(f.streamId, i, e - from);
+      this.pStart[i] = e;
+      if (e >= end) this.popPiece();
       else break;
-    }
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
     }
   }
 
@@ -231,41 +261,45 @@ export class TcpHolTracker {
     };
   }
 
-  private attribute(streamId: number, p: Piece, bytes: number): void {
+  /** Attributes `bytes` octets of pending piece `i` to `streamId`. */
+  private attribute(streamId: number, i: number, bytes: number): void {
     if (bytes <= 0) return;
+    const time = this.pTime[i];
+    const packet = this.pPacket[i];
+    const ready = this.pReady[i];
     if (streamId !== this.ownId) {
       if (this.ownId >= 0) this.own.set(this.ownId, this.ownTime);
       this.ownId = streamId;
       this.ownTime = this.own.get(streamId) ?? -Infinity;
     }
-    if (p.time > this.ownTime) this.ownTime = p.time;
+    if (time > this.ownTime) this.ownTime = time;
     const own = this.ownTime;
-    const wait = p.ready - p.time;
+    const wait = ready - time;
     if (wait <= 0) {
       if (this.lastHeld) this.recentLen = 0;
       this.lastHeld = false;
       const n = this.recentLen;
       const li = (this.recentHead + n - 1) % MAX_RECENT;
-      if (n > 0 && this.rStream[li] === streamId && this.rPacket[li] === p.packet) this.rBytes[li] += bytes;
+      if (n > 0 && this.rStream[li] === streamId && this.rPacket[li] === packet) this.rBytes[li] += bytes;
       else {
-        let i: number;
+        let r: number;
         if (n < MAX_RECENT) {
-          i = (this.recentHead + n) % MAX_RECENT;
+          r = (this.recentHead + n) % MAX_RECENT;
           this.recentLen = n + 1;
         } else {
-          i = this.recentHead;
+          r = this.recentHead;
           this.recentHead = (this.recentHead + 1) % MAX_RECENT;
         }
-        this.rStream[i] = streamId;
-        this.rBytes[i] = bytes;
-        this.rPacket[i] = p.packet;
-        this.rTime[i] = p.time;
+        this.rStream[r] = streamId;
+        this.rBytes[r] = bytes;
+        this.rPacket[r] = packet;
+        this.rTime[r] = time;
       }
       return;
     }
-    const hol = p.ready - own;
+    const hol = ready - own;
     this.heldBytes += bytes;
-    if (!this.cur || !this.lastHeld || this.cur.ep.releaseTime !== p.ready) this.startEpisode(p);
+    if (!this.cur || !this.lastHeld || this.cur.ep.releaseTime !== ready) this.startEpisode(time, packet, ready, this.pReadyPacket[i]);
     this.lastHeld = true;
     const cur = this.cur!;
     cur.ep.heldBytes += bytes;
@@ -273,12 +307,12 @@ export class TcpHolTracker {
     const acc = this.streamAcc(streamId);
     acc.heldBytes += bytes;
     if (!sh) {
-      sh = { streamId, bytes: 0, firstTime: p.time, firstPacket: p.packet, lastPacket: p.packet, holMs: 0, waitMs: 0 };
+      sh = { streamId, bytes: 0, firstTime: time, firstPacket: packet, lastPacket: packet, holMs: 0, waitMs: 0 };
       cur.shares.set(streamId, sh);
       if (cur.ep.streams.length < 4096) cur.ep.streams.push(sh);
     }
     sh.bytes += bytes;
-    sh.lastPacket = p.packet;
+    sh.lastPacket = packet;
     const hadHol = sh.holMs > 0;
     const hadOwn = sh.waitMs > sh.holMs;
     if (wait > sh.waitMs) sh.waitMs = wait;
@@ -292,7 +326,7 @@ export class TcpHolTracker {
         if (streamId !== 0) this.streamStalledMs += acc.curEnd - acc.curStart;
         acc.curStart = own;
       }
-      if (p.ready > acc.curEnd) acc.curEnd = p.ready;
+      if (ready > acc.curEnd) acc.curEnd = ready;
       if (hol > cur.maxHol) cur.maxHol = hol;
     }
   }
@@ -306,23 +340,24 @@ export class TcpHolTracker {
     return a;
   }
 
-  private startEpisode(p: Piece): void {
+  /** A new episode, begun by a held piece that arrived at `time` in `packet` and became deliverable at `ready`. */
+  private startEpisode(time: number, packet: number, ready: number, readyPacket: number): void {
     this.closeEpisode();
     const blockers: HolEpisode['blockers'] = [];
     for (let k = 0; k < this.recentLen; k++) {
       const i = (this.recentHead + k) % MAX_RECENT;
       const r = { streamId: this.rStream[i], bytes: this.rBytes[i], packet: this.rPacket[i], time: this.rTime[i] };
-      if (r.time <= p.time) continue;
+      if (r.time <= time) continue;
       const same = blockers.find((x) => x.streamId === r.streamId);
       if (same) same.bytes += r.bytes;
       else blockers.push(r);
     }
     const ep: HolEpisode = {
       side: this.side,
-      releaseTime: p.ready,
-      releasePacket: p.readyPacket,
-      firstHeldTime: p.time,
-      firstHeldPacket: p.packet,
+      releaseTime: ready,
+      releasePacket: readyPacket,
+      firstHeldTime: time,
+      firstHeldPacket: packet,
       heldBytes: 0,
       blockers,
       streams: [],
