@@ -305,8 +305,14 @@ class TupleMap {
     return aFirst ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}` : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`;
   }
 
-  get(k: string | [number, number]): TcpConnection | undefined {
-    return typeof k === 'string' ? this.other.get(k) : this.v4.get(k[0])?.get(k[1]);
+  /** The connection of packet `p`'s tuple; for IPv4 without building a key (once per packet). */
+  lookup(p: L4Packet): TcpConnection | undefined {
+    if (p.srcV4 >= 0 && p.dstV4 >= 0) {
+      const a = p.srcV4 * 65536 + p.srcPort;
+      const b = p.dstV4 * 65536 + p.dstPort;
+      return a <= b ? this.v4.get(a)?.get(b) : this.v4.get(b)?.get(a);
+    }
+    return this.other.get(TupleMap.keyOf(p) as string);
   }
 
   set(k: string | [number, number], c: TcpConnection): void {
@@ -389,8 +395,7 @@ export class TcpTable {
   }
 
   packet(p: L4Packet): void {
-    const key = TupleMap.keyOf(p);
-    let c = this.conns.get(key);
+    let c = this.conns.lookup(p);
     const syn = (p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
     if (c && syn) {
       const sameSyn = c.synSeq === p.seq && c.client.ip === p.src && c.client.port === p.srcPort;
@@ -405,7 +410,7 @@ export class TcpTable {
       }
     }
     if (!c) {
-      c = this.create(key, p);
+      c = this.create(TupleMap.keyOf(p), p);
     }
     const fromClient = p.src === c.client.ip && p.srcPort === c.client.port;
     const wasClosed = c.closed;
