@@ -11,7 +11,8 @@
  *  2. HTTP/2: a ≥ 200 MB capture from samples/h2-clean.pcap vs tshark decoding its HTTP/2 headers.
  *  3. The classic-pcap reader alone: pcap-parser vs wirefall's built-in parser (judging pcap-parser).
  *
- * Options: --quick (smaller files, for a smoke run), --keep (keep generated captures in .bench/).
+ * Options: --quick (smaller files, one round, for a smoke run), --rounds=N (rounds of the tshark
+ * comparisons, default 3), --keep (keep generated captures in .bench/).
  * Needs tshark and /usr/bin/time (Debian packages tshark, time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,6 +25,9 @@ import { synthesize } from './synth.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, '.bench');
 const quick = process.argv.includes('--quick');
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+/** Rounds of the tshark comparisons (--rounds=N; default 3, 1 with --quick). */
+const roundsN = roundsArg ? Math.max(1, Number(roundsArg.slice('--rounds='.length)) | 0) : quick ? 1 : 3;
 const keep = process.argv.includes('--keep');
 const MB = 1e6;
 mkdirSync(OUT, { recursive: true });
@@ -45,14 +49,31 @@ async function capture(name, seed, target) {
   return path;
 }
 
-/**
- * wirefall's runs are short (seconds) and noisy on a shared machine: take the median of 3 (peak RSS
- * of the same run). tshark's runs are 10-40 s, where one run's noise is small: measured once.
- */
+/** Internal comparisons (reader only, engine only): median of 3 runs (peak RSS of the same run). */
 function median3(label, cmd, args) {
   const runs = [0, 1, 2].map(() => measure(label, cmd, args));
-  runs.sort((a, b) => a.seconds - b.seconds);
-  return runs[1];
+  return medianRun(runs, false);
+}
+
+/** The median run; `runs` keeps every run's seconds, in round order when `inRounds`. */
+function medianRun(runs, inRounds) {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { ...sorted[(sorted.length - 1) >> 1], runs: runs.map((x) => x.seconds), inRounds };
+}
+
+/**
+ * The comparisons with tshark run in rounds: each round runs every wirefall and tshark command once,
+ * in the same order, so the machine's drift (20-30% within minutes on the 2-core machine) falls on
+ * both sides alike. Each figure is the median of its runs; each ratio is the ratio of the medians,
+ * with the per-round ratios beside it.
+ */
+function rounds(n, jobs) {
+  const runs = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+  for (let i = 0; i < n; i++) {
+    process.stderr.write(`bench: round ${i + 1} of ${n}\n`);
+    for (const [k, [label, cmd, args]] of Object.entries(jobs)) runs[k].push(measure(label, cmd, args));
+  }
+  return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, medianRun(v, true)]));
 }
 
 /** Runs a command under /usr/bin/time; returns wall seconds and peak RSS in MB. */
@@ -93,28 +114,32 @@ const h2 = await capture(quick ? 'h2-quick.pcap' : 'h2.pcap', 'h2-clean.pcap', h
 const size = (f) => statSync(f).size;
 const packets = (f) => Number(/(\d+)/.exec(execFileSync('capinfos', ['-c', '-M', f], { encoding: 'utf8' }).split('\n')[1])?.[1] ?? 0);
 
-const r = {};
 const wfRun = (format, file, reader = 'pcap-parser') => [wf, 'analyze', '--no-progress', '--pcap-reader', reader, '-f', format, '-o', '/dev/null', file];
-r.wfJson = median3('wirefall analyze --format json (HTTP/1.1)', node, wfRun('json', h1));
-r.wfJsonBuiltin = median3('wirefall analyze --format json --pcap-reader builtin (HTTP/1.1)', node, wfRun('json', h1, 'builtin'));
-r.wfNdjson = median3('wirefall analyze --format ndjson (HTTP/1.1)', node, wfRun('ndjson', h1));
-r.wfNdjsonHalf = median3('wirefall analyze --format ndjson (half size)', node, wfRun('ndjson', h1half));
-r.tsConv = measure('tshark -q -z conv,tcp', 'tshark', ['-n', '-q', '-z', 'conv,tcp', '-r', h1]);
-r.tsHttp = measure('tshark -Y http.request -T fields -e tcp.stream', 'tshark', ['-n', '-r', h1, '-Y', 'http.request', '-T', 'fields', '-e', 'tcp.stream']);
+const r = rounds(roundsN, {
+  wfJson: ['wirefall analyze --format json (HTTP/1.1)', node, wfRun('json', h1)],
+  wfJsonBuiltin: ['wirefall analyze --format json --pcap-reader builtin (HTTP/1.1)', node, wfRun('json', h1, 'builtin')],
+  tsConv: ['tshark -q -z conv,tcp', 'tshark', ['-n', '-q', '-z', 'conv,tcp', '-r', h1]],
+  tsHttp: ['tshark -Y http.request -T fields -e tcp.stream', 'tshark', ['-n', '-r', h1, '-Y', 'http.request', '-T', 'fields', '-e', 'tcp.stream']],
+  wfH2: ['wirefall analyze --format json (HTTP/2)', node, wfRun('json', h2)],
+  wfH2Builtin: ['wirefall analyze --format json --pcap-reader builtin (HTTP/2)', node, wfRun('json', h2, 'builtin')],
+  tsH2: ['tshark HTTP/2 headers', 'tshark', ['-n', '-r', h2, '-Y', 'http2.type == 1', '-T', 'fields', '-e', 'http2.header.name', '-e', 'http2.header.value', '-d', 'tcp.port==8082,http2']],
+  wfNdjson: ['wirefall analyze --format ndjson (HTTP/1.1)', node, wfRun('ndjson', h1)],
+  wfNdjsonHalf: ['wirefall analyze --format ndjson (half size)', node, wfRun('ndjson', h1half)],
+});
 r.readPcapParser = median3('reader only: pcap-parser', node, readerOnly('pcap-parser', h1));
 r.readBuiltin = median3('reader only: built-in classic parser', node, readerOnly('builtin', h1));
 r.pipePcapParser = median3('engine only (no detectors, no output): pcap-parser', node, pipeline('pcap-parser', h1));
 r.pipeBuiltin = median3('engine only (no detectors, no output): built-in', node, pipeline('builtin', h1));
-r.wfH2 = median3('wirefall analyze --format json (HTTP/2)', node, wfRun('json', h2));
-r.wfH2Builtin = median3('wirefall analyze --format json --pcap-reader builtin (HTTP/2)', node, wfRun('json', h2, 'builtin'));
-r.tsH2 = measure('tshark HTTP/2 headers', 'tshark', ['-n', '-r', h2, '-Y', 'http2.type == 1', '-T', 'fields', '-e', 'http2.header.name', '-e', 'http2.header.value', '-d', 'tcp.port==8082,http2']);
 
 const h1MB = size(h1) / MB;
 const h1Pk = packets(h1);
 const h2MB = size(h2) / MB;
 const rate = (x, mb) => `${(mb / x.seconds).toFixed(0)} MB/s`;
-/** How many times faster `fast` ran than `slow`. */
-const faster = (slow, fast) => `${(slow.seconds / fast.seconds).toFixed(1)}x`;
+/** How many times faster `fast` ran than `slow` (medians), and per round when both ran in rounds. */
+const faster = (slow, fast) => {
+  const per = slow.inRounds && fast.inRounds && slow.runs.length > 1 ? ` (rounds: ${slow.runs.map((t, i) => (t / fast.runs[i]).toFixed(1)).join(', ')})` : '';
+  return `${(slow.seconds / fast.seconds).toFixed(1)}x${per}`;
+};
 const lines = [
   `wirefall benchmark — ${new Date().toISOString()} — ${cpus()[0]?.model ?? '?'} × ${cpus().length}, node ${process.version}`,
   `HTTP/1.1 keep-alive capture: ${h1MB.toFixed(0)} MB, ${h1Pk} packets (half: ${(size(h1half) / MB).toFixed(0)} MB); HTTP/2: ${h2MB.toFixed(0)} MB`,
@@ -127,7 +152,7 @@ const lines = [
   `| ${r.wfNdjsonHalf.label} | ${r.wfNdjsonHalf.seconds.toFixed(2)} s | ${rate(r.wfNdjsonHalf, size(h1half) / MB)} | | ${r.wfNdjsonHalf.rssMB.toFixed(0)} MB |`,
   ...[r.wfH2, r.wfH2Builtin, r.tsH2].map((x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | ${rate(x, h2MB)} | | ${x.rssMB.toFixed(0)} MB |`),
   '',
-  `Ratios (same run, same files; wirefall: median of 3 runs, tshark: 1 run), default reader (pcap-parser) / --pcap-reader builtin:`,
+  `Ratios (same run, same files; ${roundsN} round(s) of every wirefall and tshark command, medians), default reader (pcap-parser) / --pcap-reader builtin:`,
   `- wirefall json vs tshark conv,tcp: ${faster(r.tsConv, r.wfJson)} / ${faster(r.tsConv, r.wfJsonBuiltin)} faster (target ≥ 10x)`,
   `- wirefall json vs tshark http.request fields: ${faster(r.tsHttp, r.wfJson)} / ${faster(r.tsHttp, r.wfJsonBuiltin)} faster (target ≥ 20x); ` +
     `${rate(r.wfJson, h1MB)} / ${rate(r.wfJsonBuiltin, h1MB)} on one core (target ≥ 250 MB/s)`,
