@@ -12,19 +12,34 @@ export function isHttp1(c: Connection): boolean {
 
 export function header(headers: { name: string; value: string }[], name: string): string | undefined {
   const n = name.toLowerCase();
-  for (const h of headers) if (h.name.toLowerCase() === n) return h.value;
+  // Field names are case-insensitive (RFC 9110 §5.1); the length check spares a lower-cased copy of
+  // every other name (detectors ask several names of every request).
+  for (const h of headers) if (h.name.length === n.length && (h.name === n || h.name.toLowerCase() === n)) return h.value;
   return undefined;
 }
 
-/** Lower-cased tokens of a Connection-like header (RFC 9110 §7.6.1), empty when absent. */
-export function tokens(headers: { name: string; value: string }[], name: string): string[] {
-  const v = header(headers, name);
-  if (!v) return [];
-  return v
-    .toLowerCase()
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+/**
+ * Parsed token lists by header list and name: detectors ask the same request's Connection tokens
+ * many times (every rule asks whether it persisted), and a detection runs once per report, in
+ * code V8 has not optimised yet, so each parse is dear. Keyed weakly by the header list.
+ */
+const tokenCache = new WeakMap<object, Map<string, readonly string[]>>();
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
+/**
+ * Lower-cased tokens of a Connection-like header (RFC 9110 §7.6.1), empty when absent. The list is
+ * shared between callers (memoised per header list): read it, never change it.
+ */
+export function tokens(headers: { name: string; value: string }[], name: string): readonly string[] {
+  let byName = tokenCache.get(headers);
+  if (!byName) tokenCache.set(headers, (byName = new Map()));
+  let t = byName.get(name);
+  if (t === undefined) {
+    const v = header(headers, name);
+    t = v ? Object.freeze(v.toLowerCase().split(',').map((x) => x.trim()).filter(Boolean)) : NO_TOKENS;
+    byName.set(name, t);
+  }
+  return t;
 }
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
