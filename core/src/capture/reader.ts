@@ -140,9 +140,13 @@ export async function readCapture(path: string, sink: RecordSink, opts: ReadOpti
   } catch (e) {
     if (e instanceof TruncatedCaptureError) result.error = e;
     else if (e instanceof WirefallError) throw e;
-    else if ((e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || (e as NodeJS.ErrnoException).code?.startsWith('Z_'))
+    else if ((e as NodeJS.ErrnoException).code?.startsWith('Z_'))
       result.error = new TruncatedCaptureError(`${path}: gzip stream is truncated or corrupt (${(e as Error).message})`);
-    else throw new UnreadableFileError(`error reading ${path}: ${(e as Error).message}`, { cause: e });
+    else if ((e as NodeJS.ErrnoException).syscall !== undefined)
+      throw new UnreadableFileError(`error reading ${path}: ${(e as Error).message}`, { cause: e });
+    // Anything else came from the parser or the analysis it feeds: a bug, not the file's fault
+    // (the CLI reports it as an internal error, exit 70), so it is not dressed up as an I/O error.
+    else throw e;
   } finally {
     file.destroy();
   }

@@ -245,6 +245,9 @@ export class FrameParser {
     } else if (this.mode === 'scan') {
       this.stats.droppedBytes += this.scanBuf.length;
     }
+    // The frame boundary went with the partial frame: bytes after the end (data after FIN, which
+    // only a broken or hostile peer sends) are scanned for a plausible frame header.
+    this.mode = 'scan';
     this.cur = null;
     this.hdrFill = 0;
     this.scanBuf = EMPTY;

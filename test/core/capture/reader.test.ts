@@ -139,6 +139,14 @@ describe('bad input', () => {
     await expect(analyzeFile(join(dir, 'nope.pcap'))).rejects.toThrow(UnreadableFileError);
     await expect(analyzeFile(dir)).rejects.toThrow(UnreadableFileError);
   });
+  it('an exception from the analysis it feeds is passed on as it is, not reported as a read error', async () => {
+    // A bug must surface as one (the CLI's internal error, exit 70), not as "error reading" (exit 66).
+    for (const classicParser of ['pcap-parser', 'builtin'] as const) {
+      const bug = new TypeError('a bug in the analysis');
+      const sink = { onInterface() {}, count() {}, onPacket() { throw bug; } };
+      await expect(readCapture(sample('keepalive-pool.pcap'), sink, { classicParser })).rejects.toBe(bug);
+    }
+  });
   for (const [name, variant] of [
     ['pcap (pcap-parser)', src],
     ['pcapng', writePcapng(pkts, { le: true, ifaces: [{ linkType: 1 }] })],

@@ -131,6 +131,23 @@ describe('frame parser: capture gaps', () => {
     parser.end(100, 9);
     expect(anomalies.map((a) => a.code)).toEqual(['H2_TRUNCATED_FRAME']);
   });
+  it('bytes after the end of a direction that cut a frame (data after FIN) are scanned for a frame header, not taken as that frame', () => {
+    // A fuzzed capture crashed here: end() dropped the partial frame but stayed in payload mode.
+    const frames: Frame[] = [];
+    const anomalies: Anomaly[] = [];
+    const p = new FrameParser({ side: 'server', onFrame: (f) => frames.push(f), onAnomaly: (a) => anomalies.push(a) });
+    const chunk = (d: Uint8Array, offset: number, packet: number): StreamChunk => ({ data: d, offset, skipped: 0, time: packet, deliveredTime: packet, packet });
+    for (const cut of [5, 12]) {
+      frames.length = 0;
+      const d = data(1, 'abcdef');
+      p.push(chunk(d.subarray(0, cut), 0, 1)); // inside the header (5) or the payload (12)
+      p.end(2, 2);
+      const after = concat(settings([[4, 100]]), ping([0, 0, 0, 0, 0, 0, 0, 2]));
+      expect(() => p.push(chunk(after, cut, 3))).not.toThrow();
+      expect(frames.map((f) => f.kind)).toEqual(['SETTINGS', 'PING']);
+    }
+    expect(anomalies.map((a) => a.code)).toEqual(['H2_TRUNCATED_FRAME', 'H2_TRUNCATED_FRAME']);
+  });
 });
 
 describe('frame parser: statistics', () => {
