@@ -29,34 +29,30 @@ function entry(path: string, name: string, mtimeS: number): void {
   utimesSync(path, mtimeS, mtimeS);
 }
 
+/** Scenarios: stand-in entries (path under dist/, mtime in seconds) and which one must run. */
+const SCENARIOS: [string, [string, number][], string][] = [
+  ['runs the bundle while it is at least as new as every compiled module',
+    [['cli/main.js', 1_000], ['engine.js', 1_000], ['bundle/main.js', 2_000]], 'bundle/main.js'],
+  ['falls back to the per-module output when any compiled module is newer than the bundle (a tsc-only rebuild)',
+    [['cli/main.js', 1_000], ['bundle/main.js', 2_000], ['http2/session.js', 3_000]], 'cli/main.js'],
+  ['uses the per-module output when there is no bundle', [['cli/main.js', 1_000]], 'cli/main.js'],
+];
+
 describe('wirefall launcher', () => {
-  it('runs the bundle while it is at least as new as every compiled module', () => {
-    const { dir, run } = layout();
-    const dist = join(dir, 'core', 'dist');
-    entry(join(dist, 'cli', 'main.js'), 'per-module', 1_000);
-    entry(join(dist, 'engine.js'), 'engine', 1_000);
-    entry(join(dist, 'bundle', 'main.js'), 'bundle', 2_000);
-    expect(run()).toMatchObject({ code: 0, out: 'bundle x' });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  for (const [name, entries, expected] of SCENARIOS) {
+    it(name, () => {
+      const { dir, run } = layout();
+      for (const [path, mtime] of entries) entry(join(dir, 'core', 'dist', path), path, mtime);
+      expect(run()).toMatchObject({ code: 0, out: `${expected} x` });
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
 
-  it('falls back to the per-module output when any compiled module is newer than the bundle (a tsc-only rebuild)', () => {
+  it('exits 70 with a hint when nothing is built', () => {
     const { dir, run } = layout();
-    const dist = join(dir, 'core', 'dist');
-    entry(join(dist, 'cli', 'main.js'), 'per-module', 1_000);
-    entry(join(dist, 'bundle', 'main.js'), 'bundle', 2_000);
-    entry(join(dist, 'http2', 'session.js'), 'a module deep in the tree', 3_000);
-    expect(run()).toMatchObject({ code: 0, out: 'per-module x' });
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('uses the per-module output when there is no bundle, and exits 70 with a hint when nothing is built', () => {
-    const { dir, run } = layout();
-    const dist = join(dir, 'core', 'dist');
-    expect(run()).toMatchObject({ code: 70, out: '' });
-    expect(run().err).toContain('npm run build');
-    entry(join(dist, 'cli', 'main.js'), 'per-module', 1_000);
-    expect(run()).toMatchObject({ code: 0, out: 'per-module x' });
+    const r = run();
+    expect(r).toMatchObject({ code: 70, out: '' });
+    expect(r.err).toContain('npm run build');
     rmSync(dir, { recursive: true, force: true });
   });
 });
