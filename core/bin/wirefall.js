@@ -4,7 +4,7 @@
 // per-module output. It is used only when no compiled module is newer than it, so a plain `tsc`
 // (or `tsc -w`) rebuild is never shadowed by a stale bundle.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const perModule = `${dist}cli/main.js`;
@@ -26,5 +26,5 @@ if (!existsSync(perModule)) {
   process.exit(70);
 }
 const entry = existsSync(bundled) && statSync(bundled).mtimeMs >= newestModule(dist) ? bundled : perModule;
-const { main } = await import(new URL(`file://${entry}`).href);
+const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

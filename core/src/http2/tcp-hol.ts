@@ -45,7 +45,6 @@ export const MAX_PENDING_PIECES = 1 << 14;
 /** Late pieces remembered before a held run (to name the blocking streams). */
 const MAX_RECENT = 64;
 
-
 export interface HolStreamShare {
   streamId: number;
   /** Held octets of this stream in the episode (frame headers included). */
@@ -101,8 +100,11 @@ interface StreamAcc extends StreamHol {
   curEnd: number;
 }
 
-/** A new tracker's room for pending pieces (grows by doubling up to MAX_PENDING_PIECES). */
-const INITIAL_PENDING = 64;
+/**
+ * A new tracker's room for pending pieces (grows by doubling up to MAX_PENDING_PIECES): small, as
+ * every HTTP/2 connection has two trackers and a capture may hold very many connections at once.
+ */
+const INITIAL_PENDING = 8;
 
 export class TcpHolTracker {
   /**

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { ROOT } from '../../helpers/env.js';
 
 function layout(): { dir: string; run: () => { code: number | null; out: string; err: string } } {
-  const dir = mkdtempSync(join(tmpdir(), 'wirefall-launcher-'));
+  // A path with a space, '#' and '%' (as a user's home may have): the entry must still load.
+  const dir = mkdtempSync(join(tmpdir(), 'wirefall launcher #%-'));
   mkdirSync(join(dir, 'core', 'bin'), { recursive: true });
   copyFileSync(join(ROOT, 'core', 'bin', 'wirefall.js'), join(dir, 'core', 'bin', 'wirefall.js'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
