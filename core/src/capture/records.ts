@@ -9,6 +9,12 @@
  */
 import { TruncatedCaptureError } from '../errors.js';
 
+/**
+ * Latest (and, negated, earliest) packet time in seconds since the epoch: the range of a JavaScript
+ * Date (±8.64e15 ms, ECMA-262 §21.4.1.1), so that every capture time can be written as one (HAR,
+ * ISO times). Classic pcap's 32-bit seconds are always inside it; pcapng's 64-bit timestamps may not be.
+ */
+export const MAX_TIMESTAMP_SEC = 8.64e12;
 /** No single record may be larger than this; a longer length field means a corrupt file. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 /** Decryption Secrets Blocks kept for later TLS work, in total bytes; more are counted, not kept. */
@@ -414,20 +420,33 @@ export class PcapngParser implements RecordParser {
     }
   }
 
+  /**
+   * The packet's time from its 64-bit timestamp. One beyond the range of a date (MAX_TIMESTAMP_SEC:
+   * only a corrupt block or if_tsoffset gives one) is counted as `pcapngTimestampOutOfRange`, and
+   * the packet keeps the previous packet's time, as a Simple Packet Block does.
+   */
   private setTime(iface: NgIface, hi: number, lo: number): void {
     const ups = iface.unitsPerSec;
+    let secs: number;
+    let ns: number;
     if (ups <= 1e6) {
       // ≤ 2^53 for any date before year 2255 at microsecond resolution: exact in a double.
       const v = hi * 4294967296 + lo;
       const sec = Math.floor(v / ups);
-      this.lastSec = sec + iface.tsOffsetSec;
-      this.lastNs = Math.round(((v - sec * ups) * 1e9) / ups);
+      secs = sec + iface.tsOffsetSec;
+      ns = Math.round(((v - sec * ups) * 1e9) / ups);
     } else {
       const v = (BigInt(hi) << 32n) | BigInt(lo);
       const u = BigInt(ups);
       const sec = v / u;
-      this.lastSec = Number(sec) + iface.tsOffsetSec;
-      this.lastNs = Number(((v - sec * u) * 1_000_000_000n) / u);
+      secs = Number(sec) + iface.tsOffsetSec;
+      ns = Number(((v - sec * u) * 1_000_000_000n) / u);
     }
+    if (!(Math.abs(secs) <= MAX_TIMESTAMP_SEC)) {
+      this.sink.count('pcapngTimestampOutOfRange');
+      return;
+    }
+    this.lastSec = secs;
+    this.lastNs = ns;
   }
 }

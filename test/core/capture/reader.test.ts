@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeFile } from '../../../core/src/engine.js';
+import { toHar } from '../../../core/src/model/har.js';
 import { readCapture } from '../../../core/src/capture/reader.js';
 import { ClassicPcapParser, PcapngParser, type RawPacket } from '../../../core/src/capture/records.js';
 import { NotACaptureError, TruncatedCaptureError, UnreadableFileError, UnsupportedLinkTypeError } from '../../../core/src/errors.js';
@@ -85,6 +86,20 @@ describe('capture containers', () => {
     });
   }
 
+  it('pcapng timestamps beyond the range of a date are counted, and those packets keep the previous time', async () => {
+    // A fuzzed pcapng (a packet ~480,000 years after the first) made the HAR export throw.
+    const far = 1e13; // seconds: past JavaScript's Date range (8.64e12 s)
+    for (const at of [0, 5]) {
+      const bad = pkts.map((p, i) => (i === at ? { ...p, sec: far } : p));
+      const r = await analyzeFile(put(`far-${at}.pcapng`, writePcapng(bad, { le: true, ifaces: [{ linkType: 1 }] })));
+      expect(r.capture.counters.pcapngTimestampOutOfRange).toBe(1);
+      expect(summary(r).connections.length).toBe(reference.connections.length);
+      expect(() => JSON.stringify(toHar(r))).not.toThrow();
+      // The first packet has no previous time: it takes the epoch (and the counter says why).
+      expect(new Date(r.capture.startTime!).getUTCFullYear()).toBe(at === 0 ? 1970 : new Date(pkts[0].sec * 1000).getUTCFullYear());
+      if (at > 0) expect(r.capture.durationMs).toBeLessThan(60_000);
+    }
+  });
   it('pcapng with two interfaces of different link types and resolutions', async () => {
     const mixed = pkts.map((p, i) => (i % 2 ? { ...rawIp(p), iface: 1 } : { ...p, iface: 0 }));
     const f = put('multi.pcapng', writePcapng(mixed, { le: true, ifaces: [{ linkType: 1, tsresol: 6 }, { linkType: 101, tsresol: 9 }] }));
