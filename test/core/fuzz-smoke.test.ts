@@ -22,7 +22,10 @@ import { readPcapSimple, writePcapng } from '../helpers/pcap-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wirefall-fuzz-'));
 
-/** Deterministic 31-bit LCG in [0, 1). */
+/**
+ * Pseudo-random numbers in [0, 1) from a seed: an LCG step computed in doubles (the product loses
+ * low bits, so not a textbook LCG), but IEEE arithmetic makes it the same sequence everywhere.
+ */
 function lcg(seed: number): () => number {
   let s = seed;
   return () => {
