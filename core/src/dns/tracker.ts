@@ -5,6 +5,7 @@
  * and A/AAAA records in the answer section.
  */
 import { v6str, type L4Packet } from '../capture/ip.js';
+import { OldestKey } from '../util/oldest.js';
 
 /** Answers remembered per address; older ones are dropped. */
 export const MAX_DNS_ANSWERS_PER_ADDRESS = 8;
@@ -28,28 +29,6 @@ export interface DnsCounters {
 }
 
 class MalformedDns extends Error {}
-
-/**
- * The first (oldest) key of a Map used as a queue, in amortised O(1). `map.keys().next()` is not:
- * V8 leaves deleted entries in place until a rehash, and a fresh iterator steps over all of them
- * (a full map evicting its first key on every insert became quadratic). One iterator is kept
- * instead: every key it has passed was deleted by the caller, and keys (re)inserted go to the end,
- * so its next key is always the oldest live one. Only for the evict-then-insert pattern.
- */
-class OldestKey<K> {
-  private it: Iterator<K>;
-  constructor(private readonly map: Map<K, unknown>) {
-    this.it = map.keys();
-  }
-  next(): K {
-    let r = this.it.next();
-    if (r.done) {
-      this.it = this.map.keys();
-      r = this.it.next();
-    }
-    return r.value as K;
-  }
-}
 
 export interface DnsAnswer {
   name: string;

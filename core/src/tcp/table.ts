@@ -15,6 +15,7 @@ import type { L4Packet } from '../capture/ip.js';
 import type { ConnectionClose, DirectionStats, IdlePeriod, RoleInference, Side } from '../model/types.js';
 import { HalfStream, MAX_OOO_BYTES_PER_CONNECTION, MAX_OOO_SEGMENTS_PER_DIRECTION, type HeldBudget } from './reassembly.js';
 import type { EndHow, StreamChunk, StreamFactory, StreamSink } from './stream.js';
+import { OldestKey } from '../util/oldest.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -287,13 +288,8 @@ class TupleMap {
   private readonly v4 = new Map<number, Map<number, TcpConnection>>();
   private readonly other = new Map<string, TcpConnection>();
   readonly live = new Set<TcpConnection>();
-  /**
-   * Front of `live`, kept between evictions: `live.values().next()` on a fresh iterator steps over
-   * every entry deleted since V8's last rehash (up to the table's slack, ~50k at the limit), per
-   * eviction. Everything this iterator passed was deleted or re-queued at the end, so its next
-   * value is the oldest queued connection.
-   */
-  private front: Iterator<TcpConnection> = this.live.values();
+  /** Front of `live` (a fresh iterator per eviction would step over every deleted entry). */
+  private readonly front = new OldestKey(this.live);
 
   static keyOf(p: L4Packet): string | [number, number] {
     if (p.srcV4 >= 0 && p.dstV4 >= 0) {
@@ -350,12 +346,7 @@ class TupleMap {
    */
   evictionCandidate(now: number): TcpConnection {
     for (;;) {
-      let r = this.front.next();
-      if (r.done) {
-        this.front = this.live.values();
-        r = this.front.next();
-      }
-      const c = r.value as TcpConnection;
+      const c = this.front.next();
       if (c.lastPacket <= c.queuedAt) return c;
       c.queuedAt = now;
       this.live.delete(c);
