@@ -270,30 +270,13 @@ interface StallHeapEntry {
 }
 
 /**
- * Max-heap of open stream stalls of one sender by `windowRel`, so that a SETTINGS_INITIAL_WINDOW_SIZE
- * increase finds the stalls it ends (window = windowRel + new size > 0) in O(k log n) instead of a
- * pass over every open stream. Entries are invalidated lazily (token mismatch) and the heap is
- * rebuilt from `openStalls` when stale entries outnumber live ones.
+ * Max-heap of open stream stalls of one sender by `windowRel` (a MinHeap of its negation), so that a
+ * SETTINGS_INITIAL_WINDOW_SIZE increase finds the stalls it ends (window = windowRel + new size > 0)
+ * in O(k log n) instead of a pass over every open stream. Entries are invalidated lazily (token
+ * mismatch) and the heap is rebuilt from `openStalls` when stale entries outnumber live ones.
  */
-class StallHeap {
-  private readonly h = new MinHeap<StallHeapEntry>((e) => -e.key);
-  get size(): number {
-    return this.h.size;
-  }
-  top(): StallHeapEntry | undefined {
-    return this.h.peek();
-  }
-  push(e: StallHeapEntry): void {
-    this.h.push(e);
-  }
-  pop(): void {
-    this.h.pop();
-  }
-  rebuild(entries: StallHeapEntry[]): void {
-    this.h.clear();
-    for (const e of entries) this.h.push(e);
-  }
-}
+type StallHeap = MinHeap<StallHeapEntry>;
+const newStallHeap = (): StallHeap => new MinHeap<StallHeapEntry>((e) => -e.key);
 
 const other = (s: Side): Side => (s === 'client' ? 'server' : 'client');
 
@@ -402,7 +385,7 @@ export class Http2Session implements StreamSink {
       goawayLastStreamId: null,
       lostBytes: 0,
       openStalls: new Map(),
-      stallHeap: new StallHeap(),
+      stallHeap: newStallHeap(),
       connStalledMs: 0,
       connStalls: 0,
     });
@@ -564,7 +547,7 @@ export class Http2Session implements StreamSink {
         d.stallToken++;
       }
       x.openStalls.clear();
-      x.stallHeap.rebuild([]);
+      x.stallHeap.clear();
     }
   }
 
@@ -718,7 +701,8 @@ export class Http2Session implements StreamSink {
   private pushStall(s: SideState, d: Direction): void {
     s.stallHeap.push({ key: d.windowRel, d, token: ++d.stallToken });
     if (s.stallHeap.size > 2 * s.openStalls.size + 64) {
-      s.stallHeap.rebuild([...s.openStalls.keys()].map((x) => ({ key: x.windowRel, d: x, token: x.stallToken })));
+      s.stallHeap.clear();
+      for (const x of s.openStalls.keys()) s.stallHeap.push({ key: x.windowRel, d: x, token: x.stallToken });
     }
   }
 
@@ -1220,7 +1204,7 @@ export class Http2Session implements StreamSink {
     const s = this.sides[sender];
     const init = this.sides[other(sender)].values.initialWindowSize;
     const ended: Direction[] = [];
-    for (let e = s.stallHeap.top(); e; e = s.stallHeap.top()) {
+    for (let e = s.stallHeap.peek(); e; e = s.stallHeap.peek()) {
       const d = e.d;
       if (e.token !== d.stallToken || !d.stall) s.stallHeap.pop();
       else if (d.windowRel + init > 0) {
