@@ -40,6 +40,8 @@ export interface AnalyzeOptions {
   idleGapMs?: number;
   /** Classic-pcap decoder: the pcap-parser package (default) or the built-in one (benchmarks). */
   classicParser?: ReadOptions['classicParser'];
+  /** Bytes read from the file at a time (tests use small values to prove no view outlives its chunk). */
+  chunkBytes?: number;
 }
 
 export interface AnalyzeProgress {
@@ -335,6 +337,7 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
   const res = await readCapture(path, engine, {
     signal: opts.signal,
     classicParser: opts.classicParser,
+    chunkBytes: opts.chunkBytes,
     afterChunk: () => engine.drain(),
     onProgress: opts.onProgress
       ? (p) =>

@@ -13,7 +13,15 @@
  *  - it joins its leftover bytes to every new chunk, so a record spanning k chunks would be copied
  *    k times (O(record² / chunk)): a record body larger than BRIDGE_BYTES that does not end in the
  *    chunk where its header ends is assembled here, in one buffer of its length, and handed to
- *    pcap-parser in a single 'data' event (one copy more, whatever its size).
+ *    pcap-parser in a single 'data' event (one copy more, whatever its size);
+ *  - it copies every 'data' buffer after the first into a fresh zero-filled one joined with its
+ *    leftover, so we hand it at most PCAP_PARSER_FEED_BYTES at a time: that copy then stays in the
+ *    CPU cache while pcap-parser slices it (on a 521 MB capture, reading alone: 0.39–0.57 s in
+ *    128 KB pieces against 0.73–1.38 s in the reader's 1 MB chunks);
+ *  - it keeps the very first 'data' buffer itself, without copying, and the reader reuses its
+ *    buffers, so that first piece is copied here;
+ *  - its packets are Buffer slices; we pass them on as plain Uint8Array views, so that a consumer's
+ *    `.slice()` copies (on a Buffer it is a view) and the chunk's memory is not retained.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -29,6 +37,9 @@ interface PcapPacket {
   data: Buffer;
 }
 const pcapParser = require('pcap-parser') as PcapParserModule;
+
+/** Most bytes handed to pcap-parser at once (see the header comment for the measurement). */
+export const PCAP_PARSER_FEED_BYTES = 128 * 1024;
 
 /** The stream stand-in pcap-parser reads from: it only calls pause/resume/on. */
 class ChunkSource extends EventEmitter {
@@ -55,6 +66,8 @@ export class PcapParserAdapter implements RecordParser {
   /** The body of a large record being assembled for pcap-parser; `bigFill` bytes of it so far. */
   private big: Buffer | null = null;
   private bigFill = 0;
+  /** Whether pcap-parser has had its first buffer. */
+  private handed = false;
 
   constructor(private readonly sink: RecordSink) {
     const parser = pcapParser.parse(this.source);
@@ -73,7 +86,7 @@ export class PcapParserAdapter implements RecordParser {
         origLen: h.originalLength,
         iface: 0,
         linkType: this.linkType,
-        data: p.data,
+        data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length),
       });
     });
     parser.on('error', (e: Error) => {
@@ -101,7 +114,7 @@ export class PcapParserAdapter implements RecordParser {
     const stop = this.guard(buf, i);
     const at = stop ? stop.at : buf.length;
     this.received += at - i;
-    if (at > i) this.hand(buf.subarray(i, at));
+    for (let k = i; k < at; k += PCAP_PARSER_FEED_BYTES) this.hand(buf.subarray(k, Math.min(at, k + PCAP_PARSER_FEED_BYTES)));
     if (stop === null) return;
     if ('error' in stop) throw stop.error;
     // A large record whose body runs past this chunk: assemble the body, then hand it over whole.
@@ -114,7 +127,11 @@ export class PcapParserAdapter implements RecordParser {
 
   /** Emits bytes into pcap-parser and surfaces its error, if it reported one. */
   private hand(b: Buffer): void {
-    if (b.length > 0) this.source.emit('data', b);
+    if (b.length > 0) {
+      // pcap-parser keeps its first buffer as is (see the header comment).
+      this.source.emit('data', this.handed ? b : Buffer.from(b));
+      this.handed = true;
+    }
     if (this.error) throw new TruncatedCaptureError(`pcap-parser: ${this.error.message}`);
   }
 

@@ -130,8 +130,12 @@ export class Carry {
       this.rest = null;
       return;
     }
-    // Copy: the caller's buffer may be reused by the stream.
-    if (!this.startBig(buf.subarray(from))) this.rest = buf.slice(from);
+    // Copy: the reader reuses its buffers. (Not `buf.slice`: on a Buffer that is a view.)
+    if (!this.startBig(buf.subarray(from))) {
+      const rest = new Uint8Array(buf.length - from);
+      rest.set(buf.subarray(from), 0);
+      this.rest = rest;
+    }
   }
 
   /** Starts filling a record larger than the bridge from its first bytes `part`; false if not one. */
