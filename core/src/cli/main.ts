@@ -12,6 +12,7 @@ import { checkThresholds } from '../detect/index.js';
 import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.js';
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
+import { writePrettyJson } from './json-out.js';
 
 export const EXIT = {
   OK: 0,
@@ -204,7 +205,7 @@ async function analyze(argv: string[]): Promise<number> {
       if (o.report) {
         if (format === 'table') out.write((batch ? '\n' : '') + formatTable(o.report));
         else if (batch) reports.push(o.report);
-        else out.write(JSON.stringify(o.report, null, 2) + '\n');
+        else writePrettyJson(o.report, out.write);
       } else if (format === 'json' && !batch && o.capture) {
         // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
         out.write(JSON.stringify({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, null, 2) + '\n');
@@ -212,7 +213,7 @@ async function analyze(argv: string[]): Promise<number> {
     },
   );
   const summary = { files: outcomes.length, connections, requests, findings: kinds, failures: failures.length };
-  if (format === 'json' && batch) out.write(JSON.stringify({ wirefall: VERSION, reports, failures, summary }, null, 2) + '\n');
+  if (format === 'json' && batch) writePrettyJson({ wirefall: VERSION, reports, failures, summary }, out.write);
   if (format === 'ndjson') out.write(JSON.stringify({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
   await out.close();
   if (batch) {
@@ -241,7 +242,7 @@ async function har(argv: string[]): Promise<number> {
     return o.error.exitCode;
   }
   const out = openOut(values.output);
-  out.write(JSON.stringify(toHar(o.report!), null, 2) + '\n');
+  writePrettyJson(toHar(o.report!), out.write);
   await out.close();
   return exitFor(o);
 }

@@ -1,0 +1,56 @@
+/**
+ * The CLI writes reports and HAR files in pieces (core/src/cli/json-out.ts); the bytes must be
+ * exactly JSON.stringify(value, null, 2) plus a newline, for real reports and for the corner cases
+ * of JSON.stringify (members without a JSON form, empty containers, toJSON, escaped newlines).
+ */
+import { describe, expect, it } from 'vitest';
+import { writePrettyJson } from '../../../core/src/cli/json-out.js';
+import { analyzeFile } from '../../../core/src/engine.js';
+import { detectAll } from '../../../core/src/detect/index.js';
+import { toHar } from '../../../core/src/model/har.js';
+import { sample } from '../../helpers/env.js';
+
+const pieces = (v: unknown, chars?: number): string[] => {
+  const out: string[] = [];
+  writePrettyJson(v, (s) => out.push(s), chars);
+  return out;
+};
+
+describe('pretty JSON in pieces', () => {
+  for (const f of ['keepalive-pool.pcap', 'h2-push.pcap', 'pipelining.pcap']) {
+    it(`${f}: report and HAR are written exactly as JSON.stringify(…, null, 2)`, async () => {
+      const report = await analyzeFile(sample(f), { findings: (r) => detectAll(r) });
+      expect(report.requests.length).toBeGreaterThan(0);
+      for (const v of [report, toHar(report), { reports: [report, report], failures: [] }]) {
+        const want = JSON.stringify(v, null, 2) + '\n';
+        const small = pieces(v, 200);
+        expect(small.length).toBeGreaterThan(3);
+        expect(small.join('')).toBe(want);
+        expect(pieces(v).join('')).toBe(want);
+      }
+    });
+  }
+
+  it('the corner cases of JSON.stringify', () => {
+    const values: unknown[] = [
+      {},
+      [],
+      null,
+      'a\nb',
+      42,
+      { a: undefined, b: () => 1, c: Symbol('x'), d: [undefined, () => 1, null], e: {}, f: [] },
+      { nested: { deeper: { deepest: [{ x: 'line\nbreak', y: [[], {}, [1, [2, [3]]]] }] } } },
+      [{ toJSON: () => ({ replaced: true }) }, new Date(0), { at: new Date(0) }],
+      { 'quo"te': 1, '\n': [{ '': '' }] },
+    ];
+    for (const v of values) {
+      for (const chars of [1, 7, undefined]) expect(pieces(v, chars).join('')).toBe(JSON.stringify(v, null, 2) + '\n');
+    }
+  });
+
+  it('no piece is much longer than asked for, below the streamed levels', async () => {
+    const report = await analyzeFile(sample('keepalive-pool.pcap'));
+    const longestRecord = Math.max(...[...report.connections, ...report.requests].map((x) => JSON.stringify(x, null, 2).length));
+    for (const p of pieces(report, 4096)) expect(p.length).toBeLessThan(4096 + 2 * longestRecord);
+  });
+});
