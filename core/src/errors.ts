@@ -42,6 +42,12 @@ export class UsageError extends WirefallError {
   readonly exitCode = 64; // EX_USAGE
 }
 
+/** The output file (`-o`) cannot be created or written. */
+export class OutputError extends WirefallError {
+  readonly code = 'WF_OUTPUT';
+  readonly exitCode = 73; // EX_CANTCREAT
+}
+
 /** Analysis was cancelled by the caller (AbortSignal). */
 export class CancelledError extends WirefallError {
   readonly code = 'WF_CANCELLED';

@@ -2,9 +2,9 @@
  * The `wirefall` command line. Exit codes are documented in HELP and are the WirefallError classes'
  * `exitCode`; a batch exits with the worst outcome among its files.
  */
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync, type Stats } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UnreadableFileError, UsageError, WirefallError } from '../errors.js';
+import { OutputError, UnreadableFileError, UsageError, WirefallError } from '../errors.js';
 import type { AnalyzeProgress } from '../engine.js';
 import { toHar } from '../model/har.js';
 import { VERSION } from '../version.js';
@@ -23,6 +23,7 @@ export const EXIT = {
   NOT_CAPTURE: 65,
   UNREADABLE: 66,
   INTERNAL: 70,
+  OUTPUT: 73,
   CANCELLED: 130,
 } as const;
 
@@ -69,6 +70,7 @@ Exit codes (a batch exits with the worst one among its files):
   65   not a capture (unknown file format) / invalid input
   66   file cannot be opened or read
   70   internal error (a bug: please report it)
+  73   the output file (-o) cannot be created or written
   130  cancelled
 `;
 
@@ -101,7 +103,7 @@ class Progress {
   }
 }
 
-function openOut(path: string | undefined): { write(s: string): void; close(): Promise<void> } {
+function openOut(path: string | undefined, inputs: string[]): { write(s: string): void; close(): Promise<void> } {
   if (!path) {
     return {
       write: (s) => {
@@ -110,14 +112,43 @@ function openOut(path: string | undefined): { write(s: string): void; close(): P
       close: () => new Promise((r) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', r) : r())),
     };
   }
-  const ws: WriteStream = createWriteStream(path);
+  // Synchronous writes, like process.stdout's to a file or pipe: the report arrives in pieces
+  // (json-out.ts) and none waits in memory for an asynchronous stream.
+  const failed = (e: unknown): OutputError =>
+    new OutputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  // Input files are never modified: opening one of them for writing would truncate it.
+  const target = statOrNull(path);
+  if (target && inputs.some((f) => sameFile(statOrNull(f), target))) {
+    throw new UsageError(`-o ${path} is one of the input captures; refusing to overwrite it`);
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (e) {
+    throw failed(e);
+  }
   return {
     write: (s) => {
-      ws.write(s);
+      try {
+        const b = Buffer.from(s);
+        for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
+      } catch (e) {
+        throw failed(e);
+      }
     },
-    close: () => new Promise((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r()))),
+    close: async () => closeSync(fd),
   };
 }
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+const sameFile = (a: Stats | null, b: Stats): boolean => a !== null && a.dev === b.dev && a.ino === b.ino;
 
 function exitFor(o: FileOutcome): number {
   if (o.error) return o.error.exitCode;
@@ -172,7 +203,7 @@ async function analyze(argv: string[]): Promise<number> {
   const files = await expandInputs(positionals);
   if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
   const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser }));
-  const out = openOut(values.output);
+  const out = openOut(values.output, files);
   const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
   const batch = files.length > 1;
   const reports: unknown[] = [];
@@ -241,7 +272,7 @@ async function har(argv: string[]): Promise<number> {
     process.stderr.write(`wirefall: ${o.error.message}\n`);
     return o.error.exitCode;
   }
-  const out = openOut(values.output);
+  const out = openOut(values.output, positionals);
   writePrettyJson(toHar(o.report!), out.write);
   await out.close();
   return exitFor(o);

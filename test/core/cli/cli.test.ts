@@ -99,6 +99,25 @@ describe('wirefall CLI', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).requests).toHaveLength(10);
   });
 
+  it('an output that cannot be created is exit 73 with the reason, before any analysis', () => {
+    const r = run(['analyze', '-f', 'json', '-o', join(tmp, 'no-such-dir', 'o.json'), sample('keepalive-pool.pcap')]);
+    expect(r.code).toBe(EXIT.OUTPUT);
+    expect(r.err).toMatch(/^wirefall: cannot write .*no-such-dir.*: ENOENT\n$/);
+    expect(r.out).toBe('');
+  });
+
+  it('-o naming one of the inputs is refused and the capture is left as it was', () => {
+    const cap = join(tmp, 'victim.pcap');
+    copyFileSync(sample('keepalive-pool.pcap'), cap);
+    const before = readFileSync(cap);
+    for (const args of [['analyze', '-f', 'json', '-o', cap, sample('pipelining.pcap'), cap], ['har', cap, '-o', cap]]) {
+      const r = run(args);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.err).toContain('is one of the input captures');
+      expect(readFileSync(cap).equals(before)).toBe(true);
+    }
+  });
+
   it('--format ndjson streams the same findings as --format json on every sample, and --fail-on sees them', () => {
     // One batch call per format over the whole samples directory (the worker pool in both).
     const files = listCaptures(SAMPLES);
