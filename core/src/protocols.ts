@@ -96,7 +96,7 @@ export class DetectSink implements SettlingSink {
       return;
     }
     // Copy: chunks are only valid during the callback.
-    this.pending.push({ side, chunk: { ...chunk, data: chunk.data.slice() } });
+    this.pending.push({ side, chunk: { ...chunk, data: new Uint8Array(chunk.data) } });
     const h = this.head[side];
     const take = chunk.data.subarray(0, Math.max(0, DETECT_MAX_BYTES - h.length));
     const merged = new Uint8Array(h.length + take.length);

@@ -345,7 +345,7 @@ export class IpDecoder {
       this.counters.count('fragLimitDrops');
       return null;
     }
-    pieces.splice(at, 0, { off, data: data.slice() });
+    pieces.splice(at, 0, { off, data: new Uint8Array(data) });
     dg.bytes += data.length;
     dg.frameLen += frameLen;
     this.fragBytes += cost;

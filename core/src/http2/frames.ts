@@ -344,7 +344,7 @@ export class FrameParser {
         // Cannot confirm yet: keep the bytes from this candidate and wait for more.
         this.stats.droppedBytes += i;
         this.scanOffset += i;
-        this.scanBuf = buf.slice(i);
+        this.scanBuf = new Uint8Array(buf.subarray(i)); // a copy: `buf` may view the reader's chunk
         this.trimScan();
         return;
       }
@@ -362,7 +362,7 @@ export class FrameParser {
     const keep = Math.min(buf.length, FRAME_HEADER_LENGTH - 1);
     this.stats.droppedBytes += buf.length - keep;
     this.scanOffset += buf.length - keep;
-    this.scanBuf = buf.slice(buf.length - keep);
+    this.scanBuf = new Uint8Array(buf.subarray(buf.length - keep));
   }
 
   private trimScan(): void {
@@ -371,7 +371,7 @@ export class FrameParser {
       this.stats.droppedBytes += drop;
       this.scanOffset += drop;
       // The candidate at 0 was not confirmed within the limit: skip past it.
-      this.scanBuf = this.scanBuf.slice(Math.max(drop, 1));
+      this.scanBuf = new Uint8Array(this.scanBuf.subarray(Math.max(drop, 1)));
     }
   }
 
@@ -681,7 +681,7 @@ function readPriority(b: Uint8Array, i: number): Priority {
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
+  if (a.length === 0) return new Uint8Array(b); // a copy, whatever `b` is (Buffer#slice is a view)
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);

@@ -232,7 +232,9 @@ export class HalfStream {
       return;
     }
     // Keep sorted by offset; usually appended at the end.
-    const h: Held = { rel, data: payload.slice(), time, packet };
+    // A copy (the constructor copies; `.slice()` would not, on a Buffer): the payload is a view of
+    // the reader's chunk, which is reused or would be kept alive whole by a one-byte segment.
+    const h: Held = { rel, data: new Uint8Array(payload), time, packet };
     let i = this.held.length;
     while (i > 0 && this.held[i - 1].rel > rel) i--;
     this.held.splice(i, 0, h);
