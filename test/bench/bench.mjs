@@ -10,6 +10,9 @@
  *     the half-size file (memory must not grow with capture size).
  *  2. HTTP/2: a ≥ 200 MB capture from samples/h2-clean.pcap vs tshark decoding its HTTP/2 headers.
  *  3. The classic-pcap reader alone: pcap-parser vs wirefall's built-in parser (judging pcap-parser).
+ *  4. Where the time goes: reader alone, engine alone (no detectors, no output) on both captures, and
+ *     the fixed startup (node alone, and `wirefall --version`), so the ratios can be read against
+ *     what every run pays.
  *
  * Options: --quick (smaller files, one round, for a smoke run), --rounds=N (rounds of the tshark
  * comparisons, default 3), --keep (keep generated captures in .bench/).
@@ -130,6 +133,10 @@ r.readPcapParser = median3('reader only: pcap-parser', node, readerOnly('pcap-pa
 r.readBuiltin = median3('reader only: built-in classic parser', node, readerOnly('builtin', h1));
 r.pipePcapParser = median3('engine only (no detectors, no output): pcap-parser', node, pipeline('pcap-parser', h1));
 r.pipeBuiltin = median3('engine only (no detectors, no output): built-in', node, pipeline('builtin', h1));
+r.pipeH2Builtin = median3('engine only (no detectors, no output), HTTP/2: built-in', node, pipeline('builtin', h2));
+// Fixed costs every run pays, whatever the capture: Node itself, then wirefall's modules.
+r.nodeStart = median3('node startup alone (node -e 0)', node, ['-e', '0']);
+r.wfStart = median3('wirefall --version (node, then loading wirefall)', node, [wf, '--version']);
 
 const h1MB = size(h1) / MB;
 const h1Pk = packets(h1);
@@ -150,7 +157,8 @@ const lines = [
     (x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | ${rate(x, h1MB)} | ${(h1Pk / x.seconds / 1e3).toFixed(0)} k | ${x.rssMB.toFixed(0)} MB |`,
   ),
   `| ${r.wfNdjsonHalf.label} | ${r.wfNdjsonHalf.seconds.toFixed(2)} s | ${rate(r.wfNdjsonHalf, size(h1half) / MB)} | | ${r.wfNdjsonHalf.rssMB.toFixed(0)} MB |`,
-  ...[r.wfH2, r.wfH2Builtin, r.tsH2].map((x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | ${rate(x, h2MB)} | | ${x.rssMB.toFixed(0)} MB |`),
+  ...[r.wfH2, r.wfH2Builtin, r.tsH2, r.pipeH2Builtin].map((x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | ${rate(x, h2MB)} | | ${x.rssMB.toFixed(0)} MB |`),
+  ...[r.nodeStart, r.wfStart].map((x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | | | ${x.rssMB.toFixed(0)} MB |`),
   '',
   `Ratios (same run, same files; ${roundsN} round(s) of every wirefall and tshark command, medians), default reader (pcap-parser) / --pcap-reader builtin:`,
   `- wirefall json vs tshark conv,tcp: ${faster(r.tsConv, r.wfJson)} / ${faster(r.tsConv, r.wfJsonBuiltin)} faster (target ≥ 10x)`,
@@ -161,6 +169,10 @@ const lines = [
   `- classic pcap reader alone: pcap-parser ${rate(r.readPcapParser, h1MB)} vs built-in ${rate(r.readBuiltin, h1MB)} (${faster(r.readPcapParser, r.readBuiltin)}); ` +
     `reading with pcap-parser is ${((100 * r.readPcapParser.seconds) / r.wfJson.seconds).toFixed(0)}% of the json run's time, ` +
     `and the json run with the built-in reader takes ${((100 * r.wfJsonBuiltin.seconds) / r.wfJson.seconds).toFixed(0)}% of the default's`,
+  `- where a json run's time goes (built-in reader; HTTP/1.1 / HTTP/2): startup ${r.wfStart.seconds.toFixed(2)} s (node alone ${r.nodeStart.seconds.toFixed(2)} s) · ` +
+    `reading records ${r.readBuiltin.seconds.toFixed(2)} s / – · the engine, reading included ${r.pipeBuiltin.seconds.toFixed(2)} s / ${r.pipeH2Builtin.seconds.toFixed(2)} s · ` +
+    `then detectors and JSON output ${(r.wfJsonBuiltin.seconds - r.pipeBuiltin.seconds).toFixed(2)} s / ${(r.wfH2Builtin.seconds - r.pipeH2Builtin.seconds).toFixed(2)} s. ` +
+    `For 20x, tshark's times allow ${(r.tsHttp.seconds / 20).toFixed(2)} s / ${(r.tsH2.seconds / 20).toFixed(2)} s in all.`,
 ];
 const text = lines.join('\n');
 console.log(text);
