@@ -73,13 +73,16 @@ export function detectFormat(magic: Uint8Array): CaptureFormat | null {
   }
 }
 
-async function peek(path: string, n: number): Promise<{ head: Uint8Array; size: number }> {
-  let fh;
+async function openFile(path: string): Promise<FileHandle> {
   try {
-    fh = await open(path, 'r');
+    return await open(path, 'r');
   } catch (e) {
     throw new UnreadableFileError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
+}
+
+async function peek(path: string, n: number): Promise<{ head: Uint8Array; size: number }> {
+  const fh = await openFile(path);
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new UnreadableFileError(`${path} is a directory`);
@@ -94,9 +97,8 @@ async function peek(path: string, n: number): Promise<{ head: Uint8Array; size: 
   }
 }
 
-/** Reads the first bytes of the (possibly gzipped) content without reading the whole file. */
-async function peekContent(path: string, gzip: boolean): Promise<Uint8Array> {
-  if (!gzip) return (await peek(path, 4)).head;
+/** Reads the first bytes of a gzipped file's content without inflating the whole file. */
+async function peekGunzipped(path: string): Promise<Uint8Array> {
   const input = createReadStream(path, { start: 0, end: 64 * 1024 });
   const gunzip = createGunzip();
   input.pipe(gunzip);
@@ -120,7 +122,7 @@ async function peekContent(path: string, gzip: boolean): Promise<Uint8Array> {
 export async function readCapture(path: string, sink: RecordSink, opts: ReadOptions = {}): Promise<ReadResult> {
   const { head, size } = await peek(path, 4);
   const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  const magic = await peekContent(path, gzip);
+  const magic = gzip ? await peekGunzipped(path) : head;
   const format = detectFormat(magic);
   if (!format) {
     if (size === 0) throw new NotACaptureError(`${path} is empty, not a capture`);
@@ -167,12 +169,7 @@ type EachChunk = (chunk: Buffer, bytesRead: number) => Promise<void>;
 
 /** Reads an uncompressed file into two reused buffers, reading ahead into one while the other is parsed. */
 async function readPlain(path: string, chunkBytes: number, each: EachChunk): Promise<void> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw new UnreadableFileError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
+  const fh = await openFile(path);
   const bufs = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
   let pos = 0;
   let turn = 0;

@@ -151,11 +151,7 @@ export class Carry {
       return;
     }
     // Copy: the reader reuses its buffers. (Not `buf.slice`: on a Buffer that is a view.)
-    if (!this.startBig(buf.subarray(from))) {
-      const rest = new Uint8Array(buf.length - from);
-      rest.set(buf.subarray(from), 0);
-      this.rest = rest;
-    }
+    if (!this.startBig(buf.subarray(from))) this.rest = new Uint8Array(buf.subarray(from));
   }
 
   /** Starts filling a record larger than the bridge from its first bytes `part`; false if not one. */
