@@ -2,7 +2,8 @@
  * The analysis pipeline, push-based from file to model:
  *
  *   readCapture ─► link layer ─► IpDecoder (fragments) ─► TcpTable (connections, reassembly)
- *     ─► per-connection protocol sniffing ─► Http1Session / Http2Session ─► ExchangeSink ─► model
+ *     ─► per-connection protocol sniffing ─► [TlsSession (key log)] ─► Http1Session / Http2Session
+ *     ─► ExchangeSink ─► model
  *
  * Capture time is the only clock: all times are ms since the capture's first packet.
  * `analyzeFile` returns the whole Report; `analyzeStream` hands records out as they complete
@@ -27,8 +28,10 @@ import type {
   KeepAliveContract,
   Report,
   Request,
+  TlsInfo,
 } from './model/types.js';
-import { createSession, type DetectSink } from './protocols.js';
+import { createSession, type DetectSink, type SessionContext } from './protocols.js';
+import { KeyLog } from './tls/keylog.js';
 import { TcpTable, type TcpConnection } from './tcp/table.js';
 import { VERSION } from './version.js';
 
@@ -42,6 +45,11 @@ export interface AnalyzeOptions {
   classicParser?: ReadOptions['classicParser'];
   /** Bytes read from the file at a time (tests use small values to prove no view outlives its chunk). */
   chunkBytes?: number;
+  /**
+   * TLS key log (NSS format) for decryption; pcapng Decryption Secrets Blocks are added to it
+   * as they are read. Absent: a fresh one per capture, filled only from the capture's DSBs.
+   */
+  keyLog?: KeyLog;
 }
 
 export interface AnalyzeProgress {
@@ -69,6 +77,7 @@ class ConnectionApp implements ExchangeSink {
   keep?: KeepAliveContract;
   reason?: { reason: CloseReason; detail: string };
   facts?: Record<string, unknown>;
+  tlsInfo?: TlsInfo;
   readonly anomalies: Anomaly[] = [];
   requestCount = 0;
   session: DetectSink | null = null;
@@ -97,6 +106,9 @@ class ConnectionApp implements ExchangeSink {
   extra(facts: Record<string, unknown>): void {
     this.facts = { ...this.facts, ...facts };
   }
+  tls(info: TlsInfo): void {
+    this.tlsInfo = info;
+  }
 }
 
 class Engine implements RecordSink {
@@ -117,18 +129,28 @@ class Engine implements RecordSink {
   lastTime = 0;
   requestsSeen = 0;
   private sinceFlush = 0;
+  readonly keys: KeyLog;
+  private readonly ctx: SessionContext;
 
   constructor(
     private readonly handlers: StreamHandlers,
     opts: AnalyzeOptions,
   ) {
     const count = (name: string, n = 1) => this.count(name, n);
+    this.keys = opts.keyLog ?? new KeyLog();
+    this.ctx = { keys: this.keys, count };
     this.ip = new IpDecoder((p) => this.l4(p), { count });
     this.table = new TcpTable(
       (c) => {
         const app = new ConnectionApp(this, c);
         this.apps.set(c.id, app);
-        app.session = createSession(c, app);
+        // The TCP byte stream as the sessions see it (tcp/stream.ts StreamInfo); the endpoints
+        // are the connection's own objects, so a role swap before the first chunk is seen.
+        app.session = createSession(
+          { id: c.id, client: c.client, server: c.server, scheme: 'http', transport: 'tcp', startSeen: c.startSeen },
+          app,
+          this.ctx,
+        );
         return app.session;
       },
       (c) => this.connectionDone(c),
@@ -176,8 +198,12 @@ class Engine implements RecordSink {
     }
   }
 
-  onSecrets(): void {
-    // Kept for TLS decryption (a later issue); counted by the reader.
+  /** pcapng Decryption Secrets Block: type 'TLSK' (0x544c534b) holds NSS key log lines. */
+  onSecrets(type: number, data: Uint8Array): void {
+    if (type === DSB_TLS_KEY_LOG) {
+      const st = this.keys.addText(data);
+      this.count('tlsKeyLogLinesFromCapture', st.entries);
+    } else this.count('pcapngSecretsUnsupportedType');
   }
 
   private l4(p: L4Packet): void {
@@ -283,6 +309,7 @@ class Engine implements RecordSink {
       anomalies: [...c.anomalies, ...(app?.anomalies ?? [])],
     };
     if (app?.keep) conn.keepAlive = app.keep;
+    if (app?.tlsInfo) conn.tls = app.tlsInfo;
     if (app?.facts) conn.extra = app.facts;
     // After its requests: a connection record is handed out once everything on it is settled.
     this.outbox.push({ session: app?.session ?? null, emit: () => this.handlers.onConnection?.(conn) });
@@ -305,6 +332,9 @@ class Engine implements RecordSink {
     return info;
   }
 }
+
+/** pcapng Decryption Secrets Block secrets type for a TLS key log (pcapng spec §4.7). */
+export const DSB_TLS_KEY_LOG = 0x544c534b;
 
 function minNullable(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);

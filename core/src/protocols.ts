@@ -4,7 +4,10 @@
  *
  *   client sends "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"        → HTTP/2 with prior knowledge (RFC 9113 §3.3)
  *   an HTTP/1.x request line or status line               → HTTP/1.x (h2c Upgrade continues in HTTP/2)
- *   a TLS record header (0x16 0x03 0x0x)                  → TLS (labelled; decryption is later work)
+ *   a TLS record header (0x16 0x03 0x0x)                  → TLS (tls/session.ts), and inside it
+ *                                                            the session the server's ALPN chose
+ *                                                            (RFC 7301 §3.2, as undici chooses by
+ *                                                            ALPN), else these rules on the plaintext
  *   anything else after DETECT_MAX_BYTES                  → unknown (bytes counted, not parsed)
  */
 import type { ExchangeSink } from './model/exchange.js';
@@ -12,8 +15,9 @@ import type { Side } from './model/types.js';
 import { Http1Session } from './http1/session.js';
 import { Http2Session } from './http2/session.js';
 import { looksLikeHttp1Request, looksLikeHttp1Response } from './http1/sniff.js';
-import type { StreamChunk, StreamSink } from './tcp/stream.js';
-import type { TcpConnection } from './tcp/table.js';
+import type { StreamChunk, StreamInfo, StreamSink } from './tcp/stream.js';
+import { TlsSession } from './tls/session.js';
+import type { KeyLog } from './tls/keylog.js';
 
 /** Bytes examined per direction before a connection is declared unknown. */
 export const DETECT_MAX_BYTES = 64;
@@ -35,12 +39,12 @@ function looksLikeTls(d: Uint8Array): boolean {
 
 type Decision = 'http1' | 'h2' | 'tls' | 'unknown' | null;
 
-function decide(side: Side, d: Uint8Array): Decision {
+function decide(side: Side, d: Uint8Array, tlsAllowed: boolean): Decision {
   if (side === 'client') {
     if (looksLikeH2Preface(d)) return 'h2';
     if (looksLikeH2Preface(d, true)) return null; // need more bytes
   }
-  if (looksLikeTls(d)) return 'tls';
+  if (tlsAllowed && looksLikeTls(d)) return 'tls';
   if (looksLikeHttp1Request(d) || looksLikeHttp1Response(d)) return 'http1';
   if (d.length >= DETECT_MAX_BYTES || d.indexOf(0x0a) >= 0) return 'unknown';
   return null;
@@ -51,13 +55,19 @@ export interface SettlingSink extends StreamSink {
   settled?(): Promise<void>;
 }
 
-function makeHttp1(conn: TcpConnection, out: ExchangeSink): SettlingSink {
+/** What sessions share across a capture: the key log and the capture's counters. */
+export interface SessionContext {
+  keys: KeyLog | null;
+  count(name: string, n?: number): void;
+}
+
+function makeHttp1(conn: StreamInfo, out: ExchangeSink): SettlingSink {
   return new Http1Session(conn, out, {
     // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): after `101 Switching
     // Protocols` the rest of both directions is HTTP/2, stream 1 answering the upgrading request.
     onUpgrade: (kind, { request: r }) => {
       if (kind !== 'h2c') return null;
-      out.protocol('h2c');
+      out.protocol(conn.scheme === 'https' ? 'h2' : 'h2c');
       return Http2Session.afterUpgrade(conn, out, r ? {
         request: {
           method: r.method,
@@ -86,8 +96,9 @@ export class DetectSink implements SettlingSink {
   private decided = false;
 
   constructor(
-    private readonly conn: TcpConnection,
+    private readonly conn: StreamInfo,
     private readonly out: ExchangeSink,
+    private readonly ctx: SessionContext | null = null,
   ) {}
 
   onData(side: Side, chunk: StreamChunk): void {
@@ -103,7 +114,7 @@ export class DetectSink implements SettlingSink {
     merged.set(h);
     merged.set(take, h.length);
     this.head[side] = merged;
-    let d = decide(side, merged);
+    let d = decide(side, merged, this.conn.transport === 'tcp');
     if (d === null && this.conn.startSeen === false && this.head.client.length + this.head.server.length >= 2 * DETECT_MAX_BYTES) {
       d = 'unknown';
     }
@@ -118,11 +129,12 @@ export class DetectSink implements SettlingSink {
         break;
       case 'h2':
         // Prior knowledge (RFC 9113 §3.3): the client preface opens the connection.
-        this.out.protocol('h2c');
+        this.out.protocol(this.conn.scheme === 'https' ? 'h2' : 'h2c');
         this.target = new Http2Session(this.conn, this.out, { prefaceSeen: this.conn.startSeen });
         break;
       case 'tls':
         this.out.protocol('tls');
+        this.target = newTlsSession(this.conn, this.out, this.ctx);
         break;
       default:
         this.out.protocol('unknown');
@@ -156,6 +168,24 @@ export class DetectSink implements SettlingSink {
   }
 }
 
-export function createSession(conn: TcpConnection, out: ExchangeSink): DetectSink {
-  return new DetectSink(conn, out);
+function newTlsSession(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | null): TlsSession {
+  return new TlsSession(conn, out, {
+    keys: ctx?.keys ?? null,
+    count: ctx ? (n, k) => ctx.count(n, k) : () => {},
+    inner: (info, alpn, innerOut) => {
+      // RFC 7301 §3.2: the server's ALPN choice names the protocol; RFC 9113 §3.2: "h2" over TLS
+      // starts with the client preface like prior knowledge.
+      if (alpn === 'h2') {
+        innerOut.protocol('h2');
+        return new Http2Session(info, innerOut, { prefaceSeen: info.startSeen });
+      }
+      if (alpn === 'http/1.1' || alpn === 'http/1.0') return makeHttp1(info, innerOut);
+      return new DetectSink(info, innerOut, ctx);
+    },
+  });
+}
+
+/** The session for a TCP connection (`info` is the connection as StreamInfo). */
+export function createSession(info: StreamInfo, out: ExchangeSink, ctx: SessionContext | null = null): DetectSink {
+  return new DetectSink(info, out, ctx);
 }

@@ -9,6 +9,7 @@ import { detectAll, type DetectOptions } from '../detect/index.js';
 import { WirefallError } from '../errors.js';
 import type { CaptureInfo, Connection, Header, Report, Request } from '../model/types.js';
 import { VERSION } from '../version.js';
+import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
 
 export type OutputMode = 'report' | 'ndjson';
 
@@ -19,6 +20,16 @@ export interface FileTask {
   detect?: DetectOptions;
   /** Reader for classic pcap files (default pcap-parser). */
   classicParser?: 'pcap-parser' | 'builtin';
+  /** TLS key log files (NSS format), read for each file; the capture's own DSBs are added. */
+  keylogFiles?: string[];
+}
+
+/** A fresh key log per capture from the task's files (a DSB of one capture never leaks into another). */
+async function keyLogOf(task: FileTask): Promise<KeyLog | undefined> {
+  if (!task.keylogFiles?.length) return undefined;
+  const keys = new KeyLog();
+  for (const f of task.keylogFiles) await readKeyLogFile(f, keys);
+  return keys;
 }
 
 export interface FileOutcome {
@@ -52,7 +63,8 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
   try {
     if (task.mode === 'report') {
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, onProgress, findings: (r) => detectAll(r, task.detect) });
+      const keyLog = await keyLogOf(task);
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, findings: (r) => detectAll(r, task.detect) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
@@ -63,6 +75,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
       // and keeps only a slim copy for the detectors (the headers they read, no bodies or HPACK
       // field records), up to MAX_NDJSON_DETECT_RECORDS; findings follow at the end.
       const model = new SlimModel();
+      const keyLog = await keyLogOf(task);
       const res = await analyzeStream(
         task.file,
         {
@@ -75,7 +88,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
             model.request(r);
           },
         },
-        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, onProgress },
+        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress },
       );
       outcome.capture = res.capture;
       outcome.connections = res.connections;

@@ -3,6 +3,7 @@
  * close), its exchanges beneath, then findings. Plain text, no colours, stable column widths.
  */
 import type { Connection, Finding, Report, Request } from '../model/types.js';
+import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined || v < 0) return '-';
@@ -102,6 +103,12 @@ export function formatTable(report: Report): string {
     }
     if (c.idle.length) extra.push(`idle ${c.idle.map((i) => ms(i.durationMs)).join(', ')}`);
     out.push(`       ${extra.join(' · ')}`);
+    if (c.tls) {
+      const t = c.tls;
+      const hs = t.clientHelloTime !== null && t.handshakeEndTime !== null ? ` in ${ms(t.handshakeEndTime - t.clientHelloTime)}` : '';
+      out.push(`       ${tlsSummary(t)}${hs}${t.decrypted ? ' · decrypted' : ''}`);
+      if (t.undecryptedReason) out.push(`       not decrypted (${t.undecryptedReason}): ${explainUndecrypted(t.undecryptedReason)}`);
+    }
     for (const r of (byConn.get(c.id) ?? []).sort((a, b) => a.index - b.index)) out.push(requestLine(r));
     for (const f of findingsByConn.get(c.id) ?? []) out.push(...findingLines(f, '    '));
   }

@@ -31,8 +31,8 @@ export const HELP = `wirefall ${VERSION} — HTTP connection behaviour (keep-ali
 
 Usage:
   wirefall analyze <capture...> [options]   connections, requests and findings
-  wirefall har <capture> [-o out.har]         HAR 1.2 export (Chrome DevTools can import it)
-  wirefall view <capture> [--port N]          serve the waterfall UI on 127.0.0.1
+  wirefall har <capture> [-o out.har] [--keylog F]   HAR 1.2 export (Chrome DevTools can import it)
+  wirefall view <capture> [--port N] [--keylog F]    serve the waterfall UI on 127.0.0.1
   wirefall hpack inflate [story.json]         decode an hpack-test-case story (stdin if no file)
   wirefall --help | --version
 
@@ -54,6 +54,12 @@ analyze options:
       --threshold NAME=VALUE       set a detector threshold (repeatable), e.g. parallelBudget=8,
                                     holStallMs=50; names and defaults: core/src/detect/*.ts
       --no-progress                no progress bar (it is shown only when stderr is a terminal)
+      --keylog FILE                TLS key log (NSS format: SSLKEYLOGFILE, Chromium's
+                                    --ssl-key-log-file, Node's --tls-keylog) to decrypt HTTPS;
+                                    repeatable; lines of other sessions are ignored. Keys embedded
+                                    in a pcapng (Decryption Secrets Block, editcap --inject-secrets)
+                                    are used without it. Each TLS connection says in
+                                    connection.tls.undecryptedReason why it was not decrypted
       --pcap-reader pcap-parser|builtin
                                    reader for classic pcap files (default: pcap-parser, the
                                     project's chosen library; builtin is wirefall's own reader,
@@ -175,9 +181,11 @@ async function analyze(argv: string[]): Promise<number> {
       threshold: { type: 'string', multiple: true },
       'no-progress': { type: 'boolean', default: false },
       'pcap-reader': { type: 'string' },
+      keylog: { type: 'string', multiple: true },
     },
   });
   const format = values.format!;
+  const keylogFiles = values.keylog;
   const classicParser = pcapReader(values['pcap-reader']);
   if (!['table', 'json', 'ndjson'].includes(format)) throw new UsageError(`unknown --format ${format} (table, json or ndjson)`);
   if (positionals.length === 0) throw new UsageError('analyze needs at least one capture file');
@@ -202,7 +210,7 @@ async function analyze(argv: string[]): Promise<number> {
 
   const files = await expandInputs(positionals);
   if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
-  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser }));
+  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser, keylogFiles }));
   const out = openOut(values.output, files);
   const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
   const batch = files.length > 1;
@@ -264,10 +272,10 @@ async function har(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' } },
+    options: { output: { type: 'string', short: 'o' }, keylog: { type: 'string', multiple: true } },
   });
   if (positionals.length !== 1) throw new UsageError('har needs exactly one capture file');
-  const [o] = await runBatch([{ file: positionals[0], mode: 'report' }], 1, {}, () => {});
+  const [o] = await runBatch([{ file: positionals[0], mode: 'report', keylogFiles: values.keylog }], 1, {}, () => {});
   if (o.error) {
     process.stderr.write(`wirefall: ${o.error.message}\n`);
     return o.error.exitCode;

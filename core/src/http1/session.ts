@@ -22,7 +22,7 @@
  * Content-Length values (used), differing ones (the first is used), leading empty lines (ignored).
  */
 import { Buffer } from 'node:buffer';
-import type { EndHow, StreamChunk, StreamInfo, StreamSink } from '../tcp/stream.js';
+import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
 import type { Anomaly, AppProtocol, ExchangeState, Header, KeepAliveContract, Side } from '../model/types.js';
 import { BodyDecoder, MAX_BODY_KEEP, contentCoding } from './decode.js';
@@ -1372,10 +1372,10 @@ export class Http1Session implements StreamSink {
     const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(target)
       ? target
       : ex.method === 'CONNECT'
-        ? `http://${target}`
+        ? `${this.info.scheme}://${target}`
         : target.startsWith('/')
-          ? `http://${host}${target}`
-          : `http://${host}/${target === '*' ? '' : target}`;
+          ? `${this.info.scheme}://${host}${target}`
+          : `${this.info.scheme}://${host}/${target === '*' ? '' : target}`;
     const extra: Record<string, unknown> = {};
     if (ex.dReqStart !== null || ex.dReqEnd !== null || ex.dRespStart !== null || ex.dRespEnd !== null) {
       const dt: Record<string, number> = {};
@@ -1451,8 +1451,6 @@ export class Http1Session implements StreamSink {
   }
 
   private authority(): string {
-    const { ip, port } = this.info.server;
-    const h = ip.includes(':') ? `[${ip}]` : ip;
-    return port === 80 ? h : `${h}:${port}`;
+    return serverAuthority(this.info);
   }
 }

@@ -44,7 +44,7 @@
  */
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
 import type { Anomaly, ExchangeState, Header, Side } from '../model/types.js';
-import type { EndHow, StreamChunk, StreamInfo, StreamSink } from '../tcp/stream.js';
+import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import {
   CLIENT_PREFACE_BYTES,
   DEFAULT_INITIAL_WINDOW_SIZE,
@@ -1304,7 +1304,7 @@ export class Http2Session implements StreamSink {
       target = up.target;
       url = up.url;
     } else {
-      const scheme = pseudo(':scheme') ?? 'http';
+      const scheme = pseudo(':scheme') ?? this.info.scheme;
       const authority = pseudo(':authority') ?? reqHeaders.find((h) => h.name === 'host')?.value ?? this.serverAuthority();
       if (method === 'CONNECT' && !target) {
         target = authority;
@@ -1391,9 +1391,7 @@ export class Http2Session implements StreamSink {
   }
 
   private serverAuthority(): string {
-    const { ip, port } = this.info.server;
-    const h = ip.includes(':') ? `[${ip}]` : ip;
-    return port === 80 ? h : `${h}:${port}`;
+    return serverAuthority(this.info);
   }
 
   /** Facts for `connection.extra.h2` (see the header comment for definitions). */

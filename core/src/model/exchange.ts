@@ -4,7 +4,7 @@
  * The engine assigns ids (in order of `request()` calls), fills `connectionId`, the connection-setup
  * times (DNS, TCP connect, TLS) and `timings` (model/phases.ts), and links requests to connections.
  */
-import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request } from './types.js';
+import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request, TlsInfo } from './types.js';
 
 /** A finished (or, at close, abandoned) exchange, before the engine fills ids and timings. */
 export type RequestDraft = Omit<Request, 'id' | 'connectionId' | 'timings'>;
@@ -22,4 +22,6 @@ export interface ExchangeSink {
   closeReason(reason: CloseReason, detail: string): void;
   /** Free-form protocol facts for `connection.extra` (merged shallowly). */
   extra(facts: Record<string, unknown>): void;
+  /** TLS facts of the connection (the TLS session calls this at close; the last call wins). */
+  tls?(info: TlsInfo): void;
 }

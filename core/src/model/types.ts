@@ -92,7 +92,87 @@ export interface KeepAliveContract {
   reusableAfter: boolean[];
 }
 
+/**
+ * The HTTP protocol of a connection once known ('h2' is HTTP/2 over TLS, 'h2c' over cleartext TCP);
+ * 'tls' while a TLS connection's protocol is not known (no ALPN seen and no keys).
+ */
 export type AppProtocol = 'http/1.0' | 'http/1.1' | 'h2c' | 'h2' | 'tls' | 'websocket' | 'tunnel' | 'unknown' | 'none';
+
+/** Why a TLS connection's contents could not be read (stable codes; `TlsInfo.undecryptedReason`). */
+export type UndecryptedReason =
+  | 'no-keys' // no key log line for this connection's client random
+  | 'keys-mismatch' // key log lines found, but the records' AEAD tags / MACs do not verify
+  | 'handshake-not-captured' // the capture started after the ClientHello / ServerHello
+  | 'unsupported-cipher' // a cipher suite (or protocol version) wirefall cannot decrypt
+  | 'data-lost'; // capture loss cut the handshake or the records needed to keep decrypting
+
+export interface TlsCertificate {
+  subject: string;
+  /** subjectAltName DNS names and IP addresses. */
+  sans: string[];
+  issuer: string;
+  /** ISO 8601, or null when the certificate could not be decoded. */
+  notBefore: string | null;
+  notAfter: string | null;
+}
+
+export interface TlsAlert {
+  side: Side;
+  /** 1 warning, 2 fatal; null when the alert was encrypted and not decrypted. */
+  level: number | null;
+  /** RFC 8446 §6 name (close_notify, handshake_failure, ...); null when encrypted. */
+  description: string | null;
+  time: number;
+  packet: number;
+}
+
+/**
+ * What a TLS connection shows (RFC 8446, RFC 5246): from the cleartext handshake without keys, and
+ * from the decrypted handshake (TLS 1.3 EncryptedExtensions, Certificate, tickets) with them.
+ */
+export interface TlsInfo {
+  /** Negotiated version ('TLS 1.3', 'TLS 1.2', …; supported_versions wins, RFC 8446 §4.2.1); null before a ServerHello. */
+  version: string | null;
+  /** IANA name, e.g. 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'; null before a ServerHello. */
+  cipherSuite: string | null;
+  /** Numeric code points of the above (0 when unknown). */
+  versionCode: number;
+  cipherSuiteCode: number;
+  /** server_name (RFC 6066 §3) from the ClientHello. */
+  sni: string | null;
+  /** ALPN (RFC 7301): offered by the client; selected by the server (ServerHello in TLS 1.2, EncryptedExtensions in 1.3: needs keys). */
+  alpn: { offered: string[]; selected: string | null };
+  /** The handshake resumed a session: TLS 1.3 PSK accepted, TLS 1.2 abbreviated handshake. */
+  resumed: boolean;
+  /** The client offered resumption (1.3 pre_shared_key; 1.2 non-empty session ticket or session id). */
+  resumptionOffered: boolean;
+  /** The server issued a ticket (NewSessionTicket seen, or 1.2 session_ticket extension echoed). */
+  ticketIssued: boolean;
+  /** 0-RTT (RFC 8446 §4.2.10): none, offered by the client, accepted or rejected by the server (known with keys). */
+  earlyData: 'none' | 'offered' | 'accepted' | 'rejected';
+  /** A HelloRetryRequest made the client send a second ClientHello (one more round trip). */
+  helloRetry: boolean;
+  /** Round trips before the client may send application data: 1.3 full 1 (+1 after HelloRetryRequest, 0 with accepted 0-RTT), 1.2 full 2, abbreviated 1; -1 unknown. */
+  handshakeRtts: number;
+  /** Times: ClientHello, ServerHello, handshake complete for the client, first application data each way. */
+  clientHelloTime: number | null;
+  serverHelloTime: number | null;
+  handshakeEndTime: number | null;
+  firstAppDataTime: { client: number | null; server: number | null };
+  /** The server's leaf certificate (TLS ≤ 1.2 in clear; 1.3 only when decrypted). */
+  certificate: TlsCertificate | null;
+  alerts: TlsAlert[];
+  /** Each side's close_notify (RFC 8446 §6.1) before its FIN; a FIN without one is a truncation to the peer. */
+  closeNotify: { client: boolean; server: boolean };
+  /** Records seen per direction, and how many of them were application data. */
+  records: { client: number; server: number; applicationData: number };
+  /** Application data was decrypted and handed to HTTP. */
+  decrypted: boolean;
+  /** Why not (null when decrypted, or when the connection carried no application data). */
+  undecryptedReason: UndecryptedReason | null;
+  /** Records that failed to decrypt (tag/MAC failure or lost bytes inside them). */
+  undecryptableRecords: number;
+}
 
 export interface Connection {
   /** 0-based, in order of first packet; equals tshark's `tcp.stream` numbering. */
@@ -124,6 +204,8 @@ export interface Connection {
   protocol: AppProtocol;
   requestCount: number;
   keepAlive?: KeepAliveContract;
+  /** TLS facts when the connection speaks TLS (with or without keys). */
+  tls?: TlsInfo;
   /** Counted oddities: 'ooo-buffer-limit', 'data-after-fin', ... */
   anomalies: Anomaly[];
   /** Application-specific facts (h2 settings, tls sni, upgrade target, ...). */

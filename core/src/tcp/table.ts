@@ -140,8 +140,11 @@ export class TcpConnection {
     const len = p.payload.length + p.missing;
     // Role check on the first payload of a connection whose handshake was not seen.
     if (!this.startSeen && this.roles === 'port' && len > 0 && !this.sinkMade) {
-      const looksResponse = startsWith(p.payload, 'HTTP/');
-      const looksRequest = HTTP_METHOD_START.test(latinHead(p.payload));
+      // Roles from the data when the SYN was not seen: the TLS ClientHello's sender is the client
+      // and the ServerHello's the server (RFC 8446 §4.1.2–4.1.3), else HTTP request / status lines.
+      const tls = tlsHelloType(p.payload);
+      const looksResponse = tls === 2 || (tls === 0 && startsWith(p.payload, 'HTTP/'));
+      const looksRequest = tls === 1 || (tls === 0 && HTTP_METHOD_START.test(latinHead(p.payload)));
       if ((fromClient && looksResponse) || (!fromClient && looksRequest)) {
         this.swapRoles();
         fromClient = !fromClient;
@@ -268,6 +271,15 @@ function startsWith(d: Uint8Array, s: string): boolean {
   if (d.length < s.length) return false;
   for (let i = 0; i < s.length; i++) if (d[i] !== s.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * 1 for a TLS record carrying a ClientHello, 2 for a ServerHello (record header RFC 8446 §5.1:
+ * handshake(22), version 0x03 0x0{0..4}; then the handshake type), else 0.
+ */
+function tlsHelloType(d: Uint8Array): number {
+  if (d.length < 6 || d[0] !== 0x16 || d[1] !== 0x03 || d[2] > 0x04) return 0;
+  return d[5] === 1 ? 1 : d[5] === 2 ? 2 : 0;
 }
 
 function latinHead(d: Uint8Array): string {

@@ -24,7 +24,7 @@ describe('edge cases', () => {
 
   it('IPv6 server address in the URL is bracketed, non-80 port kept', () => {
     const rec = new Recorder();
-    const s = new Http1Session({ id: 1, client: { ip: '::1', port: 5 }, server: { ip: '::1', port: 8080 } }, rec);
+    const s = new Http1Session({ id: 1, client: { ip: '::1', port: 5 }, server: { ip: '::1', port: 8080 }, scheme: 'http', transport: 'tcp', startSeen: true }, rec);
     s.onData('client', { data: Buffer.from('GET /v6 HTTP/1.0\r\n\r\n'), offset: 0, skipped: 0, time: 0, deliveredTime: 0, packet: 1 });
     s.onClose(1);
     expect(rec.requests[0].url).toBe('http://[::1]:8080/v6');

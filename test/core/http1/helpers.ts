@@ -34,7 +34,7 @@ export class Recorder implements ExchangeSink {
   }
 }
 
-export const INFO: StreamInfo = { id: 0, client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 80 } };
+export const INFO: StreamInfo = { id: 0, client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 80 }, scheme: 'http', transport: 'tcp', startSeen: true };
 
 /** One step: data from a side (optionally at a time, after a gap), an end (FIN/RST), or close. */
 export type Step =

@@ -72,7 +72,7 @@ export function readFixture(path: string): FixtureConnection[] {
       const clientIsSrc = !synAck;
       const [cip, cport, sip, sport2] = clientIsSrc ? [src, sport, dst, dport] : [dst, dport, src, sport];
       c = {
-        info: { id: conns.size, client: { ip: cip, port: cport }, server: { ip: sip, port: sport2 } },
+        info: { id: conns.size, client: { ip: cip, port: cport }, server: { ip: sip, port: sport2 }, scheme: 'http', transport: 'tcp', startSeen: true },
         events: [],
         fins: [],
         lastTime: time,

@@ -37,7 +37,7 @@ export class Recorder implements ExchangeSink {
   }
 }
 
-export const INFO: StreamInfo = { id: 0, client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 8080 } };
+export const INFO: StreamInfo = { id: 0, client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 8080 }, scheme: 'http', transport: 'tcp', startSeen: true };
 
 /** Drives a session with whole-frame chunks: each `send` is one packet at the given time. */
 export class Driver {
