@@ -308,13 +308,13 @@ async function view(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { port: { type: 'string', short: 'p' } },
+    options: { port: { type: 'string', short: 'p' }, keylog: { type: 'string', multiple: true } },
   });
   if (positionals.length !== 1) throw new UsageError('view needs exactly one capture file');
   const port = values.port !== undefined ? Number(values.port) : 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535`);
   const { startViewFromCli } = await import('./view.js');
-  return startViewFromCli(positionals[0], port);
+  return startViewFromCli(positionals[0], port, values.keylog ?? []);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,13 +9,14 @@ export function rendererDir(): string {
   return fileURLToPath(new URL('../../../app/dist/renderer', import.meta.url));
 }
 
-export async function startViewFromCli(capturePath: string, port: number): Promise<number> {
+export async function startViewFromCli(capturePath: string, port: number, keylogFiles: string[] = []): Promise<number> {
   const staticDir = process.env.WIREFALL_RENDERER_DIR ?? rendererDir();
   if (!existsSync(`${staticDir}/index.html`)) {
     throw new UnreadableFileError(`the UI is not built (${staticDir}); run \`npm run build\` in the repository root`);
   }
   if (!existsSync(capturePath)) throw new UnreadableFileError(`cannot open ${capturePath}: ENOENT`);
-  const server = await startViewServer({ capturePath, port, staticDir });
+  for (const k of keylogFiles) if (!existsSync(k)) throw new UnreadableFileError(`cannot open key log ${k}: ENOENT`);
+  const server = await startViewServer({ capturePath, port, staticDir, keylogFiles });
   process.stdout.write(`wirefall: serving ${capturePath} at ${server.url}\n(Ctrl+C to stop)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);

@@ -208,8 +208,9 @@ class Tls12AeadCipher implements RecordCipher {
       if (!xorNonce(nonce, this.keys.iv, seq)) return FAIL_AUTH;
     } else {
       // RFC 5288 §3 / RFC 6655 §3: nonce = salt (4, from the key block) || GenericAEADCipher.nonce_explicit (8).
-      nonce.set(this.keys.iv.subarray(0, 4), 0);
-      nonce.set(fragment.subarray(0, EXPLICIT_NONCE_LEN), 4);
+      const salt = this.keys.iv;
+      for (let i = 0; i < 4; i++) nonce[i] = salt[i];
+      for (let i = 0; i < EXPLICIT_NONCE_LEN; i++) nonce[4 + i] = fragment[i];
     }
     const ptLen = len - explicit - p.tagLen;
     // RFC 5246 §6.2.3.3: additional_data = seq_num + type + version + length (of the plaintext).

@@ -5,13 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AnalysisProgress } from './api.js';
-import { CORE } from './core-link.js';
+import { CORE, type KeyLogSources } from './core-link.js';
 import { progressStep } from './docs.js';
 import { statSync } from 'node:fs';
 
 const port = parentPort;
 if (port) {
-  const { path } = workerData as { path: string };
+  const { path, keylog } = workerData as { path: string; keylog?: KeyLogSources };
   const controller = new AbortController();
   port.on('message', (m: { type?: string }) => {
     if (m?.type === 'cancel') controller.abort();
@@ -29,7 +29,7 @@ if (port) {
     last = progress.bytes;
     port.postMessage({ type: 'progress', progress });
   };
-  CORE.analyzeFile(path, { signal: controller.signal, onProgress }).then(
+  CORE.analyzeFile(path, { signal: controller.signal, onProgress, keylog }).then(
     (report) => port.postMessage({ type: 'done', report }),
     (e: unknown) => {
       const err = e as { code?: unknown; message?: unknown };

@@ -39,6 +39,8 @@ export interface ViewServerOptions {
   host?: '127.0.0.1';
   /** For tests and embedding: provide the engine links (analysis then runs in-process). */
   core?: CoreLinks;
+  /** TLS key log files (`wirefall view --keylog`), used for every capture this server analyses. */
+  keylogFiles?: string[];
 }
 
 /** Where analysis runs: a worker thread (compiled build) or the server's own thread. */
@@ -153,7 +155,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     analysis === 'worker'
       ? (path, onProgress, signal) =>
           new Promise<Report>((resolveReport, reject) => {
-            const w = new Worker(workerFile, { workerData: { path } });
+            const w = new Worker(workerFile, { workerData: { path, keylog: { files: opts.keylogFiles ?? [] } } });
             signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
             w.on('message', (m: { type: string; progress?: AnalysisProgress; report?: Report; error?: { code: string; message: string } }) => {
               if (m.type === 'progress' && m.progress) onProgress(m.progress);
@@ -164,7 +166,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
             w.on('error', reject);
             w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
           })
-      : (path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress });
+      : (path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [] } });
   const docs = new DocStore(analyze, core.phases);
   const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
   const sse = new Set<ServerResponse>();
