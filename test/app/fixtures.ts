@@ -35,6 +35,8 @@ export function conn(p: Partial<ConnectionRow> & { id: number }): ConnectionRow 
     client: { ip: '127.0.0.1', port: 40000 + p.id },
     server: { ip: '127.0.0.2', port: 8080 },
     protocol: 'http/1.1',
+    tlsSummary: null,
+    undecrypted: null,
     startSeen: true,
     firstTime: 0,
     lastTime: 100,

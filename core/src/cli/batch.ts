@@ -9,6 +9,7 @@ import { detectAll, type DetectOptions } from '../detect/index.js';
 import { WirefallError } from '../errors.js';
 import type { CaptureInfo, Connection, Header, Report, Request } from '../model/types.js';
 import { VERSION } from '../version.js';
+import { jsonLine } from './json-out.js';
 import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
 
 export type OutputMode = 'report' | 'ndjson';
@@ -70,7 +71,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
       outcome.requests = report.requests.length;
       countFindings(outcome, report);
     } else {
-      const emit = (type: string, rec: object) => cb.onLine?.(JSON.stringify({ type, file: task.file, ...rec }));
+      const emit = (type: string, rec: object) => cb.onLine?.(jsonLine({ type, file: task.file, ...rec }));
       // Findings need the whole connection/request set. NDJSON streams every record as it completes
       // and keeps only a slim copy for the detectors (the headers they read, no bodies or HPACK
       // field records), up to MAX_NDJSON_DETECT_RECORDS; findings follow at the end.

@@ -1,5 +1,8 @@
 /**
- * Pretty-printed JSON, byte for byte what `JSON.stringify(value, null, 2)` gives, written in pieces.
+ * JSON output written in pieces: compact (`--format json`, NDJSON) or indented (`--pretty`, HAR),
+ * byte for byte what `JSON.stringify(value, roundTimes, indent)` gives. Every non-integer number is
+ * rounded to 3 decimals (`roundTimes`): times and durations are milliseconds, so outputs carry
+ * microseconds and no float noise (`172.78700000000003` → `172.787`).
  *
  * A report's JSON is tens of MB (21 MB for the 521 MB benchmark capture). As one string it is then
  * encoded into one buffer of the same size: two large fresh allocations at the end of a run, when
@@ -17,6 +20,58 @@ export const PIECE_CHARS = 64 * 1024;
  * reach the records of a batch ({ reports: [{ connections: [...] }] }) and of a HAR (log.entries).
  */
 const STREAM_DEPTH = 4;
+
+/** JSON.stringify replacer: non-integer numbers rounded to 3 decimals (ms → µs). */
+export function roundTimes(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : v;
+}
+
+/** One record as a compact JSON line (no newline), times rounded as everywhere. */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value, roundTimes);
+}
+
+/** Compact JSON (one line) in pieces, then a newline. */
+export function writeJson(value: unknown, write: (s: string) => void, opts: { pretty?: boolean; pieceChars?: number } = {}): void {
+  if (opts.pretty) return writePrettyJson(value, write, opts.pieceChars);
+  let buf = '';
+  const pieceChars = opts.pieceChars ?? PIECE_CHARS;
+  const put = (s: string): void => {
+    buf += s;
+    if (buf.length >= pieceChars) {
+      write(buf);
+      buf = '';
+    }
+  };
+  emitCompact(value, 0, put);
+  write(buf + '\n');
+}
+
+function emitCompact(v: unknown, depth: number, put: (s: string) => void): void {
+  if (depth < STREAM_DEPTH && typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+    if (Array.isArray(v)) {
+      put('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) put(',');
+        emitCompact(v[i], depth + 1, put);
+      }
+      return put(']');
+    }
+    put('{');
+    let first = true;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const x = o[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      put((first ? '' : ',') + JSON.stringify(k) + ':');
+      first = false;
+      emitCompact(roundTimes(k, x), depth + 1, put);
+    }
+    return put('}');
+  }
+  const s = JSON.stringify(v, roundTimes) as string | undefined;
+  put(s === undefined ? 'null' : s);
+}
 
 export function writePrettyJson(value: unknown, write: (s: string) => void, pieceChars = PIECE_CHARS): void {
   let buf = '';
@@ -50,12 +105,12 @@ function emit(v: unknown, pad: string, depth: number, put: (s: string) => void):
       if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
       put((first ? '{\n' : ',\n') + inner + JSON.stringify(k) + ': ');
       first = false;
-      emit(x, inner, depth + 1, put);
+      emit(roundTimes(k, x), inner, depth + 1, put);
     }
     return put(first ? '{}' : '\n' + pad + '}');
   }
   // An array element with no JSON form is null, as in JSON.stringify. JSON escapes newlines inside
   // strings, so every newline in `s` is structural and takes this level's indentation.
-  const s = JSON.stringify(v, null, 2) as string | undefined;
+  const s = JSON.stringify(v, roundTimes, 2) as string | undefined;
   put(s === undefined ? 'null' : pad === '' ? s : s.replaceAll('\n', '\n' + pad));
 }

@@ -12,7 +12,7 @@ import { checkThresholds } from '../detect/index.js';
 import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.js';
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
-import { writePrettyJson } from './json-out.js';
+import { jsonLine, writeJson, writePrettyJson } from './json-out.js';
 
 export const EXIT = {
   OK: 0,
@@ -47,6 +47,8 @@ analyze options:
                                     {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...};
                                     a file's findings follow its last request (skipped past 2,000,000
                                     records, counted as capture.counters.ndjsonFindingsSkipped)
+      --pretty                     indent --format json (2 spaces); compact by default. Times in
+                                    every output are ms rounded to µs (at most 3 decimals)
   -o, --output FILE                write there instead of standard output
   -j, --jobs N                     files analysed in parallel (default: number of cores)
       --idle-gap MS                shortest gap recorded as an idle period (default 1000)
@@ -182,9 +184,11 @@ async function analyze(argv: string[]): Promise<number> {
       'no-progress': { type: 'boolean', default: false },
       'pcap-reader': { type: 'string' },
       keylog: { type: 'string', multiple: true },
+      pretty: { type: 'boolean', default: false },
     },
   });
   const format = values.format!;
+  const pretty = values.pretty === true;
   const keylogFiles = values.keylog;
   const classicParser = pcapReader(values['pcap-reader']);
   if (!['table', 'json', 'ndjson'].includes(format)) throw new UsageError(`unknown --format ${format} (table, json or ndjson)`);
@@ -244,16 +248,16 @@ async function analyze(argv: string[]): Promise<number> {
       if (o.report) {
         if (format === 'table') out.write((batch ? '\n' : '') + formatTable(o.report));
         else if (batch) reports.push(o.report);
-        else writePrettyJson(o.report, out.write);
+        else writeJson(o.report, out.write, { pretty });
       } else if (format === 'json' && !batch && o.capture) {
         // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
-        out.write(JSON.stringify({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, null, 2) + '\n');
+        writeJson({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, out.write, { pretty });
       }
     },
   );
   const summary = { files: outcomes.length, connections, requests, findings: kinds, failures: failures.length };
-  if (format === 'json' && batch) writePrettyJson({ wirefall: VERSION, reports, failures, summary }, out.write);
-  if (format === 'ndjson') out.write(JSON.stringify({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
+  if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, out.write, { pretty });
+  if (format === 'ndjson') out.write(jsonLine({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
   await out.close();
   if (batch) {
     process.stderr.write(

@@ -23,6 +23,7 @@ import type {
   PhaseId,
   Request,
   Side,
+  UndecryptedReason,
 } from '../model/types.js';
 
 /** One open capture (a tab in the app, the single document of `wirefall view`). */
@@ -95,8 +96,12 @@ export interface ConnectionRow {
   synTime: number | null;
   establishedTime: number | null;
   handshakeRttMs: number;
-  /** TLS handshake span when known (connection.extra.tls), else null. */
+  /** TLS handshake span (ClientHello → handshake complete) when known, else null. */
   tls: [number, number] | null;
+  /** One line of TLS facts (tls/explain.ts tlsSummary), null for a connection without TLS. */
+  tlsSummary: string | null;
+  /** Why a TLS connection was not decrypted and how to fix it, null when decrypted or not TLS. */
+  undecrypted: { reason: UndecryptedReason; text: string } | null;
   close: { by: Side | null; how: CloseHow; time: number | null; reason: CloseReason; detail?: string };
   idle: IdlePeriod[];
   keepAlive: { timeoutS?: number; max?: number; clientConnection?: string; serverConnection?: string; defaultPersistent: boolean } | null;

@@ -2,6 +2,7 @@
  * Report → ViewModel: the compact, draw-ready model the UI receives (see view/api.ts).
  * Pure; phases come from model/phases.ts (the one place they are computed).
  */
+import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
 import type { Connection, Phase, Report, Request, RequestTimes } from '../model/types.js';
 import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
 
@@ -33,8 +34,8 @@ function lastTime(r: Request): number {
 
 /** The TLS handshake span: connection.extra.tls when the engine records it, else the ssl times of the connection's first request. */
 function tlsSpan(c: Connection, first: Request | undefined): [number, number] | null {
-  const tls = c.extra?.['tls'] as { startTime?: unknown; endTime?: unknown } | undefined;
-  if (tls && typeof tls.startTime === 'number' && typeof tls.endTime === 'number') return [tls.startTime, tls.endTime];
+  const tls = c.tls;
+  if (tls && tls.clientHelloTime !== null && tls.handshakeEndTime !== null) return [tls.clientHelloTime, tls.handshakeEndTime];
   const t = first?.times;
   if (t && t.sslStartTime !== null && t.sslEndTime !== null) return [t.sslStartTime, t.sslEndTime];
   return null;
@@ -84,6 +85,8 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
     establishedTime: c.establishedTime,
     handshakeRttMs: c.handshakeRttMs,
     tls: tlsSpan(c, first),
+    tlsSummary: c.tls ? tlsSummary(c.tls) : null,
+    undecrypted: c.tls?.undecryptedReason ? { reason: c.tls.undecryptedReason, text: explainUndecrypted(c.tls.undecryptedReason) } : null,
     close: {
       by: c.close.by,
       how: c.close.how,

@@ -24,6 +24,7 @@ import type { Report } from '../model/types.js';
 import { validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
+import { roundTimes } from '../cli/json-out.js';
 import { DocStore, DocError, type Analyze } from './docs.js';
 
 export interface ViewServerOptions {
@@ -292,7 +293,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
           const report = docs.report(doc);
           const stem = basename(report.capture.file || docs.info(doc).title).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
           const name = kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`;
-          const body = JSON.stringify(kind === 'har' ? core.toHar(report) : report, null, 2);
+          const body = JSON.stringify(kind === 'har' ? core.toHar(report) : report, roundTimes, 2);
           res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
           return send(res, 200, body, 'application/json; charset=utf-8');
         } catch (e) {

@@ -1,10 +1,12 @@
 /**
  * The CLI writes reports and HAR files in pieces (core/src/cli/json-out.ts); the bytes must be
- * exactly JSON.stringify(value, null, 2) plus a newline, for real reports and for the corner cases
- * of JSON.stringify (members without a JSON form, empty containers, toJSON, escaped newlines).
+ * exactly JSON.stringify(value, roundTimes, 2) (indented, `--pretty` and HAR) or
+ * JSON.stringify(value, roundTimes) (compact, the `--format json` default) plus a newline, for real
+ * reports and for the corner cases of JSON.stringify (members without a JSON form, empty
+ * containers, toJSON, escaped newlines); and every time carries at most microseconds.
  */
 import { describe, expect, it } from 'vitest';
-import { writePrettyJson } from '../../../core/src/cli/json-out.js';
+import { roundTimes, writeJson, writePrettyJson } from '../../../core/src/cli/json-out.js';
 import { analyzeFile } from '../../../core/src/engine.js';
 import { detectAll } from '../../../core/src/detect/index.js';
 import { toHar } from '../../../core/src/model/har.js';
@@ -15,18 +17,29 @@ const pieces = (v: unknown, chars?: number): string[] => {
   writePrettyJson(v, (s) => out.push(s), chars);
   return out;
 };
+const compact = (v: unknown, chars?: number): string[] => {
+  const out: string[] = [];
+  writeJson(v, (s) => out.push(s), { pieceChars: chars });
+  return out;
+};
 
 describe('pretty JSON in pieces', () => {
   for (const f of ['keepalive-pool.pcap', 'h2-push.pcap', 'pipelining.pcap']) {
-    it(`${f}: report and HAR are written exactly as JSON.stringify(…, null, 2)`, async () => {
+    it(`${f}: report and HAR are written exactly as JSON.stringify(…, roundTimes, 2 | none)`, async () => {
       const report = await analyzeFile(sample(f), { findings: (r) => detectAll(r) });
       expect(report.requests.length).toBeGreaterThan(0);
       for (const v of [report, toHar(report), { reports: [report, report], failures: [] }]) {
-        const want = JSON.stringify(v, null, 2) + '\n';
+        const want = JSON.stringify(v, roundTimes, 2) + '\n';
         const small = pieces(v, 200);
         expect(small.length).toBeGreaterThan(3);
         expect(small.join('')).toBe(want);
         expect(pieces(v).join('')).toBe(want);
+        const wantCompact = JSON.stringify(v, roundTimes) + '\n';
+        expect(compact(v, 200).join('')).toBe(wantCompact);
+        expect(compact(v).join('')).toBe(wantCompact);
+        // No float noise: every number has at most 3 decimals, and the values are the model's.
+        for (const m of wantCompact.matchAll(/[:,\[](-?\d+\.(\d+))(?=[,\]}])/g)) expect(m[2].length).toBeLessThanOrEqual(3);
+        expect(JSON.parse(wantCompact)).toEqual(JSON.parse(JSON.stringify(v, roundTimes)));
       }
     });
   }
@@ -44,8 +57,16 @@ describe('pretty JSON in pieces', () => {
       { 'quo"te': 1, '\n': [{ '': '' }] },
     ];
     for (const v of values) {
-      for (const chars of [1, 7, undefined]) expect(pieces(v, chars).join('')).toBe(JSON.stringify(v, null, 2) + '\n');
+      for (const chars of [1, 7, undefined]) {
+        expect(pieces(v, chars).join('')).toBe(JSON.stringify(v, null, 2) + '\n');
+        expect(compact(v, chars).join('')).toBe(JSON.stringify(v) + '\n');
+      }
     }
+  });
+
+  it('times are rounded to microseconds, integers and non-numbers untouched', () => {
+    const v = { lastTime: 172.78700000000003, d: -0.0004, n: 3, big: 1e21, s: '1.23456', a: [0.1 + 0.2, 2] };
+    expect(JSON.parse(compact(v).join(''))).toEqual({ lastTime: 172.787, d: 0, n: 3, big: 1e21, s: '1.23456', a: [0.3, 2] });
   });
 
   it('no piece is much longer than asked for, below the streamed levels', async () => {
