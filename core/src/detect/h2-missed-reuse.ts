@@ -6,8 +6,10 @@
  *
  * Signature. HTTP/2 connections (h2c, and h2 when its frames are visible) are grouped by client
  * address and server endpoint (for `http` URIs, RFC 9113 §9.1.1 allows reuse for any host that
- * resolves to the same address). A connection N with at least one request, opened (SYN) at t, is
- * avoidable when an earlier connection P of its group was at t:
+ * resolves to the same address) and, over TLS, the SNI: a connection for another name on the same
+ * address is reused only by coalescing, which needs the certificate to cover that name — that is
+ * h2-coalescing.ts. A connection N with at least one request, opened (SYN) at t, is avoidable
+ * when an earlier connection P of its group was at t:
  *   - open: its handshake done, no FIN/RST before t;
  *   - not draining: no GOAWAY from either side before t;
  *   - ready and in use: the server's SETTINGS had arrived (so the client knew it was HTTP/2 and
@@ -15,8 +17,10 @@
  *   - not full: P's open streams at t (requests started, response not yet complete) were fewer
  *     than the server's MAX_CONCURRENT_STREAMS in force at t (unlimited when not advertised).
  * Rule `h2-second-connection`: one finding per client and origin, "k of m connections avoidable".
- * Cost per avoidable connection: its TCP handshake (SYN → ACK at the capture point) — it also paid
- * a SETTINGS exchange and a fresh congestion window, not counted, so the cost is a floor.
+ * Cost per avoidable connection: its TCP handshake (SYN → ACK at the capture point) plus, over TLS,
+ * its measured TLS handshake (1 round trip for full TLS 1.3, 2 for full TLS 1.2: `util.handshakeCost`)
+ * — it also paid a SETTINGS exchange and a fresh congestion window, not counted, so the cost is a
+ * floor.
  *
  * Load generators and pre-opened pools: `h2load -c 2` (samples/h2load.pcap) opens both
  * connections at once, the second SYN (0.075 ms) before the first has its server SETTINGS
@@ -31,8 +35,8 @@
  *  - Separate processes (two command-line clients, two browser profiles) cannot share a
  *    connection; the finding is then about the application design (share one client), not a bug
  *    in either process.
- *  - Same address, different origins: for `https`, reuse also needs the certificate to cover both
- *    names (§9.1.1), which the capture may not show; behind NAT, several clients share one address.
+ *  - Same address, different origins: over h2c any host on the address is merged (§9.1.1 allows
+ *    it for `http`); behind NAT, several clients share one address.
  *  - The server may have been about to refuse more streams (a lower MAX_CONCURRENT_STREAMS in a
  *    SETTINGS not yet acknowledged, load shedding) or P may have been slow (a big download with
  *    flow-control stalls): a client may open a second connection on purpose to avoid head-of-line
@@ -42,8 +46,8 @@
  */
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
-import { endpoint, ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
-import { capEvidence, groupByOrigin, MinHeap, openTime, originKey } from './util.js';
+import { ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
+import { capEvidence, groupByOrigin, handshakeCost, handshakesNote, MinHeap, openTime, originKey, originLabel } from './util.js';
 
 const THRESHOLDS = {} as const;
 
@@ -73,7 +77,7 @@ function reqsOf(report: Report): Map<number, Request[]> {
 }
 
 /** The server's MAX_CONCURRENT_STREAMS in force at t, and when its first SETTINGS arrived. */
-function serverSettingsAt(c: Connection, t: number): { ready: { time: number; packet: number } | null; limit: number | null } {
+export function serverSettingsAt(c: Connection, t: number): { ready: { time: number; packet: number } | null; limit: number | null } {
   const recs = h2Facts(c)?.server?.settings ?? [];
   let ready: { time: number; packet: number } | null = null;
   let limit: number | null = null;
@@ -86,7 +90,8 @@ function serverSettingsAt(c: Connection, t: number): { ready: { time: number; pa
   return { ready, limit };
 }
 
-function goawayBefore(c: Connection, t: number): boolean {
+/** A GOAWAY from either side at or before t (RFC 9113 §6.8: the connection is draining). */
+export function goawayBefore(c: Connection, t: number): boolean {
   const h = h2Facts(c);
   return [h?.client?.goaway, h?.server?.goaway].some((g) => g !== undefined && g.time <= t);
 }
@@ -138,7 +143,7 @@ export function avoidableH2Connections(
           readyTime: ready.time,
           readyPacket: ready.packet,
           firstRequest: first,
-          costMs: n.handshakeRttMs > 0 ? n.handshakeRttMs : 0,
+          costMs: handshakeCost(n, reqs.get(n.id)?.[0]).ms,
         });
         return;
       }
@@ -160,7 +165,7 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
   const findings: Finding[] = [];
   for (const [key, list] of byOrigin) {
     const c0 = list[0].connection;
-    const origin = endpoint(c0.server);
+    const origin = originLabel(c0);
     const cost = list.reduce((n, a) => n + a.costMs, 0);
     const requestIds = list.flatMap((a) => (reqs.get(a.connection.id) ?? []).map((r) => r.id));
     const evidence = list.flatMap((a) => {
@@ -172,7 +177,7 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
         ev(a.readyPacket, a.readyTime, `connection ${p.id}: server SETTINGS received (HTTP/2 ready${a.limit !== null ? `, MAX_CONCURRENT_STREAMS = ${a.limit}` : ', no stream limit advertised'})`),
         ev(a.firstRequest.packets.request[0], a.firstRequest.times.requestStartTime, `connection ${p.id}: first request ${a.firstRequest.method} ${a.firstRequest.target} (the client is using it)`),
         ev(n.firstPacket, openTime(n), `connection ${n.id} opened to the same origin while connection ${p.id} was open with ${a.openStreams} active stream(s) of ${a.limit ?? 'unlimited'} allowed`),
-        ev(n.lastPacket, n.establishedTime, `connection ${n.id}: handshake took ${fmtMs(a.costMs)}; it then carried ${nr.length} request(s): ${nr.slice(0, 5).map((r) => `${r.method} ${r.target}`).join(', ')}${nr.length > 5 ? ', …' : ''}`),
+        ev(n.lastPacket, n.establishedTime, `connection ${n.id}: handshake took ${fmtMs(a.costMs)}${n.tls ? ` (${handshakeCost(n, nr[0]).what})` : ''}; it then carried ${nr.length} request(s): ${nr.slice(0, 5).map((r) => `${r.method} ${r.target}`).join(', ')}${nr.length > 5 ? ', …' : ''}`),
       ];
     });
     const first = list[0];
@@ -184,7 +189,7 @@ function detect(report: Report, _opts: DetectOptions): Finding[] {
       severity: 'warning',
       summary:
         `${list.length} of ${groups.get(key)!.length} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
-        `(~${fmtMs(cost)} of handshakes)`,
+        `(~${fmtMs(cost)} of handshakes${handshakesNote(list.map((a) => a.connection))})`,
       connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
       requestIds,
       timeRange: [openTime(first.connection), lastConn.establishedTime ?? openTime(lastConn)],

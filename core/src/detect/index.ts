@@ -8,12 +8,15 @@
  */
 import type { Finding, Report } from '../model/types.js';
 import { blindRelay } from './blind-relay.js';
+import { h2Coalescing } from './h2-coalescing.js';
 import { h2FlowControl } from './h2-flow-control.js';
 import { h2MissedReuse } from './h2-missed-reuse.js';
 import { h2TcpHol } from './h2-tcp-hol.js';
 import { holStall } from './hol-stall.js';
 import { keepAlivePolicy } from './keepalive-policy.js';
 import { missedReuse } from './missed-reuse.js';
+import { tlsMissedReuse } from './tls-missed-reuse.js';
+import { tlsResumption } from './tls-resumption.js';
 
 export interface DetectOptions {
   /** Only run detectors emitting these kinds (default: all). */
@@ -39,7 +42,7 @@ export interface DetectorDef {
   detect: Detector;
 }
 
-export const DETECTOR_DEFS: DetectorDef[] = [missedReuse, blindRelay, holStall, keepAlivePolicy, h2MissedReuse, h2TcpHol, h2FlowControl];
+export const DETECTOR_DEFS: DetectorDef[] = [missedReuse, blindRelay, holStall, keepAlivePolicy, h2MissedReuse, h2TcpHol, h2FlowControl, tlsMissedReuse, tlsResumption, h2Coalescing];
 
 /** Detectors by name. */
 export const DETECTORS: Record<string, Detector> = Object.fromEntries(DETECTOR_DEFS.map((d) => [d.name, d.detect]));

@@ -1,9 +1,11 @@
 /**
  * missed-reuse and excess-parallel-connections: HTTP/1.x connections that did not need to exist.
  *
- * Signature. Connections are grouped by client address and origin (server address and port),
- * HTTP/1.x only. Each connection N with at least one request, in order of its SYN time t, is
- * judged against the earlier connections P of its group:
+ * Signature. Connections are grouped by client address and origin (server address and port, and
+ * for TLS the SNI: `originKey`), HTTP/1.x only — over TLS, those whose requests are visible
+ * (decrypted with a key log). Each connection N with at least one request, in order of its SYN
+ * time t, is judged against the earlier connections P of its group (over TLS, only those whose
+ * last request named the same Host as N's first: a connection serves one host):
  *
  *  1. Some P was *open and idle* at t: established, no FIN/RST yet, at least one exchange and all
  *     exchanges started before t complete by t, the last of them self-delimited (Content-Length,
@@ -25,7 +27,8 @@
  *       - `not-self-delimited`: the response had no length, so its end was the close (§6.3 ¶8);
  *       - `max-requests`: the server sent `Connection: close` on the n-th response (n > 1) after
  *         keep-alive on the earlier ones, or reached an advertised `Keep-Alive: max`;
- *       - `server-connection-close`: `Connection: close` on the server's first response;
+ *       - `server-connection-close`: `Connection: close` on the server's first response (a
+ *         `close` the client asked for first is the client's: `client-no-pool`, RFC 9112 §9.6);
  *       - `server-idle-timeout`: the server closed after an idle of at least `idleCloseMs`;
  *       - `client-no-pool`: the client closed (or asked to close) within `idleCloseMs` of the
  *         response although the server offered keep-alive — connection churn;
@@ -36,37 +39,46 @@
  * target) is a retry after a stale-connection race; keepalive-policy reports it, not this one.
  *
  * Cost per avoidable connection: its TCP handshake (SYN → ACK as seen at the capture point, ≈ one
- * round trip from a client-side capture) plus its TLS handshake when seen. One finding per client,
- * origin and cause: "N of M connections … avoidable, ~X ms of handshakes".
+ * round trip from a client-side capture) plus, over TLS, its TLS handshake as measured
+ * (ClientHello → the client's handshake end: one round trip for a full TLS 1.3 handshake, two for
+ * a full TLS 1.2 one, one when resumed — `tls.handshakeRtts`, stated in the finding). One finding
+ * per client, origin and cause: "N of M connections … avoidable, ~X ms of handshakes (TCP + TLS
+ * 1.3 full handshake: 2 round trips each)". TLS connections whose requests are not visible (no
+ * keys) are judged from their TLS records by tls-missed-reuse.ts, with the same rules.
  *
  * Where it can be wrong:
  *  - The capture point matters: captured near the server, the handshake time under-counts the
  *    client's round trip; behind NAT, several clients share one address and look like one.
- *  - "Same origin" is address and port: two virtual hosts on one address are merged, one origin
- *    behind several addresses (DNS round robin) is split. TLS SNI/Host are not compared.
+ *  - "Same origin" is address and port (and SNI and Host over TLS): over plain HTTP two virtual
+ *    hosts on one address are merged; one origin behind several addresses (DNS round robin) is
+ *    split.
  *  - The client may have had a reason not to reuse (a different proxy route, client
  *    certificates, a deliberate cold connection for measurement).
  *  - An idle P may be closing at the very moment N opens (its FIN in flight); the client may know
  *    better — `idle-connection-unused` trusts what the capture shows at N's SYN.
  *  - Speculative preconnects (browsers) that were never used are ignored, which may hide churn.
- *  - Cost ignores TCP slow start and the CPU time of the extra handshakes, so it is a floor.
+ *  - Cost ignores TCP slow start and the CPU time of the extra handshakes, so it is a floor. A
+ *    resumed TLS handshake is counted at its own (shorter) measured time.
  */
 import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import {
   capEvidence,
   closedBy,
-  endpoint,
   ev,
   exchangeEnd,
   fmtMs,
   groupByOrigin,
+  handshakeCost,
+  handshakesNote,
+  hostOf,
   isHttp1,
   label,
   maxOf,
   MinHeap,
   minOf,
   openTime,
+  originLabel,
   requestsByConnection,
   selfDelimited,
   setupCostMs,
@@ -98,9 +110,11 @@ interface Avoidable {
   gapMs: number;
   /** Requests on `by` when it ended. */
   served: number;
+  /** The client's last request on `by` said `Connection: close`. */
+  clientClose?: boolean;
 }
 
-const THRESHOLDS = {
+export const THRESHOLDS = {
   parallelBudget: { default: 6, unit: 'count', description: 'parallel HTTP/1 connections per client and origin before excess-parallel-connections' },
   reuseWindowMs: { default: 10_000, unit: 'ms', description: 'a new connection this soon after a closed one’s last response counts as a missed reuse' },
   idleCloseMs: { default: 500, unit: 'ms', description: 'a close after at least this much idle is an idle timeout, not an immediate close' },
@@ -116,13 +130,15 @@ function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: 
   if (last.httpVersion === 'HTTP/1.0' && !reqConn.includes('keep-alive')) return { cause: 'http10-no-keepalive', idleMs };
   if (p.close.reason === 'http10-no-keepalive') return { cause: 'http10-no-keepalive', idleMs };
   if (!selfDelimited(last) || p.close.reason === 'close-delimited-body') return { cause: 'not-self-delimited', idleMs };
+  // RFC 9112 §9.6: a server that receives `close` closes after its response and SHOULD say
+  // `close` too — the server's header then only echoes the client's choice.
+  if (reqConn.includes('close')) return { cause: 'client-no-pool', idleMs };
   if (respConn.includes('close')) {
     const earlierKept = reqs.length > 1 && reusable.slice(0, reqs.length - 1).every(Boolean);
     const max = p.keepAlive?.max;
     if (earlierKept || p.close.reason === 'max-requests' || (max !== undefined && reqs.length >= max)) return { cause: 'max-requests', idleMs };
     return { cause: 'server-connection-close', idleMs };
   }
-  if (reqConn.includes('close')) return { cause: 'client-no-pool', idleMs };
   if (p.close.how === 'rst') return { cause: 'reset', idleMs };
   if (p.close.by === 'server') return { cause: idleMs >= idleCloseMs ? 'server-idle-timeout' : 'server-close', idleMs };
   return { cause: idleMs >= idleCloseMs ? 'client-idle-timeout' : 'client-no-pool', idleMs };
@@ -135,13 +151,24 @@ function reusableAtEnd(p: Connection, reqs: Request[]): boolean {
   return selfDelimited(last) && (p.keepAlive?.reusableAfter[last.index - 1] ?? false);
 }
 
+/**
+ * Over TLS a connection serves the host it was opened for: P can carry N's first request only if
+ * P's last request named the same host (the groups already share the SNI; this catches a Host
+ * that differs from it). Plain HTTP/1 connections are not compared (virtual hosts share them).
+ */
+function sameHost(n: Connection, first: Request, p: Connection, byConn: Map<number, Request[]>): boolean {
+  if (!n.tls || !p.tls) return true;
+  const last = byConn.get(p.id)?.at(-1);
+  return !last || hostOf(first) === hostOf(last);
+}
+
 /** N's first request repeats a request that failed on P (stale-connection race retry). */
 function isRetryOf(first: Request | undefined, pReqs: Request[]): boolean {
   if (!first) return false;
   return pReqs.some((r) => r.state !== 'complete' && r.method === first.method && r.target === first.target);
 }
 
-const SEVERITY: Record<ReuseCause, Finding['severity']> = {
+export const SEVERITY: Record<ReuseCause, Finding['severity']> = {
   'idle-connection-unused': 'warning',
   'client-no-pool': 'warning',
   'client-idle-timeout': 'info',
@@ -166,6 +193,7 @@ function why(cause: ReuseCause, items: Avoidable[]): string {
     case 'idle-connection-unused':
       return 'the client opened a new connection while an earlier one to the same server was open, idle and reusable';
     case 'client-no-pool':
+      if (items.every((a) => a.clientClose)) return 'the client sent `Connection: close` with its request, so the server closed the connection after the response (RFC 9112 §9.6), and the client opened a new connection for its next request (it does not keep connections: no pool/session)';
       return 'the client opened a new connection for each request and closed it right after the response, although the server offered keep-alive (it does not reuse connections: no pool/session)';
     case 'client-idle-timeout':
       return `the client closed its idle connection after ~${idle} and reconnected ${gap} after the previous response`;
@@ -189,24 +217,25 @@ function why(cause: ReuseCause, items: Avoidable[]): string {
 }
 
 function advice(cause: ReuseCause, items: Avoidable[]): string {
+  return reuseAdvice(cause, maxOf(items, (a) => a.gapMs));
+}
+
+/** What to do about a missed reuse with this cause (`maxGapMs`: the longest gap before a new connection). */
+export function reuseAdvice(cause: ReuseCause, maxGapMs: number): string {
   switch (cause) {
     case 'idle-connection-unused':
     case 'client-no-pool':
       return 'Reuse connections: send all requests to this origin through one HTTP client that keeps a connection pool (one curl run with several URLs, a requests.Session, an http.Agent({ keepAlive: true }), a shared HttpClient) instead of a new client per request. Each new connection costs a TCP handshake (one round trip), a TLS handshake on HTTPS, and a fresh TCP slow start.';
-    case 'client-idle-timeout': {
-      const gap = maxOf(items, (a) => a.gapMs);
-      return `Keep idle pooled connections longer than the gaps between requests (here up to ${fmtMs(gap)}), while staying below the server's keep-alive timeout.`;
-    }
+    case 'client-idle-timeout':
+      return `Keep idle pooled connections longer than the gaps between requests (here up to ${fmtMs(maxGapMs)}), while staying below the server's keep-alive timeout.`;
     case 'server-connection-close':
       return 'Enable keep-alive on the server (nginx `keepalive_timeout` > 0, Apache `KeepAlive On`), or find what makes it send `Connection: close` (an error path, a proxy, a request limit).';
     case 'http10-no-keepalive':
       return 'Use HTTP/1.1 (persistent by default), or send `Connection: keep-alive` on HTTP/1.0 requests to a server that honours it.';
     case 'not-self-delimited':
       return 'Make the server send Content-Length or `Transfer-Encoding: chunked` so the connection can be reused after the response.';
-    case 'server-idle-timeout': {
-      const gap = maxOf(items, (a) => a.gapMs);
-      return `Raise the server's keep-alive idle timeout above the client's gaps between requests (up to ${fmtMs(gap)} here; e.g. nginx \`keepalive_timeout\`), or have the client close its idle connections first.`;
-    }
+    case 'server-idle-timeout':
+      return `Raise the server's keep-alive idle timeout above the client's gaps between requests (up to ${fmtMs(maxGapMs)} here; e.g. nginx \`keepalive_timeout\`), or have the client close its idle connections first.`;
     case 'max-requests':
       return 'Raise the server’s per-connection request limit (nginx `keepalive_requests`, Apache `MaxKeepAliveRequests`) if the extra handshakes matter for this client.';
     case 'reset':
@@ -259,7 +288,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       // opening parallel connections ahead of demand (browsers preconnect), which is not a miss.
       while (idlePool.length && closedBy(idlePool[idlePool.length - 1], t0)) idlePool.pop();
       const p = idlePool.at(-1);
-      if (p && openTime(p) < t0) {
+      if (p && openTime(p) < t0 && sameHost(n, nReqs[0], p, byConn)) {
         const last = byConn.get(p.id)!.at(-1)!;
         const gap = t0 - exchangeEnd(last);
         avoidable.push({ conn: n, by: p, cause: 'idle-connection-unused', costMs: setupCostMs(n, nReqs[0]), idleMs: gap, gapMs: gap, served: last.index });
@@ -281,6 +310,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
           closed.splice(i, 1);
           continue;
         }
+        if (!sameHost(n, nReqs[0], closed[i], byConn)) continue;
         best = closed[i];
         closed.splice(i, 1);
         break;
@@ -297,10 +327,11 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         idleMs,
         gapMs: t0 - exchangeEnd(pReqs[pReqs.length - 1]),
         served: pReqs.length,
+        clientClose: tokens(pReqs[pReqs.length - 1].requestHeaders, 'connection').includes('close'),
       });
     }
 
-    const origin = endpoint(group[0].server);
+    const origin = originLabel(group[0]);
     const client = group[0].client.ip;
     const byCause = new Map<ReuseCause, Avoidable[]>();
     for (const a of avoidable) {
@@ -316,7 +347,8 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         const prev = a.cause === 'idle-connection-unused'
           ? `while connection ${a.by.id} was idle for ${fmtMs(a.gapMs)}`
           : `${fmtMs(a.gapMs)} after connection ${a.by.id}'s last response (${a.by.close.by ?? '?'} ${a.by.close.how === 'rst' ? 'RST' : 'FIN'}${a.idleMs >= 1 ? ` after ${fmtMs(a.idleMs)} idle` : ''})`;
-        return ev(a.conn.firstPacket, openTime(a.conn), `connection ${a.conn.id} opened for ${label(first)} ${prev}; handshake ${fmtMs(a.costMs)}`);
+        const hs = a.conn.tls ? ` (${handshakeCost(a.conn, first).what})` : '';
+        return ev(a.conn.firstPacket, openTime(a.conn), `connection ${a.conn.id} opened for ${label(first)} ${prev}; handshake ${fmtMs(a.costMs)}${hs}`);
       });
       const closeEv = items[0].by.close;
       if (cause !== 'idle-connection-unused' && closeEv.packet !== null) {
@@ -330,7 +362,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
         rule: cause,
         layer: 'http1',
         severity: SEVERITY[cause],
-        summary: `${items.length} of ${used.length} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes: ${why(cause, items)}`,
+        summary: `${items.length} of ${used.length} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes${handshakesNote(items.map((a) => a.conn))}: ${why(cause, items)}`,
         connectionIds: conns,
         requestIds: reqIds,
         timeRange: [minOf(items, (a) => openTime(a.by)), maxOf(items, (a) => a.conn.lastTime)],

@@ -61,8 +61,48 @@ export function selfDelimited(r: Request): boolean {
   return header(r.responseHeaders, 'content-length') !== undefined;
 }
 
+/**
+ * Client, server endpoint and — for TLS — the SNI: the unit one connection pool serves. Two TLS
+ * names on one address and port are two origins (RFC 6454 §4: the host is part of the origin), and
+ * a client pools connections per origin; connections for another name on the same address are
+ * only shared by HTTP/2 coalescing (h2-coalescing.ts). A TLS connection without SNI (an IP
+ * literal, or a ClientHello not captured) forms its own group with the others without one.
+ */
 export function originKey(c: Connection): string {
-  return `${c.client.ip}→${endpoint(c.server)}`;
+  const base = `${c.client.ip}→${endpoint(c.server)}`;
+  return c.tls ? `${base} tls:${sniOf(c) ?? ''}` : base;
+}
+
+/** The TLS server name (RFC 6066 §3), lower-cased without a trailing dot; null when none was sent. */
+export function sniOf(c: Connection): string | null {
+  const s = c.tls?.sni;
+  if (!s) return null;
+  const l = s.toLowerCase();
+  return l.endsWith('.') ? l.slice(0, -1) : l;
+}
+
+/** "a.example (10.0.0.2:443)" for TLS connections with SNI, else "10.0.0.2:443". */
+export function originLabel(c: Connection): string {
+  const sni = sniOf(c);
+  return sni ? `${sni} (${endpoint(c.server)})` : endpoint(c.server);
+}
+
+/** The host a request named (Host header, else the URL's authority), lower-cased, without port. */
+export function hostOf(r: Request): string | null {
+  let h = header(r.requestHeaders, ':authority') ?? header(r.requestHeaders, 'host');
+  if (h === undefined) {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(r.url);
+    if (!m) return null;
+    h = m[1].slice(m[1].lastIndexOf('@') + 1);
+  }
+  h = h.trim().toLowerCase();
+  // "[v6]:port", "name:port"
+  const v6 = /^\[([^\]]*)\]/.exec(h);
+  if (v6) return v6[1];
+  const colon = h.indexOf(':');
+  if (colon >= 0) h = h.slice(0, colon);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h || null;
 }
 
 export function endpoint(e: { ip: string; port: number }): string {
@@ -111,10 +151,55 @@ export function closedBy(c: Connection, t: number): boolean {
 
 /** Time spent on the TCP (and TLS, when seen) handshake of a connection; 0 when unknown. */
 export function setupCostMs(c: Connection, first: Request | undefined): number {
-  let ms = c.handshakeRttMs > 0 ? c.handshakeRttMs : 0;
-  const t = first?.times;
-  if (t && t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime) ms += t.sslEndTime - t.sslStartTime;
-  return ms;
+  return handshakeCost(c, first).ms;
+}
+
+export interface HandshakeCost {
+  /** TCP + TLS. */
+  ms: number;
+  /** SYN → ACK at the capture point (≈ one round trip from a client-side capture); 0 unknown. */
+  tcpMs: number;
+  /** ClientHello → the client's handshake end (`tls.handshakeEndTime`), 0 without TLS or unknown. */
+  tlsMs: number;
+  /** Round trips before the client could send its request: 1 (TCP) + `tls.handshakeRtts`; null unknown. */
+  rtts: number | null;
+  /** "TCP 20 ms + TLS 1.3 full handshake 22 ms: 2 round trips" */
+  what: string;
+}
+
+/**
+ * What a connection's setup cost: the measured TCP handshake plus the measured TLS handshake
+ * (ClientHello → the client's Finished / handshake end: RFC 8446 §2 one round trip for a full TLS
+ * 1.3 handshake, RFC 5246 §7.3 two for a full TLS 1.2 one, one when resumed), and the round trips
+ * that implies. The TLS times come from `tls` when the handshake was seen, else from the first
+ * request's ssl phase.
+ */
+export function handshakeCost(c: Connection, first?: Request): HandshakeCost {
+  const tcpMs = c.handshakeRttMs > 0 ? c.handshakeRttMs : 0;
+  const tls = c.tls;
+  let tlsMs = 0;
+  if (tls && tls.clientHelloTime !== null && tls.handshakeEndTime !== null && tls.handshakeEndTime > tls.clientHelloTime) {
+    tlsMs = tls.handshakeEndTime - tls.clientHelloTime;
+  } else {
+    const t = first?.times;
+    if (t && t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime) tlsMs = t.sslEndTime - t.sslStartTime;
+  }
+  const tcpRtts = c.synTime !== null ? 1 : null;
+  const tlsRtts = tls ? (tls.handshakeRtts >= 0 ? tls.handshakeRtts : null) : 0;
+  const rtts = tcpRtts === null || tlsRtts === null ? null : tcpRtts + tlsRtts;
+  const parts = [`TCP ${fmtMs(tcpMs)}`];
+  if (tls) parts.push(`${tlsHandshakeName(c)} ${tlsMs > 0 ? fmtMs(tlsMs) : '(time not seen)'}`);
+  const what = `${parts.join(' + ')}${rtts !== null ? `: ${rtts} round trip${rtts === 1 ? '' : 's'}` : ''}`;
+  return { ms: tcpMs + tlsMs, tcpMs, tlsMs, rtts, what };
+}
+
+/** "TLS 1.3 full handshake", "TLS 1.2 resumed handshake", "TLS 1.3 resumed handshake with 0-RTT". */
+export function tlsHandshakeName(c: Connection): string {
+  const t = c.tls;
+  if (!t) return 'no TLS';
+  const v = t.version ?? 'TLS';
+  const extra = [t.helloRetry ? ' after a HelloRetryRequest' : '', t.earlyData === 'accepted' ? ' with 0-RTT' : ''].join('');
+  return `${v} ${t.resumed ? 'resumed' : 'full'} handshake${extra}`;
 }
 
 /** Duration for humans: "0.4 ms", "38 ms", "3.9 s". */
@@ -205,4 +290,24 @@ export class RangeArgMax {
     }
     return out;
   }
+}
+
+/**
+ * " (TCP + TLS 1.3 full handshake: 2 round trips each)" for a list of avoidable TLS connections;
+ * "" when none is TLS. Versions and round-trip counts that differ are shown as ranges.
+ */
+export function handshakesNote(conns: readonly Connection[]): string {
+  const tls = conns.filter((c) => c.tls);
+  if (!tls.length) return '';
+  const names = new Set(tls.map(tlsHandshakeName));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of tls) {
+    const r = handshakeCost(c).rtts;
+    if (r === null) continue;
+    lo = Math.min(lo, r);
+    hi = Math.max(hi, r);
+  }
+  const rtts = lo === Infinity ? '' : `: ${lo === hi ? lo : `${lo}–${hi}`} round trip${hi === 1 ? '' : 's'} each`;
+  return ` (TCP + ${names.size === 1 ? [...names][0] : 'TLS'}${rtts})`;
 }

@@ -59,6 +59,10 @@ const EXPECTED: Record<string, Expected[]> = {
   ],
   // Two curl runs in a row (14 then 3 URLs): the second connection is churn, truthfully.
   'bench-seed-http1.pcap': [{ id: 'missed-reuse/client-no-pool', connections: [0, 1], requests: [14] }],
+  // The same fetch list over plain HTTP, and over TLS 1.3 (analysed here without its key log: the
+  // requests are not visible, the TLS records show the same churn — tls-missed-reuse.ts).
+  'bench-seed-https-clear.pcap': [{ id: 'missed-reuse/client-no-pool', connections: [0, 1], requests: [14] }],
+  'bench-seed-https.pcap': [{ id: 'missed-reuse/client-no-pool', connections: [0, 1], requests: [] }],
   // Hung request 2 (GET /f2.txt), its predecessor 1 and the upstream copy 0; nginx keepalive 4 s.
   'blind-relay.pcap': [{ id: 'blind-relay-hang', connections: [0, 1], requests: [2, 1, 0], cost: [3900, 30] }],
   'stale-race.pcap': [{ id: 'keepalive-policy/stale-connection-race', connections: [0, 1], requests: [2, 1], cost: [1.5, 1.5] }],
