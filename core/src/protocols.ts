@@ -32,19 +32,33 @@ export function looksLikeH2Preface(d: Uint8Array, partial = false): boolean {
   return true;
 }
 
-function looksLikeTls(d: Uint8Array): boolean {
-  // RFC 8446 §5.1: ContentType handshake(22), legacy_record_version 0x03 0x0{0..4}.
-  return d.length >= 3 && d[0] === 0x16 && d[1] === 0x03 && d[2] <= 0x04;
+/**
+ * The first bytes of a TLS stream:
+ *  - a handshake record (RFC 8446 §5.1: ContentType handshake(22), legacy_record_version 3.0–3.4);
+ *  - an SSL 2.0-compatible ClientHello (RFC 5246 Appendix E.2: a 2-byte length with the high bit
+ *    set, msg_type 1, version 3.x), which old clients still send to TLS servers;
+ *  - when the capture started mid-connection (`startUnseen`), any other record a TLS connection
+ *    carries after its handshake: application data, alert or ChangeCipherSpec, version 3.1–3.4,
+ *    with a length within RFC 5246 §6.2.3's bound — its keys cannot be known, but it is TLS.
+ */
+export function looksLikeTls(d: Uint8Array, startUnseen = false): boolean {
+  if (d.length < 3) return false;
+  if (d[0] === 0x16 && d[1] === 0x03 && d[2] <= 0x04) return true;
+  if ((d[0] & 0x80) !== 0 && d.length >= 5 && d[2] === 0x01 && d[3] === 0x03 && d[4] <= 0x04) return true;
+  if (startUnseen && d.length >= 5 && (d[0] === 0x17 || d[0] === 0x15 || d[0] === 0x14) && d[1] === 0x03 && d[2] >= 0x01 && d[2] <= 0x04) {
+    return ((d[3] << 8) | d[4]) <= (1 << 14) + 2048;
+  }
+  return false;
 }
 
 type Decision = 'http1' | 'h2' | 'tls' | 'unknown' | null;
 
-function decide(side: Side, d: Uint8Array, tlsAllowed: boolean): Decision {
+function decide(side: Side, d: Uint8Array, tlsAllowed: boolean, startUnseen: boolean): Decision {
   if (side === 'client') {
     if (looksLikeH2Preface(d)) return 'h2';
     if (looksLikeH2Preface(d, true)) return null; // need more bytes
   }
-  if (tlsAllowed && looksLikeTls(d)) return 'tls';
+  if (tlsAllowed && looksLikeTls(d, startUnseen)) return 'tls';
   if (looksLikeHttp1Request(d) || looksLikeHttp1Response(d)) return 'http1';
   if (d.length >= DETECT_MAX_BYTES || d.indexOf(0x0a) >= 0) return 'unknown';
   return null;
@@ -61,8 +75,10 @@ export interface SessionContext {
   count(name: string, n?: number): void;
 }
 
-function makeHttp1(conn: StreamInfo, out: ExchangeSink): SettlingSink {
+function makeHttp1(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | null): SettlingSink {
+  const count = ctx ? (n: string, k?: number) => ctx.count(n, k) : undefined;
   return new Http1Session(conn, out, {
+    count,
     // h2c (RFC 7540 §3.2; dropped from RFC 9113 but still deployed): after `101 Switching
     // Protocols` the rest of both directions is HTTP/2, stream 1 answering the upgrading request.
     onUpgrade: (kind, { request: r }) => {
@@ -83,7 +99,7 @@ function makeHttp1(conn: StreamInfo, out: ExchangeSink): SettlingSink {
         index: r.index,
         switchTime: r.times.responseStartTime ?? undefined,
         switchPacket: r.packets.response?.[0],
-      } : {});
+      } : {}, count);
     },
   });
 }
@@ -114,7 +130,7 @@ export class DetectSink implements SettlingSink {
     merged.set(h);
     merged.set(take, h.length);
     this.head[side] = merged;
-    let d = decide(side, merged, this.conn.transport === 'tcp');
+    let d = decide(side, merged, this.conn.transport === 'tcp', !this.conn.startSeen);
     if (d === null && this.conn.startSeen === false && this.head.client.length + this.head.server.length >= 2 * DETECT_MAX_BYTES) {
       d = 'unknown';
     }
@@ -125,12 +141,12 @@ export class DetectSink implements SettlingSink {
     this.decided = true;
     switch (d) {
       case 'http1':
-        this.target = makeHttp1(this.conn, this.out);
+        this.target = makeHttp1(this.conn, this.out, this.ctx);
         break;
       case 'h2':
         // Prior knowledge (RFC 9113 §3.3): the client preface opens the connection.
         this.out.protocol(this.conn.scheme === 'https' ? 'h2' : 'h2c');
-        this.target = new Http2Session(this.conn, this.out, { prefaceSeen: this.conn.startSeen });
+        this.target = new Http2Session(this.conn, this.out, { prefaceSeen: this.conn.startSeen, count: this.ctx ? (n, k) => this.ctx!.count(n, k) : undefined });
         break;
       case 'tls':
         this.out.protocol('tls');
@@ -177,9 +193,9 @@ function newTlsSession(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext 
       // starts with the client preface like prior knowledge.
       if (alpn === 'h2') {
         innerOut.protocol('h2');
-        return new Http2Session(info, innerOut, { prefaceSeen: info.startSeen });
+        return new Http2Session(info, innerOut, { prefaceSeen: info.startSeen, count: ctx ? (n, k) => ctx.count(n, k) : undefined });
       }
-      if (alpn === 'http/1.1' || alpn === 'http/1.0') return makeHttp1(info, innerOut);
+      if (alpn === 'http/1.1' || alpn === 'http/1.0') return makeHttp1(info, innerOut, ctx);
       return new DetectSink(info, innerOut, ctx);
     },
   });

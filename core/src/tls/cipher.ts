@@ -17,7 +17,7 @@
  * else: nonce, AAD and MAC-header buffers are preallocated per cipher and reused (node:crypto copies
  * them into its own state before returning).
  */
-import { createDecipheriv, createHmac, timingSafeEqual, type DecipherCCM, type DecipherGCM } from 'node:crypto';
+import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type DecipherCCM, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { tls13TrafficKeys, VERSION_TLS11 } from './keys.js';
 import type { SuiteParams } from './suites.js';
 
@@ -84,7 +84,7 @@ function xorNonce(nonce: Uint8Array, iv: Uint8Array, seq: bigint | number): bool
 /** Runs one AEAD open; null when it does not authenticate (or node:crypto refuses the input). */
 function aeadOpen(
   p: SuiteParams,
-  key: Uint8Array,
+  key: KeyObject,
   nonce: Uint8Array,
   aad: Uint8Array,
   ciphertext: Uint8Array,
@@ -116,14 +116,15 @@ function aeadOpen(
 // ------------------------------------------------------------------------------------ TLS 1.3
 
 class Tls13Cipher implements RecordCipher {
-  private readonly key: Uint8Array;
+  /** A KeyObject made once: createDecipheriv then skips importing raw key bytes per record. */
+  private readonly key: KeyObject;
   private readonly iv: Uint8Array;
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(5);
 
   constructor(private readonly p: SuiteParams, trafficSecret: Uint8Array) {
     const k = tls13TrafficKeys(p, trafficSecret);
-    this.key = k.key;
+    this.key = createSecretKey(k.key);
     this.iv = k.iv;
   }
 
@@ -191,6 +192,8 @@ class Tls12AeadCipher implements RecordCipher {
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(13);
 
+  private keyObj: KeyObject | undefined;
+
   constructor(
     private readonly p: SuiteParams,
     private readonly keys: Tls12DirectionKeys,
@@ -215,7 +218,7 @@ class Tls12AeadCipher implements RecordCipher {
     const ptLen = len - explicit - p.tagLen;
     // RFC 5246 §6.2.3.3: additional_data = seq_num + type + version + length (of the plaintext).
     if (!writeSeqHeader(this.aad, seq, type, version, ptLen)) return FAIL_AUTH;
-    const plain = aeadOpen(p, this.keys.key, nonce, this.aad, fragment.subarray(explicit, len - p.tagLen), fragment.subarray(len - p.tagLen));
+    const plain = aeadOpen(p, (this.keyObj ??= createSecretKey(this.keys.key)), nonce, this.aad, fragment.subarray(explicit, len - p.tagLen), fragment.subarray(len - p.tagLen));
     if (plain === null) return FAIL_AUTH;
     return { ok: true, type, data: plain };
   }

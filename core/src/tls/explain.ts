@@ -20,6 +20,16 @@ export function explainUndecrypted(reason: UndecryptedReason): string {
   }
 }
 
+/** Short lane label: `TLS 1.3 a.example resumed` / `TLS 1.2 a.example · not decrypted`. */
+export function tlsShort(t: TlsInfo): string {
+  const parts: string[] = [t.version ?? 'TLS'];
+  if (t.sni) parts.push(t.sni);
+  if (t.resumed) parts.push('resumed');
+  let s = parts.join(' ');
+  if (!t.decrypted && t.undecryptedReason) s += ' · not decrypted';
+  return s;
+}
+
 /** `TLS 1.3 · TLS_AES_128_GCM_SHA256 · SNI a.example · ALPN h2 · resumed` (what is known). */
 export function tlsSummary(t: TlsInfo): string {
   const parts: string[] = [t.version ?? 'TLS (no ServerHello seen)'];

@@ -624,9 +624,29 @@ export function parseCertificate(body: Uint8Array, tls13: boolean): ParseResult<
 }
 
 /** X.509 DER → CertificateInfo, or null when node:crypto cannot read it. Never throws. */
+/**
+ * Decoded leaf certificates remembered by their DER bytes: a capture repeats one server's
+ * certificate on every connection, and X509Certificate costs ~0.3 ms. Least recently added first out.
+ */
+export const MAX_CERT_CACHE = 256;
+/** Larger certificates are decoded each time (the cache holds at most 256 × 16 KiB). */
+export const MAX_CACHED_CERT_BYTES = 16 * 1024;
+const certCache = new Map<string, CertificateInfo | null>();
+
 export function decodeCertificate(der: Uint8Array): CertificateInfo | null {
   // Only DER (a SEQUENCE) is accepted: node would otherwise also take a PEM text.
   if (der.length < 2 || der[0] !== 0x30) return null;
+  if (der.length > MAX_CACHED_CERT_BYTES) return decodeCertificateUncached(der);
+  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1');
+  const hit = certCache.get(key);
+  if (hit !== undefined) return hit && { ...hit, sans: [...hit.sans] };
+  const info = decodeCertificateUncached(der);
+  if (certCache.size >= MAX_CERT_CACHE) certCache.delete(certCache.keys().next().value!);
+  certCache.set(key, info);
+  return info && { ...info, sans: [...info.sans] };
+}
+
+function decodeCertificateUncached(der: Uint8Array): CertificateInfo | null {
   try {
     const x = new X509Certificate(der);
     return {
