@@ -5,11 +5,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { analyzeFile, analyzeStream, type AnalyzeProgress } from '../engine.js';
-import { detectAll, type DetectOptions } from '../detect/index.js';
-import { WirefallError } from '../errors.js';
-import type { CaptureInfo, Connection, Header, Report, Request } from '../model/types.js';
-import { VERSION } from '../version.js';
+import { detectAll, detectStream, type DetectOptions } from '../detect/index.js';
+import { CancelledError, WirefallError } from '../errors.js';
+import type { CaptureInfo, Report } from '../model/types.js';
 import { jsonLine } from './json-out.js';
+import { releaseFifo } from '../capture/reader.js';
 import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
 
 export type OutputMode = 'report' | 'ndjson';
@@ -58,49 +58,54 @@ function errorOf(e: unknown): { code: string; message: string; exitCode: number 
   return { code: 'WF_INTERNAL', message: `internal error: ${err?.stack ?? String(e)}`, exitCode: 70 };
 }
 
-/** Analyse one file in this thread. */
-export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileOutcome> {
+/** Analyse one file in this thread; `signal` ends it at its next chunk or pending read. */
+export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: AbortSignal): Promise<FileOutcome> {
   const outcome: FileOutcome = { file: task.file, connections: 0, requests: 0, findings: 0, findingKinds: {} };
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
   try {
     if (task.mode === 'report') {
       const keyLog = await keyLogOf(task);
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, findings: (r) => detectAll(r, task.detect) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
       countFindings(outcome, report);
     } else {
       const emit = (type: string, rec: object) => cb.onLine?.(jsonLine({ type, file: task.file, ...rec }));
-      // Findings need the whole connection/request set. NDJSON streams every record as it completes
-      // and keeps only a slim copy for the detectors (the headers they read, no bodies or HPACK
-      // field records), up to MAX_NDJSON_DETECT_RECORDS; findings follow at the end.
-      const model = new SlimModel();
+      // NDJSON streams every record as it completes, and the detectors with it (detect/stream.ts):
+      // each finding is written as soon as no later record can change it, and they keep only
+      // slim copies of what they read, bounded by their windows and named limits.
+      const counts: Record<string, number> = {};
+      const detect = detectStream(
+        task.detect ?? {},
+        (f) => {
+          emit('finding', f);
+          outcome.findings++;
+          outcome.findingKinds[f.kind] = (outcome.findingKinds[f.kind] ?? 0) + 1;
+        },
+        (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n),
+      );
       const keyLog = await keyLogOf(task);
       const res = await analyzeStream(
         task.file,
         {
           onConnection: (c) => {
             emit('connection', c);
-            model.connection(c);
+            detect.connection(c);
           },
           onRequest: (r) => {
             emit('request', r);
-            model.request(r);
+            detect.request(r);
           },
+          onWatermark: (t) => detect.watermark(t),
         },
-        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress },
+        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal },
       );
+      detect.finish();
+      for (const [name, n] of Object.entries(counts)) res.capture.counters[name] = (res.capture.counters[name] ?? 0) + n;
       outcome.capture = res.capture;
       outcome.connections = res.connections;
       outcome.requests = res.requests;
-      if (model.overflow) {
-        res.capture.counters['ndjsonFindingsSkipped'] = 1;
-      } else {
-        const findings = detectAll(model.report(res.capture), task.detect);
-        for (const f of findings) emit('finding', f);
-        countFindings(outcome, { findings } as Pick<Report, 'findings'>);
-      }
       emit('capture', res.capture);
     }
   } catch (e) {
@@ -110,60 +115,6 @@ export async function runTask(task: FileTask, cb: BatchCallbacks): Promise<FileO
     if (task.mode === 'ndjson') cb.onLine?.(JSON.stringify({ type: 'error', file: task.file, code: outcome.error.code, message: outcome.error.message }));
   }
   return outcome;
-}
-
-/**
- * Most connections plus requests kept for the detectors in NDJSON mode (a few hundred bytes each):
- * beyond it the findings are skipped (counted as `ndjsonFindingsSkipped` in capture.counters) so
- * memory stays bounded; `--format json` has no such limit.
- */
-export const MAX_NDJSON_DETECT_RECORDS = 2_000_000;
-
-/** The headers any detector reads (detect/*.ts); NDJSON mode keeps only these for findings. */
-const DETECTOR_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'host', 'via']);
-/** Request `extra` entries no detector reads and that can be large. */
-const HEAVY_EXTRA = new Set(['body', 'hpack']);
-
-export class SlimModel {
-  private readonly connections: Connection[] = [];
-  private readonly requests: Request[] = [];
-  overflow = false;
-
-  constructor(private readonly limit = MAX_NDJSON_DETECT_RECORDS) {}
-
-  private room(): boolean {
-    if (this.connections.length + this.requests.length >= this.limit) {
-      this.overflow = true;
-      this.connections.length = 0;
-      this.requests.length = 0;
-    }
-    return !this.overflow;
-  }
-
-  connection(c: Connection): void {
-    if (this.room()) this.connections.push(c);
-  }
-
-  request(r: Request): void {
-    if (!this.room()) return;
-    const keep = (hs: Header[]) => hs.filter((h) => DETECTOR_HEADERS.has(h.name.toLowerCase()));
-    let extra = r.extra;
-    if (extra && Object.keys(extra).some((k) => HEAVY_EXTRA.has(k))) {
-      extra = Object.fromEntries(Object.entries(extra).filter(([k]) => !HEAVY_EXTRA.has(k)));
-    }
-    // `r` was already written out and nothing else reads it: slim it in place (keeping its shape).
-    r.requestHeaders = keep(r.requestHeaders);
-    r.responseHeaders = keep(r.responseHeaders);
-    r.trailers = undefined;
-    r.extra = extra;
-    this.requests.push(r);
-  }
-
-  report(capture: CaptureInfo): Report {
-    // The same order as analyzeFile: connections by id, requests as they completed.
-    this.connections.sort((a, b) => a.id - b.id);
-    return { wirefall: VERSION, capture, connections: this.connections, requests: this.requests, findings: [] };
-  }
 }
 
 function countFindings(o: FileOutcome, r: Pick<Report, 'findings'>): void {
@@ -178,12 +129,15 @@ export function defaultJobs(): number {
 /**
  * Run tasks on up to `jobs` worker threads; outcomes are returned in task order. `onOutcome` sees
  * each outcome as soon as it and every earlier one is done (so output stays in input order).
+ * When `signal` aborts, the worker threads are terminated at once, no further task starts, and the
+ * outcomes so far are returned (later ones are missing).
  */
 export async function runBatch(
   tasks: FileTask[],
   jobs: number,
   cb: BatchCallbacks,
   onOutcome: (o: FileOutcome, index: number) => void,
+  signal?: AbortSignal,
 ): Promise<FileOutcome[]> {
   const results: (FileOutcome | undefined)[] = new Array(tasks.length);
   let printed = 0;
@@ -193,16 +147,20 @@ export async function runBatch(
       printed++;
     }
   };
+  const done = () => results.filter((r): r is FileOutcome => r !== undefined);
   if (jobs <= 1 || tasks.length <= 1) {
-    for (let i = 0; i < tasks.length; i++) {
-      results[i] = await runTask(tasks[i], cb);
+    for (let i = 0; i < tasks.length && !signal?.aborted; i++) {
+      results[i] = await runTask(tasks[i], cb, signal);
+      if (signal?.aborted) break;
       flush();
     }
-    return results as FileOutcome[];
+    return done();
   }
   let next = 0;
   const workerUrl = new URL('./worker.js', import.meta.url);
   const live = new Set<Worker>();
+  /** Inputs being analysed by a worker now. */
+  const running = new Set<string>();
   const spawn = (): Worker => {
     const w = new Worker(workerUrl);
     live.add(w);
@@ -212,10 +170,12 @@ export async function runBatch(
   // fails only its current file and is replaced.
   const lane = async (): Promise<void> => {
     let w = spawn();
-    for (let i = next++; i < tasks.length; i = next++) {
+    for (let i = next++; i < tasks.length && !signal?.aborted; i = next++) {
       const task = tasks[i];
+      running.add(task.file);
       results[i] = await new Promise<FileOutcome>((resolve) => {
         const onMsg = (m: { kind: string; line?: string; progress?: AnalyzeProgress; outcome?: FileOutcome }) => {
+          if (signal?.aborted) return;
           if (m.kind === 'line') cb.onLine?.(m.line!);
           else if (m.kind === 'progress') cb.onProgress?.(task.file, m.progress!);
           else if (m.kind === 'done') {
@@ -227,6 +187,7 @@ export async function runBatch(
           cleanup();
           live.delete(w);
           void w.terminate();
+          if (signal?.aborted) return resolve({ ...empty(task), error: errorOf(new CancelledError(`analysis of ${task.file} was cancelled`)) });
           w = spawn();
           resolve({ file: task.file, connections: 0, requests: 0, findings: 0, findingKinds: {}, error: errorOf(e ?? new Error('worker exited')) });
         };
@@ -240,13 +201,24 @@ export async function runBatch(
         w.once('exit', onFail);
         w.postMessage({ task, progress: !!cb.onProgress });
       });
-      flush();
+      running.delete(task.file);
+      if (!signal?.aborted) flush();
     }
   };
+  // Terminating a worker ends its lane's current task through the worker's 'exit' event; a task
+  // still waiting to open a FIFO is released first (a pool thread blocked there blocks exit).
+  const stopAll = () => {
+    for (const f of running) releaseFifo(f);
+    for (const w of live) void w.terminate();
+  };
+  signal?.addEventListener('abort', stopAll, { once: true });
   try {
     await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, lane));
   } finally {
+    signal?.removeEventListener('abort', stopAll);
     await Promise.all([...live].map((w) => w.terminate()));
   }
-  return results as FileOutcome[];
+  return done();
 }
+
+const empty = (task: FileTask): FileOutcome => ({ file: task.file, connections: 0, requests: 0, findings: 0, findingKinds: {} });

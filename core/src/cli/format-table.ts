@@ -1,9 +1,14 @@
 /**
  * The `--format table` view: one row per connection (endpoints, protocol, lifetime, requests,
- * close), its exchanges beneath, then findings. Plain text, no colours, stable column widths.
+ * close), its exchanges beneath, then findings. Plain text, no colours, stable column widths;
+ * control characters from the capture are shown escaped (cli/escape.ts).
  */
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
+import { terminalSafe } from './escape.js';
+import { endpointText as ep } from '../model/endpoint.js';
+import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
+import { harTotalTime } from '../model/phases.js';
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined || v < 0) return '-';
@@ -22,10 +27,6 @@ export function bytes(n: number): string {
   return `${n} B`;
 }
 
-function ep(e: { ip: string; port: number }): string {
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-}
-
 function closeText(c: Connection): string {
   const cl = c.close;
   if (cl.how === 'open') return 'open at capture end';
@@ -42,7 +43,7 @@ function pad(s: string, n: number): string {
 function requestLine(r: Request): string {
   const status = r.status === null ? '---' : String(r.status);
   const t = r.timings;
-  const total = [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].reduce((a, b) => a + (b > 0 ? b : 0), 0);
+  const total = harTotalTime(t);
   const flags = [r.pipelined ? 'pipelined' : '', r.state !== 'complete' ? r.state : '', r.anomalies.length ? `${r.anomalies.length} anomalies` : '']
     .filter(Boolean)
     .join(', ');
@@ -94,9 +95,9 @@ export function formatTable(report: Report): string {
     if (c.handshakeRttMs >= 0) extra.push(`handshake ${ms(c.handshakeRttMs)}`);
     const s = c.stats;
     extra.push(`↑ ${s.client.packets} pkts ${bytes(s.client.payloadBytes)}`, `↓ ${s.server.packets} pkts ${bytes(s.server.payloadBytes)}`);
-    const retr = s.client.retransmissions + s.server.retransmissions;
     const lost = s.client.lostBytes + s.server.lostBytes;
-    if (retr) extra.push(`${retr} retransmissions`);
+    if (lateSegments(s.client)) extra.push(`↑ ${lateSegmentsText(lateSegments(s.client))}`);
+    if (lateSegments(s.server)) extra.push(`↓ ${lateSegmentsText(lateSegments(s.server))}`);
     if (lost) extra.push(`${bytes(lost)} never captured`);
     if (c.keepAlive?.timeoutS !== undefined || c.keepAlive?.max !== undefined) {
       extra.push(`Keep-Alive${c.keepAlive.timeoutS !== undefined ? ` timeout=${c.keepAlive.timeoutS}` : ''}${c.keepAlive.max !== undefined ? ` max=${c.keepAlive.max}` : ''}`);
@@ -123,5 +124,6 @@ export function formatTable(report: Report): string {
     for (const f of report.findings) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
     out.push('', `Findings: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}`);
   }
-  return out.join('\n') + '\n';
+  // Captured text (hosts, URLs, SNI, evidence, file names) reaches the terminal only escaped.
+  return out.map(terminalSafe).join('\n') + '\n';
 }

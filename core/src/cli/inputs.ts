@@ -2,6 +2,11 @@
  * Expands the CLI's capture arguments: plain files, directories (walked recursively for capture
  * files) and glob patterns (tinyglobby: a small, maintained glob library — globbing is not
  * wirefall's core, and Node 20 has no fs.glob). Order is kept; duplicates are dropped.
+ *
+ * A directory walk takes regular files with a capture name and symbolic links (by their own name)
+ * to regular files; it does not follow links to directories (no cycles) and skips FIFOs, sockets
+ * and devices there (opening a FIFO would wait for a writer). Named on the command line, `-` and
+ * any pipe or FIFO are read as a stream (capture/reader.ts).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -23,7 +28,8 @@ async function walk(dir: string, depth: number, out: string[]): Promise<void> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(p, depth + 1, out);
-    else if (e.isFile() && isCaptureName(e.name)) out.push(p);
+    else if (!isCaptureName(e.name)) continue;
+    else if (e.isFile() || (e.isSymbolicLink() && (await stat(p).catch(() => null))?.isFile())) out.push(p);
   }
 }
 

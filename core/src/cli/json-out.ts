@@ -11,7 +11,11 @@
  * small, so the peak does not grow by twice the output. Speed: in a microbenchmark over a parsed
  * report the pieces took ~110 ms against 230–320 ms for one string, but in alternated whole runs of
  * the CLI the two were equal within the noise (pretty-printing itself is most of the cost).
+ *
+ * One difference from JSON.stringify: DEL, C1 and bidi control characters from captured data are
+ * written as `\u00HH` escapes (`jsonSafe`, cli/escape.ts) — the same JSON value, safe on a terminal.
  */
+import { jsonSafe } from './escape.js';
 
 /** Characters collected before a write. */
 export const PIECE_CHARS = 64 * 1024;
@@ -28,7 +32,7 @@ export function roundTimes(_key: string, v: unknown): unknown {
 
 /** One record as a compact JSON line (no newline), times rounded as everywhere. */
 export function jsonLine(value: unknown): string {
-  return JSON.stringify(value, roundTimes);
+  return jsonSafe(JSON.stringify(value, roundTimes));
 }
 
 /** Compact JSON (one line) in pieces, then a newline. */
@@ -39,12 +43,12 @@ export function writeJson(value: unknown, write: (s: string) => void, opts: { pr
   const put = (s: string): void => {
     buf += s;
     if (buf.length >= pieceChars) {
-      write(buf);
+      write(jsonSafe(buf));
       buf = '';
     }
   };
   emitCompact(value, 0, put);
-  write(buf + '\n');
+  write(jsonSafe(buf) + '\n');
 }
 
 function emitCompact(v: unknown, depth: number, put: (s: string) => void): void {
@@ -78,12 +82,12 @@ export function writePrettyJson(value: unknown, write: (s: string) => void, piec
   const put = (s: string): void => {
     buf += s;
     if (buf.length >= pieceChars) {
-      write(buf);
+      write(jsonSafe(buf));
       buf = '';
     }
   };
   emit(value, '', 0, put);
-  write(buf + '\n');
+  write(jsonSafe(buf) + '\n');
 }
 
 function emit(v: unknown, pad: string, depth: number, put: (s: string) => void): void {

@@ -2,9 +2,10 @@
  * The `wirefall` command line. Exit codes are documented in HELP and are the WirefallError classes'
  * `exitCode`; a batch exits with the worst outcome among its files.
  */
-import { closeSync, openSync, readFileSync, statSync, writeSync, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { OutputError, UnreadableFileError, UsageError, WirefallError } from '../errors.js';
+import { UnreadableFileError, UsageError, WirefallError } from '../errors.js';
 import type { AnalyzeProgress } from '../engine.js';
 import { toHar } from '../model/har.js';
 import { VERSION } from '../version.js';
@@ -13,6 +14,10 @@ import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
 import { jsonLine, writeJson, writePrettyJson } from './json-out.js';
+import { openOutput, type Output } from './output.js';
+import { exitNow, print, RunStop, say, sayRaw } from './stop.js';
+import { terminalSafe } from './escape.js';
+import { STDIN_PATH } from '../capture/reader.js';
 
 export const EXIT = {
   OK: 0,
@@ -25,6 +30,7 @@ export const EXIT = {
   INTERNAL: 70,
   OUTPUT: 73,
   CANCELLED: 130,
+  TERMINATED: 143,
 } as const;
 
 export const HELP = `wirefall ${VERSION} — HTTP connection behaviour (keep-alive, reuse, HTTP/2) in packet captures
@@ -37,8 +43,10 @@ Usage:
   wirefall --help | --version
 
 Captures: pcap (µs or ns, either byte order), pcapng, optionally gzip-compressed (.gz).
-<capture...> may be files, directories (searched recursively for .pcap/.pcapng/.cap[.gz]) or
-quoted glob patterns ('captures/**/*.pcap').
+<capture...> may be files, directories (searched recursively for .pcap/.pcapng/.cap[.gz], also
+through symbolic links to files) or quoted glob patterns ('captures/**/*.pcap'). '-' is standard
+input; it, a pipe or a FIFO is read as the capture arrives, and ndjson writes each record as it
+completes: tcpdump -U -w - | wirefall analyze --format ndjson -
 
 analyze options:
   -f, --format table|json|ndjson   output format (default: table)
@@ -49,7 +57,11 @@ analyze options:
                                     records, counted as capture.counters.ndjsonFindingsSkipped)
       --pretty                     indent --format json (2 spaces); compact by default. Times in
                                     every output are ms rounded to µs (at most 3 decimals)
-  -o, --output FILE                write there instead of standard output
+  -o, --output FILE                write there instead of standard output ('-' is standard
+                                    output). Written to .FILE.wirefall-PID.tmp beside FILE and
+                                    renamed onto it when the run ends with exit 0, 1 or 3; on any
+                                    other end FILE is left as it was, and ndjson records written
+                                    so far are kept in FILE.partial (complete lines)
   -j, --jobs N                     files analysed in parallel (default: number of cores)
       --idle-gap MS                shortest gap recorded as an idle period (default 1000)
       --fail-on KIND[,KIND]        exit 1 when findings of these kinds exist ('any' for all)
@@ -65,12 +77,13 @@ analyze options:
       --pcap-reader pcap-parser|builtin
                                    reader for classic pcap files (default: pcap-parser, the
                                     project's chosen library; builtin is wirefall's own reader,
-                                    about 3x faster: see README, Benchmark)
+                                    faster: README, Benchmark says by how much)
 
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
 
 Exit codes (a batch exits with the worst one among its files):
-  0    success
+  0    success; also when the reader of standard output goes away (EPIPE, as in | head -1):
+       the run stops there, silently
   1    findings matched --fail-on
   3    capture truncated or corrupt part-way (what came before was analysed and reported)
   4    unsupported link type (nothing decodable)
@@ -78,8 +91,9 @@ Exit codes (a batch exits with the worst one among its files):
   65   not a capture (unknown file format) / invalid input
   66   file cannot be opened or read
   70   internal error (a bug: please report it)
-  73   the output file (-o) cannot be created or written
-  130  cancelled
+  73   the output (-o FILE, or standard output) cannot be created or written (e.g. ENOSPC)
+  130  interrupted (SIGINT, Ctrl+C): worker threads are stopped, -o FILE is left as it was
+  143  terminated (SIGTERM): as for SIGINT
 `;
 
 /** Worst-outcome order for a batch: larger is worse (usage errors stop before analysis). */
@@ -99,64 +113,17 @@ class Progress {
     const pct = p.totalBytes ? Math.floor((100 * p.bytesRead) / p.totalBytes) : 0;
     const width = 24;
     const bar = '#'.repeat(Math.floor((pct * width) / 100)).padEnd(width, '.');
-    const name = file.length > 30 ? `…${file.slice(-29)}` : file;
-    process.stderr.write(
-      `\r${name} [${bar}] ${pct}% ${bytes(p.bytesRead)}/${bytes(p.totalBytes)} ${p.packets} pkts ${p.connections} conns ${p.requests} reqs\x1b[K`,
-    );
+    const name = terminalSafe(file.length > 30 ? `…${file.slice(-29)}` : file);
+    // A stream (stdin, a pipe) has no known size: only what was read so far.
+    const size = p.totalBytes ? ` [${bar}] ${pct}% ${bytes(p.bytesRead)}/${bytes(p.totalBytes)}` : ` ${bytes(p.bytesRead)}`;
+    sayRaw(`\r${name}${size} ${p.packets} pkts ${p.connections} conns ${p.requests} reqs\x1b[K`);
     this.shown = true;
   }
   clear(): void {
-    if (this.shown) process.stderr.write('\r\x1b[K');
+    if (this.shown) sayRaw('\r\x1b[K');
     this.shown = false;
   }
 }
-
-function openOut(path: string | undefined, inputs: string[]): { write(s: string): void; close(): Promise<void> } {
-  if (!path) {
-    return {
-      write: (s) => {
-        process.stdout.write(s);
-      },
-      close: () => new Promise((r) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', r) : r())),
-    };
-  }
-  // Synchronous writes, like process.stdout's to a file or pipe: the report arrives in pieces
-  // (json-out.ts) and none waits in memory for an asynchronous stream.
-  const failed = (e: unknown): OutputError =>
-    new OutputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  // Input files are never modified: opening one of them for writing would truncate it.
-  const target = statOrNull(path);
-  if (target && inputs.some((f) => sameFile(statOrNull(f), target))) {
-    throw new UsageError(`-o ${path} is one of the input captures; refusing to overwrite it`);
-  }
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (e) {
-    throw failed(e);
-  }
-  return {
-    write: (s) => {
-      try {
-        const b = Buffer.from(s);
-        for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
-      } catch (e) {
-        throw failed(e);
-      }
-    },
-    close: async () => closeSync(fd),
-  };
-}
-
-function statOrNull(path: string): Stats | null {
-  try {
-    return statSync(path);
-  } catch {
-    return null;
-  }
-}
-
-const sameFile = (a: Stats | null, b: Stats): boolean => a !== null && a.dev === b.dev && a.ino === b.ino;
 
 function exitFor(o: FileOutcome): number {
   if (o.error) return o.error.exitCode;
@@ -214,9 +181,15 @@ async function analyze(argv: string[]): Promise<number> {
 
   const files = await expandInputs(positionals);
   if (files.length === 0) throw new UsageError(`no capture files found in ${positionals.join(' ')}`);
+  if (files.includes(STDIN_PATH) && isatty(0)) {
+    throw new UsageError(`'-' reads a capture from standard input, which is a terminal: pipe one in (tcpdump -U -w - | wirefall analyze -)`);
+  }
   const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser, keylogFiles }));
-  const out = openOut(values.output, files);
-  const progress = new Progress(!values['no-progress'] && process.stderr.isTTY === true);
+  const stop = new RunStop();
+  const out = openOutput(values.output, files, stop);
+  const unlisten = stop.onSignals();
+  const write = writerFor(out, stop);
+  const progress = new Progress(!values['no-progress'] && isatty(2));
   const batch = files.length > 1;
   const reports: unknown[] = [];
   const failures: { file: string; code: string; message: string }[] = [];
@@ -225,7 +198,7 @@ async function analyze(argv: string[]): Promise<number> {
   let requests = 0;
   const kinds: Record<string, number> = {};
 
-  const outcomes = await runBatch(
+  const run = runBatch(
     tasks,
     jobs,
     {
@@ -233,6 +206,7 @@ async function analyze(argv: string[]): Promise<number> {
       onProgress: (f, p) => progress.update(f, p),
     },
     (o) => {
+      if (stop.reason) return;
       progress.clear();
       code = worse(code, exitFor(o));
       connections += o.connections;
@@ -240,36 +214,80 @@ async function analyze(argv: string[]): Promise<number> {
       for (const [k, n] of Object.entries(o.findingKinds)) kinds[k] = (kinds[k] ?? 0) + n;
       if (o.error) {
         failures.push({ file: o.file, code: o.error.code, message: o.error.message });
-        process.stderr.write(`wirefall: ${o.error.message}\n`);
+        say(`wirefall: ${o.error.message}\n`);
       } else {
         const err = o.report?.capture.error ?? o.capture?.error;
-        if (err) process.stderr.write(`wirefall: ${o.file}: ${err.message} (analysed what came before)\n`);
+        if (err) say(`wirefall: ${o.file}: ${err.message} (analysed what came before)\n`);
       }
-      if (o.report) {
-        if (format === 'table') out.write((batch ? '\n' : '') + formatTable(o.report));
-        else if (batch) reports.push(o.report);
-        else writeJson(o.report, out.write, { pretty });
-      } else if (format === 'json' && !batch && o.capture) {
-        // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
-        writeJson({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, out.write, { pretty });
-      }
+      untilStopped(() => {
+        if (o.report) {
+          if (format === 'table') write((batch ? '\n' : '') + formatTable(o.report));
+          else if (batch) reports.push(o.report);
+          else writeJson(o.report, write, { pretty });
+        } else if (format === 'json' && !batch && o.capture) {
+          // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
+          writeJson({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, write, { pretty });
+        }
+      });
     },
+    stop.signal,
   );
+  // A signal or a closed output ends the run without waiting for work still in flight.
+  const outcomes = await Promise.race([run, stop.stopped.then(() => null)]);
+  if (!outcomes || stop.reason) return stopped(stop, out, progress, format === 'ndjson');
   const summary = { files: outcomes.length, connections, requests, findings: kinds, failures: failures.length };
-  if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, out.write, { pretty });
-  if (format === 'ndjson') out.write(jsonLine({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
-  await out.close();
-  if (batch) {
-    process.stderr.write(
-      `wirefall: ${summary.files} files, ${connections} connections, ${requests} requests, ${failures.length} failed\n`,
-    );
-  }
-  if (failOn.length) {
-    const hit = Object.entries(kinds).filter(([k]) => failOn.includes('any') || failOn.includes(k));
-    for (const [k, n] of hit) process.stderr.write(`wirefall: ${n} ${k} finding${n === 1 ? '' : 's'}\n`);
-    if (hit.length) code = worse(code, EXIT.FINDINGS);
-  }
+  untilStopped(() => {
+    if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, write, { pretty });
+    if (format === 'ndjson') write(jsonLine({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
+  });
+  if (stop.reason) return stopped(stop, out, progress, format === 'ndjson');
+  const hit = Object.entries(kinds).filter(([k]) => failOn.includes('any') || failOn.includes(k));
+  if (hit.length) code = worse(code, EXIT.FINDINGS);
+  settle(out, code, format === 'ndjson', values.output);
+  if (stop.reason) return stopped(stop, out, progress, format === 'ndjson'); // the last write failed
+  unlisten();
+  if (batch) say(`wirefall: ${summary.files} files, ${connections} connections, ${requests} requests, ${failures.length} failed\n`);
+  for (const [k, n] of hit) say(`wirefall: ${n} ${k} finding${n === 1 ? '' : 's'}\n`);
   return code;
+}
+
+/** Thrown by a `writerFor` writer once the run has stopped, to end a long serialisation early. */
+const STOPPED = new Error('output stopped');
+
+/** A writer for whole-document output (json, table, HAR) that stops serialising once the run stops. */
+function writerFor(out: Output, stop: RunStop): (s: string) => void {
+  return (s) => {
+    out.write(s);
+    if (stop.reason) throw STOPPED;
+  };
+}
+
+function untilStopped(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    if (e !== STOPPED) throw e;
+  }
+}
+
+/** Exits 0, 1 and 3 are a finished run whose output stands: it replaces -o FILE. */
+const REPLACES_OUTPUT: readonly number[] = [EXIT.OK, EXIT.FINDINGS, EXIT.TRUNCATED];
+
+/** Ends a finished run's output: -o FILE replaced, or left as it was (and ndjson kept as .partial). */
+function settle(out: Output, code: number, ndjson: boolean, path: string | undefined): void {
+  if (REPLACES_OUTPUT.includes(code)) return out.commit();
+  const partial = out.abandon(ndjson);
+  if (path && path !== '-') say(`wirefall: ${path} was left as it was${partial ? `; this run's records are in ${partial}` : ''}\n`);
+}
+
+/** A stopped run: the output settled (what ndjson wrote kept as .partial), then exit at once. */
+function stopped(stop: RunStop, out: Output, progress: Progress | null, ndjson: boolean): never {
+  progress?.clear();
+  const partial = out.abandon(ndjson);
+  const r = stop.reason!;
+  if (r.kind === 'output-error') say(`wirefall: ${r.error.message}\n`);
+  if (partial) say(`wirefall: ${r.kind === 'signal' ? 'interrupted' : 'stopped'}; the records written so far are in ${partial}\n`);
+  return exitNow(stop.exitCode());
 }
 
 async function har(argv: string[]): Promise<number> {
@@ -279,14 +297,21 @@ async function har(argv: string[]): Promise<number> {
     options: { output: { type: 'string', short: 'o' }, keylog: { type: 'string', multiple: true } },
   });
   if (positionals.length !== 1) throw new UsageError('har needs exactly one capture file');
-  const [o] = await runBatch([{ file: positionals[0], mode: 'report', keylogFiles: values.keylog }], 1, {}, () => {});
+  const stop = new RunStop();
+  const unlisten = stop.onSignals();
+  const run = runBatch([{ file: positionals[0], mode: 'report', keylogFiles: values.keylog }], 1, {}, () => {}, stop.signal);
+  const outcomes = await Promise.race([run, stop.stopped.then(() => null)]);
+  if (!outcomes || stop.reason) return exitNow(stop.exitCode());
+  const [o] = outcomes;
   if (o.error) {
-    process.stderr.write(`wirefall: ${o.error.message}\n`);
+    say(`wirefall: ${o.error.message}\n`);
     return o.error.exitCode;
   }
-  const out = openOut(values.output, positionals);
-  writePrettyJson(toHar(o.report!), out.write);
-  await out.close();
+  const out = openOutput(values.output, positionals, stop);
+  untilStopped(() => writePrettyJson(toHar(o.report!), writerFor(out, stop)));
+  if (!stop.reason) out.commit();
+  if (stop.reason) return stopped(stop, out, null, false);
+  unlisten();
   return exitFor(o);
 }
 
@@ -296,7 +321,7 @@ async function hpack(argv: string[]): Promise<number> {
   if (rest.length > 1) throw new UsageError('hpack inflate takes at most one file');
   const { runHpackInflate } = await import('../http2/hpack/inflate.js');
   const input = rest.length === 1 ? readInput(rest[0]) : readFileSync(0, 'utf8');
-  process.stdout.write(runHpackInflate(input));
+  print(runHpackInflate(input));
   return EXIT.OK;
 }
 
@@ -329,11 +354,11 @@ export async function main(argv: string[]): Promise<number> {
       case '-h':
       case '--help':
       case 'help':
-        process.stdout.write(HELP);
+        print(HELP);
         return cmd === undefined ? EXIT.USAGE : EXIT.OK;
       case '-v':
       case '--version':
-        process.stdout.write(`${VERSION}\n`);
+        print(`${VERSION}\n`);
         return EXIT.OK;
       case 'analyze':
         return await analyze(rest);
@@ -348,14 +373,14 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof WirefallError) {
-      process.stderr.write(`wirefall: ${e.message}\n`);
+      say(`wirefall: ${e.message}\n`);
       return e.exitCode;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`wirefall: ${(e as Error).message}\n`);
+      say(`wirefall: ${(e as Error).message}\n`);
       return EXIT.USAGE;
     }
-    process.stderr.write(`wirefall: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    say(`wirefall: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.INTERNAL;
   }
 }

@@ -2,7 +2,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UnreadableFileError } from '../errors.js';
-import { startViewServer } from '../view/server.js';
+import { BUILD_COMMAND, startViewServer } from '../view/server.js';
+import { terminalSafe } from './escape.js';
+import { exitNow, print, SIGNAL_EXIT } from './stop.js';
 
 /** The built renderer of the app workspace, next to core in the repository. */
 export function rendererDir(): string {
@@ -12,16 +14,24 @@ export function rendererDir(): string {
 export async function startViewFromCli(capturePath: string, port: number, keylogFiles: string[] = []): Promise<number> {
   const staticDir = process.env.WIREFALL_RENDERER_DIR ?? rendererDir();
   if (!existsSync(`${staticDir}/index.html`)) {
-    throw new UnreadableFileError(`the UI is not built (${staticDir}); run \`npm run build\` in the repository root`);
+    throw new UnreadableFileError(`the UI is not built (${staticDir}); run \`${BUILD_COMMAND}\` in the repository root (it builds the CLI and the UI; \`npm ci\` runs it too)`);
   }
   if (!existsSync(capturePath)) throw new UnreadableFileError(`cannot open ${capturePath}: ENOENT`);
   for (const k of keylogFiles) if (!existsSync(k)) throw new UnreadableFileError(`cannot open key log ${k}: ENOENT`);
   const server = await startViewServer({ capturePath, port, staticDir, keylogFiles });
-  process.stdout.write(`wirefall: serving ${capturePath} at ${server.url}\n(Ctrl+C to stop)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => void server.close().then(resolve);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  print(`wirefall: serving ${terminalSafe(capturePath)} at ${server.url}\n(Ctrl+C to stop)\n`);
+  // Serving ends only by a signal: exit 130 (SIGINT) or 143 (SIGTERM), as analyze does, once the
+  // analyses still running are cancelled (their worker threads stopped) and the server closed.
+  const signal = await new Promise<'SIGINT' | 'SIGTERM'>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  return 0;
+  const docs = server.docs.list();
+  for (const d of docs) server.docs.cancel(d.id);
+  await Promise.race([Promise.all(docs.map((d) => server.docs.settled(d.id))), new Promise((r) => setTimeout(r, VIEW_STOP_WAIT_MS).unref())]);
+  await server.close();
+  return exitNow(SIGNAL_EXIT[signal]);
 }
+
+/** Longest wait for cancelled analyses to settle before `view` exits anyway (process.exit ends them). */
+export const VIEW_STOP_WAIT_MS = 2000;
