@@ -55,6 +55,8 @@ export function createIpcHandler(store: DocStore, actions: DesktopActions) {
         return actions.openDialog();
       case 'openPaths':
         return actions.openPaths(a[0] as string[]);
+      case 'addKeyLog':
+        return store.addKeyLog(a[0] as string, a[1] as string);
     }
     throw new IpcRejection('unknown method');
   };

@@ -32,9 +32,9 @@ let win: BrowserWindow | null = null;
 const pendingPaths: string[] = [];
 
 const store = new DocStore(
-  (path, onProgress, signal) =>
+  (path, onProgress, signal, texts) =>
     new Promise<Report>((resolve, reject) => {
-      const w = new Worker(workerPath, { workerData: { path } });
+      const w = new Worker(workerPath, { workerData: { path, keylog: { texts } } });
       signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
       w.on('message', (m: { type: string; progress?: never; report?: Report; error?: { code: string; message: string } }) => {
         if (m.type === 'progress' && m.progress) onProgress(m.progress);

@@ -22,6 +22,7 @@ const api: WirefallApi = {
   closeDoc: (doc) => call('closeDoc', doc),
   openDialog: () => call('openDialog'),
   openPaths: (paths) => call('openPaths', paths),
+  addKeyLog: (doc, text) => call('addKeyLog', doc, text),
   subscribe(listener: (ev: ApiEvent) => void) {
     const h = (_e: IpcRendererEvent, ev: ApiEvent) => listener(ev);
     ipcRenderer.on(EVENT, h);

@@ -41,6 +41,15 @@ export function App({ api }: { api: WirefallApi }) {
         setDocs((ds) => ds.map((d) => (d.id === ev.doc ? { ...d, progress: ev.progress } : d)));
       } else if (ev.type === 'state') {
         setDocs((ds) => ds.map((d) => (d.id === ev.doc.id ? ev.doc : d)));
+        // Analysed again (a key log was added): the old model goes, the new one is fetched when ready.
+        if (ev.doc.state === 'analyzing') {
+          setModels((ms) => {
+            if (!ms[ev.doc.id]) return ms;
+            const rest = { ...ms };
+            delete rest[ev.doc.id];
+            return rest;
+          });
+        }
       } else if (ev.type === 'command') {
         window.dispatchEvent(new CustomEvent('wirefall-command', { detail: ev.command }));
       }
@@ -63,11 +72,31 @@ export function App({ api }: { api: WirefallApi }) {
     setTimeout(() => setToast((t) => (t === msg ? null : t)), 2500);
   }, []);
 
+  const keyLogInput = useRef<HTMLInputElement>(null);
+  /** A TLS key log read in the page and added to the open capture, which is then analysed again. */
+  const addKeyLogFiles = useCallback(
+    async (files: File[]) => {
+      if (!active) return;
+      try {
+        for (const f of files) await api.addKeyLog(active, await f.text());
+        flash(`Key log added: analysing again with ${files.map((f) => f.name).join(', ')}`);
+      } catch (err) {
+        setError((err as Error).message);
+      }
+    },
+    [api, active, flash],
+  );
+
   const onDrop = useCallback(
     (e: React.DragEvent) => {
       e.preventDefault();
       setDragOver(false);
-      const files = [...e.dataTransfer.files];
+      const all = [...e.dataTransfer.files];
+      // A dropped key log (not a capture file name) goes to the open capture, in both hosts.
+      const keyLogs = all.filter((f) => !/\.(pcap|pcapng|cap)(\.gz)?$/i.test(f.name));
+      if (keyLogs.length && active) void addKeyLogFiles(keyLogs);
+      const files = all.filter((f) => !keyLogs.includes(f));
+      if (files.length === 0) return;
       const paths = files.map((f) => window.wirefallFiles?.pathForFile(f) ?? '').filter(Boolean);
       if (!host?.canOpenFiles || paths.length === 0) {
         flash('Drop a capture onto the desktop app; in browser mode run `wirefall view <capture>`');
@@ -75,7 +104,7 @@ export function App({ api }: { api: WirefallApi }) {
       }
       api.openPaths(paths).catch((err: Error) => setError(err.message));
     },
-    [api, host, flash],
+    [api, host, flash, active, addKeyLogFiles],
   );
 
   const model = activeDoc ? models[activeDoc.id] : undefined;
@@ -114,6 +143,22 @@ export function App({ api }: { api: WirefallApi }) {
             Open…
           </button>
         )}
+        {activeDoc?.path && (
+          <button className="tab-open" data-testid="open-keylog" title="Open a TLS key log (SSLKEYLOGFILE) to decrypt HTTPS in this capture; you can also drop it here" onClick={() => keyLogInput.current?.click()}>
+            Key log…
+          </button>
+        )}
+        <input
+          ref={keyLogInput}
+          type="file"
+          data-testid="keylog-input"
+          style={{ display: 'none' }}
+          onChange={(e) => {
+            const files = [...(e.target.files ?? [])];
+            e.target.value = '';
+            if (files.length) void addKeyLogFiles(files);
+          }}
+        />
       </header>
       {error && (
         <div className="error-bar" role="alert">

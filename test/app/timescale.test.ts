@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { captureExtent, clampWindow, laneLayout, panWindow, phaseBars, ticks, xOf, zoomWindow } from '../../app/renderer/model/timescale.js';
-import { closeLabel, idleLabel, keepAliveText } from '../../app/renderer/model/closeText.js';
+import { closeLabel, idleLabel } from '../../app/renderer/model/closeText.js';
+import { keepAliveText } from '../../core/src/view/facts.js';
 import { formatBytes, formatMs } from '../../app/renderer/model/format.js';
 import { conn } from './fixtures.js';
 

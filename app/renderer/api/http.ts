@@ -1,5 +1,5 @@
 /** WirefallApi over HTTP, for browser mode (`wirefall view`, core/src/view/server.ts). */
-import type { ApiEvent, DocId, ExportKind, ExportResult, WirefallApi } from '../../../core/src/view/api.js';
+import type { ApiEvent, DocId, DocInfo, ExportKind, ExportResult, WirefallApi } from '../../../core/src/view/api.js';
 
 export function createHttpApi(token: string, base = ''): WirefallApi {
   async function call<T>(method: string, args: unknown[]): Promise<T> {
@@ -23,6 +23,17 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
     closeDoc: (doc) => call('closeDoc', [doc]),
     openDialog: () => call('openDialog', []),
     openPaths: (paths) => call('openPaths', [paths]),
+    async addKeyLog(doc, text) {
+      // Its own endpoint: a key log may be larger than an API call's body limit.
+      const res = await fetch(`${base}/api/keylog?doc=${encodeURIComponent(doc)}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Wirefall-Token': token },
+        body: text,
+      });
+      const body = (await res.json().catch(() => ({ error: { message: `HTTP ${res.status}` } }))) as { result?: DocInfo; error?: { message: string } };
+      if (!res.ok || body.error || !body.result) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+      return body.result;
+    },
     async exportDoc(doc: DocId, kind: ExportKind): Promise<ExportResult> {
       const a = document.createElement('a');
       a.href = `${base}/api/export?doc=${encodeURIComponent(doc)}&kind=${kind}&token=${encodeURIComponent(token)}`;

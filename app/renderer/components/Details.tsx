@@ -4,8 +4,11 @@ import type { RequestRow, ViewModel, WirefallApi } from '../../../core/src/view/
 import type { Connection, Header, PhaseId, Request } from '../../../core/src/model/types.js';
 import { PHASE_STYLES } from '../model/phaseStyles.js';
 import { formatBytes, formatMs } from '../model/format.js';
-import { closeLabel, closeReasonText, idleLabel, keepAliveText } from '../model/closeText.js';
+import { closeLabel, closeReasonText, idleLabel } from '../model/closeText.js';
 import { hpackNotes } from '../model/hpack.js';
+import { connectionFacts } from '../../../core/src/view/facts.js';
+import { endpointText } from '../../../core/src/model/endpoint.js';
+import { lateSegments, lateSegmentsText } from '../../../core/src/model/late-segments.js';
 
 type Tab = 'headers' | 'timing' | 'connection' | 'findings';
 const SETUP: PhaseId[] = ['queueing', 'blocking', 'proxy', 'dns', 'connecting', 'ssl'];
@@ -111,12 +114,16 @@ function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | 
               <td>{row.method}</td>
             </tr>
             <tr>
+              <th>Protocol</th>
+              <td data-testid="protocol">{row.responseHttpVersion ? `request ${row.httpVersion}, response ${row.responseHttpVersion}` : row.httpVersion}</td>
+            </tr>
+            <tr>
               <th>Status Code</th>
               <td>{row.status !== null ? `${row.status} ${row.statusText}` : `(${row.state})`}</td>
             </tr>
             <tr>
               <th>Remote Address</th>
-              <td>{row.remote}</td>
+              <td data-testid="remote-address">{row.remote}</td>
             </tr>
             <tr>
               <th>Connection</th>
@@ -149,13 +156,15 @@ function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | 
   );
 }
 
-/** Like DevTools' Timing tab: setup phases, then request/response phases, bars relative to the request. */
+/**
+ * Like DevTools' Timing tab: setup phases, then request/response phases, bars over the request's
+ * whole span. Start and Total are the row's (core's phaseSpan), the same as the Time column.
+ */
 export function TimingTab({ row }: { row: RequestRow }) {
   const ph = row.phases;
   if (ph.length === 0) return <p className="muted">No timing.</p>;
-  const t0 = Math.min(...ph.map((p) => p[1]));
-  const t1 = Math.max(...ph.map((p) => p[2]));
-  const span = Math.max(1e-6, t1 - t0);
+  const t0 = row.timingStartTime;
+  const span = Math.max(1e-6, row.durationMs);
   const setup = ph.filter((p) => SETUP.includes(p[0]));
   const rest = ph.filter((p) => !SETUP.includes(p[0]));
   const line = ([id, s, e]: (typeof ph)[number], i: number) => (
@@ -169,8 +178,10 @@ export function TimingTab({ row }: { row: RequestRow }) {
   );
   return (
     <div className="timing">
-      <p className="muted">
-        Started at {formatMs(row.startTime)} after capture start{row.connectionReused ? ', on a reused connection' : ''}
+      <p className="muted" data-testid="timing-start">
+        Started at {formatMs(row.timingStartTime)} after capture start
+        {row.startTime !== row.timingStartTime ? `, request sent at ${formatMs(row.startTime)}` : ''}
+        {row.connectionReused ? ', on a reused connection' : ''}
       </p>
       <table className="timing-table">
         <tbody>
@@ -187,7 +198,7 @@ export function TimingTab({ row }: { row: RequestRow }) {
           <tr className="total">
             <th>Total</th>
             <td />
-            <td className="right">{formatMs(t1 - t0)}</td>
+            <td className="right" data-testid="timing-total">{formatMs(row.durationMs)}</td>
           </tr>
         </tbody>
       </table>
@@ -198,7 +209,7 @@ export function TimingTab({ row }: { row: RequestRow }) {
 function ConnectionTab({ conn, model, connId }: { conn: Connection | null; model: ViewModel; connId: number | null }) {
   const row = model.connections.find((c) => c.id === connId);
   if (!row) return <p className="muted">No connection.</p>;
-  const dir = (s: Connection['stats']['client']) => `${s.packets} packets, ${formatBytes(s.frameBytes)} on the wire, ${formatBytes(s.deliveredBytes)} delivered${s.retransmissions ? `, ${s.retransmissions} retransmissions` : ''}${s.lostBytes ? `, ${formatBytes(s.lostBytes)} lost` : ''}`;
+  const dir = (s: Connection['stats']['client']) => `${s.packets} packets, ${formatBytes(s.frameBytes)} on the wire, ${formatBytes(s.deliveredBytes)} delivered${lateSegments(s) ? `, ${lateSegmentsText(lateSegments(s))}` : ''}${s.lostBytes ? `, ${formatBytes(s.lostBytes)} never captured` : ''}`;
   return (
     <div className="conn-tab">
       <table className="kv">
@@ -206,7 +217,7 @@ function ConnectionTab({ conn, model, connId }: { conn: Connection | null; model
           <tr>
             <th>Connection</th>
             <td>
-              #{row.id} {row.client.ip}:{row.client.port} → {row.server.ip}:{row.server.port} ({row.protocol})
+              #{row.id} {endpointText(row.client)} → {endpointText(row.server)} ({row.protocol})
             </td>
           </tr>
           <tr>
@@ -219,14 +230,52 @@ function ConnectionTab({ conn, model, connId }: { conn: Connection | null; model
             <th>Handshake</th>
             <td>{row.handshakeRttMs >= 0 ? `${formatMs(row.handshakeRttMs)} (SYN → ACK)` : 'not seen'}</td>
           </tr>
+          {row.tlsSummary && (
+            <tr>
+              <th>TLS</th>
+              <td data-testid="tls-summary">
+                {row.tlsSummary}
+                {row.tls ? ` — handshake ${formatMs(row.tls[1] - row.tls[0])}` : ''}
+                {conn?.tls?.decrypted ? ' · decrypted' : ''}
+              </td>
+            </tr>
+          )}
+          {row.undecrypted && (
+            <tr>
+              <th>Encrypted</th>
+              <td data-testid="tls-undecrypted" className="warn">
+                Not decrypted ({row.undecrypted.reason}): {row.undecrypted.text}
+              </td>
+            </tr>
+          )}
+          {conn?.tls?.certificate && (
+            <tr>
+              <th>Certificate</th>
+              <td data-testid="tls-certificate">
+                <div>{conn.tls.certificate.subject}</div>
+                {conn.tls.certificate.sans.length > 0 && <div>SANs: {conn.tls.certificate.sans.slice(0, 20).join(', ')}{conn.tls.certificate.sans.length > 20 ? ` … ${conn.tls.certificate.sans.length - 20} more` : ''}</div>}
+                <div>issuer: {conn.tls.certificate.issuer}</div>
+                {conn.tls.certificate.notAfter && <div>valid until {conn.tls.certificate.notAfter}</div>}
+              </td>
+            </tr>
+          )}
           <tr>
             <th>Requests</th>
             <td>{row.requestCount}</td>
           </tr>
-          <tr>
-            <th>Keep-alive</th>
-            <td data-testid="keepalive">{keepAliveText(row.keepAlive)}</td>
-          </tr>
+          {conn ? (
+            connectionFacts(conn).map((f) => (
+              <tr key={f.id} data-fact={f.id}>
+                <th>{f.label}</th>
+                <td>{f.value}</td>
+              </tr>
+            ))
+          ) : (
+            <tr>
+              <th>Protocol</th>
+              <td className="muted">Loading…</td>
+            </tr>
+          )}
           <tr>
             <th>Closed</th>
             <td data-testid="close-reason">

@@ -11,6 +11,7 @@ import type { GridRow, Sort, SortKey } from '../model/rows.js';
 import { laneLayout, panWindow, phaseBars, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
 import { PHASE_STYLES } from '../model/phaseStyles.js';
 import { formatBytes, formatMs } from '../model/format.js';
+import { endpointText } from '../../../core/src/model/endpoint.js';
 
 export const ROW_H = 24;
 const OVERSCAN = 8;
@@ -28,12 +29,12 @@ export const COLUMNS: Col[] = [
   { key: 'name', label: 'Name', width: 200, compact: true },
   { key: 'method', label: 'Method', width: 62 },
   { key: 'status', label: 'Status', width: 56, align: 'right', compact: true },
-  { key: 'protocol', label: 'Protocol', width: 70 },
+  { key: 'protocol', label: 'Protocol', width: 84, title: "The request's HTTP version, then the response's where it differs" },
   { key: 'remote', label: 'Remote address', width: 132 },
   { key: 'connection', label: 'Conn ID', width: 58, align: 'right', title: 'Connection ID (tcp.stream)', compact: true },
   { key: 'index', label: 'Index', width: 46, align: 'right', title: 'Index on connection (ᴾ = pipelined)', compact: true },
   { key: 'size', label: 'Size', width: 66, align: 'right' },
-  { key: 'time', label: 'Time', width: 66, align: 'right', title: 'First request byte → last response byte' },
+  { key: 'time', label: 'Time', width: 66, align: 'right', title: "Total duration, as the Timing tab's Total: queueing and connection setup included" },
 ];
 const COMPACT_COLUMNS = COLUMNS.filter((c) => c.compact);
 const widthOf = (cols: Col[]) => cols.reduce((s, c) => s + c.width, 0);
@@ -278,7 +279,7 @@ function cellContent(key: SortKey, req: RequestRow) {
     case 'status':
       return statusText(req);
     case 'protocol':
-      return req.httpVersion;
+      return req.protocol;
     case 'remote':
       return req.remote;
     case 'connection':
@@ -297,6 +298,7 @@ function cellContent(key: SortKey, req: RequestRow) {
 function cellTitle(key: SortKey, req: RequestRow): string | undefined {
   if (key === 'name') return req.url;
   if (key === 'status') return req.statusText;
+  if (key === 'protocol') return req.responseHttpVersion ? `request ${req.httpVersion}, response ${req.responseHttpVersion}` : req.httpVersion;
   if (key === 'index') return req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection';
   return undefined;
 }
@@ -344,7 +346,7 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
     spans.push({ x: Math.max(-2, x), w: Math.max(2, Math.min(wfW + 2, xOf(r.endTime, win, wfW)) - Math.max(-2, x)), id: rid });
     if (spans.length > 2000) break;
   }
-  const fixedLabel = `#${conn.id} ${conn.client.ip}:${conn.client.port} → ${conn.server.ip}:${conn.server.port} · ${conn.protocol} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
+  const fixedLabel = `#${conn.id} ${endpointText(conn.client)} → ${endpointText(conn.server)} · ${conn.protocol}${conn.tlsShort ? ` · ${conn.tlsShort}` : ''} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
   return (
     <div className={`row lane${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}`} style={{ top }} role="row" data-lane-id={conn.id} onClick={() => onSelect(conn.id)}>
       <div className="cell lane-label" style={{ width: fixedW }} title={fixedLabel}>

@@ -36,16 +36,3 @@ export function idleLabel(gap: IdlePeriod, keepAlive: ConnectionRow['keepAlive']
   if (keepAlive?.timeoutS !== undefined) return `${base} (Keep-Alive: timeout=${keepAlive.timeoutS})`;
   return base;
 }
-
-/** The keep-alive contract in one line for the Connection tab. */
-export function keepAliveText(ka: ConnectionRow['keepAlive']): string {
-  if (!ka) return 'not negotiated (no HTTP seen)';
-  const parts: string[] = [ka.defaultPersistent ? 'persistent by default (HTTP/1.1)' : 'not persistent by default (HTTP/1.0)'];
-  if (ka.clientConnection) parts.push(`client Connection: ${ka.clientConnection}`);
-  if (ka.serverConnection) parts.push(`server Connection: ${ka.serverConnection}`);
-  const kv: string[] = [];
-  if (ka.timeoutS !== undefined) kv.push(`timeout=${ka.timeoutS}`);
-  if (ka.max !== undefined) kv.push(`max=${ka.max}`);
-  if (kv.length) parts.push(`Keep-Alive: ${kv.join(', ')}`);
-  return parts.join('; ');
-}

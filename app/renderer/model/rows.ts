@@ -99,7 +99,7 @@ export function comparator(s: Sort): (a: RequestRow, b: RequestRow) => number {
       case 'status':
         return (a: RequestRow, b: RequestRow) => cmpNum(a.status ?? -1, b.status ?? -1);
       case 'protocol':
-        return (a: RequestRow, b: RequestRow) => (a.httpVersion < b.httpVersion ? -1 : a.httpVersion > b.httpVersion ? 1 : 0);
+        return (a: RequestRow, b: RequestRow) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0);
       case 'remote':
         return (a: RequestRow, b: RequestRow) => (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0);
       case 'connection':

@@ -10,5 +10,5 @@ export {
 export type { Http1SessionOptions, UpgradeHandoff } from './session.js';
 export { looksLikeHttp1Request, looksLikeHttp1Response } from './sniff.js';
 export { MAX_BODY_KEEP, MAX_DECODE_BACKLOG } from './decode.js';
-export { parseKeepAlive, persistsAfter, decideCloseReason, matchesTimeout } from './keepalive.js';
-export type { KeepAliveParams, CloseFacts } from './keepalive.js';
+export { parseKeepAlive, persistsAfter, decideCloseReason, firstEndOf, matchesTimeout } from './keepalive.js';
+export type { KeepAliveParams, CloseFacts, HttpCloseFacts } from './keepalive.js';

@@ -2,7 +2,7 @@
  * HTTP/1.x persistence (RFC 9112 §9.3, §9.6) as pure functions: the Keep-Alive header parameters,
  * whether a connection persists after an exchange, and the HTTP-level reason a connection ended.
  */
-import type { CloseReason, Side } from '../model/types.js';
+import type { CloseReason, ConnectionClose, Side } from '../model/types.js';
 
 export interface KeepAliveParams {
   timeoutS?: number;
@@ -56,7 +56,12 @@ export function persistsAfter(reqVersion: string, reqConn: string[], respVersion
 
 /** What the close-reason decision needs to know about a connection's last moments. */
 export interface CloseFacts {
-  /** First FIN/RST seen, or null when the connection was still open at capture end. */
+  /**
+   * Who closed: the first FIN/RST seen, or null when the connection was still open at capture end.
+   * This is the TCP layer's record (`Connection.close`, see `firstEndOf`), never re-derived by an
+   * HTTP session: a session hears each direction end in stream order, and both directions at an RST,
+   * so the first end it hears need not name the side that sent the first FIN or the RST.
+   */
   firstEnd: { side: Side; how: 'fin' | 'rst'; time: number } | null;
   /** Exchanges still waiting for (the end of) a response when the connection ended. */
   outstanding: number;
@@ -82,6 +87,15 @@ export interface CloseFacts {
   lastDataTime: number | null;
 }
 
+/** What an HTTP/1.x session knows of a connection's last moments: everything but who closed. */
+export type HttpCloseFacts = Omit<CloseFacts, 'firstEnd'>;
+
+/** `CloseFacts.firstEnd` from the TCP close record: who sent the first FIN/RST, and when. */
+export function firstEndOf(close: Pick<ConnectionClose, 'by' | 'how' | 'time'>): CloseFacts['firstEnd'] {
+  if (close.by === null || close.how === 'open' || close.time === null) return null;
+  return { side: close.by, how: close.how, time: close.time };
+}
+
 /** Idle time matches an advertised timeout when within ±1 s or ±10 %, whichever is larger. */
 export function matchesTimeout(idleMs: number, timeoutS: number): boolean {
   const t = timeoutS * 1000;
@@ -89,7 +103,8 @@ export function matchesTimeout(idleMs: number, timeoutS: number): boolean {
 }
 
 /**
- * The HTTP-level reason a connection ended, first match wins:
+ * The HTTP-level reason a connection ended, decided once per connection by the engine from the
+ * session's `HttpCloseFacts` and the TCP close record (`firstEndOf`). First match wins:
  *   capture-end (no FIN/RST) → outstanding exchanges (rst / who closed) → close-delimited-body →
  *   max-requests → connection-close-header → http10-no-keepalive → idle-timeout (idle before the
  *   close ≈ advertised Keep-Alive timeout) → rst → client-close / server-close.

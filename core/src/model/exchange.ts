@@ -5,6 +5,7 @@
  * times (DNS, TCP connect, TLS) and `timings` (model/phases.ts), and links requests to connections.
  */
 import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request, TlsInfo } from './types.js';
+import type { HttpCloseFacts } from '../http1/keepalive.js';
 
 /** A finished (or, at close, abandoned) exchange, before the engine fills ids and timings. */
 export type RequestDraft = Omit<Request, 'id' | 'connectionId' | 'timings'>;
@@ -20,6 +21,13 @@ export interface ExchangeSink {
   keepAlive(k: KeepAliveContract): void;
   /** The application layer's view of why the connection ended (refines the TCP close facts). */
   closeReason(reason: CloseReason, detail: string): void;
+  /**
+   * HTTP/1.x: the facts of the connection's last moments; the engine decides the reason from them
+   * and the TCP close record (http1/keepalive.ts `decideCloseReason`), so who closed is decided once,
+   * by TCP. The later of this and `closeReason` wins. Sinks that can carry HTTP/1.x — the engine's,
+   * and wrappers such as the TLS session's — implement it; without it the TCP reason stands.
+   */
+  closeFacts?(facts: HttpCloseFacts): void;
   /** Free-form protocol facts for `connection.extra` (merged shallowly). */
   extra(facts: Record<string, unknown>): void;
   /** TLS facts of the connection (the TLS session calls this at close; the last call wins). */

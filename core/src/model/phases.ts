@@ -78,6 +78,17 @@ export function phases(times: RequestTimes): Phase[] {
   return out;
 }
 
+/**
+ * The time a request's phases cover, from the start of the first (queueing and connection setup
+ * included) to the end of the last: DevTools' Time column and its Timing tab's "Started at" and
+ * Total. Its length equals HAR `time` (`harTotalTime`), since the phases tile without holes. Null
+ * when there are no phases.
+ */
+export function phaseSpan(list: readonly Phase[]): { startTime: number; endTime: number } | null {
+  if (list.length === 0) return null;
+  return { startTime: list[0].startTime, endTime: list[list.length - 1].endTime };
+}
+
 /** Sum of the durations of phases named `name`; -1 when none appear. */
 function duration(list: Phase[], ...names: PhaseId[]): number {
   let total = -1;

@@ -19,7 +19,7 @@ export type Side = 'client' | 'server';
 
 /** How the client/server roles of a connection were decided. */
 export type RoleInference =
-  | 'syn' // the SYN (or SYN/ACK) was seen: the SYN's sender is the client
+  | 'syn' // the SYN (or SYN/ACK) was seen: the SYN's sender is the client (QUIC: the client's first Initial was seen)
   | 'port' // start unseen: the well-known / lower port is the server
   | 'data'; // start unseen: the side that sent a request-looking first payload is the client
 
@@ -93,10 +93,10 @@ export interface KeepAliveContract {
 }
 
 /**
- * The HTTP protocol of a connection once known ('h2' is HTTP/2 over TLS, 'h2c' over cleartext TCP);
- * 'tls' while a TLS connection's protocol is not known (no ALPN seen and no keys).
+ * The HTTP protocol of a connection once known ('h2' is HTTP/2 over TLS, 'h2c' over cleartext TCP,
+ * 'h3' HTTP/3 over QUIC); 'tls' while a TLS connection's protocol is not known (no ALPN seen and no keys).
  */
-export type AppProtocol = 'http/1.0' | 'http/1.1' | 'h2c' | 'h2' | 'tls' | 'websocket' | 'tunnel' | 'unknown' | 'none';
+export type AppProtocol = 'http/1.0' | 'http/1.1' | 'h2c' | 'h2' | 'h3' | 'tls' | 'websocket' | 'tunnel' | 'unknown' | 'none';
 
 /** Why a TLS connection's contents could not be read (stable codes; `TlsInfo.undecryptedReason`). */
 export type UndecryptedReason =
@@ -174,9 +174,85 @@ export interface TlsInfo {
   undecryptableRecords: number;
 }
 
+/** Packets of one direction of a QUIC connection, by type (RFC 9000 §17). */
+export interface QuicPacketCounts {
+  initial: number;
+  handshake: number;
+  zeroRtt: number;
+  oneRtt: number;
+  retry: number;
+  versionNegotiation: number;
+  /** Packets whose protection could not be removed (no keys, keys that do not authenticate, too short). */
+  undecryptable: number;
+}
+
+/** A CONNECTION_CLOSE frame (RFC 9000 §19.19), the first one seen. */
+export interface QuicClose {
+  by: Side;
+  /** Frame type 0x1d: an application (HTTP/3) error code; 0x1c: a transport error code. */
+  application: boolean;
+  errorCode: number;
+  /** RFC 9000 §20.1 / RFC 9114 §8.1 name, e.g. 'NO_ERROR', 'H3_NO_ERROR', 'CRYPTO_ERROR (TLS alert 40)'. */
+  error: string;
+  /** The frame type that caused a transport error (0x1c only), else null. */
+  frameType: number | null;
+  reason: string;
+  /** The packet type that carried it: visible without keys in Initial packets, needs keys in Handshake and 1-RTT ones. */
+  epoch: 'initial' | 'handshake' | '0rtt' | '1rtt';
+  time: number;
+  packet: number;
+}
+
+/** QUIC facts of a connection (RFC 9000, RFC 9001; `Connection.transport` is 'quic'). */
+export interface QuicInfo {
+  /** Version of the client's first Initial: 'QUICv1', 'QUICv2' (RFC 9369), 'draft-29', or '0x…'. */
+  version: string;
+  versionCode: number;
+  /** The version the server answered in when it differs (compatible version negotiation, RFC 9368), else null. */
+  negotiatedVersion: string | null;
+  /** The client's first Destination Connection ID (hex): it keys the Initial secrets (RFC 9001 §5.2). */
+  originalDcid: string;
+  /** Connection IDs seen (hex), by the side that chose them (its peer puts them in Destination Connection IDs). */
+  connectionIds: { client: string[]; server: string[] };
+  packets: { client: QuicPacketCounts; server: QuicPacketCounts };
+  /** Datagrams that carried more than one QUIC packet (RFC 9000 §12.2). */
+  coalescedDatagrams: number;
+  /** A Retry (RFC 9000 §17.2.5) and whether its integrity tag verified (RFC 9001 §5.8). */
+  retry: { time: number; packet: number; tokenBytes: number; integrityValid: boolean } | null;
+  /** A Version Negotiation packet (RFC 9000 §17.2.1) and the versions it offered. */
+  versionNegotiation: { time: number; packet: number; versions: string[] } | null;
+  /** Client address changes (RFC 9000 §9: migration or NAT rebinding) — the connection IDs kept it one connection. */
+  migrations: { time: number; packet: number; from: Endpoint; to: Endpoint }[];
+  close: QuicClose | null;
+  /**
+   * How the connection ended as far as the capture shows: a CONNECTION_CLOSE, a stateless reset
+   * (RFC 9000 §10.3, recognised with keys only), silence longer than the idle timeout (§10.1), or
+   * still open when the capture ended.
+   */
+  end: 'connection-close' | 'stateless-reset' | 'idle-timeout' | 'capture-end';
+  /** Effective idle timeout (RFC 9000 §10.1: the minimum of both sides' non-zero max_idle_timeout); null when unknown. */
+  idleTimeoutMs: number | null;
+  /** Transport parameters (RFC 9000 §18.2): the client's from its ClientHello, the server's (EncryptedExtensions) with keys only. */
+  transportParameters: { client: Record<string, number | string | boolean> | null; server: Record<string, number | string | boolean> | null };
+  /** 1-RTT key updates seen (RFC 9001 §6), both directions. */
+  keyUpdates: number;
+  /** Server's HANDSHAKE_DONE (RFC 9001 §4.1.2: handshake confirmed), with keys. */
+  handshakeDoneTime: number | null;
+  /** Streams opened, by the side that opened them (RFC 9000 §2.1), with keys. */
+  streams: { client: { bidi: number; uni: number }; server: { bidi: number; uni: number } };
+  /** Frames decrypted, by type name and direction. */
+  frames: { client: Record<string, number>; server: Record<string, number> };
+}
+
 export interface Connection {
-  /** 0-based, in order of first packet; equals tshark's `tcp.stream` numbering. */
+  /**
+   * TCP: 0-based, in order of first packet; equals tshark's `tcp.stream` numbering. QUIC:
+   * QUIC_CONNECTION_ID_BASE (1 000 000 000) + n, n 0-based in order of first packet as tshark's
+   * `quic.connection.number`, so the two numberings never collide.
+   */
   id: number;
+  /** What carries the connection: absent or 'tcp' for TCP (with or without TLS), 'quic' for QUIC. */
+  transport?: 'tcp' | 'quic';
   client: Endpoint;
   server: Endpoint;
   roles: RoleInference;
@@ -204,8 +280,10 @@ export interface Connection {
   protocol: AppProtocol;
   requestCount: number;
   keepAlive?: KeepAliveContract;
-  /** TLS facts when the connection speaks TLS (with or without keys). */
+  /** TLS facts when the connection speaks TLS (with or without keys); for QUIC, its TLS 1.3 handshake. */
   tls?: TlsInfo;
+  /** QUIC facts (transport 'quic' only). */
+  quic?: QuicInfo;
   /** Counted oddities: 'ooo-buffer-limit', 'data-after-fin', ... */
   anomalies: Anomaly[];
   /** Application-specific facts (h2 settings, tls sni, upgrade target, ...). */
@@ -286,7 +364,7 @@ export interface Request {
   /** Absolute URL (scheme://Host/target). */
   url: string;
   target: string;
-  httpVersion: string; // 'HTTP/0.9' | 'HTTP/1.0' | 'HTTP/1.1' | 'h2'
+  httpVersion: string; // 'HTTP/0.9' | 'HTTP/1.0' | 'HTTP/1.1' | 'h2' | 'h3'
   status: number | null;
   statusText: string;
   requestHeaders: Header[];

@@ -67,15 +67,29 @@ export interface RequestRow {
   host: string;
   status: number | null;
   statusText: string;
+  /** The request's HTTP version ('HTTP/1.1', 'h2', …). */
   httpVersion: string;
-  /** Server address "ip:port". */
+  /** The response's HTTP version, only where it differs from the request's. */
+  responseHttpVersion?: string;
+  /** The Protocol column: `httpVersion`, then `→ responseHttpVersion` where they differ. */
+  protocol: string;
+  /** Server address "ip:port" ("[ipv6]:port"), model/endpoint.ts. */
   remote: string;
   /** Bytes on the wire for the response (headers + body incl. framing), -1 if no response. */
   size: number;
+  /** First request byte. */
   startTime: number;
   /** Last known time of the exchange (response end, else request end, else start). */
   endTime: number;
-  /** endTime - startTime. */
+  /**
+   * Start of the first timing phase (queueing, or the connection's SYN for the first request on a
+   * new connection): the Timing tab's "Started at" and the left end of its bars.
+   */
+  timingStartTime: number;
+  /**
+   * DevTools' Time: the whole span of the phases, from `timingStartTime` to the end of the last phase
+   * (the Timing tab's Total, HAR `time`); endTime - startTime when there are no phases.
+   */
   durationMs: number;
   phases: PhaseTuple[];
   pipelined: boolean;
@@ -100,6 +114,8 @@ export interface ConnectionRow {
   tls: [number, number] | null;
   /** One line of TLS facts (tls/explain.ts tlsSummary), null for a connection without TLS. */
   tlsSummary: string | null;
+  /** The lane label's TLS part (tls/explain.ts tlsShort), null without TLS. */
+  tlsShort: string | null;
   /** Why a TLS connection was not decrypted and how to fix it, null when decrypted or not TLS. */
   undecrypted: { reason: UndecryptedReason; text: string } | null;
   close: { by: Side | null; how: CloseHow; time: number | null; reason: CloseReason; detail?: string };
@@ -175,6 +191,12 @@ export interface WirefallApi {
   openDialog(): Promise<DocInfo[]>;
   /** Desktop only: open dropped files by path. */
   openPaths(paths: string[]): Promise<DocInfo[]>;
+  /**
+   * Add a TLS key log (NSS format text, as read from a file the user picked or dropped) to a
+   * capture and analyse it again with every key log added so far; resolves with the doc (state
+   * 'analyzing'). Both hosts: the text is read in the page, no path crosses the API.
+   */
+  addKeyLog(doc: DocId, text: string): Promise<DocInfo>;
   subscribe(listener: (ev: ApiEvent) => void): () => void;
 }
 
@@ -191,9 +213,15 @@ export const API_METHODS = [
   'closeDoc',
   'openDialog',
   'openPaths',
+  'addKeyLog',
 ] as const satisfies readonly Exclude<keyof WirefallApi, 'subscribe'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];
+
+/** A key log opened in the app, in characters (a browser session's key log is a few KB per site). */
+export const MAX_KEYLOG_UPLOAD_CHARS = 8 * 1024 * 1024;
+/** Key logs kept per open capture; the oldest is dropped beyond it. */
+export const MAX_KEYLOGS_PER_DOC = 16;
 
 /** Validates untrusted call arguments; returns an error message or null. */
 export function validateCall(method: unknown, args: unknown): string | null {
@@ -217,6 +245,8 @@ export function validateCall(method: unknown, args: unknown): string | null {
       return args.length === 2 && isDoc(args[0]) && isId(args[1]) ? null : 'expected (doc, id)';
     case 'exportDoc':
       return args.length === 2 && isDoc(args[0]) && (args[1] === 'har' || args[1] === 'report') ? null : "expected (doc, 'har' | 'report')";
+    case 'addKeyLog':
+      return args.length === 2 && isDoc(args[0]) && typeof args[1] === 'string' && args[1].length <= MAX_KEYLOG_UPLOAD_CHARS ? null : `expected (doc, text of at most ${MAX_KEYLOG_UPLOAD_CHARS} characters)`;
     case 'openPaths':
       return args.length === 1 &&
         Array.isArray(args[0]) &&

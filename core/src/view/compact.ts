@@ -2,8 +2,10 @@
  * Report → ViewModel: the compact, draw-ready model the UI receives (see view/api.ts).
  * Pure; phases come from model/phases.ts (the one place they are computed).
  */
-import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
+import { explainUndecrypted, tlsShort, tlsSummary } from '../tls/explain.js';
 import type { Connection, Phase, Report, Request, RequestTimes } from '../model/types.js';
+import { endpointText } from '../model/endpoint.js';
+import { phaseSpan } from '../model/phases.js';
 import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
 
 /** DevTools' Name column: the last path segment plus query, or the host for "/". */
@@ -41,11 +43,27 @@ function tlsSpan(c: Connection, first: Request | undefined): [number, number] | 
   return null;
 }
 
+/** The response's HTTP version where it differs from the request's (HTTP/1.x sessions record it). */
+export function responseHttpVersion(r: Request): string | undefined {
+  const v = r.extra?.['responseHttpVersion'];
+  return typeof v === 'string' && v !== r.httpVersion ? v : undefined;
+}
+
+/** The Protocol column: the request's version, then the response's where it differs ("HTTP/1.1 → HTTP/1.0"). */
+export function protocolLabel(r: Request): string {
+  const resp = responseHttpVersion(r);
+  return resp ? `${r.httpVersion} → ${resp}` : r.httpVersion;
+}
+
 export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn): RequestRow {
   const { name, host } = requestName(r.url, r.target);
   const end = lastTime(r);
-  const ph: PhaseTuple[] = phases(r.times).map((p) => [p.name, p.startTime, p.endTime]);
+  const list = phases(r.times);
+  const ph: PhaseTuple[] = list.map((p) => [p.name, p.startTime, p.endTime]);
+  // DevTools' Time is the whole span of the phases (connection setup included), as the Timing tab's Total.
+  const span = phaseSpan(list) ?? { startTime: r.times.requestStartTime, endTime: end };
   const hasResponse = r.status !== null || r.times.responseStartTime !== null;
+  const respVersion = responseHttpVersion(r);
   return {
     id: r.id,
     connectionId: r.connectionId,
@@ -58,11 +76,14 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
     status: r.status,
     statusText: r.statusText,
     httpVersion: r.httpVersion,
-    remote: c ? `${c.server.ip}:${c.server.port}` : '',
+    ...(respVersion !== undefined ? { responseHttpVersion: respVersion } : {}),
+    protocol: protocolLabel(r),
+    remote: c ? endpointText(c.server) : '',
     size: hasResponse ? r.sizes.responseHeaders + r.sizes.responseBodyWire : -1,
     startTime: r.times.requestStartTime,
     endTime: end,
-    durationMs: end - r.times.requestStartTime,
+    timingStartTime: span.startTime,
+    durationMs: span.endTime - span.startTime,
     phases: ph,
     pipelined: r.pipelined,
     connectionReused: r.connectionReused,
@@ -86,6 +107,7 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
     handshakeRttMs: c.handshakeRttMs,
     tls: tlsSpan(c, first),
     tlsSummary: c.tls ? tlsSummary(c.tls) : null,
+    tlsShort: c.tls ? tlsShort(c.tls) : null,
     undecrypted: c.tls?.undecryptedReason ? { reason: c.tls.undecryptedReason, text: explainUndecrypted(c.tls.undecryptedReason) } : null,
     close: {
       by: c.close.by,

@@ -7,10 +7,11 @@
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Connection, Report, Request } from '../model/types.js';
-import type { AnalysisProgress, ApiEvent, DocId, DocInfo, ViewModel } from './api.js';
+import { MAX_KEYLOGS_PER_DOC, type AnalysisProgress, type ApiEvent, type DocId, type DocInfo, type ViewModel } from './api.js';
 import { toCurl, toViewModel, type PhasesFn } from './compact.js';
 
-export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal) => Promise<Report>;
+/** `keylogTexts`: key logs opened in the app for this capture (added to any the host itself uses). */
+export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal, keylogTexts?: string[]) => Promise<Report>;
 
 interface Doc {
   info: DocInfo;
@@ -20,6 +21,8 @@ interface Doc {
   requests?: Map<number, Request>;
   connections?: Map<number, Connection>;
   done: Promise<void>;
+  /** Key logs opened in the app for this capture. */
+  keylogs: string[];
 }
 
 /** Bytes of progress between two progress events: 1/200 of the file, at least 64 KiB. */
@@ -84,10 +87,36 @@ export class DocStore {
       this.emit({ type: 'state', doc: { ...refused } });
       return refused;
     }
+    const doc: Doc = { info, controller: new AbortController(), done: Promise.resolve(), keylogs: [] };
+    this.docs.set(info.id, doc);
+    this.emit({ type: 'docs', docs: this.list() });
+    this.start(doc, path, fileBytes);
+    return { ...info };
+  }
+
+  /**
+   * Analyse the doc's capture again with one more TLS key log: the running analysis (if any) is
+   * cancelled and the doc goes back to 'analyzing'; the view model is replaced when it is done.
+   */
+  addKeyLog(id: DocId, text: string): DocInfo {
+    const doc = this.get(id);
+    const path = doc.info.path;
+    if (!path) throw new DocError('not-ready', `${doc.info.title} has no capture file to analyse again`);
+    doc.keylogs.push(text);
+    if (doc.keylogs.length > MAX_KEYLOGS_PER_DOC) doc.keylogs.shift();
+    doc.controller.abort();
+    doc.controller = new AbortController();
+    doc.info.state = 'analyzing';
+    delete doc.info.error;
+    this.emit({ type: 'state', doc: { ...doc.info } });
+    this.start(doc, path, doc.info.progress.totalBytes);
+    return { ...doc.info };
+  }
+
+  private start(doc: Doc, path: string, fileBytes: number): void {
+    const info = doc.info;
     const id = info.id;
-    const controller = new AbortController();
-    const doc: Doc = { info, controller, done: Promise.resolve() };
-    this.docs.set(id, doc);
+    const controller = doc.controller;
     const step = progressStep(fileBytes);
     let lastBytes = -Infinity;
     const onProgress = (p: AnalysisProgress) => {
@@ -98,13 +127,14 @@ export class DocStore {
         this.emit({ type: 'progress', doc: id, progress: info.progress });
       }
     };
-    this.emit({ type: 'docs', docs: this.list() });
-    doc.done = this.analyze(path, onProgress, controller.signal).then(
+    doc.done = this.analyze(path, onProgress, controller.signal, doc.keylogs.length ? [...doc.keylogs] : undefined).then(
       (report) => {
         if (controller.signal.aborted) return;
         this.setReport(doc, report);
       },
       (err: unknown) => {
+        // Superseded by a newer analysis of the same doc (addKeyLog): that one reports.
+        if (controller !== doc.controller) return;
         info.state = controller.signal.aborted ? 'cancelled' : 'error';
         if (info.state === 'error') {
           const e = err as { code?: unknown; message?: unknown };
@@ -114,7 +144,6 @@ export class DocStore {
         this.emit({ type: 'docs', docs: this.list() });
       },
     );
-    return { ...info };
   }
 
   /** Add an already analysed report (e.g. `wirefall view` given a Report). */
@@ -128,7 +157,7 @@ export class DocStore {
       progress: { bytes: report.capture.fileBytes, totalBytes: report.capture.fileBytes, packets: report.capture.packets, connections: report.connections.length },
     };
     if (report.capture.file) info.path = report.capture.file;
-    const doc: Doc = { info, controller: new AbortController(), done: Promise.resolve() };
+    const doc: Doc = { info, controller: new AbortController(), done: Promise.resolve(), keylogs: [] };
     this.docs.set(id, doc);
     this.setReport(doc, report);
     return { ...info };

@@ -21,7 +21,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import type { Report } from '../model/types.js';
-import { validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
+import { MAX_KEYLOG_UPLOAD_CHARS, validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
 import { roundTimes } from '../cli/json-out.js';
@@ -111,18 +111,18 @@ function tokenOk(given: string | null | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > limit) {
         // Keep nothing more: the rest is read and discarded while the 413 goes out, and the
         // connection is closed after it (Connection: close).
         req.removeAllListeners('data');
         req.resume();
-        reject(new BodyTooLarge(`request body over ${MAX_BODY} bytes`));
+        reject(new BodyTooLarge(`request body over ${limit} bytes`));
         return;
       }
       chunks.push(c);
@@ -131,6 +131,12 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('error', reject);
   });
 }
+
+/**
+ * The command that builds the UI (with the CLI), named wherever the UI is missing: the root
+ * `build` script builds core and app, and `npm ci` runs it (the root `prepare` script).
+ */
+export const BUILD_COMMAND = 'npm run build';
 
 /** The hosts a request may name: exactly loopback with our port. */
 export function allowedHosts(port: number): string[] {
@@ -144,7 +150,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   try {
     await stat(join(staticDir, 'index.html'));
   } catch {
-    throw new Error(`The UI is not built: ${join(staticDir, 'index.html')} is missing (run: npm run build -w app)`);
+    throw new Error(`The UI is not built: ${join(staticDir, 'index.html')} is missing (run \`${BUILD_COMMAND}\` in the repository root)`);
   }
   const core = opts.core ?? CORE;
   const token = randomBytes(32).toString('base64url');
@@ -154,9 +160,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const analysis: AnalysisMode = !opts.core && existsSync(workerFile) ? 'worker' : 'in-process';
   const analyze: Analyze =
     analysis === 'worker'
-      ? (path, onProgress, signal) =>
+      ? (path, onProgress, signal, texts) =>
           new Promise<Report>((resolveReport, reject) => {
-            const w = new Worker(workerFile, { workerData: { path, keylog: { files: opts.keylogFiles ?? [] } } });
+            const w = new Worker(workerFile, { workerData: { path, keylog: { files: opts.keylogFiles ?? [], texts } } });
             signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
             w.on('message', (m: { type: string; progress?: AnalysisProgress; report?: Report; error?: { code: string; message: string } }) => {
               if (m.type === 'progress' && m.progress) onProgress(m.progress);
@@ -167,7 +173,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
             w.on('error', reject);
             w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
           })
-      : (path, onProgress, signal) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [] } });
+      : (path, onProgress, signal, texts) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [], texts } });
   const docs = new DocStore(analyze, core.phases);
   const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
   const sse = new Set<ServerResponse>();
@@ -206,6 +212,8 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       case 'exportDoc':
         // In a browser the client downloads GET /api/export; nothing to do server-side.
         return { saved: false };
+      case 'addKeyLog':
+        return docs.addKeyLog(args[0] as string, args[1] as string);
       case 'openDialog':
       case 'openPaths':
         throw new Error('Opening files is not available in browser mode; run `wirefall view <capture>`');
@@ -272,6 +280,26 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         } catch (e) {
           const code = e instanceof DocError ? e.code : 'error';
           return sendJson(res, e instanceof DocError && e.code === 'not-ready' ? 409 : 400, { error: { code, message: (e as Error).message } });
+        }
+      }
+      if (url.pathname === '/api/keylog') {
+        // A key log opened in the page: text/plain, larger than an API call may be.
+        if (req.method !== 'POST') return send(res, 405, 'method not allowed');
+        const doc = url.searchParams.get('doc') ?? '';
+        if (Number(req.headers['content-length'] ?? 0) > MAX_KEYLOG_UPLOAD_CHARS) return sendJson(res, 413, { error: { code: 'too-large', message: `key log over ${MAX_KEYLOG_UPLOAD_CHARS} bytes` } });
+        let text: string;
+        try {
+          text = await readBody(req, MAX_KEYLOG_UPLOAD_CHARS);
+        } catch (e) {
+          res.setHeader('Connection', 'close');
+          return sendJson(res, 413, { error: { code: 'too-large', message: (e as Error).message } });
+        }
+        const invalid = validateCall('addKeyLog', [doc, text]);
+        if (invalid) return sendJson(res, 400, { error: { code: 'bad-request', message: invalid } });
+        try {
+          return sendJson(res, 200, { result: docs.addKeyLog(doc, text) });
+        } catch (e) {
+          return sendJson(res, e instanceof DocError && e.code === 'unknown-doc' ? 404 : 409, { error: { code: e instanceof DocError ? e.code : 'error', message: (e as Error).message } });
         }
       }
       if (url.pathname === '/api/events') {

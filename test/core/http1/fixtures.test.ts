@@ -23,6 +23,7 @@ async function replay(name: string, split = false, opts: Http1SessionOptions = {
   for (const e of fx.events) {
     last = e.time;
     if ('end' in e) {
+      rec.tcpClose ??= { side: e.end, how: e.how, time: e.time }; // TCP's close record: the first FIN/RST
       session.onEnd(e.end, e.how, e.time, e.packet);
       continue;
     }

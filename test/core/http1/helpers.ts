@@ -3,6 +3,7 @@ import type { ExchangeSink, RequestDraft } from '../../../core/src/model/exchang
 import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Side } from '../../../core/src/model/types.js';
 import type { EndHow, StreamChunk, StreamInfo } from '../../../core/src/tcp/stream.js';
 import { Http1Session, type Http1SessionOptions } from '../../../core/src/http1/session.js';
+import { decideCloseReason, type CloseFacts, type HttpCloseFacts } from '../../../core/src/http1/keepalive.js';
 
 export class Recorder implements ExchangeSink {
   requests: RequestDraft[] = [];
@@ -25,6 +26,11 @@ export class Recorder implements ExchangeSink {
   }
   closeReason(reason: CloseReason, detail: string): void {
     this.closes.push({ reason, detail });
+  }
+  /** The first FIN/RST the script played: TCP's close record, as the engine hands it to decideCloseReason. */
+  tcpClose: CloseFacts['firstEnd'] = null;
+  closeFacts(facts: HttpCloseFacts): void {
+    this.closes.push(decideCloseReason({ ...facts, firstEnd: this.tcpClose }));
   }
   extra(facts: Record<string, unknown>): void {
     Object.assign(this.extras, facts);
@@ -88,6 +94,7 @@ export function play(steps: Step[], opts: Http1SessionOptions & { split?: (n: nu
       }
     } else if ('end' in st) {
       packet++;
+      rec.tcpClose ??= { side: st.end, how: st.how ?? 'fin', time: t };
       session.onEnd(st.end, st.how ?? 'fin', t, packet);
     } else {
       session.onClose(t);

@@ -3,7 +3,9 @@
  *
  * Input: `{ cases: [{ seqno?, wire: "<hex>", header_table_size? }, ...] }`. All cases share one
  * decoder (one compression context). `header_table_size`, when present, is applied before the
- * case's block as the decoder's SETTINGS_HEADER_TABLE_SIZE ceiling (`setMaxTableSizeLimit`).
+ * case's block as the decoder's SETTINGS_HEADER_TABLE_SIZE ceiling (`setMaxTableSizeLimit`); `null`
+ * means "no change", as absent does (some encoders' stories, swift-nio's for one, write it so, and the
+ * corpus' own readers treat it so).
  * Output: `{ cases: [{ seqno, headers: [{ name: value }, ...] }] }` in the stories' own format.
  */
 import { InvalidInputError } from '../../errors.js';
@@ -38,7 +40,7 @@ export function inflateStory(story: unknown): InflatedStory {
     if (typeof rec.wire !== 'string') throw new InvalidInputError(`hpack story: case ${i} (seqno ${seqno}): "wire" must be a hex string`);
     const wire = rec.wire.replace(/\s+/g, '');
     if (!HEX.test(wire)) throw new InvalidInputError(`hpack story: case ${i} (seqno ${seqno}): "wire" is not valid hex`);
-    if (rec.header_table_size !== undefined) {
+    if (rec.header_table_size !== undefined && rec.header_table_size !== null) {
       const n = rec.header_table_size;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
         throw new InvalidInputError(`hpack story: case ${i} (seqno ${seqno}): "header_table_size" must be a non-negative integer`);
