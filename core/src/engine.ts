@@ -32,7 +32,10 @@ import type {
 } from './model/types.js';
 import { createSession, type DetectSink, type SessionContext } from './protocols.js';
 import { KeyLog } from './tls/keylog.js';
+import { decideCloseReason, firstEndOf, type HttpCloseFacts } from './http1/keepalive.js';
 import { TcpTable, type TcpConnection } from './tcp/table.js';
+import { createQuicTable, QUIC_CONNECTION_ID_BASE, type QuicTable } from './quic/index.js';
+import { MinHeap } from './util/heap.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
@@ -63,6 +66,13 @@ export interface AnalyzeProgress {
 export interface StreamHandlers {
   onConnection?(c: Connection): void;
   onRequest?(r: Request): void;
+  /**
+   * After each chunk: no connection handed out from now on had its first packet (or its SYN)
+   * before `time` — the first packet of the oldest connection not yet handed out, at most the
+   * last packet's time. Streaming detectors release state older than it (detect/stream.ts).
+   * Assumes packets in time order: a capture that goes back in time can break the promise.
+   */
+  onWatermark?(time: number): void;
 }
 
 export interface StreamResult {
@@ -76,6 +86,7 @@ class ConnectionApp implements ExchangeSink {
   proto: AppProtocol = 'none';
   keep?: KeepAliveContract;
   reason?: { reason: CloseReason; detail: string };
+  httpClose?: HttpCloseFacts;
   facts?: Record<string, unknown>;
   tlsInfo?: TlsInfo;
   readonly anomalies: Anomaly[] = [];
@@ -102,6 +113,11 @@ class ConnectionApp implements ExchangeSink {
   }
   closeReason(reason: CloseReason, detail: string): void {
     this.reason = { reason, detail };
+    this.httpClose = undefined;
+  }
+  closeFacts(facts: HttpCloseFacts): void {
+    this.httpClose = facts;
+    this.reason = undefined;
   }
   extra(facts: Record<string, unknown>): void {
     this.facts = { ...this.facts, ...facts };
@@ -116,6 +132,8 @@ class Engine implements RecordSink {
   readonly interfaces: InterfaceInfo[] = [];
   private readonly ip: IpDecoder;
   readonly table: TcpTable;
+  /** QUIC over UDP on any port (core/src/quic): its connections and requests join the same outputs. */
+  readonly quic: QuicTable;
   private readonly dns = new DnsTracker({ count: (name, n) => this.count(name, n) });
   private readonly apps = new Map<number, ConnectionApp>();
   /**
@@ -137,6 +155,7 @@ class Engine implements RecordSink {
     opts: AnalyzeOptions,
   ) {
     const count = (name: string, n = 1) => this.count(name, n);
+    this.unfinished = handlers.onWatermark ? new Map() : null;
     this.keys = opts.keyLog ?? new KeyLog();
     this.ctx = { keys: this.keys, count };
     this.ip = new IpDecoder((p) => this.l4(p), { count });
@@ -157,6 +176,12 @@ class Engine implements RecordSink {
       { count },
       { idleGapMs: opts.idleGapMs },
     );
+    this.quic = createQuicTable({
+      count,
+      keys: this.keys,
+      request: (c, d) => this.addRequest(c, d),
+      connection: (c) => this.outbox.push({ session: null, emit: () => this.handlers.onConnection?.(c) }),
+    });
   }
 
   count(name: string, n = 1): void {
@@ -183,6 +208,7 @@ class Engine implements RecordSink {
     }
     const time = (p.sec - this.sec0) * 1000 + (p.ns - this.ns0) / 1e6;
     this.packets = p.num;
+    this.packetTime = time;
     if (time > this.lastTime) this.lastTime = time;
     const iface = this.interfaces[p.iface];
     if (iface) iface.packets++;
@@ -195,6 +221,7 @@ class Engine implements RecordSink {
     if (++this.sinceFlush >= 65536) {
       this.sinceFlush = 0;
       this.table.flushClosed(time);
+      this.quic.flush(time);
     }
   }
 
@@ -206,15 +233,64 @@ class Engine implements RecordSink {
     } else this.count('pcapngSecretsUnsupportedType');
   }
 
+  /**
+   * Connections not handed out yet, by id → first packet time (only when a watermark is wanted),
+   * in order of creation: the first is the oldest unless the capture went back in time; those
+   * created earlier in time than one before them are also in `disordered`.
+   */
+  readonly unfinished: Map<number, number> | null;
+  private readonly disordered = new MinHeap<{ id: number; t: number }>((e) => e.t);
+  private lastOpen = -Infinity;
+  packetTime = 0;
+  /**
+   * Transport packets can reach the connection table out of time order (a SYN held in IP
+   * fragment reassembly, a capture merged out of order): the largest step back in time seen so
+   * far is taken off the watermark, so a SYN that comes late still opens after it.
+   */
+  private l4Max = -Infinity;
+  private l4Lag = 0;
+
+  private opened(id: number, t: number): void {
+    this.unfinished!.set(id, t);
+    if (t < this.lastOpen) this.disordered.push({ id, t });
+    else this.lastOpen = t;
+  }
+
+  /** See StreamHandlers.onWatermark. */
+  watermark(): number {
+    const u = this.unfinished!;
+    let w = this.packetTime;
+    for (const t of u.values()) {
+      w = Math.min(w, t);
+      break;
+    }
+    const d = this.disordered;
+    while (d.size && !u.has(d.peek()!.id)) d.pop();
+    return (d.size ? Math.min(w, d.peek()!.t) : w) - this.l4Lag;
+  }
+
   private l4(p: L4Packet): void {
-    if (p.proto === PROTO_TCP) this.table.packet(p);
+    if (this.unfinished) {
+      if (p.time > this.l4Max) this.l4Max = p.time;
+      else if (this.l4Max - p.time > this.l4Lag) this.l4Lag = this.l4Max - p.time;
+    }
+    if (p.proto === PROTO_TCP && this.unfinished) {
+      const n = this.table.created;
+      this.table.packet(p);
+      if (this.table.created !== n) this.opened(n, p.time);
+    } else if (p.proto === PROTO_TCP) this.table.packet(p);
     else if (p.proto === PROTO_UDP) {
       this.count('udpPackets');
       if (p.srcPort === 53 || p.dstPort === 53) this.dns.packet(p);
+      else if (this.unfinished) {
+        const n = this.quic.created;
+        this.quic.datagram(p);
+        if (this.quic.created !== n) this.opened(QUIC_CONNECTION_ID_BASE + n, p.time);
+      } else this.quic.datagram(p);
     }
   }
 
-  addRequest(conn: TcpConnection, d: RequestDraft): void {
+  addRequest(conn: Pick<TcpConnection, 'id' | 'synTime' | 'synAckTime' | 'establishedTime' | 'server'>, d: RequestDraft): void {
     const times = { ...d.times };
     if (d.index === 1 && times.connectStartTime === null && conn.synTime !== null) {
       // The TCP handshake belongs to the first exchange only (DevTools: connectionReused = false).
@@ -275,12 +351,14 @@ class Engine implements RecordSink {
     const app = this.apps.get(c.id);
     this.apps.delete(c.id);
     const close = { ...c.close };
-    if (app?.reason && app.reason.reason !== 'unknown') {
-      close.reason = app.reason.reason;
-      close.detail = app.reason.detail;
+    // Who closed is TCP's record (c.close); the HTTP/1 reason is decided from it, once, here.
+    const why = app?.httpClose ? decideCloseReason({ ...app.httpClose, firstEnd: firstEndOf(c.close) }) : app?.reason;
+    if (why && why.reason !== 'unknown') {
+      close.reason = why.reason;
+      close.detail = why.detail;
     } else if (close.how === 'open') {
       close.reason = 'capture-end';
-      close.detail = 'still open when the capture ended';
+      close.detail = c.evicted ? `not followed further: ${c.evicted}` : 'still open when the capture ended';
     }
     const conn: Connection = {
       id: c.id,
@@ -355,12 +433,14 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
     {
       onConnection: (c) => {
         connections++;
+        engine.unfinished?.delete(c.id);
         handlers.onConnection?.(c);
       },
       onRequest: (r) => {
         requests++;
         handlers.onRequest?.(r);
       },
+      onWatermark: handlers.onWatermark,
     },
     opts,
   );
@@ -368,7 +448,12 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
     signal: opts.signal,
     classicParser: opts.classicParser,
     chunkBytes: opts.chunkBytes,
-    afterChunk: () => engine.drain(),
+    afterChunk: handlers.onWatermark
+      ? async () => {
+          await engine.drain();
+          handlers.onWatermark!(engine.watermark());
+        }
+      : () => engine.drain(),
     onProgress: opts.onProgress
       ? (p) =>
           opts.onProgress!({
@@ -380,6 +465,7 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
       : undefined,
   });
   engine.table.finish();
+  engine.quic.finish();
   await engine.drain();
   const capture = engine.captureInfo(path, res);
   if (capture.interfaces.length > 0 && capture.interfaces.every((i) => !i.supported) && capture.packets > 0) {
