@@ -13,8 +13,11 @@
  *
  * Exchanges are matched to responses in order (pipelining allowed). An exchange is emitted
  * (`out.request`) once its response and its request are complete, in request order; the rest are
- * emitted at close with their state. Gaps: inside a body of known length they are counted
- * (`lostBytes`); elsewhere the direction resynchronises at the next plausible start line.
+ * emitted at close with their state. At most MAX_OUTSTANDING_REQUESTS exchanges wait for their
+ * responses; requests sent beyond that are parsed (for framing) and numbered but not recorded, and
+ * their responses, in turn, are parsed and not recorded (see `unrecorded`).
+ * Gaps: inside a body of known length they are counted (`lostBytes`); elsewhere the direction
+ * resynchronises at the next plausible start line.
  *
  * Tolerance (what a lenient client does, each flagged with an anomaly code from HTTP1_ANOMALY):
  * bare LF line ends, obs-fold (joined with SP), whitespace before the colon, invalid header names
@@ -26,7 +29,7 @@ import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type S
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
 import type { Anomaly, AppProtocol, ExchangeState, Header, KeepAliveContract, Side } from '../model/types.js';
 import { BodyDecoder, MAX_BODY_KEEP, contentCoding } from './decode.js';
-import { connectionTokens, decideCloseReason, parseKeepAlive, persistsAfter, atLeast11 } from './keepalive.js';
+import { connectionTokens, parseKeepAlive, persistsAfter, atLeast11, type HttpCloseFacts } from './keepalive.js';
 import { TCHAR, looksLikeHttp1Request, looksLikeHttp1Response } from './sniff.js';
 
 /** Most bytes of one header block (start line + fields + CRLFs), and of one trailer block. */
@@ -42,6 +45,16 @@ export const MAX_PAUSED_BYTES = 256 * 1024;
  * chunk-missing-crlf per `1\r\nx`); beyond this they are counted in one final ANOMALIES_DROPPED entry.
  */
 export const MAX_ANOMALIES_PER_EXCHANGE = 100;
+/**
+ * Exchanges recorded while waiting for their responses, per connection. Each costs ~0.75 KiB here
+ * and a request record once settled: 260,000 pipelined requests that were never answered (4.7 MB of
+ * capture) held 780 MB. A request sent while this many wait (or while earlier ones past the limit
+ * still wait) is parsed and numbered (`index`) but not recorded, and its response is parsed (to
+ * keep the framing) and dropped: counted in `capture.counters.http1RequestsNotRecorded`, in
+ * `connection.extra.requestsNotRecorded` and by one REQUESTS_NOT_RECORDED anomaly on the connection.
+ * Far above real pipelining depths (curl's default was 5; benchmark tools pipeline 16–256 deep).
+ */
+export const MAX_OUTSTANDING_REQUESTS = 10_000;
 
 /** Stable anomaly codes (request-level on the draft unless marked "connection"). */
 export const HTTP1_ANOMALY = {
@@ -70,6 +83,8 @@ export const HTTP1_ANOMALY = {
   /** connection */ RESPONSE_WITHOUT_REQUEST: 'response-without-request',
   /** connection */ PAUSED_LIMIT: 'upgrade-buffer-limit',
   /** connection */ HTTP09: 'http09',
+  /** connection: requests past MAX_OUTSTANDING_REQUESTS, parsed but not recorded (one entry, count in `detail`) */
+  REQUESTS_NOT_RECORDED: 'requests-not-recorded',
   /** Last entry of an exchange that hit MAX_ANOMALIES_PER_EXCHANGE; `detail` says how many were dropped. */
   ANOMALIES_DROPPED: 'anomalies-dropped',
 } as const;
@@ -95,6 +110,10 @@ export interface Http1SessionOptions {
   decodeBodies?: boolean;
   /** Keep up to this many decoded body bytes per response in `extra.body` (base64), ≤ MAX_BODY_KEEP. */
   keepBodyBytes?: number;
+  /** The capture's counters (`capture.counters`): limits hit are counted there too. */
+  count?: (name: string, n?: number) => void;
+  /** Exchanges recorded while waiting for responses (default MAX_OUTSTANDING_REQUESTS; other values for tests). */
+  maxOutstandingRequests?: number;
 }
 
 // Direction states.
@@ -354,7 +373,6 @@ export class Http1Session implements StreamSink {
   private protocolSent: AppProtocol | null = null;
   private handoff: StreamSink | null = null;
   private counting: CountingSink | null = null;
-  private firstEnd: { side: Side; how: EndHow; time: number; packet: number } | null = null;
   private lastDataTime: number | null = null;
   private lastComplete: Exchange | null = null;
   private closed = false;
@@ -367,6 +385,24 @@ export class Http1Session implements StreamSink {
   private lastMax: number | undefined;
   private readonly decode: boolean;
   private readonly keep: number;
+  /**
+   * Requests past MAX_OUTSTANDING_REQUESTS (see there) still waiting for a response. They always
+   * follow every recorded exchange still waiting (once one is unrecorded, later ones are too until
+   * all are answered), so a response finds the oldest unrecorded one when `awaiting` is empty.
+   * Their indexes run from `unrecordedIndex`; a HEAD or CONNECT among them (whose responses frame
+   * differently) is remembered by sequence number in `unrecordedMethods` (at most
+   * MAX_OUTSTANDING_REQUESTS; beyond that they are framed as answers to GET).
+   */
+  private unrecorded = 0;
+  private unrecordedIndex = 0;
+  private unrecordedSeq = 0;
+  private unrecordedAnsweredSeq = 0;
+  private readonly unrecordedMethods = new Queue<{ seq: number; method: string }>();
+  private unrecordedTotal = 0;
+  private unrecordedAnswered = 0;
+  private unrecordedAnomaly: Anomaly | null = null;
+  private readonly count: (name: string, n?: number) => void;
+  private readonly maxOutstanding: number;
 
   constructor(
     private readonly info: StreamInfo,
@@ -375,6 +411,8 @@ export class Http1Session implements StreamSink {
   ) {
     this.decode = opts.decodeBodies ?? true;
     this.keep = Math.max(0, Math.min(MAX_BODY_KEEP, opts.keepBodyBytes ?? 0));
+    this.count = opts.count ?? (() => {});
+    this.maxOutstanding = opts.maxOutstandingRequests ?? MAX_OUTSTANDING_REQUESTS;
   }
 
   /** Resolves when every body decoder has finished and the emitted drafts' decoded sizes are final. */
@@ -408,7 +446,6 @@ export class Http1Session implements StreamSink {
   }
 
   onEnd(side: Side, how: EndHow, time: number, packet: number): void {
-    this.firstEnd ??= { side, how, time, packet };
     if (this.handoff) return this.handoff.onEnd?.(side, how, time, packet);
     const d = side === 'client' ? this.c : this.s;
     d.end ??= { how, time, packet };
@@ -427,14 +464,15 @@ export class Http1Session implements StreamSink {
     this.endJunk(this.c);
     this.endJunk(this.s);
     const left = this.unemitted.toArray();
-    const outstanding = left.filter((e) => !e.respDone).length;
+    const outstanding = left.filter((e) => !e.respDone).length + this.unrecorded;
     for (const ex of left) this.settleAtClose(ex);
     this.flush(true);
+    if (this.unrecordedTotal > 0) this.settleUnrecorded();
     if (outstanding > 0) this.out.keepAlive({ ...this.ka });
     const l = this.lastComplete;
     const lastConn = l ? [...l.req.connection, ...(l.resp?.connection ?? [])] : [];
-    const { reason, detail } = decideCloseReason({
-      firstEnd: this.firstEnd ? { side: this.firstEnd.side, how: this.firstEnd.how, time: this.firstEnd.time } : null,
+    // Who closed is TCP's record: the engine decides the reason from these facts and it.
+    const facts: HttpCloseFacts = {
       outstanding,
       requestCount: this.requestCount,
       last: l
@@ -452,8 +490,8 @@ export class Http1Session implements StreamSink {
       previousMax: this.prevMax,
       timeoutS: this.ka.timeoutS,
       lastDataTime: this.lastDataTime,
-    });
-    if (this.requestCount > 0 || this.handoff) this.out.closeReason(reason, detail);
+    };
+    if (this.requestCount > 0 || this.handoff) this.out.closeFacts?.(facts);
   }
 
   // ---------------------------------------------------------------- the byte loop
@@ -693,9 +731,12 @@ export class Http1Session implements StreamSink {
       target = text.slice(sp1 + 1).trim();
       version = 'HTTP/0.9';
     }
+    // Past MAX_OUTSTANDING_REQUESTS (orphans are at most one, at the head of `awaiting`).
+    const waiting = this.awaiting.length - (this.awaiting.peek()?.orphan ? 1 : 0);
+    const unrecorded = this.unrecorded > 0 || waiting >= this.maxOutstanding;
     const ex: Exchange = {
       index: ++this.requestCount,
-      orphan: false,
+      orphan: unrecorded,
       method,
       target,
       version,
@@ -752,8 +793,11 @@ export class Http1Session implements StreamSink {
     d.facts = ex.req;
     d.facts.bareLf = bareLf;
     d.headerBytes = wire;
-    this.awaiting.push(ex);
-    this.unemitted.push(ex);
+    if (unrecorded) this.notRecorded(ex, chunk);
+    else {
+      this.awaiting.push(ex);
+      this.unemitted.push(ex);
+    }
     if (version === 'HTTP/0.9') {
       this.out.anomaly({ code: HTTP1_ANOMALY.HTTP09, packet: chunk.packet, time: chunk.time, detail: `HTTP/0.9 request ${method} ${target}` });
       this.setProtocol('unknown');
@@ -772,6 +816,7 @@ export class Http1Session implements StreamSink {
     const status = Number(text.slice(9, 12));
     const statusText = text.length > 13 ? text.slice(13) : '';
     let ex = this.awaiting.peek();
+    if (!ex && this.unrecorded > 0) ex = this.unrecordedResponse(chunk);
     if (!ex) {
       this.out.anomaly({
         code: HTTP1_ANOMALY.RESPONSE_WITHOUT_REQUEST,
@@ -820,9 +865,9 @@ export class Http1Session implements StreamSink {
     d.st = BODY_CLOSE;
   }
 
-  private orphan(chunk: StreamChunk): Exchange {
+  private orphan(chunk: StreamChunk, method = 'GET', index = 0): Exchange {
     const ex = {
-      index: 0, orphan: true, method: 'GET', target: '', version: 'HTTP/1.1', req: newFacts(), reqHeaderBytes: 0,
+      index, orphan: true, method, target: '', version: 'HTTP/1.1', req: newFacts(), reqHeaderBytes: 0,
       reqBody: 0, reqStart: chunk.time, reqEnd: chunk.time, reqFirstPacket: chunk.packet, reqLastPacket: chunk.packet,
       reqDone: true, resp: null, respVersion: null, status: null, statusText: '', respHeaderBytes: 0, respBody: 0,
       respWire: 0, respStart: null, respEnd: null, respFirstPacket: null, respLastPacket: null, respStarted: false,
@@ -1062,7 +1107,7 @@ export class Http1Session implements StreamSink {
     d.st = START;
     // Bytes after an Upgrade or CONNECT request may belong to the new protocol: hold them until the
     // response says whether the switch happened.
-    if (!ex.respDone && (ex.method === 'CONNECT' || ex.req.upgrade !== null)) d.st = PAUSED;
+    if (!ex.respDone && !ex.orphan && (ex.method === 'CONNECT' || ex.req.upgrade !== null)) d.st = PAUSED;
     this.flush(false);
   }
 
@@ -1072,7 +1117,15 @@ export class Http1Session implements StreamSink {
     d.st = START;
     this.awaiting.remove(ex);
     if (ex.decoder) this.finishDecoder(ex);
-    if (ex.orphan) return;
+    if (ex.orphan) {
+      if (ex.index > 0) {
+        // An unrecorded request's response: only whether the connection stayed reusable is kept.
+        const resp = ex.resp ?? newFacts();
+        const v = ex.respVersion ?? 'HTTP/1.1';
+        this.ka.reusableAfter[ex.index - 1] = persistsAfter(v, [], v, resp.connection) && !ex.closeDelimited && ex.upgrade === undefined;
+      }
+      return;
+    }
     this.lastComplete = ex;
     this.updateKeepAlive(ex);
     if (ex.respVersion === 'HTTP/1.0' && this.protocolSent === 'http/1.1' && ex.index === 1) this.setProtocol('http/1.0');
@@ -1337,6 +1390,49 @@ export class Http1Session implements StreamSink {
     if (this.protocolSent === p) return;
     this.protocolSent = p;
     this.out.protocol(p);
+  }
+
+  /** Request `ex` came past MAX_OUTSTANDING_REQUESTS: parsed and numbered, not recorded. */
+  private notRecorded(ex: Exchange, chunk: StreamChunk): void {
+    if (this.unrecorded === 0) this.unrecordedIndex = ex.index;
+    this.unrecorded++;
+    this.unrecordedTotal++;
+    if ((ex.method === 'HEAD' || ex.method === 'CONNECT') && this.unrecordedMethods.length < this.maxOutstanding)
+      this.unrecordedMethods.push({ seq: this.unrecordedSeq, method: ex.method });
+    this.unrecordedSeq++;
+    this.count('http1RequestsNotRecorded');
+    if (!this.unrecordedAnomaly) {
+      this.unrecordedAnomaly = { code: HTTP1_ANOMALY.REQUESTS_NOT_RECORDED, packet: chunk.packet, time: chunk.time, detail: '' };
+      this.out.anomaly(this.unrecordedAnomaly);
+      this.describeUnrecorded();
+    }
+  }
+
+  /** A response to the oldest unrecorded request: parsed with a scratch exchange, never emitted. */
+  private unrecordedResponse(chunk: StreamChunk): Exchange {
+    const seq = this.unrecordedAnsweredSeq++;
+    let method = 'GET';
+    if (this.unrecordedMethods.peek()?.seq === seq) method = this.unrecordedMethods.shift()!.method;
+    this.unrecorded--;
+    this.unrecordedAnswered++;
+    return this.orphan(chunk, method, this.unrecordedIndex++);
+  }
+
+  private describeUnrecorded(): void {
+    this.unrecordedAnomaly!.detail =
+      `${this.unrecordedTotal} request(s) sent while ${this.maxOutstanding} were waiting for responses ` +
+      `(MAX_OUTSTANDING_REQUESTS) were parsed but not recorded; ${this.unrecordedAnswered} of them answered`;
+  }
+
+  /**
+   * At close: the counts go out. Unrecorded requests still waiting are the last of the connection,
+   * so `reusableAfter` needs no entries for them (no recorded exchange follows to index past them).
+   */
+  private settleUnrecorded(): void {
+    this.describeUnrecorded();
+    this.out.extra({
+      requestsNotRecorded: { count: this.unrecordedTotal, answered: this.unrecordedAnswered, unanswered: this.unrecorded },
+    });
   }
 
   private settleAtClose(ex: Exchange): void {

@@ -56,7 +56,8 @@ import {
   settingName,
 } from './constants.js';
 import { FrameParser, type Frame, type FrameOf, type FrameParserStats } from './frames.js';
-import { HpackDecoder, type DecodedBlock, type DecodedField, DEFAULT_HEADER_TABLE_SIZE } from './hpack/decoder.js';
+import { HpackDecoder, type DecodedBlock, type DecodedField, DEFAULT_HEADER_TABLE_SIZE, UNKNOWN_NAME } from './hpack/decoder.js';
+import { MAX_TRACKED_TABLE_SIZE } from './hpack/dynamic-table.js';
 import { HeaderListTooLargeError, HpackError } from './hpack/errors.js';
 import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from './hpack/stats.js';
 import { TcpHolTracker } from './tcp-hol.js';
@@ -89,12 +90,16 @@ export const HTTP2_ANOMALY = {
   UNKNOWN_STREAM: 'H2_FRAME_ON_UNKNOWN_STREAM',
   TOO_MANY_STREAMS: 'H2_TOO_MANY_STREAMS',
   UNKNOWN_REQUEST: 'H2C_UPGRADE_REQUEST_UNKNOWN',
+  /** A side's HPACK dynamic table outgrew MAX_TRACKED_TABLE_SIZE: its oldest entries are forgotten (once per side). */
+  HPACK_TABLE_LIMIT: 'H2_HPACK_TABLE_LIMIT',
   INTERNAL: 'H2_INTERNAL_ERROR',
 } as const;
 
 export interface Http2SessionOptions {
   /** The connection start (client preface) is in the capture; false = capture began mid-connection. */
   prefaceSeen: boolean;
+  /** The capture's counters (`capture.counters`): limits hit are counted there too. */
+  count?: (name: string, n?: number) => void;
 }
 
 /** The HTTP/1.1 request that carried `Upgrade: h2c`; it becomes stream 1 (RFC 7540 §3.2). */
@@ -250,6 +255,9 @@ interface SideState {
   compression: CompressionStats;
   headerBlocks: number;
   tableSnapshots: unknown[];
+  /** HPACK entries forgotten so far (decoder.forgotten), and the anomaly that reports them. */
+  forgottenSeen: number;
+  forgottenAnomaly: Anomaly | null;
   goaway: { lastStreamId: number; errorCode: string; debugData: string; time: number; packet: number } | null;
   /** Lowest last-stream-id of this side's GOAWAYs (§6.8: it may only decrease). */
   goawayLastStreamId: number | null;
@@ -349,9 +357,12 @@ export class Http2Session implements StreamSink {
    */
   private flowKnown: boolean;
 
+  private readonly count: (name: string, n?: number) => void;
+
   constructor(info: StreamInfo, out: ExchangeSink, opts: Http2SessionOptions) {
     this.info = info;
     this.out = out;
+    this.count = opts.count ?? (() => {});
     this.prefaceSeen = opts.prefaceSeen;
     this.flowKnown = opts.prefaceSeen;
     const mk = (side: Side): SideState => ({
@@ -381,6 +392,8 @@ export class Http2Session implements StreamSink {
       compression: { ...ZERO_STATS },
       headerBlocks: 0,
       tableSnapshots: [],
+      forgottenSeen: 0,
+      forgottenAnomaly: null,
       goaway: null,
       goawayLastStreamId: null,
       lostBytes: 0,
@@ -405,8 +418,8 @@ export class Http2Session implements StreamSink {
    * response, `upgrade: 'h2c'` and the 101 as an informational response. The request's
    * `HTTP2-Settings` header is recorded as the client's first SETTINGS.
    */
-  static afterUpgrade(info: StreamInfo, out: ExchangeSink, upgrade: H2cUpgrade = {}): Http2Session {
-    const s = new Http2Session(info, out, { prefaceSeen: true });
+  static afterUpgrade(info: StreamInfo, out: ExchangeSink, upgrade: H2cUpgrade = {}, count?: (name: string, n?: number) => void): Http2Session {
+    const s = new Http2Session(info, out, { prefaceSeen: true, count });
     s.startUpgraded(upgrade);
     return s;
   }
@@ -785,6 +798,28 @@ export class Http2Session implements StreamSink {
     }
   }
 
+  /**
+   * The side's HPACK table passed MAX_TRACKED_TABLE_SIZE (its peer allowed a larger one): the oldest
+   * entries were forgotten (hpack/dynamic-table.ts). Counted in `capture.counters` and
+   * `dropped.hpackTableEntries`; one anomaly per side, its count kept current.
+   */
+  private tableForgot(side: Side, b: PendingBlock): void {
+    const s = this.sides[side];
+    const n = s.decoder.forgotten - s.forgottenSeen;
+    s.forgottenSeen = s.decoder.forgotten;
+    this.count('hpackTableEntriesForgotten', n);
+    this.dropped.hpackTableEntries = (this.dropped.hpackTableEntries ?? 0) + n;
+    if (!s.forgottenAnomaly) {
+      s.forgottenAnomaly = { code: HTTP2_ANOMALY.HPACK_TABLE_LIMIT, packet: b.lastPacket, time: b.endTime, detail: '' };
+      this.out.anomaly(s.forgottenAnomaly);
+    }
+    const t = s.decoder.tableInfo();
+    s.forgottenAnomaly.detail =
+      `${side} HPACK dynamic table (maximum ${t.maxSize} octets, SETTINGS_HEADER_TABLE_SIZE ${t.ceiling}) grew past ` +
+      `the ${MAX_TRACKED_TABLE_SIZE} octets tracked (MAX_TRACKED_TABLE_SIZE): ${s.forgottenSeen} oldest entries forgotten; ` +
+      `references to them decode as ${UNKNOWN_NAME}`;
+  }
+
   private decodeBlock(side: Side, b: PendingBlock): DecodedBlock | null {
     const s = this.sides[side];
     if (b.damaged) {
@@ -843,9 +878,11 @@ export class Http2Session implements StreamSink {
           maxSize: t.maxSize,
           ...(t.unknownOlderEntries ? { unknownOlderEntries: true } : {}),
           ...(block.sizeUpdates.length ? { sizeUpdates: block.sizeUpdates } : {}),
+          ...(block.sizeUpdateCount > block.sizeUpdates.length ? { sizeUpdateCount: block.sizeUpdateCount } : {}),
         });
       } else this.drop('tableSnapshots');
     }
+    if (s.decoder.forgotten > s.forgottenSeen) this.tableForgot(side, b);
     s.compression = addStats(s.compression, stats);
     const headers = block ? block.fields.map((f) => ({ name: f.name, value: f.value })) : null;
     const fields = block ? block.fields : null;

@@ -13,9 +13,16 @@
  */
 import type { L4Packet } from '../capture/ip.js';
 import type { ConnectionClose, DirectionStats, IdlePeriod, RoleInference, Side } from '../model/types.js';
-import { HalfStream, MAX_OOO_BYTES_PER_CONNECTION, MAX_OOO_SEGMENTS_PER_DIRECTION, type HeldBudget } from './reassembly.js';
+import {
+  HalfStream,
+  MAX_OOO_BYTES_PER_CONNECTION,
+  MAX_OOO_SEGMENTS_PER_DIRECTION,
+  type HeldBudget,
+  type OverlapConflict,
+  type RetainBudget,
+} from './reassembly.js';
 import type { EndHow, StreamChunk, StreamFactory, StreamSink } from './stream.js';
-import { OldestKey } from '../util/oldest.js';
+import { QueueSet } from '../util/oldest.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -31,12 +38,37 @@ export const MAX_OOO_BYTES_TOTAL = 256 * 1024 * 1024;
  */
 export const MAX_OOO_SEGMENTS_TOTAL = 1 << 19;
 /**
- * Connections tracked at once (~1.4 KiB each when half-open). Beyond it one is finished early,
- * counted as `connectionsEvictedAtLimit`: the oldest-created one that had no packet since it was
- * last considered (second chance), so a SYN flood evicts its own idle half-open connections
- * before the busy ones it interleaves with.
+ * Connections tracked at once. Measured heap per live connection: ~1.5 KiB with no payload yet (a
+ * SYN, a handshake), ~7.5 KiB for an idle HTTP/1.1 keep-alive connection after an exchange (its
+ * session, and ~2 KiB of retained bytes for overlap checks) — so ~245 MB at worst for a table full
+ * of HTTP/1 sessions, where the old limit of 1,000,000 let a SYN flood take GBs. Beyond it one
+ * connection is finished early (and, in ndjson, written out and freed at once), counted as
+ * `connectionsEvictedAtLimit`; in this order of preference:
+ *  1. the oldest closed one (FIN both ways or RST; only lingering for late packets, nothing lost);
+ *  2. the oldest half-open one (see MAX_HALF_OPEN_CONNECTIONS);
+ *  3. the oldest-created one that had no packet since it was last considered (second chance).
+ * Cases 2 and 3 get a `tcp-connection-evicted` anomaly: later packets of the 4-tuple start a new
+ * connection record.
  */
-export const MAX_TRACKED_CONNECTIONS = 1_000_000;
+export const MAX_TRACKED_CONNECTIONS = 32_768;
+/**
+ * Half-open connections tracked at once: those that carried no payload yet and are not closed (a
+ * SYN never answered, a handshake never used, stray ACKs), the SYN-flood case. Beyond it the oldest
+ * is finished early with a `tcp-connection-evicted` anomaly, counted as
+ * `halfOpenConnectionsEvicted` (as are half-open ones evicted at MAX_TRACKED_CONNECTIONS), so a
+ * flood costs at most ~25 MB of live heap and never displaces connections that carry data. Four
+ * times Linux's default SYN backlog (tcp_max_syn_backlog 4096); a legitimate connection sends data
+ * within a round trip or two of its handshake.
+ */
+export const MAX_HALF_OPEN_CONNECTIONS = 16_384;
+/**
+ * Capacity of the retained delivered-not-acknowledged bytes (reassembly.ts `Retained`, for
+ * `tcp-overlap-conflict`) across all connections; past it directions keep what they have and
+ * new ones retain nothing (counted once per direction as `retainedTotalLimit`).
+ */
+export const MAX_RETAINED_BYTES_TOTAL = 64 * 1024 * 1024;
+/** `tcp-overlap-conflict` anomalies listed per connection; the rest are counted in one more. */
+export const MAX_OVERLAP_CONFLICTS_LISTED = 16;
 /** A closed connection is finished once this much capture time passed without a packet for it. */
 export const CLOSED_LINGER_MS = 60_000;
 /** Gaps without payload at least this long are recorded as idle periods. */
@@ -57,6 +89,8 @@ export interface TableOptions {
   idleGapMs?: number;
   /** Live connection limit (default MAX_TRACKED_CONNECTIONS; lower for embedding and tests). */
   maxConnections?: number;
+  /** Live half-open connection limit (default MAX_HALF_OPEN_CONNECTIONS, at most maxConnections). */
+  maxHalfOpen?: number;
 }
 
 export class TcpConnection {
@@ -84,6 +118,11 @@ export class TcpConnection {
   done = false;
   /** Packet number when this connection was (re)queued for eviction (TupleMap.evictionCandidate). */
   queuedAt: number;
+  /** No payload yet and not closed (in TcpTable's half-open queue). */
+  dataless = true;
+  /** Why the table finished this connection early (MAX_TRACKED_CONNECTIONS), or null. */
+  evicted: string | null = null;
+  private overlapConflicts = 0;
   anomalies: { code: string; packet?: number; time?: number; detail?: string }[] = [];
 
   constructor(
@@ -101,8 +140,29 @@ export class TcpConnection {
     this.firstPacket = this.lastPacket = this.queuedAt = p.num;
     this.firstTime = this.lastTime = p.time;
     const deliver = (side: Side, chunk: StreamChunk) => this.deliver(side, chunk);
-    this.c = new HalfStream('client', deliver, table.budget);
-    this.s = new HalfStream('server', deliver, table.budget);
+    const conflict = (x: OverlapConflict) => this.overlapConflict(x);
+    this.c = new HalfStream('client', deliver, table.budget, table.retainBudget, conflict);
+    this.s = new HalfStream('server', deliver, table.budget, table.retainBudget, conflict);
+  }
+
+  /**
+   * A dropped copy of delivered bytes differs from the delivered one (reassembly.ts header):
+   * `tcp-overlap-conflict`, as Wireshark's "TCP segment data overlap conflict" expert note.
+   */
+  private overlapConflict(x: OverlapConflict): void {
+    this.table.counters.count('tcpOverlapConflicts');
+    if (++this.overlapConflicts > MAX_OVERLAP_CONFLICTS_LISTED) return;
+    const n = x.to - x.from;
+    const order = x.keptPacket < x.droppedPacket ? 'the earlier copy' : 'the later-captured copy, delivered first';
+    this.anomalies.push({
+      code: 'tcp-overlap-conflict',
+      packet: x.droppedPacket,
+      time: x.time,
+      detail:
+        `${x.side} stream bytes ${x.from}–${x.to - 1}: packet ${x.droppedPacket} carries ${x.differing} of ${n} overlapping ` +
+        `byte${n === 1 ? '' : 's'} different from packet ${x.keptPacket} (first at byte ${x.firstDiff}); ` +
+        `kept packet ${x.keptPacket}'s copy (${order}), dropped packet ${x.droppedPacket}'s`,
+    });
   }
 
   get closed(): boolean {
@@ -260,8 +320,16 @@ export class TcpConnection {
     for (const h of [this.c, this.s]) {
       if (h.flush(time)) this.sinkEnd(h.side, 'fin', time, this.lastPacket);
     }
+    this.c.releaseRetained();
+    this.s.releaseRetained();
     if (this.c.dataAfterFin + this.s.dataAfterFin > 0) {
       this.anomalies.push({ code: 'data-after-fin', detail: `${this.c.dataAfterFin + this.s.dataAfterFin} segments carried data after a FIN` });
+    }
+    if (this.overlapConflicts > MAX_OVERLAP_CONFLICTS_LISTED) {
+      this.anomalies.push({
+        code: 'tcp-overlap-conflict',
+        detail: `${this.overlapConflicts - MAX_OVERLAP_CONFLICTS_LISTED} more conflicting overlaps not listed (limit ${MAX_OVERLAP_CONFLICTS_LISTED} per connection)`,
+      });
     }
     if (this.sinkMade) this.sink?.onClose?.(time);
   }
@@ -299,9 +367,8 @@ function isServerPort(port: number): boolean {
 class TupleMap {
   private readonly v4 = new Map<number, Map<number, TcpConnection>>();
   private readonly other = new Map<string, TcpConnection>();
-  readonly live = new Set<TcpConnection>();
-  /** Front of `live` (a fresh iterator per eviction would step over every deleted entry). */
-  private readonly front = new OldestKey(this.live);
+  /** In queue order; its `oldest()` is amortised O(1) (a fresh iterator per eviction would step over every deleted entry). */
+  readonly live = new QueueSet<TcpConnection>();
 
   static keyOf(p: L4Packet): string | [number, number] {
     if (p.srcV4 >= 0 && p.dstV4 >= 0) {
@@ -358,7 +425,7 @@ class TupleMap {
    */
   evictionCandidate(now: number): TcpConnection {
     for (;;) {
-      const c = this.front.next();
+      const c = this.live.oldest();
       if (c.lastPacket <= c.queuedAt) return c;
       c.queuedAt = now;
       this.live.delete(c);
@@ -369,10 +436,17 @@ class TupleMap {
 
 export class TcpTable {
   readonly budget: HeldBudget = { held: 0, segments: 0 };
+  readonly retainBudget: RetainBudget = { bytes: 0, limit: MAX_RETAINED_BYTES_TOTAL, count: (n, k) => this.counters.count(n, k) };
   readonly idleGapMs: number;
   private readonly maxConnections: number;
+  private readonly maxHalfOpen: number;
+  /** Why a connection was finished early, per limit (TcpConnection.evicted and the anomaly's detail). */
+  private readonly why: Record<'halfOpenLimit' | 'tableHalfOpen' | 'tableIdle', { reason: string; detail: string }>;
   private readonly conns = new TupleMap();
-  private readonly closedQueue = new Set<TcpConnection>();
+  /** Closed connections still live, in order of closing. */
+  private readonly closedQueue = new QueueSet<TcpConnection>();
+  /** Live connections that carried no payload yet and are not closed, in order of creation. */
+  private readonly halfOpen = new QueueSet<TcpConnection>();
   private nextId = 0;
 
   constructor(
@@ -383,6 +457,13 @@ export class TcpTable {
   ) {
     this.idleGapMs = opts.idleGapMs ?? DEFAULT_IDLE_GAP_MS;
     this.maxConnections = opts.maxConnections ?? MAX_TRACKED_CONNECTIONS;
+    this.maxHalfOpen = Math.min(opts.maxHalfOpen ?? MAX_HALF_OPEN_CONNECTIONS, this.maxConnections);
+    const why = (reason: string) => ({ reason, detail: `no longer tracked after this packet: ${reason}; later packets of this 4-tuple start a new connection` });
+    this.why = {
+      halfOpenLimit: why(`${this.maxHalfOpen} half-open connections were tracked (MAX_HALF_OPEN_CONNECTIONS) and it was the oldest`),
+      tableHalfOpen: why(`the connection table was full (MAX_TRACKED_CONNECTIONS ${this.maxConnections}) and it had carried no payload`),
+      tableIdle: why(`the connection table was full (MAX_TRACKED_CONNECTIONS ${this.maxConnections}) and it was the longest without a packet`),
+    };
   }
 
   heldTotalOver(): boolean {
@@ -419,6 +500,10 @@ export class TcpTable {
     const wasClosed = c.closed;
     c.packet(p, fromClient);
     if (!wasClosed && c.closed) this.closedQueue.add(c);
+    if (c.dataless && (p.payload.length + p.missing > 0 || c.closed)) {
+      c.dataless = false;
+      this.halfOpen.delete(c);
+    }
     if (this.budget.held > MAX_OOO_BYTES_TOTAL) {
       this.counters.count('oooTotalLimitFlushes');
       c.c.skipOldestHole(p.time);
@@ -433,10 +518,9 @@ export class TcpTable {
   }
 
   private create(key: string | [number, number], p: L4Packet): TcpConnection {
-    if (this.conns.size >= this.maxConnections) {
-      this.counters.count('connectionsEvictedAtLimit');
-      this.finishConn(this.conns.evictionCandidate(p.num));
-    }
+    // A connection starting without payload is half-open until it carries some (see packet()).
+    if (this.halfOpen.size >= this.maxHalfOpen && p.payload.length + p.missing === 0) this.evictHalfOpen(this.why.halfOpenLimit);
+    if (this.conns.size >= this.maxConnections) this.evict(p.num);
     const src = { ip: p.src, port: p.srcPort };
     const dst = { ip: p.dst, port: p.dstPort };
     let client = src;
@@ -462,13 +546,39 @@ export class TcpTable {
     c.startSeen = startSeen;
     if (startSeen) c.synSeq = p.seq;
     this.conns.set(key, c);
+    this.halfOpen.add(c);
     return c;
+  }
+
+  /** The table is full: finish one connection early (see MAX_TRACKED_CONNECTIONS for which). */
+  private evict(now: number): void {
+    this.counters.count('connectionsEvictedAtLimit');
+    if (this.closedQueue.size > 0) {
+      this.finishConn(this.closedQueue.oldest());
+    } else if (this.halfOpen.size > 0) {
+      this.evictHalfOpen(this.why.tableHalfOpen);
+    } else {
+      this.flagEvicted(this.conns.evictionCandidate(now), this.why.tableIdle);
+    }
+  }
+
+  private evictHalfOpen(why: { reason: string; detail: string }): void {
+    this.counters.count('halfOpenConnectionsEvicted');
+    this.flagEvicted(this.halfOpen.oldest(), why);
+  }
+
+  /** Finish `c` early, saying why (one of `this.why`: shared strings, not built per connection). */
+  private flagEvicted(c: TcpConnection, why: { reason: string; detail: string }): void {
+    c.evicted = why.reason;
+    c.anomalies.push({ code: 'tcp-connection-evicted', packet: c.lastPacket, time: c.lastTime, detail: why.detail });
+    this.finishConn(c);
   }
 
   /** A connection's close time is its own last packet's, whatever made us finish it now. */
   private finishConn(c: TcpConnection): void {
     this.conns.delete(c);
     this.closedQueue.delete(c);
+    this.halfOpen.delete(c);
     c.finish(c.lastTime);
     this.onDone(c);
   }

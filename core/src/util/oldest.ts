@@ -20,3 +20,38 @@ export class OldestKey<K> {
     return r.value as K;
   }
 }
+
+/**
+ * A Set used as a FIFO queue: `oldest()` in amortised O(1), as OldestKey, without its leak on a
+ * churning set. V8 keeps the hash tables a Set outgrew (or compacted) alive for as long as an
+ * iterator still points into them, each with the entries it held then: an iterator left idle
+ * while the set churns (connections created and finished, no eviction for hours of capture)
+ * retains every value that ever passed through. So the iterator is dropped once the set has seen
+ * as many additions as it holds since the last `oldest()` (a table is replaced at most about that
+ * often); the fresh one made at the next `oldest()` steps over at most the deleted slots before
+ * the first live entry, paid for by those additions.
+ */
+export class QueueSet<K> extends Set<K> {
+  private it: Iterator<K> | null = null;
+  private addsSince = 0;
+
+  override add(k: K): this {
+    super.add(k);
+    if (this.it !== null && ++this.addsSince > Math.max(64, this.size)) this.it = null;
+    return this;
+  }
+
+  /**
+   * The oldest value (the set must not be empty). Only for the queue pattern: take the oldest,
+   * then delete or re-add it before asking again.
+   */
+  oldest(): K {
+    this.addsSince = 0;
+    let r = this.it?.next();
+    if (r === undefined || r.done) {
+      this.it = this.keys();
+      r = this.it.next();
+    }
+    return r.value as K;
+  }
+}

@@ -5,18 +5,30 @@
  *    and frame-sync losses each used to visit every open stream;
  *  - HPACK expansion (a 1-octet reference to a 4 KiB dynamic entry) is capped per header block by
  *    DEFAULT_MAX_HEADER_LIST_SIZE / DEFAULT_MAX_HEADER_FIELDS, counted, and leaves the dynamic table
- *    in sync.
+ *    in sync;
+ *  - an HPACK entry-count bomb (a peer allowing a 4 GiB table, then tens of thousands of 2-octet
+ *    entries per block) is tracked up to MAX_TRACKED_TABLE_SIZE and summarised in bounded records
+ *    (the final table once listed every entry: 240 MB in one connection record, then a RangeError).
  * Besides a generous time guard (a hang guard, as in test/core/detect/scale.test.ts), the stream
  * tests count passes over the session's open-stream map: the old code made one per frame.
  */
 import { describe, expect, it } from 'vitest';
-import { Http2Session, MAX_OPEN_STREAMS, MAX_STALLS } from '../../../core/src/http2/session.js';
-import { DEFAULT_MAX_HEADER_FIELDS, DEFAULT_MAX_HEADER_LIST_SIZE, HpackDecoder } from '../../../core/src/http2/hpack/decoder.js';
+import { HTTP2_ANOMALY, Http2Session, MAX_OPEN_STREAMS, MAX_STALLS } from '../../../core/src/http2/session.js';
+import {
+  DEFAULT_MAX_HEADER_FIELDS,
+  DEFAULT_MAX_HEADER_LIST_SIZE,
+  HpackDecoder,
+  MAX_REPORTED_TABLE_ENTRIES,
+  MAX_SIZE_UPDATES_KEPT,
+  UNKNOWN_NAME,
+} from '../../../core/src/http2/hpack/decoder.js';
+import { MAX_TRACKED_TABLE_SIZE } from '../../../core/src/http2/hpack/dynamic-table.js';
 import { HeaderListTooLargeError } from '../../../core/src/http2/hpack/errors.js';
 import { encodeInteger } from '../../../core/src/http2/hpack/integer.js';
 import type { RequestDraft } from '../../../core/src/model/exchange.js';
 import { PREFACE, concatAll, continuation, data, goaway, headers, ping, settings, windowUpdate } from './h2-builder.js';
 import { Driver, INFO } from './session-harness.js';
+import { liveHeap, MB } from '../../helpers/heap.js';
 
 const join = concatAll;
 
@@ -312,5 +324,113 @@ describe('HPACK expansion is capped per header block', () => {
     // The old code kept every field: ≈ 1.6 GB of JSON (a RangeError); now ≈ 10 × 256 KB.
     expect(json.length).toBeLessThan(streamsN * 2 * DEFAULT_MAX_HEADER_LIST_SIZE);
     expect(ms).toBeLessThan(10_000);
+  });
+});
+
+describe('HPACK entry-count bomb: the tracked table and every table summary stay bounded', () => {
+  /** Split a header block into HEADERS + CONTINUATION frames of at most 16,384 octets. */
+  function blockFrames(streamId: number, block: Uint8Array, endStream: boolean): Uint8Array {
+    const frames: Uint8Array[] = [];
+    for (let o = 0; o < block.length; o += 16_384) {
+      const part = block.subarray(o, o + 16_384);
+      const last = o + 16_384 >= block.length;
+      frames.push(o === 0 ? headers(streamId, part, (endStream ? 0x1 : 0) | (last ? 0x4 : 0)) : continuation(streamId, part, last ? 0x4 : 0));
+    }
+    return join(frames);
+  }
+
+  it('4 GiB allowed, 40 blocks × 60,000 two-octet entries: MAX_TRACKED_TABLE_SIZE kept, the rest forgotten (counted, one anomaly), heap bounded', () => {
+    const BLOCKS = 40;
+    const PER = 60_000;
+    const counters: Record<string, number> = {};
+    const d = new Driver({
+      session: (out) => new Http2Session(INFO, out, { prefaceSeen: true, count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k) }),
+    });
+    // The client allows the server's encoder a 2^32 − 1 octet table (RFC 9113 §6.5.2).
+    d.send('client', 1, join([PREFACE, settings([[1, 0xffffffff]])]));
+    d.send('server', 2, join([settings([]), settings([], true)]));
+    // RFC 7541 §6.2.1, name index 1 (:authority), empty value: a 42-octet entry for 2 octets.
+    const entries = new Uint8Array(PER * 2);
+    for (let i = 0; i < PER; i++) entries[2 * i] = 0x41;
+    const heap0 = liveHeap();
+    const t0 = performance.now();
+    let t = 3;
+    for (let k = 0; k < BLOCKS; k++) {
+      const sid = 1 + 2 * k;
+      d.send('client', t++, headers(sid, REQUEST_BLOCK, 0x5));
+      // The first block raises the table's maximum to the ceiling (§6.3 size update).
+      const update = k === 0 ? [...encodeInteger(0xffffffff, 5, 0x20)] : [];
+      d.send('server', t++, blockFrames(sid, join([new Uint8Array(update), RESPONSE_BLOCK, entries]), true));
+    }
+    const tableHeap = liveHeap() - heap0;
+    // Then: one distinctive entry, a reference to it (index 62, known) and one to an entry long
+    // forgotten (index 62 + 20,000): exact, and <unknown> instead of an invalid-index error.
+    const last = join([
+      RESPONSE_BLOCK,
+      new Uint8Array([0x40, 0x06, ...Buffer.from('x-last'), 0x01, 0x76]),
+      new Uint8Array(encodeInteger(62, 7, 0x80)),
+      new Uint8Array(encodeInteger(62 + 20_000, 7, 0x80)),
+    ]);
+    const sid = 1 + 2 * BLOCKS;
+    d.send('client', t++, headers(sid, REQUEST_BLOCK, 0x5));
+    d.send('server', t++, blockFrames(sid, last, true));
+    const out = d.close(t);
+    const json = JSON.stringify(out.extras);
+    const ms = performance.now() - t0;
+
+    const inserted = BLOCKS * PER + 1;
+    const tracked = Math.floor(MAX_TRACKED_TABLE_SIZE / 42); // 42-octet entries fill the tracked size
+    const fin = out.h2.server.finalHpackTable;
+    expect(fin).toMatchObject({
+      entryCount: tracked,
+      maxSize: 0xffffffff,
+      ceiling: 0xffffffff,
+      unknownOlderEntries: true,
+      inserted,
+      evicted: 0,
+      forgotten: inserted - tracked,
+      sizeUpdates: 1,
+    });
+    expect(fin.size).toBeLessThanOrEqual(MAX_TRACKED_TABLE_SIZE);
+    expect(fin.entries).toHaveLength(MAX_REPORTED_TABLE_ENTRIES);
+    expect(fin.entries[0]).toEqual({ name: 'x-last', value: 'v', size: 39 });
+    expect(fin.entries[1]).toEqual({ name: ':authority', value: '', size: 42 });
+    // The limit's counter (capture.counters and dropped) and its one anomaly, on the server side.
+    expect(counters).toEqual({ hpackTableEntriesForgotten: inserted - tracked });
+    expect(out.h2.dropped.hpackTableEntries).toBe(inserted - tracked);
+    const limit = out.anomalies.filter((a) => a.code === HTTP2_ANOMALY.HPACK_TABLE_LIMIT);
+    expect(limit).toHaveLength(1);
+    expect(limit[0].detail).toBe(
+      `server HPACK dynamic table (maximum 4294967295 octets, SETTINGS_HEADER_TABLE_SIZE 4294967295) grew past the ${MAX_TRACKED_TABLE_SIZE} octets tracked (MAX_TRACKED_TABLE_SIZE): ${inserted - tracked} oldest entries forgotten; references to them decode as ${UNKNOWN_NAME}`,
+    );
+    expect(out.anomalies.filter((a) => a.code === 'COMPRESSION_ERROR')).toHaveLength(BLOCKS); // 60,000 fields > DEFAULT_MAX_HEADER_FIELDS
+    // The known newest entry decodes exactly; the forgotten one is flagged, not an error.
+    const r = out.byStream(sid);
+    expect(r.responseHeaders.slice(-2)).toEqual([
+      { name: 'x-last', value: 'v' },
+      { name: UNKNOWN_NAME, value: '<unknown>' },
+    ]);
+    // Bounded records: the connection facts are a few kB (they listed all 2.4 M entries: 100 MB of
+    // JSON), and the live heap holds the tracked table, not the whole one (~200 MB before).
+    expect(out.h2.server.hpackTable.length).toBeLessThanOrEqual(BLOCKS + 1);
+    expect(json.length).toBeLessThan(64 * 1024);
+    expect(tableHeap).toBeLessThan(20 * MB);
+    expect(ms).toBeLessThan(20_000);
+  });
+
+  it(`a block of 100,000 size updates keeps MAX_SIZE_UPDATES_KEPT (${MAX_SIZE_UPDATES_KEPT}) in its snapshot and counts the rest`, () => {
+    const d = new Driver();
+    d.send('client', 1, join([PREFACE, settings([])]));
+    d.send('server', 2, settings([]));
+    // §6.3: size updates to 0 (1 octet each), then a request.
+    const block = join([new Uint8Array(100_000).fill(0x20), REQUEST_BLOCK]);
+    d.send('client', 3, blockFrames(1, block, true));
+    d.send('server', 4, headers(1, RESPONSE_BLOCK, 0x5));
+    const out = d.close(5);
+    const snap = out.h2.client.hpackTable[0];
+    expect(snap.sizeUpdates).toEqual(new Array(MAX_SIZE_UPDATES_KEPT).fill(0));
+    expect(snap.sizeUpdateCount).toBe(100_000);
+    expect(out.h2.client.finalHpackTable).toMatchObject({ sizeUpdates: 100_000, entryCount: 0, entries: [] });
+    expect(out.byStream(1).method).toBe('GET');
   });
 });

@@ -23,6 +23,7 @@ export class Recorder implements ExchangeSink {
   closeReason(r: string, d: string): void {
     this.closes.push([r, d]);
   }
+  closeFacts(): void {}
   extra(f: Record<string, unknown>): void {
     Object.assign(this.extras, f);
   }

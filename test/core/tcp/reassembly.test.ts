@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { L4Packet } from '../../../core/src/capture/ip.js';
-import { TcpTable, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../core/src/tcp/table.js';
+import { MAX_OVERLAP_CONFLICTS_LISTED, TcpTable, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../core/src/tcp/table.js';
 import type { TcpConnection } from '../../../core/src/tcp/table.js';
 
 const C = { ip: '10.0.0.1', port: 40000 };
@@ -297,5 +297,67 @@ describe('TCP reassembly scenarios', () => {
     const r = run(segs);
     expect(r.counters.oooSegmentLimitFlushes).toBeGreaterThan(0);
     expect(r.done[0].c.stats.lostBytes).toBeGreaterThan(0);
+  });
+
+  describe('conflicting overlaps (tcp-overlap-conflict, Wireshark\'s "segment data overlap conflict")', () => {
+    const conflicts = (r: ReturnType<typeof run>) => r.done[0].anomalies.filter((a) => a.code === 'tcp-overlap-conflict');
+
+    it('a retransmission whose bytes differ from the delivered copy: both packets named, the delivered (first) copy kept', () => {
+      // Packet 4 delivers `GET /cccc`; packet 5 claims the same sequence numbers for `POST /evil…`.
+      const r = run([...HS, { from: 'c', seq: 1001, data: 'GET /cccc HTTP/1.1\r\n' }, { from: 'c', seq: 1001, data: 'POST /evil HTTP/1.1\r\nX' }]);
+      expect(simple(r.deliveries)).toEqual([
+        { side: 'client', offset: 0, data: 'GET /cccc HTTP/1.1\r\n', skipped: 0 },
+        { side: 'client', offset: 20, data: '\nX', skipped: 0 },
+      ]);
+      expect(conflicts(r)).toEqual([
+        {
+          code: 'tcp-overlap-conflict',
+          packet: 5,
+          time: 4,
+          detail: "client stream bytes 0–19: packet 5 carries 19 of 20 overlapping bytes different from packet 4 (first at byte 0); kept packet 4's copy (the earlier copy), dropped packet 5's",
+        },
+      ]);
+      expect(r.counters.tcpOverlapConflicts).toBe(1);
+    });
+
+    it('an identical retransmission, or one after the bytes were acknowledged, raises nothing', () => {
+      const same = run([...HS, { from: 'c', seq: 1001, data: 'abcdef' }, { from: 'c', seq: 1003, data: 'cdefgh' }]);
+      expect(conflicts(same)).toEqual([]);
+      expect(same.counters.tcpOverlapConflicts).toBeUndefined();
+      // The server acknowledged `abcdef` before the differing copy: the receiver kept the first one.
+      const acked = run([...HS, { from: 'c', seq: 1001, data: 'abcdef' }, { from: 's', seq: 5001, ack: 1007 }, { from: 'c', seq: 1001, data: 'zzzzzz' }]);
+      expect(conflicts(acked)).toEqual([]);
+    });
+
+    it('two held copies of the same out-of-order bytes: compared when the hole fills, the first kept', () => {
+      const r = run([
+        ...HS,
+        { from: 'c', seq: 1005, data: 'efgh', t: 5 }, // packet 4, held
+        { from: 'c', seq: 1005, data: 'eFGh', t: 6 }, // packet 5, held behind it
+        { from: 'c', seq: 1001, data: 'abcd', t: 7 }, // packet 6 fills the hole
+      ]);
+      expect(simple(r.deliveries).map((d) => d.data)).toEqual(['abcd', 'efgh']);
+      expect(conflicts(r).map((a) => [a.packet, a.detail])).toEqual([
+        [5, "client stream bytes 4–7: packet 5 carries 2 of 4 overlapping bytes different from packet 4 (first at byte 5); kept packet 4's copy (the earlier copy), dropped packet 5's"],
+      ]);
+    });
+
+    it('a later segment that reaches further back is delivered first: its copy is kept, and said to be the later one', () => {
+      const r = run([...HS, { from: 'c', seq: 1005, data: 'efgh', t: 5 }, { from: 'c', seq: 1001, data: 'abcdXY', t: 5.1 }]);
+      expect(simple(r.deliveries).map((d) => d.data)).toEqual(['abcdXY', 'gh']);
+      expect(conflicts(r).map((a) => [a.packet, a.detail])).toEqual([
+        [4, "client stream bytes 4–5: packet 4 carries 2 of 2 overlapping bytes different from packet 5 (first at byte 4); kept packet 5's copy (the later-captured copy, delivered first), dropped packet 4's"],
+      ]);
+    });
+
+    it(`conflicts past MAX_OVERLAP_CONFLICTS_LISTED (${MAX_OVERLAP_CONFLICTS_LISTED}) per connection are counted in one more entry`, () => {
+      const segs: Seg[] = [...HS, { from: 'c', seq: 1001, data: 'aaaa' }];
+      for (let i = 0; i < 20; i++) segs.push({ from: 'c', seq: 1001, data: 'bbbb' });
+      const r = run(segs);
+      const all = conflicts(r);
+      expect(all).toHaveLength(MAX_OVERLAP_CONFLICTS_LISTED + 1);
+      expect(all.at(-1)).toEqual({ code: 'tcp-overlap-conflict', detail: `4 more conflicting overlaps not listed (limit ${MAX_OVERLAP_CONFLICTS_LISTED} per connection)` });
+      expect(r.counters.tcpOverlapConflicts).toBe(20);
+    });
   });
 });

@@ -55,6 +55,14 @@ export const DEFAULT_MAX_HEADER_LIST_SIZE = 256 * 1024;
  * 1000 is well above real lists (Node's HTTP/2 default `maxHeaderListPairs` is 128).
  */
 export const DEFAULT_MAX_HEADER_FIELDS = 1000;
+/**
+ * Dynamic table size updates kept per block in `DecodedBlock.sizeUpdates` (all are applied and
+ * counted in `sizeUpdateCount`). RFC 7541 §4.2 needs at most two per block — the smallest maximum
+ * and the final one —, but nothing stops an encoder from sending a million.
+ */
+export const MAX_SIZE_UPDATES_KEPT = 16;
+/** Newest dynamic entries listed in a table summary (`tableSnapshot`); the rest are only counted. */
+export const MAX_REPORTED_TABLE_ENTRIES = 32;
 /** Placeholder for a name or value that refers to a dynamic entry from before the capture. */
 export const UNKNOWN_NAME = '<unknown>';
 export const UNKNOWN_VALUE = '<unknown>';
@@ -87,23 +95,33 @@ export interface DecodedField {
 
 export interface DecodedBlock {
   fields: DecodedField[];
-  /** Dynamic table size updates at the start of the block (§6.3), in order. */
+  /** Dynamic table size updates at the start of the block (§6.3), in order (at most MAX_SIZE_UPDATES_KEPT). */
   sizeUpdates: number[];
+  /** All size updates of the block. */
+  sizeUpdateCount: number;
   /** Length of the block in octets. */
   encodedBytes: number;
   /** RFC 9113 §6.5.2 size of the header list: Σ name + value octets + 32. */
   headerListSize: number;
 }
 
+/** A bounded summary of the dynamic table: counts and sizes, and only the newest entries. */
 export interface TableSnapshot {
-  /** Newest first (entries[0] is HPACK index 62). */
+  /** The newest MAX_REPORTED_TABLE_ENTRIES (or fewer) known entries, newest first (entries[0] is HPACK index 62). */
   entries: { name: string; value: string; size: number; unknown?: boolean }[];
+  /** Known entries in the table (`entries` lists the newest of them). */
+  entryCount: number;
   size: number;
   maxSize: number;
   /** The SETTINGS_HEADER_TABLE_SIZE ceiling the encoder must respect. */
   ceiling: number;
-  /** Entries older than all of `entries` may exist (unknown start). `size` is then a lower bound. */
+  /** Entries older than all known ones may exist (unknown start, lost sync, or forgotten). `size` is then a lower bound. */
   unknownOlderEntries: boolean;
+  /** Since the decoder started: entries inserted, evicted (§4.4), forgotten (MAX_TRACKED_TABLE_SIZE), and size updates (§6.3). */
+  inserted: number;
+  evicted: number;
+  forgotten: number;
+  sizeUpdates: number;
 }
 
 export interface HpackDecoderOptions {
@@ -115,6 +133,8 @@ export interface HpackDecoderOptions {
   maxHeaderFields?: number;
   /** Capture began mid-connection: tolerate references to unknown older dynamic entries. */
   unknownStart?: boolean;
+  /** Octets of the newest entries tracked (default MAX_TRACKED_TABLE_SIZE; see dynamic-table.ts). */
+  maxTrackedTableSize?: number;
 }
 
 export class HpackDecoder {
@@ -124,9 +144,16 @@ export class HpackDecoder {
   private readonly maxHeaderListSize: number;
   private readonly maxHeaderFields: number;
   private tolerateUnknown: boolean;
+  private readonly maxTracked: number | undefined;
   private readonly int: IntegerResult = { value: 0, next: 0 };
   /** Header blocks decoded so far. */
   blocks = 0;
+  /** Dynamic table size updates seen so far. */
+  sizeUpdates = 0;
+  /** Statistics of the tables dropped by loseSync(). */
+  private pastInserted = 0;
+  private pastEvicted = 0;
+  private pastForgotten = 0;
 
   constructor(opts: HpackDecoderOptions = {}) {
     this.ceiling = opts.maxTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
@@ -134,7 +161,8 @@ export class HpackDecoder {
     this.maxHeaderListSize = opts.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
     this.maxHeaderFields = opts.maxHeaderFields ?? DEFAULT_MAX_HEADER_FIELDS;
     this.tolerateUnknown = opts.unknownStart ?? false;
-    this.table = new DynamicTable(this.ceiling, { unknownOlder: this.tolerateUnknown });
+    this.maxTracked = opts.maxTrackedTableSize;
+    this.table = new DynamicTable(this.ceiling, { unknownOlder: this.tolerateUnknown, maxTracked: this.maxTracked });
   }
 
   /**
@@ -158,7 +186,15 @@ export class HpackDecoder {
    */
   loseSync(): void {
     this.tolerateUnknown = true;
-    this.table = new DynamicTable(this.table.maxSize, { unknownOlder: true });
+    this.pastInserted += this.table.inserted;
+    this.pastEvicted += this.table.evicted;
+    this.pastForgotten += this.table.forgotten;
+    this.table = new DynamicTable(this.table.maxSize, { unknownOlder: true, maxTracked: this.maxTracked });
+  }
+
+  /** Entries forgotten past MAX_TRACKED_TABLE_SIZE since the decoder started. */
+  get forgotten(): number {
+    return this.pastForgotten + this.table.forgotten;
   }
 
   /** Whether the decoder is tolerating unknown dynamic entries (unknown start or lost sync). */
@@ -172,16 +208,25 @@ export class HpackDecoder {
     return { entries: t.length, size: t.size, maxSize: t.maxSize, ceiling: this.ceiling, unknownOlderEntries: t.unknownOlder, inserted: t.inserted, evicted: t.evicted };
   }
 
-  /** A copy of the dynamic table; made only when asked. */
-  tableSnapshot(): TableSnapshot {
+  /** A bounded summary of the dynamic table (the newest `maxEntries` entries, copied); made only when asked. */
+  tableSnapshot(maxEntries = MAX_REPORTED_TABLE_ENTRIES): TableSnapshot {
+    const t = this.table;
+    const entries: TableSnapshot['entries'] = [];
+    for (let i = 1; i <= Math.min(t.length, maxEntries); i++) {
+      const e = t.get(i)!;
+      entries.push(e.unknown ? { name: e.name, value: e.value, size: e.size, unknown: true } : { name: e.name, value: e.value, size: e.size });
+    }
     return {
-      entries: this.table.entries().map((e) =>
-        e.unknown ? { name: e.name, value: e.value, size: e.size, unknown: true } : { name: e.name, value: e.value, size: e.size },
-      ),
-      size: this.table.size,
-      maxSize: this.table.maxSize,
+      entries,
+      entryCount: t.length,
+      size: t.size,
+      maxSize: t.maxSize,
       ceiling: this.ceiling,
-      unknownOlderEntries: this.table.unknownOlder,
+      unknownOlderEntries: t.unknownOlder,
+      inserted: this.pastInserted + t.inserted,
+      evicted: this.pastEvicted + t.evicted,
+      forgotten: this.forgotten,
+      sizeUpdates: this.sizeUpdates,
     };
   }
 
@@ -200,6 +245,7 @@ export class HpackDecoder {
   decode(block: Uint8Array): DecodedBlock {
     const fields: DecodedField[] = [];
     const sizeUpdates: number[] = [];
+    let sizeUpdateCount = 0;
     const buf = block;
     const int = this.int;
     let listSize = 0;
@@ -237,7 +283,9 @@ export class HpackDecoder {
           throw new TableSizeUpdateError(`size ${int.value} exceeds SETTINGS_HEADER_TABLE_SIZE ${this.ceiling}`, start);
         }
         this.table.setMaxSize(int.value);
-        sizeUpdates.push(int.value);
+        if (sizeUpdates.length < MAX_SIZE_UPDATES_KEPT) sizeUpdates.push(int.value);
+        sizeUpdateCount++;
+        this.sizeUpdates++;
         continue;
       }
       let rep: FieldRepresentation;
@@ -310,7 +358,7 @@ export class HpackDecoder {
       if (over === null) over = this.overLimit(listSize, fields.length);
       if (over === null) fields.push(f);
     }
-    const result: DecodedBlock = { fields, sizeUpdates, encodedBytes: buf.length, headerListSize: listSize };
+    const result: DecodedBlock = { fields, sizeUpdates, sizeUpdateCount, encodedBytes: buf.length, headerListSize: listSize };
     if (over !== null) {
       throw new HeaderListTooLargeError(listSize, this.maxHeaderListSize, result, {
         count: seen,
@@ -397,7 +445,9 @@ export class HpackDecoder {
       if (e.unknown) f.unknown = true;
       return f;
     }
-    if (this.tolerateUnknown && this.table.unknownOlder) {
+    // Unknown older entries: from before the capture (unknownStart), after lost sync, or forgotten
+    // past MAX_TRACKED_TABLE_SIZE (dynamic-table.ts).
+    if (this.table.unknownOlder) {
       const f: DecodedField = {
         name: UNKNOWN_NAME,
         value: full ? UNKNOWN_VALUE : '',

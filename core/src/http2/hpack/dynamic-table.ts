@@ -15,6 +15,14 @@
  * known entries and is a lower bound of the encoder's table size. The unknown state ends when a
  * size update to 0 empties the table, or when the maximum size is known from a size update seen in
  * the capture and the known entries leave less than 32 octets (the smallest possible entry) free.
+ *
+ * Tracking limit: the encoder's table may be as large as the decoder's SETTINGS_HEADER_TABLE_SIZE
+ * allows — up to 4 GiB, i.e. 134 million 32-octet entries. Only the newest entries up to
+ * MAX_TRACKED_TABLE_SIZE octets (§4.1 sizes) are kept; older ones are *forgotten*: dropped from the
+ * table, which then continues exactly as in unknown-start mode (`unknownOlder`). That is exact for
+ * every known entry: forgotten entries are older than all known ones, so the encoder evicts them
+ * first (§4.4), and a known entry is evicted only when the known entries alone exceed the maximum.
+ * A reference to a forgotten entry decodes as unknown instead of its value; `forgotten` counts them.
  */
 
 export interface DynamicEntry {
@@ -32,6 +40,13 @@ export interface DynamicEntry {
 /** Per-entry overhead of §4.1. */
 export const ENTRY_OVERHEAD = 32;
 
+/**
+ * Octets (§4.1 entry sizes) of the newest dynamic entries tracked per decoder; older ones are
+ * forgotten (see the header). 64× the 4 KiB default and 4× the 64 KiB browsers advertise; at most
+ * 8,192 entries (~1 MB of heap) per direction, where a 4 GiB table could hold 134 million.
+ */
+export const MAX_TRACKED_TABLE_SIZE = 256 * 1024;
+
 export class DynamicTable {
   /** Ring buffer: entries[(head + i) % cap] for i in [0, count), oldest first. */
   private ring: (DynamicEntry | undefined)[] = new Array(16);
@@ -48,11 +63,15 @@ export class DynamicTable {
   /** Entries inserted since creation, and evicted (statistics). */
   inserted = 0;
   evicted = 0;
+  /** Entries dropped past `maxTracked` while the encoder may still hold them (see the header). */
+  forgotten = 0;
+  private readonly maxTracked: number;
 
-  constructor(maxSize: number, opts: { unknownOlder?: boolean } = {}) {
+  constructor(maxSize: number, opts: { unknownOlder?: boolean; maxTracked?: number } = {}) {
     this.maxSize = maxSize;
     this.unknownOlder = opts.unknownOlder ?? false;
     this.maxSizeKnown = !this.unknownOlder;
+    this.maxTracked = opts.maxTracked ?? MAX_TRACKED_TABLE_SIZE;
   }
 
   get length(): number {
@@ -76,6 +95,7 @@ export class DynamicTable {
       return;
     }
     this.evictTo(this.maxSize - entry.size);
+    if (this.size + entry.size > this.maxTracked) this.forget(this.maxTracked - entry.size);
     if (this.count === this.ring.length) this.grow();
     this.ring[(this.head + this.count) % this.ring.length] = entry;
     this.count++;
@@ -100,15 +120,29 @@ export class DynamicTable {
   }
 
   private evictTo(limit: number): void {
+    this.evicted += this.dropOldest(limit);
+  }
+
+  /** Past the tracking limit: drop the oldest known entries; the table has unknown older ones now. */
+  private forget(limit: number): void {
+    const n = this.dropOldest(limit);
+    if (n === 0) return;
+    this.forgotten += n;
+    this.unknownOlder = true;
+  }
+
+  private dropOldest(limit: number): number {
+    let n = 0;
     while (this.size > limit && this.count > 0) {
       const e = this.ring[this.head] as DynamicEntry;
       this.ring[this.head] = undefined;
       this.head = (this.head + 1) % this.ring.length;
       this.count--;
       this.size -= e.size;
-      this.evicted++;
+      n++;
     }
     if (this.count === 0) this.size = 0;
+    return n;
   }
 
   private settleUnknown(): void {

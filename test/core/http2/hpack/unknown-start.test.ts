@@ -68,4 +68,28 @@ describe('compression statistics', () => {
     // cache-control: no-cache\r\n 25 → 93.
     expect(s).toEqual({ encodedBytes: 14, http1Bytes: 93, savedBytes: 79, savedByDynamicTable: 28 });
   });
+
+  it('entries forgotten past the tracking limit behave as unknown older ones; the known ones stay exact', () => {
+    // 130 octets tracked: three 43-octet entries (`:authority: a` is 10 + 1 + 32), where the
+    // encoder's table (420 octets) holds nine.
+    const d = new HpackDecoder({ maxTableSize: 420, maxTrackedTableSize: 130 });
+    const lit = (v: string) => [0x41, v.length, ...Buffer.from(v)]; // §6.2.1, name :authority
+    // Five entries a..e: the tracked size keeps the newest three, c d e.
+    d.decode(new Uint8Array(['a', 'b', 'c', 'd', 'e'].flatMap(lit)));
+    expect(d.tableSnapshot()).toMatchObject({ entryCount: 3, inserted: 5, evicted: 0, forgotten: 2, unknownOlderEntries: true });
+    expect(d.forgotten).toBe(2);
+    // 62..64 are e d c (known, exact); 65 and 66 are b and a in the encoder's table: unknown here.
+    const b = d.decode(hex('be bf c0 c1 c2'));
+    expect(b.fields.map((f) => [f.value, f.unknown ?? false])).toEqual([
+      ['e', false],
+      ['d', false],
+      ['c', false],
+      [UNKNOWN_VALUE, true],
+      [UNKNOWN_VALUE, true],
+    ]);
+    // A size update to 0 empties the encoder's table: nothing unknown remains, bad indices throw again.
+    d.decode(hex('20'));
+    expect(d.tableSnapshot()).toMatchObject({ entryCount: 0, unknownOlderEntries: false, sizeUpdates: 1 });
+    expect(() => d.decode(hex('be'))).toThrow(/invalid HPACK index/);
+  });
 });
