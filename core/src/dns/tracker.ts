@@ -5,7 +5,7 @@
  * and A/AAAA records in the answer section.
  */
 import { v6str, type L4Packet } from '../capture/ip.js';
-import { OldestKey } from '../util/oldest.js';
+import { QueueMap } from '../util/oldest.js';
 
 /** Answers remembered per address; older ones are dropped. */
 export const MAX_DNS_ANSWERS_PER_ADDRESS = 8;
@@ -37,11 +37,11 @@ export interface DnsAnswer {
 }
 
 export class DnsTracker {
-  private readonly pending = new Map<string, number>();
+  // Queues by insertion order (util/oldest.ts QueueMap: an idle iterator over a churning Map
+  // would keep every hash table it outgrew alive).
+  private readonly pending = new QueueMap<string, number>();
   /** Insertion order is answer order: the first key is the address answered least recently. */
-  private readonly byAddress = new Map<string, DnsAnswer[]>();
-  private readonly oldestPending = new OldestKey(this.pending);
-  private readonly oldestAddress = new OldestKey(this.byAddress);
+  private readonly byAddress = new QueueMap<string, DnsAnswer[]>();
 
   constructor(private readonly counters: DnsCounters = { count: () => {} }) {}
 
@@ -58,7 +58,7 @@ export class DnsTracker {
     if (!qr) {
       const key = `${p.src}|${p.srcPort}|${id}`;
       if (this.pending.size >= MAX_PENDING_DNS_QUERIES) {
-        this.pending.delete(this.oldestPending.next());
+        this.pending.delete(this.pending.oldest());
       }
       if (!this.pending.has(key)) this.pending.set(key, p.time);
       return;
@@ -109,7 +109,7 @@ export class DnsTracker {
     else {
       list = [];
       if (this.byAddress.size >= MAX_DNS_ADDRESSES) {
-        this.byAddress.delete(this.oldestAddress.next());
+        this.byAddress.delete(this.byAddress.oldest());
         this.counters.count('dnsAddressesEvicted');
       }
     }

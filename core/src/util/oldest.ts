@@ -55,3 +55,26 @@ export class QueueSet<K> extends Set<K> {
     return r.value as K;
   }
 }
+
+/** QueueSet's Map twin: a Map used as a FIFO queue by insertion order, `oldest()` without the leak. */
+export class QueueMap<K, V> extends Map<K, V> {
+  private it: Iterator<K> | null = null;
+  private addsSince = 0;
+
+  override set(k: K, v: V): this {
+    super.set(k, v);
+    if (this.it !== null && ++this.addsSince > Math.max(64, this.size)) this.it = null;
+    return this;
+  }
+
+  /** The oldest key (the map must not be empty); take it, then delete or re-set it before asking again. */
+  oldest(): K {
+    this.addsSince = 0;
+    let r = this.it?.next();
+    if (r === undefined || r.done) {
+      this.it = this.keys();
+      r = this.it.next();
+    }
+    return r.value as K;
+  }
+}
