@@ -5,6 +5,7 @@
  */
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
+import { QUIC_CONNECTION_ID_BASE } from '../quic/connection.js';
 import { terminalSafe } from './escape.js';
 import { endpointText as ep } from '../model/endpoint.js';
 import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
@@ -34,6 +35,14 @@ function closeText(c: Connection): string {
   const how = cl.how === 'rst' ? 'RST' : 'FIN';
   const why = cl.detail ? ` — ${cl.detail}` : cl.reason && cl.reason !== `${who}-close` ? ` (${cl.reason})` : '';
   return `${who} ${how}${why}`;
+}
+
+/** "3 TCP connections" or "3 TCP connections, 2 QUIC connections". */
+function connectionCounts(cs: Connection[]): string {
+  let quic = 0;
+  for (const c of cs) if (c.transport === 'quic') quic++;
+  const tcp = cs.length - quic;
+  return quic > 0 ? `${tcp} TCP connections, ${quic} QUIC connections` : `${tcp} TCP connections`;
 }
 
 function pad(s: string, n: number): string {
@@ -66,7 +75,7 @@ export function formatTable(report: Report): string {
   const cap = report.capture;
   out.push(
     `${cap.file}: ${cap.format}${cap.gzip ? '.gz' : ''}, ${cap.packets} packets, ${ms(cap.durationMs)}, ` +
-      `${report.connections.length} TCP connections, ${report.requests.length} requests`,
+      `${connectionCounts(report.connections)}, ${report.requests.length} requests`,
   );
   if (cap.error) out.push(`  ! ${cap.error.code}: ${cap.error.message}`);
   for (const i of cap.interfaces) if (!i.supported) out.push(`  ! interface ${i.index}: unsupported link type ${i.linkTypeName} (${i.packets} packets skipped)`);
@@ -89,7 +98,7 @@ export function formatTable(report: Report): string {
   for (const c of report.connections) {
     const start = c.startSeen ? ms(c.firstTime) : `${ms(c.firstTime)}*`;
     out.push(
-      `  ${pad(String(c.id), 4)} ${pad(ep(c.client), 22)} ${pad(ep(c.server), 22)} ${pad(c.protocol, 9)} ${pad(start, 9)} ${pad(ms(c.durationMs), 9)} ${pad(String(c.requestCount), 5)} ${closeText(c)}`,
+      `  ${pad(c.transport === 'quic' ? `q${c.id - QUIC_CONNECTION_ID_BASE}` : String(c.id), 4)} ${pad(ep(c.client), 22)} ${pad(ep(c.server), 22)} ${pad(c.protocol, 9)} ${pad(start, 9)} ${pad(ms(c.durationMs), 9)} ${pad(String(c.requestCount), 5)} ${closeText(c)}`,
     );
     const extra: string[] = [];
     if (c.handshakeRttMs >= 0) extra.push(`handshake ${ms(c.handshakeRttMs)}`);
