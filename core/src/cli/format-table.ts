@@ -32,7 +32,8 @@ function closeText(c: Connection): string {
   const cl = c.close;
   if (cl.how === 'open') return 'open at capture end';
   const who = cl.by ?? '?';
-  const how = cl.how === 'rst' ? 'RST' : 'FIN';
+  // QUIC has no FIN: its close is a CONNECTION_CLOSE frame (or a stateless reset / idle timeout).
+  const how = c.transport === 'quic' ? 'close' : cl.how === 'rst' ? 'RST' : 'FIN';
   const why = cl.detail ? ` — ${cl.detail}` : cl.reason && cl.reason !== `${who}-close` ? ` (${cl.reason})` : '';
   return `${who} ${how}${why}`;
 }
