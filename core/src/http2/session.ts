@@ -42,7 +42,7 @@
  *     window series are inferred (`flowControlTracked: false`); the same holds from the first lost
  *     frame boundary on (a capture gap that is not inside one frame's payload).
  */
-import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
+import { exchangeTimes, type ExchangeSink, type RequestDraft } from '../model/exchange.js';
 import type { Anomaly, ExchangeState, Header, Side } from '../model/types.js';
 import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import {
@@ -1377,19 +1377,7 @@ export class Http2Session implements StreamSink {
         responseBodyWire: resp.bodyWire,
         responseBodyDecoded: -1,
       },
-      times: {
-        queuedTime: null,
-        dnsStartTime: null,
-        dnsEndTime: null,
-        connectStartTime: null,
-        connectEndTime: null,
-        sslStartTime: null,
-        sslEndTime: null,
-        requestStartTime: req.start ?? resp.start ?? 0,
-        requestEndTime: req.ended ? req.end : null,
-        responseStartTime: resp.start,
-        responseEndTime: resp.ended ? resp.end : null,
-      },
+      times: exchangeTimes(req.start ?? resp.start ?? 0, req.ended ? req.end : null, resp.start, resp.ended ? resp.end : null),
       pipelined: false,
       connectionReused: st.index > 1,
       state,

@@ -22,7 +22,7 @@
  * (MAX_H3_CONTROL_FRAME_BYTES), blocked sections held (MAX_BLOCKED_SECTIONS), settings kept;
  * streams are bounded by the QUIC layer (MAX_QUIC_STREAMS).
  */
-import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
+import { exchangeTimes, type ExchangeSink, type RequestDraft } from '../model/exchange.js';
 import type { Anomaly, ExchangeState, Header, Side } from '../model/types.js';
 import { h3ErrorName } from '../quic/connection.js';
 import { isUniStream, type QuicStreamSink } from '../quic/streams.js';
@@ -747,19 +747,7 @@ export class Http3Session implements QuicStreamSink {
         responseBodyWire: resp.bodyWire,
         responseBodyDecoded: -1,
       },
-      times: {
-        queuedTime: null,
-        dnsStartTime: null,
-        dnsEndTime: null,
-        connectStartTime: null,
-        connectEndTime: null,
-        sslStartTime: null,
-        sslEndTime: null,
-        requestStartTime: req.start ?? resp.start ?? 0,
-        requestEndTime: req.ended ? req.end : null,
-        responseStartTime: resp.start,
-        responseEndTime: resp.ended ? resp.end : null,
-      },
+      times: exchangeTimes(req.start ?? resp.start ?? 0, req.ended ? req.end : null, resp.start, resp.ended ? resp.end : null),
       pipelined: false,
       connectionReused: false,
       state,

@@ -4,7 +4,7 @@
  * The engine assigns ids (in order of `request()` calls), fills `connectionId`, the connection-setup
  * times (DNS, TCP connect, TLS) and `timings` (model/phases.ts), and links requests to connections.
  */
-import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request, TlsInfo } from './types.js';
+import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request, RequestTimes, TlsInfo } from './types.js';
 import type { HttpCloseFacts } from '../http1/keepalive.js';
 
 /** A finished (or, at close, abandoned) exchange, before the engine fills ids and timings. */
@@ -32,4 +32,24 @@ export interface ExchangeSink {
   extra(facts: Record<string, unknown>): void;
   /** TLS facts of the connection (the TLS session calls this at close; the last call wins). */
   tls?(info: TlsInfo): void;
+}
+
+/**
+ * The times of an exchange as a session sees them: request and response start/end. Connection
+ * setup (DNS, connect, TLS) and queueing are the engine's to fill (see above).
+ */
+export function exchangeTimes(requestStart: number, requestEnd: number | null, responseStart: number | null, responseEnd: number | null): RequestTimes {
+  return {
+    queuedTime: null,
+    dnsStartTime: null,
+    dnsEndTime: null,
+    connectStartTime: null,
+    connectEndTime: null,
+    sslStartTime: null,
+    sslEndTime: null,
+    requestStartTime: requestStart,
+    requestEndTime: requestEnd,
+    responseStartTime: responseStart,
+    responseEndTime: responseEnd,
+  };
 }

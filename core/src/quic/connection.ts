@@ -27,6 +27,7 @@
  * (MAX_CIDS_RECORDED), migrations and anomalies kept. Nothing here throws on packet contents.
  */
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
+import { emptyTlsInfo } from '../tls/explain.js';
 import type {
   Anomaly,
   AppProtocol,
@@ -236,31 +237,7 @@ export class QuicConnection implements ExchangeSink {
     this.firstTime = this.lastTime = time;
     this.synTime = time;
     this.sides = { client: this.mkSide('client'), server: this.mkSide('server') };
-    this.tlsFacts = {
-      version: null,
-      cipherSuite: null,
-      versionCode: 0,
-      cipherSuiteCode: 0,
-      sni: null,
-      alpn: { offered: [], selected: null },
-      resumed: false,
-      resumptionOffered: false,
-      ticketIssued: false,
-      earlyData: 'none',
-      helloRetry: false,
-      handshakeRtts: -1,
-      clientHelloTime: null,
-      serverHelloTime: null,
-      handshakeEndTime: null,
-      firstAppDataTime: { client: null, server: null },
-      certificate: null,
-      alerts: [],
-      closeNotify: { client: false, server: false },
-      records: { client: 0, server: 0, applicationData: 0 },
-      decrypted: false,
-      undecryptedReason: null,
-      undecryptableRecords: 0,
-    };
+    this.tlsFacts = emptyTlsInfo();
     this.visitor = this.makeVisitor();
   }
 

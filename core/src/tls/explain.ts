@@ -4,6 +4,35 @@
  */
 import type { TlsInfo, UndecryptedReason } from '../model/types.js';
 
+/** TLS facts before anything was seen: what the TLS and QUIC sessions start from. */
+export function emptyTlsInfo(): TlsInfo {
+  return {
+    version: null,
+    cipherSuite: null,
+    versionCode: 0,
+    cipherSuiteCode: 0,
+    sni: null,
+    alpn: { offered: [], selected: null },
+    resumed: false,
+    resumptionOffered: false,
+    ticketIssued: false,
+    earlyData: 'none',
+    helloRetry: false,
+    handshakeRtts: -1,
+    clientHelloTime: null,
+    serverHelloTime: null,
+    handshakeEndTime: null,
+    firstAppDataTime: { client: null, server: null },
+    certificate: null,
+    alerts: [],
+    closeNotify: { client: false, server: false },
+    records: { client: 0, server: 0, applicationData: 0 },
+    decrypted: false,
+    undecryptedReason: null,
+    undecryptableRecords: 0,
+  };
+}
+
 /** Why a TLS connection was not decrypted, and what to do about it. */
 export function explainUndecrypted(reason: UndecryptedReason): string {
   switch (reason) {

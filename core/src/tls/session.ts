@@ -49,6 +49,7 @@
  * MAX_FAILED_IN_ROW failures in a row after successes.
  */
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
+import { emptyTlsInfo } from './explain.js';
 import type { AppProtocol, Side, TlsAlert, TlsCertificate, TlsInfo, UndecryptedReason } from '../model/types.js';
 import type { EndHow, StreamChunk, StreamInfo, StreamSink } from '../tcp/stream.js';
 import { alertDescriptionName, tls13Draft, versionName } from './constants.js';
@@ -252,31 +253,7 @@ export class TlsSession implements InnerSink {
     private readonly opts: TlsSessionOptions,
   ) {
     this.dirs = { client: this.mkDir('client'), server: this.mkDir('server') };
-    this.facts = {
-      version: null,
-      cipherSuite: null,
-      versionCode: 0,
-      cipherSuiteCode: 0,
-      sni: null,
-      alpn: { offered: [], selected: null },
-      resumed: false,
-      resumptionOffered: false,
-      ticketIssued: false,
-      earlyData: 'none',
-      helloRetry: false,
-      handshakeRtts: -1,
-      clientHelloTime: null,
-      serverHelloTime: null,
-      handshakeEndTime: null,
-      firstAppDataTime: { client: null, server: null },
-      certificate: null,
-      alerts: [],
-      closeNotify: { client: false, server: false },
-      records: { client: 0, server: 0, applicationData: 0 },
-      decrypted: false,
-      undecryptedReason: null,
-      undecryptableRecords: 0,
-    };
+    this.facts = emptyTlsInfo();
     // The HTTP session reports through this: the TLS handshake becomes the first request's `ssl`
     // phase (DevTools: sslStart/sslEnd, only on a new connection; HAR 1.2 counts it in connect).
     const tls = this.facts;
