@@ -53,8 +53,8 @@ analyze options:
                                     json: one Report (several files: {"reports": [...], ...});
                                     ndjson: one record per line as it completes, in bounded memory:
                                     {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...};
-                                    a file's findings follow its last request (skipped past 2,000,000
-                                    records, counted as capture.counters.ndjsonFindingsSkipped)
+                                    a finding as soon as no later record can change it (per
+                                    connection when it completes; per client and origin at the end)
       --pretty                     indent --format json (2 spaces); compact by default. Times in
                                     every output are ms rounded to µs (at most 3 decimals)
   -o, --output FILE                write there instead of standard output ('-' is standard

@@ -26,6 +26,11 @@
  * Cost: the hang, from the end of the hung request to the close (or, for (b), from the last body
  * byte to the close).
  *
+ * Streaming (stream.ts): (b) and (a) per connection as it completes; a connection with a hang
+ * waits until the watermark passes its hung request + `legWindowMs` (every connection that can
+ * carry its leg has then been seen). The leg index keeps the HTTP/1 requests that started after
+ * the watermark, or after a waiting hang's previous request — a leg never starts earlier.
+ *
  * Where it can be wrong:
  *  - A server that is simply slow, or deadlocked, on the second request looks the same as (a)
  *    when only one leg is captured; (a) without (c) names "a hop between client and server".
@@ -37,9 +42,10 @@
  *  - A capture that ends while the request is outstanding is not reported by (a) alone: the
  *    response may simply come later.
  */
-import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
+import type { Connection, Evidence, Finding, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
-import { endpoint, ev, fmtMs, header, isHttp1, label, requestsByConnection, selfDelimited, threshold, tokens } from './util.js';
+import { defineDetector, slimConnection, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
+import { endpoint, ev, fmtMs, header, isHttp1, label, maxOf, MinHeap, minOf, selfDelimited, threshold, tokens } from './util.js';
 import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
@@ -50,8 +56,17 @@ const THRESHOLDS = {
 const PROXY_PORTS = new Set([3128, 3129, 8080, 8118, 8888, 8000, 1080]);
 
 interface Leg {
-  up: Connection;
+  up: LegConn;
   upReq: Request;
+}
+
+/** What a possible upstream leg needs of its connection (not its requests: see `via`). */
+interface LegConn {
+  c: Connection;
+  server: string;
+  /** Requests on it, and the first (in index order) carrying Via, for the proxy evidence. */
+  requests: number;
+  via: Request | undefined;
 }
 
 function sameRequest(a: Request, b: Request): boolean {
@@ -63,66 +78,94 @@ function sameRequest(a: Request, b: Request): boolean {
   return ha === undefined || hb === undefined || ha.toLowerCase() === hb.toLowerCase();
 }
 
-/**
- * Candidate upstream requests, indexed once per detection so that finding the leg of a request
- * costs a binary search plus the requests of the same method and target in the window, instead of
- * a scan of every connection (10,000 hangs among 10,000 connections took 25 s).
- */
-interface LegIndex {
-  /**
-   * `method tail` → requests by start time, where the tail is the target after its last '/': a
-   * target equal to another, or a path ending an absolute-form one, has the same tail.
-   */
-  byKey: Map<string, Request[]>;
-  conn: Map<number, { c: Connection; at: number; server: string }>;
-}
+const hasVia = (r: Request) => header(r.responseHeaders, 'via') !== undefined || header(r.requestHeaders, 'via') !== undefined;
 
 const legKey = (r: Request): string => `${r.method} ${r.target.slice(r.target.lastIndexOf('/') + 1)}`;
 
-function legIndex(conns: Connection[], byConn: Map<number, Request[]>): LegIndex {
-  const byKey = new Map<string, Request[]>();
-  const conn = new Map<number, { c: Connection; at: number; server: string }>();
-  conns.forEach((c, at) => {
-    conn.set(c.id, { c, at, server: endpoint(c.server) });
-    for (const b of byConn.get(c.id) ?? []) {
-      const k = legKey(b);
-      const l = byKey.get(k);
-      if (l) l.push(b);
-      else byKey.set(k, [b]);
-    }
-  });
-  for (const l of byKey.values()) l.sort((x, y) => x.times.requestStartTime - y.times.requestStartTime);
-  return { byKey, conn };
-}
-
 /**
- * The upstream leg that carried request `a` of connection `c`, if the capture holds it: among the
- * requests with the same method and the same target (or, for an absolute-form target, a path
- * suffix of it) started within the window after `a`, the first in connection order.
+ * Candidate upstream requests of the HTTP/1 connections seen so far, so that finding the leg of a
+ * request costs a binary search plus the requests of the same method and target in the window,
+ * instead of a scan of every connection (10,000 hangs among 10,000 connections took 25 s).
+ * Streaming, requests that started before `prune(bound)` are dropped: a leg starts at or after the
+ * request it carries, and every request still to be judged started after `bound`.
  */
-function upstreamOf(c: Connection, a: Request, idx: LegIndex, windowMs: number): Leg | undefined {
-  const t0 = a.times.requestStartTime;
-  const server = idx.conn.get(c.id)!.server;
-  const l = idx.byKey.get(legKey(a)) ?? [];
-  const lo = firstIndex(0, l.length, (i) => l[i].times.requestStartTime >= t0);
-  let best: { at: number; leg: Leg } | undefined;
-  for (let i = lo; i < l.length && l[i].times.requestStartTime - t0 <= windowMs; i++) {
-    const b = l[i];
-    const up = idx.conn.get(b.connectionId);
-    if (!up || up.c === c || up.server === server || up.c.firstTime > t0 + windowMs || !sameRequest(a, b)) continue;
-    if (!best || up.at < best.at || (up.at === best.at && b.index < best.leg.upReq.index)) best = { at: up.at, leg: { up: up.c, upReq: b } };
+class LegIndex {
+  /**
+   * `method tail` → requests (by start time once `sorted`: connections come in any order, so the
+   * list is sorted when next searched), where the tail is the target after its last '/': a target
+   * equal to another, or a path ending an absolute-form one, has the same tail.
+   */
+  private readonly byKey = new Map<string, { l: Request[]; sorted: boolean }>();
+  private readonly conns = new Map<number, LegConn & { live: number }>();
+  /** Requests indexed, and how many were left by the last pruning pass. */
+  private size = 0;
+  private kept = 0;
+
+  add(c: Connection, reqs: readonly Request[]): void {
+    if (!reqs.length) return;
+    this.conns.set(c.id, { c, server: endpoint(c.server), requests: reqs.length, via: reqs.find(hasVia), live: reqs.length });
+    for (const b of reqs) {
+      const k = legKey(b);
+      let e = this.byKey.get(k);
+      if (!e) this.byKey.set(k, (e = { l: [], sorted: true }));
+      if (e.l.length && e.l[e.l.length - 1].times.requestStartTime > b.times.requestStartTime) e.sorted = false;
+      e.l.push(b);
+    }
+    this.size += reqs.length;
   }
-  return best?.leg;
+
+  /** Drop the requests that started before `bound` (and connections left without any): a pass each time the index has doubled. */
+  prune(bound: number): void {
+    if (this.size <= 2 * this.kept + 1024) return;
+    for (const [k, e] of this.byKey) {
+      const l = e.l.filter((b) => {
+        if (b.times.requestStartTime >= bound) return true;
+        const lc = this.conns.get(b.connectionId)!;
+        if (--lc.live === 0) this.conns.delete(b.connectionId);
+        return false;
+      });
+      if (l.length) e.l = l;
+      else this.byKey.delete(k);
+    }
+    let n = 0;
+    for (const e of this.byKey.values()) n += e.l.length;
+    this.size = this.kept = n;
+  }
+
+  /**
+   * The upstream leg that carried request `a` of connection `c`, if the capture holds it: among the
+   * requests with the same method and the same target (or, for an absolute-form target, a path
+   * suffix of it) started within the window after `a`, the first in connection order (id).
+   */
+  upstreamOf(c: Connection, a: Request, windowMs: number): Leg | undefined {
+    const t0 = a.times.requestStartTime;
+    const server = endpoint(c.server);
+    const e = this.byKey.get(legKey(a));
+    if (!e) return undefined;
+    if (!e.sorted) {
+      e.l.sort((x, y) => x.times.requestStartTime - y.times.requestStartTime);
+      e.sorted = true;
+    }
+    const l = e.l;
+    const lo = firstIndex(0, l.length, (i) => l[i].times.requestStartTime >= t0);
+    let best: Leg | undefined;
+    for (let i = lo; i < l.length && l[i].times.requestStartTime - t0 <= windowMs; i++) {
+      const b = l[i];
+      const up = this.conns.get(b.connectionId);
+      if (!up || up.c.id === c.id || up.server === server || up.c.firstTime > t0 + windowMs || !sameRequest(a, b)) continue;
+      if (!best || up.c.id < best.up.c.id || (up.c.id === best.up.c.id && b.index < best.upReq.index)) best = { up, upReq: b };
+    }
+    return best;
+  }
 }
 
-function proxyEvidence(c: Connection, reqs: Request[], leg: Leg | undefined, byConn: Map<number, Request[]>): Evidence[] {
+function proxyEvidence(c: Connection, reqs: readonly Request[], leg: Leg | undefined): Evidence[] {
   const out: Evidence[] = [];
   const abs = reqs.find((r) => /^https?:\/\//i.test(r.target));
   if (abs) out.push(ev(abs.packets.request[0], abs.times.requestStartTime, `absolute-form request target ${abs.target} (a request to a proxy)`));
   const pc = reqs.find((r) => header(r.requestHeaders, 'proxy-connection') !== undefined);
   if (pc) out.push(ev(pc.packets.request[0], pc.times.requestStartTime, `Proxy-Connection: ${header(pc.requestHeaders, 'proxy-connection')}`));
-  const all = [...reqs, ...(leg ? byConn.get(leg.up.id) ?? [] : [])];
-  const via = all.find((r) => header(r.responseHeaders, 'via') !== undefined || header(r.requestHeaders, 'via') !== undefined);
+  const via = reqs.find(hasVia) ?? leg?.up.via;
   if (via) out.push(ev(via.packets.request[0], via.times.requestStartTime, `Via: ${header(via.responseHeaders, 'via') ?? header(via.requestHeaders, 'via')}`));
   if (PROXY_PORTS.has(c.server.port)) out.push(ev(null, null, `server port ${c.server.port} is a common proxy port`));
   return out;
@@ -131,101 +174,177 @@ function proxyEvidence(c: Connection, reqs: Request[], leg: Leg | undefined, byC
 const ADVICE =
   'A hop between client and origin forwards hop-by-hop headers blindly: it passed `Connection: Keep-Alive` on, the origin kept its connection open, and the relay, waiting for a close to end the response, never read the next request. Fix the intermediary to drop `Connection` and the headers it names (RFC 9110 §7.6.1) and speak HTTP/1.1 end to end; until then have clients send `Proxy-Connection: Keep-Alive` to proxies (a blind relay passes it on harmlessly) or not ask for keep-alive through it.';
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
-  const hangMs = threshold(opts.thresholds, 'hangMs', THRESHOLDS.hangMs.default);
-  const legWindowMs = threshold(opts.thresholds, 'legWindowMs', THRESHOLDS.legWindowMs.default);
-  const conns = report.connections.filter(isHttp1);
-  const byConn = requestsByConnection(report);
-  let legs: LegIndex | undefined;
-  const findings: Finding[] = [];
-
-  for (const c of conns) {
-    const reqs = byConn.get(c.id) ?? [];
-    const closeT = c.close.time;
-    const hop = endpoint(c.server);
-
-    // (a) + (c): an unanswered request on a reused connection, then a long silence and a close.
-    for (let k = 1; k < reqs.length; k++) {
-      const r = reqs[k];
-      if (r.index < 2 || r.times.responseStartTime !== null || r.state === 'complete') continue;
-      // reqs is in index order: the exchange before r, if the capture has it, is the one before.
-      const prev = reqs[k - 1].index === r.index - 1 ? reqs[k - 1] : undefined;
-      if (!prev || prev.state !== 'complete' || !(c.keepAlive?.reusableAfter[prev.index - 1] ?? false)) continue;
-      const sent = r.times.requestEndTime ?? r.times.requestStartTime;
-      if (closeT === null || r.times.requestStartTime >= closeT) continue; // open at capture end, or sent into a closing connection
-      const hang = closeT - sent;
-      if (hang < hangMs) continue;
-      legs ??= legIndex(conns, byConn);
-      const leg = upstreamOf(c, prev, legs, legWindowMs);
-      const forwarded = leg ? upstreamOf(c, r, legs, legWindowMs) : undefined;
-      if (leg && forwarded) continue; // it was forwarded: the hang is upstream, not at this hop
-      const prevKa = tokens(prev.requestHeaders, 'connection').includes('keep-alive');
-      const evidence: Evidence[] = [
-        ev(prev.packets.response?.[0] ?? null, prev.times.responseStartTime, `response to ${label(prev)}: ${prev.status} with Connection: ${header(prev.responseHeaders, 'connection') ?? '(none)'}, so the client kept the connection`),
-        ev(r.packets.request[0], r.times.requestStartTime, `${label(r)} sent on the reused connection ${c.id}; no response byte follows`),
-        ev(c.close.packet, closeT, `connection ${c.id} ${c.close.how === 'rst' ? 'reset' : 'closed'} by the ${c.close.by} ${fmtMs(hang)} later, the request still unanswered`),
-      ];
-      if (prevKa) evidence.splice(1, 0, ev(prev.packets.request[0], prev.times.requestStartTime, `the client asked ${prev.httpVersion} Connection: ${header(prev.requestHeaders, 'connection')}`));
-      let where = `a hop between the client and ${hop} (the server end did not answer)`;
-      const conIds = [c.id];
-      const reqIds = [r.id, prev.id];
-      if (leg) {
-        const upReqs = byConn.get(leg.up.id) ?? [];
-        where = `the relay at ${hop}: it forwarded ${label(prev)} to ${endpoint(leg.up.server)} on connection ${leg.up.id} but never forwarded ${label(r)}`;
-        conIds.push(leg.up.id);
-        reqIds.push(leg.upReq.id);
-        evidence.push(ev(leg.upReq.packets.request[0], leg.upReq.times.requestStartTime, `the upstream leg, connection ${leg.up.id} to ${endpoint(leg.up.server)}, carried ${label(leg.upReq)} (with Connection: ${header(leg.upReq.requestHeaders, 'connection') ?? '(none)'}) and ${upReqs.length} request(s) in all`));
-        if (leg.up.close.time !== null) evidence.push(ev(leg.up.close.packet, leg.up.close.time, `upstream connection ${leg.up.id} closed by the ${leg.up.close.by} after ${fmtMs(leg.up.close.time - (leg.upReq.times.responseEndTime ?? leg.upReq.times.requestStartTime))} idle (the origin's keep-alive timeout)`));
-      }
-      evidence.sort((a, b) => (a.time ?? Infinity) - (b.time ?? Infinity));
-      evidence.push(...proxyEvidence(c, reqs, leg, byConn));
-      findings.push({
-        kind: 'blind-relay-hang',
-        layer: 'http1',
-        severity: 'error',
-        summary: `${label(r)} on reused connection ${c.id} got no response for ${fmtMs(hang)} until the connection was ${c.close.how === 'rst' ? 'reset' : 'closed'}; swallowed by ${where}`,
-        connectionIds: conIds,
-        requestIds: reqIds,
-        timeRange: [r.times.requestStartTime, closeT],
-        costMs: hang,
-        evidence,
-        advice: ADVICE,
-      });
-    }
-
-    // (b): a keep-alive response that is close-delimited, with the connection left open.
-    for (const r of reqs) {
-      if (r.state !== 'complete' || selfDelimited(r) || r.times.responseEndTime === null) continue;
-      if (!tokens(r.responseHeaders, 'connection').includes('keep-alive')) continue;
-      const end = closeT ?? c.lastTime;
-      const wait = end - r.times.responseEndTime;
-      if (wait < hangMs) continue;
-      findings.push({
-        kind: 'blind-relay-hang',
-        rule: 'keepalive-close-delimited',
-        layer: 'http1',
-        severity: 'warning',
-        summary: `the response to ${label(r)} on connection ${c.id} says Connection: keep-alive but has no length, so its end was the close ${fmtMs(wait)} after its last byte`,
-        connectionIds: [c.id],
-        requestIds: [r.id],
-        timeRange: [r.times.responseEndTime, end],
-        costMs: wait,
-        evidence: [
-          ev(r.packets.response?.[0] ?? null, r.times.responseStartTime, `${r.status} with Connection: ${header(r.responseHeaders, 'connection')}, neither Content-Length nor chunked`),
-          ev(r.packets.response?.[1] ?? null, r.times.responseEndTime, 'last body byte'),
-          ev(c.close.packet, closeT, closeT === null ? 'the connection was still open at capture end' : `connection closed by the ${c.close.by}`),
-          ...proxyEvidence(c, reqs, undefined, byConn),
-        ],
-        advice: ADVICE,
-      });
-    }
-  }
-  return findings;
+/** (a): an unanswered request `r` on a reused connection, `hang` ms of silence before the close. */
+interface Hang {
+  r: Request;
+  prev: Request;
+  hang: number;
 }
 
-export const blindRelay: DetectorDef = {
+interface Waiting {
+  c: Connection;
+  reqs: readonly Request[];
+  hangs: Hang[];
+  /** Judged once the watermark passes it: the last hung request's start + legWindowMs. */
+  deadline: number;
+  /** The earliest request whose leg is looked up: the index keeps what started after it. */
+  firstLookup: number;
+  done: boolean;
+}
+
+/**
+ * Per connection as it completes; a connection with a hang (a) waits for its upstream leg (c)
+ * until the watermark passes the hung request's start + `legWindowMs` (every connection that can
+ * hold the leg has then been seen), its findings (a) then (b) together. The leg index keeps the
+ * HTTP/1 requests that started after the watermark or after a waiting hang's previous request.
+ */
+function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector {
+  const hangMs = threshold(opts.thresholds, 'hangMs', THRESHOLDS.hangMs.default);
+  const legWindowMs = threshold(opts.thresholds, 'legWindowMs', THRESHOLDS.legWindowMs.default);
+  const legs = new LegIndex();
+  /** Connections with hangs waiting for their legs, by deadline; and their earliest lookups, for the bound. */
+  const waiting = new MinHeap<Waiting>((w) => w.deadline);
+  const lookups = new MinHeap<Waiting>((w) => w.firstLookup);
+  let watermark = -Infinity;
+
+  function judge(c: Connection, reqs: readonly Request[], hangs: Hang[]): void {
+    for (const h of hangs) {
+      const f = hangFinding(c, reqs, h);
+      if (f) emit(f);
+    }
+    for (const f of closeDelimited(c, reqs, hangMs)) emit(f);
+  }
+
+  function hangFinding(c: Connection, reqs: readonly Request[], { r, prev, hang }: Hang): Finding | null {
+    const closeT = c.close.time!;
+    const hop = endpoint(c.server);
+    const leg = legs.upstreamOf(c, prev, legWindowMs);
+    const forwarded = leg ? legs.upstreamOf(c, r, legWindowMs) : undefined;
+    if (leg && forwarded) return null; // it was forwarded: the hang is upstream, not at this hop
+    const prevKa = tokens(prev.requestHeaders, 'connection').includes('keep-alive');
+    const evidence: Evidence[] = [
+      ev(prev.packets.response?.[0] ?? null, prev.times.responseStartTime, `response to ${label(prev)}: ${prev.status} with Connection: ${header(prev.responseHeaders, 'connection') ?? '(none)'}, so the client kept the connection`),
+      ev(r.packets.request[0], r.times.requestStartTime, `${label(r)} sent on the reused connection ${c.id}; no response byte follows`),
+      ev(c.close.packet, closeT, `connection ${c.id} ${c.close.how === 'rst' ? 'reset' : 'closed'} by the ${c.close.by} ${fmtMs(hang)} later, the request still unanswered`),
+    ];
+    if (prevKa) evidence.splice(1, 0, ev(prev.packets.request[0], prev.times.requestStartTime, `the client asked ${prev.httpVersion} Connection: ${header(prev.requestHeaders, 'connection')}`));
+    let where = `a hop between the client and ${hop} (the server end did not answer)`;
+    const conIds = [c.id];
+    const reqIds = [r.id, prev.id];
+    if (leg) {
+      const up = leg.up.c;
+      where = `the relay at ${hop}: it forwarded ${label(prev)} to ${endpoint(up.server)} on connection ${up.id} but never forwarded ${label(r)}`;
+      conIds.push(up.id);
+      reqIds.push(leg.upReq.id);
+      evidence.push(ev(leg.upReq.packets.request[0], leg.upReq.times.requestStartTime, `the upstream leg, connection ${up.id} to ${endpoint(up.server)}, carried ${label(leg.upReq)} (with Connection: ${header(leg.upReq.requestHeaders, 'connection') ?? '(none)'}) and ${leg.up.requests} request(s) in all`));
+      if (up.close.time !== null) evidence.push(ev(up.close.packet, up.close.time, `upstream connection ${up.id} closed by the ${up.close.by} after ${fmtMs(up.close.time - (leg.upReq.times.responseEndTime ?? leg.upReq.times.requestStartTime))} idle (the origin's keep-alive timeout)`));
+    }
+    evidence.sort((a, b) => (a.time ?? Infinity) - (b.time ?? Infinity));
+    evidence.push(...proxyEvidence(c, reqs, leg));
+    return {
+      kind: 'blind-relay-hang',
+      layer: 'http1',
+      severity: 'error',
+      summary: `${label(r)} on reused connection ${c.id} got no response for ${fmtMs(hang)} until the connection was ${c.close.how === 'rst' ? 'reset' : 'closed'}; swallowed by ${where}`,
+      connectionIds: conIds,
+      requestIds: reqIds,
+      timeRange: [r.times.requestStartTime, closeT],
+      costMs: hang,
+      evidence,
+      advice: ADVICE,
+    };
+  }
+
+  function advance(t: number): void {
+    watermark = Math.max(watermark, t);
+    while (waiting.size && waiting.key(waiting.peek()!) < watermark) {
+      const w = waiting.pop()!;
+      w.done = true;
+      judge(w.c, w.reqs, w.hangs);
+    }
+    if (!ctx.bounded && t !== Infinity) return;
+    while (lookups.size && lookups.peek()!.done) lookups.pop();
+    legs.prune(Math.min(watermark, lookups.size ? lookups.peek()!.firstLookup : Infinity));
+  }
+
+  return {
+    onConnection(c, reqs) {
+      if (!isHttp1(c)) return;
+      legs.add(ctx.bounded ? slimConnection(c, []) : c, reqs);
+      const hangs = hangsOf(c, reqs, hangMs);
+      if (!hangs.length) return judge(c, reqs, hangs);
+      // A leg starts within the window after the request it carries, on a connection opened by then.
+      const deadline = maxOf(hangs, (h) => h.r.times.requestStartTime) + legWindowMs;
+      if (deadline < watermark) return judge(c, reqs, hangs);
+      const w: Waiting = { c, reqs, hangs, deadline, firstLookup: minOf(hangs, (h) => h.prev.times.requestStartTime), done: false };
+      waiting.push(w);
+      lookups.push(w);
+    },
+    onWatermark: advance,
+    finish() {
+      advance(Infinity);
+    },
+  };
+}
+
+/** (a) candidates: a request on a reused connection that got no response byte, then a long silence and a close. */
+function hangsOf(c: Connection, reqs: readonly Request[], hangMs: number): Hang[] {
+  const out: Hang[] = [];
+  const closeT = c.close.time;
+  for (let k = 1; k < reqs.length; k++) {
+    const r = reqs[k];
+    if (r.index < 2 || r.times.responseStartTime !== null || r.state === 'complete') continue;
+    // reqs is in index order: the exchange before r, if the capture has it, is the one before.
+    const prev = reqs[k - 1].index === r.index - 1 ? reqs[k - 1] : undefined;
+    if (!prev || prev.state !== 'complete' || !(c.keepAlive?.reusableAfter[prev.index - 1] ?? false)) continue;
+    const sent = r.times.requestEndTime ?? r.times.requestStartTime;
+    if (closeT === null || r.times.requestStartTime >= closeT) continue; // open at capture end, or sent into a closing connection
+    const hang = closeT - sent;
+    if (hang < hangMs) continue;
+    out.push({ r, prev, hang });
+  }
+  return out;
+}
+
+/** (b): a keep-alive response that is close-delimited, with the connection left open. */
+function closeDelimited(c: Connection, reqs: readonly Request[], hangMs: number): Finding[] {
+  const out: Finding[] = [];
+  const closeT = c.close.time;
+  for (const r of reqs) {
+    if (r.state !== 'complete' || selfDelimited(r) || r.times.responseEndTime === null) continue;
+    if (!tokens(r.responseHeaders, 'connection').includes('keep-alive')) continue;
+    const end = closeT ?? c.lastTime;
+    const wait = end - r.times.responseEndTime;
+    if (wait < hangMs) continue;
+    out.push({
+      kind: 'blind-relay-hang',
+      rule: 'keepalive-close-delimited',
+      layer: 'http1',
+      severity: 'warning',
+      summary: `the response to ${label(r)} on connection ${c.id} says Connection: keep-alive but has no length, so its end was the close ${fmtMs(wait)} after its last byte`,
+      connectionIds: [c.id],
+      requestIds: [r.id],
+      timeRange: [r.times.responseEndTime, end],
+      costMs: wait,
+      evidence: [
+        ev(r.packets.response?.[0] ?? null, r.times.responseStartTime, `${r.status} with Connection: ${header(r.responseHeaders, 'connection')}, neither Content-Length nor chunked`),
+        ev(r.packets.response?.[1] ?? null, r.times.responseEndTime, 'last body byte'),
+        ev(c.close.packet, closeT, closeT === null ? 'the connection was still open at capture end' : `connection closed by the ${c.close.by}`),
+        ...proxyEvidence(c, reqs, undefined),
+      ],
+      advice: ADVICE,
+    });
+  }
+  return out;
+}
+
+export const blindRelay: DetectorDef = defineDetector({
   name: 'blind-relay-hang',
   kinds: ['blind-relay-hang'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {
+    requestHeaders: ['host', 'connection', 'proxy-connection', 'via'],
+    responseHeaders: ['connection', 'via', 'transfer-encoding', 'content-length'],
+  },
+  stream,
+});

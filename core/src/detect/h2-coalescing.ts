@@ -37,6 +37,11 @@
  * one host. Firefox also coalesces names the server lists in an ORIGIN frame (RFC 8336). curl and
  * most HTTP libraries do not coalesce at all: a connection serves only the host it was opened for.
  *
+ * Streaming (stream.ts): not yet — a connection without a certificate of its own is indexed with
+ * one seen on any other connection to the same endpoint and name, possibly a later one. The TLS
+ * connections (slim) and their requests are kept, up to MAX_DETECT_FALLBACK_RECORDS (else the
+ * detector is skipped, counted as `detectFallbackSkipped`), and judged at the end.
+ *
  * Where it can be wrong:
  *  - `certificate-not-visible` is a guess from the names: the certificate may not cover N's host,
  *    and P may have negotiated HTTP/1.1 (TLS 1.3 hides ALPN without keys). Pass the key log to
@@ -54,6 +59,7 @@
  */
 import type { Connection, Evidence, Finding, Report, Request, TlsCertificate } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
+import { defineDetector, fallback, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
 import { goawayBefore, serverSettingsAt } from './h2-missed-reuse.js';
 import { h2Facts } from './h2-util.js';
 import {
@@ -134,7 +140,7 @@ function remove(l: Live): void {
   l.keys.length = 0;
 }
 
-function detect(report: Report, _opts: DetectOptions): Finding[] {
+function detectReport(report: Report): Finding[] {
   const tls = report.connections.filter((c) => c.tls !== undefined);
   const certs = certificatesBySni(tls);
   const reqs = requestsByConnection(report);
@@ -277,9 +283,23 @@ function finding(rule: Rule, items: Missed[], reqs: Map<number, Request[]>): Fin
   };
 }
 
-export const h2Coalescing: DetectorDef = {
+const H2_FACTS = ['h2.client.settings', 'h2.client.goaway', 'h2.server.settings', 'h2.server.goaway'];
+
+/**
+ * Not streaming yet: a connection without a certificate of its own is judged with one seen on any
+ * other connection to the same endpoint and name — possibly a later one — which decides where it
+ * is indexed before later connections are judged against it. So the TLS connections (slim) and
+ * their requests are kept, at most MAX_DETECT_FALLBACK_RECORDS (stream.ts `fallback`), and judged
+ * at the end.
+ */
+function stream(_opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector {
+  return fallback(detectReport, (c) => c.tls !== undefined, emit, ctx, H2_FACTS);
+}
+
+export const h2Coalescing: DetectorDef = defineDetector({
   name: 'h2-coalescing',
   kinds: ['missed-coalescing'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: { orderedConnectionExtra: H2_FACTS },
+  stream,
+});

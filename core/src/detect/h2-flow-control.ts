@@ -29,6 +29,8 @@
  * loss as the cause. A stall counts as "during loss" when it starts between the arrival of the
  * first held byte and the retransmission that released it (tcp-hol episodes of that side).
  *
+ * Streaming (stream.ts): per connection as it completes; nothing is kept between connections.
+ *
  * Where it can be wrong:
  *  - The capture cannot see the sender's queue: `dataFollowed` only says more DATA came later; a
  *    sender that paused for its own reasons (waiting for its backend) while the window was empty
@@ -44,7 +46,8 @@
 import type { FlowControlStall } from '../http2/session.js';
 import type { Connection, Finding, Report, Request, Side } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
-import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamLabel, threshold } from './h2-util.js';
+import { defineDetector, type FindingSink, type StreamingDetector } from './stream.js';
+import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamLabel, streamsOf, threshold } from './h2-util.js';
 
 const THRESHOLDS = {
   h2FlowStallMs: { default: 50, unit: 'ms', description: 'an HTTP/2 sender blocked by flow control (no window, waiting for WINDOW_UPDATE) this long in total per connection is a hol-stall' },
@@ -102,31 +105,32 @@ function transferMs(reqs: Request[], side: Side): number {
 
 /** Per connection and sending side with stalls, the stalls that count and their total. */
 export function h2FlowStalls(report: Report): FlowStallSummary[] {
-  const out: FlowStallSummary[] = [];
   const byConn = requestsByStream(report);
-  for (const c of report.connections) {
-    if (!isH2(c)) continue;
-    const h2 = h2Facts(c);
-    const all = h2?.flowControlStalls ?? [];
-    if (!all.length) continue;
-    const reqs = [...(byConn.get(c.id)?.values() ?? [])];
-    for (const side of ['server', 'client'] as const) {
-      const mine = all.filter((s) => s.side === side && s.dataFollowed);
-      if (!mine.length) continue;
-      const holes = (h2?.tcpHol?.[side].episodes ?? []).map((e) => [e.firstHeldTime, e.releaseTime] as const);
-      const inLoss = (s: FlowControlStall) => holes.some(([a, b]) => s.startTime >= a && s.startTime <= b);
-      const stalls = mine.filter((s) => !inLoss(s));
-      const u = union(stalls.map((s) => [s.startTime, s.endTime]));
-      out.push({
-        connectionId: c.id,
-        side,
-        stalls,
-        duringLoss: mine.filter(inLoss),
-        stalledMs: u.ms,
-        periods: u.periods,
-        transferMs: transferMs(reqs, side),
-      });
-    }
+  return report.connections.flatMap((c) => connectionStalls(c, [...(byConn.get(c.id)?.values() ?? [])]));
+}
+
+function connectionStalls(c: Connection, reqs: Request[]): FlowStallSummary[] {
+  const out: FlowStallSummary[] = [];
+  if (!isH2(c)) return out;
+  const h2 = h2Facts(c);
+  const all = h2?.flowControlStalls ?? [];
+  if (!all.length) return out;
+  for (const side of ['server', 'client'] as const) {
+    const mine = all.filter((s) => s.side === side && s.dataFollowed);
+    if (!mine.length) continue;
+    const holes = (h2?.tcpHol?.[side].episodes ?? []).map((e) => [e.firstHeldTime, e.releaseTime] as const);
+    const inLoss = (s: FlowControlStall) => holes.some(([a, b]) => s.startTime >= a && s.startTime <= b);
+    const stalls = mine.filter((s) => !inLoss(s));
+    const u = union(stalls.map((s) => [s.startTime, s.endTime]));
+    out.push({
+      connectionId: c.id,
+      side,
+      stalls,
+      duringLoss: mine.filter(inLoss),
+      stalledMs: u.ms,
+      periods: u.periods,
+      transferMs: transferMs(reqs, side),
+    });
   }
   return out;
 }
@@ -146,79 +150,86 @@ function windowUpdates(c: Connection, receiver: Side): number {
   return f?.WINDOW_UPDATE ?? 0;
 }
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
+/** Per connection, as it completes: reads the session's `extra.h2` (stalls, SETTINGS, frame counts). */
+function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   const limit = threshold(opts.thresholds, 'h2FlowStallMs', THRESHOLDS.h2FlowStallMs.default);
   const frac = threshold(opts.thresholds, 'h2FlowStallFraction', THRESHOLDS.h2FlowStallFraction.default);
   const minCount = threshold(opts.thresholds, 'h2FlowStallMinCount', THRESHOLDS.h2FlowStallMinCount.default);
-  const byStream = requestsByStream(report);
-  const conns = new Map(report.connections.map((c) => [c.id, c]));
-  const findings: Finding[] = [];
-  for (const s of h2FlowStalls(report)) {
-    const share = s.transferMs > 0 ? s.stalledMs / s.transferMs : 0;
-    if (!s.stalls.length) continue;
-    if (!(s.stalledMs >= limit || (share >= frac && s.stalls.length >= minCount))) continue;
-    const c = conns.get(s.connectionId)!;
-    const reqs = byStream.get(c.id) ?? new Map<number, Request>();
-    const receiver: Side = s.side === 'server' ? 'client' : 'server';
-    const conn = s.stalls.filter((x) => x.streamId === 0);
-    const perStream = new Map<number, { n: number; ms: number; packet: number; time: number }>();
-    for (const x of s.stalls) {
-      if (x.streamId === 0) continue;
-      const p = perStream.get(x.streamId) ?? { n: 0, ms: 0, packet: x.startPacket, time: x.startTime };
-      p.n++;
-      p.ms += x.durationMs;
-      perStream.set(x.streamId, p);
-    }
-    const win = initialWindow(c, receiver);
-    const wu = windowUpdates(c, receiver);
-    const longest = [...s.stalls].sort((a, b) => b.durationMs - a.durationMs).slice(0, MAX_STALL_EVIDENCE);
-    longest.sort((a, b) => a.startTime - b.startTime);
-    const what = s.side === 'server' ? 'response' : 'request';
-    const evidence = [
-      ...(win ? [ev(win.packet, win.time, `${receiver} SETTINGS: INITIAL_WINDOW_SIZE = ${win.value} bytes (each stream may have at most this much unacknowledged ${what} data in flight)`)] : []),
-      ...[...perStream].map(([id, p]) => {
-        const r = reqs.get(id);
-        return ev(p.packet, p.time, `${streamLabel(id, r)}: ${p.n} stall(s) on its stream window, ${fmtMs(p.ms)} in total (the first after this packet)`);
-      }),
-      ...(conn.length ? [ev(conn[0].startPacket, conn[0].startTime, `connection window (stream 0): ${conn.length} stall(s), ${fmtMs(conn.reduce((n, x) => n + x.durationMs, 0))} in total (the first after this packet)`)] : []),
-      ...longest.flatMap((x) => [
-        ev(x.startPacket, x.startTime, `${s.side} ${x.streamId === 0 ? 'connection' : `stream ${x.streamId}`} window exhausted after this DATA frame`),
-        ev(x.endPacket, x.endTime, `${receiver} WINDOW_UPDATE reopens it after ${fmtMs(x.durationMs)}`),
-      ]),
-      ev(null, null, `${receiver} sent ${wu} WINDOW_UPDATE frame(s) in all`),
-    ];
-    if (s.stalls.length > longest.length) evidence.push(ev(null, null, `${s.stalls.length - longest.length} shorter stall(s) not listed`));
-    if (s.duringLoss.length) evidence.push(ev(null, null, `${s.duringLoss.length} more stall(s) started while TCP held bytes behind a lost segment (not counted: see the tcp hol-stall finding)`));
-    const smallWin = win && win.value < 65535;
-    findings.push({
-      kind: 'hol-stall',
-      rule: 'window-exhausted',
-      layer: 'flow-control',
-      severity: 'warning',
-      summary:
-        `the ${s.side} on connection ${c.id} had ${what} data to send but no HTTP/2 flow-control window ${s.periods} time(s) ` +
-        `(${s.stalls.length - conn.length} stream-window and ${conn.length} connection-window stall(s)), ` +
-        `waiting ${fmtMs(s.stalledMs)} in total for WINDOW_UPDATE (${Math.round(share * 100)}% of its ${fmtMs(s.transferMs)} transfer)` +
-        (win ? `; the ${receiver}'s initial stream window is ${win.value} bytes` : ''),
-      connectionIds: [c.id],
-      requestIds: [...perStream.keys()].map((id) => reqs.get(id)?.id).filter((x): x is number => x !== undefined),
-      timeRange: [s.stalls[0].startTime, s.stalls[s.stalls.length - 1].endTime],
-      costMs: s.stalledMs,
-      evidence,
-      advice:
-        `HTTP/2 flow control lets the receiver (${receiver}) limit how much data the ${s.side} may send before it is acknowledged with a WINDOW_UPDATE. ` +
-        `Here the window ran out ${s.periods} time(s), so the ${s.side} sat idle waiting for permission instead of sending. ` +
-        (smallWin ? `The ${receiver} advertised only ${win!.value} bytes (the protocol default is 65,535). ` : '') +
-        `Raise the ${receiver}'s SETTINGS_INITIAL_WINDOW_SIZE (per stream) and its connection window (a WINDOW_UPDATE on stream 0) to at least the bandwidth-delay product of the path, ` +
-        `and make it send WINDOW_UPDATE early (e.g. when half the window is used) rather than when it is empty. If the ${receiver} is slow to consume on purpose, this is back-pressure working as designed.`,
-    });
-  }
-  return findings;
+  return {
+    onConnection(c, requests) {
+      if (!isH2(c) || !h2Facts(c)?.flowControlStalls?.length) return;
+      const reqs = streamsOf(requests);
+      for (const s of connectionStalls(c, [...reqs.values()])) {
+        const f = finding(c, s, reqs, limit, frac, minCount);
+        if (f) emit(f);
+      }
+    },
+  };
 }
 
-export const h2FlowControl: DetectorDef = {
+function finding(c: Connection, s: FlowStallSummary, reqs: Map<number, Request>, limit: number, frac: number, minCount: number): Finding | null {
+  const share = s.transferMs > 0 ? s.stalledMs / s.transferMs : 0;
+  if (!s.stalls.length) return null;
+  if (!(s.stalledMs >= limit || (share >= frac && s.stalls.length >= minCount))) return null;
+  const receiver: Side = s.side === 'server' ? 'client' : 'server';
+  const conn = s.stalls.filter((x) => x.streamId === 0);
+  const perStream = new Map<number, { n: number; ms: number; packet: number; time: number }>();
+  for (const x of s.stalls) {
+    if (x.streamId === 0) continue;
+    const p = perStream.get(x.streamId) ?? { n: 0, ms: 0, packet: x.startPacket, time: x.startTime };
+    p.n++;
+    p.ms += x.durationMs;
+    perStream.set(x.streamId, p);
+  }
+  const win = initialWindow(c, receiver);
+  const wu = windowUpdates(c, receiver);
+  const longest = [...s.stalls].sort((a, b) => b.durationMs - a.durationMs).slice(0, MAX_STALL_EVIDENCE);
+  longest.sort((a, b) => a.startTime - b.startTime);
+  const what = s.side === 'server' ? 'response' : 'request';
+  const evidence = [
+    ...(win ? [ev(win.packet, win.time, `${receiver} SETTINGS: INITIAL_WINDOW_SIZE = ${win.value} bytes (each stream may have at most this much unacknowledged ${what} data in flight)`)] : []),
+    ...[...perStream].map(([id, p]) => {
+      const r = reqs.get(id);
+      return ev(p.packet, p.time, `${streamLabel(id, r)}: ${p.n} stall(s) on its stream window, ${fmtMs(p.ms)} in total (the first after this packet)`);
+    }),
+    ...(conn.length ? [ev(conn[0].startPacket, conn[0].startTime, `connection window (stream 0): ${conn.length} stall(s), ${fmtMs(conn.reduce((n, x) => n + x.durationMs, 0))} in total (the first after this packet)`)] : []),
+    ...longest.flatMap((x) => [
+      ev(x.startPacket, x.startTime, `${s.side} ${x.streamId === 0 ? 'connection' : `stream ${x.streamId}`} window exhausted after this DATA frame`),
+      ev(x.endPacket, x.endTime, `${receiver} WINDOW_UPDATE reopens it after ${fmtMs(x.durationMs)}`),
+    ]),
+    ev(null, null, `${receiver} sent ${wu} WINDOW_UPDATE frame(s) in all`),
+  ];
+  if (s.stalls.length > longest.length) evidence.push(ev(null, null, `${s.stalls.length - longest.length} shorter stall(s) not listed`));
+  if (s.duringLoss.length) evidence.push(ev(null, null, `${s.duringLoss.length} more stall(s) started while TCP held bytes behind a lost segment (not counted: see the tcp hol-stall finding)`));
+  const smallWin = win && win.value < 65535;
+  return {
+    kind: 'hol-stall',
+    rule: 'window-exhausted',
+    layer: 'flow-control',
+    severity: 'warning',
+    summary:
+      `the ${s.side} on connection ${c.id} had ${what} data to send but no HTTP/2 flow-control window ${s.periods} time(s) ` +
+      `(${s.stalls.length - conn.length} stream-window and ${conn.length} connection-window stall(s)), ` +
+      `waiting ${fmtMs(s.stalledMs)} in total for WINDOW_UPDATE (${Math.round(share * 100)}% of its ${fmtMs(s.transferMs)} transfer)` +
+      (win ? `; the ${receiver}'s initial stream window is ${win.value} bytes` : ''),
+    connectionIds: [c.id],
+    requestIds: [...perStream.keys()].map((id) => reqs.get(id)?.id).filter((x): x is number => x !== undefined),
+    timeRange: [s.stalls[0].startTime, s.stalls[s.stalls.length - 1].endTime],
+    costMs: s.stalledMs,
+    evidence,
+    advice:
+      `HTTP/2 flow control lets the receiver (${receiver}) limit how much data the ${s.side} may send before it is acknowledged with a WINDOW_UPDATE. ` +
+      `Here the window ran out ${s.periods} time(s), so the ${s.side} sat idle waiting for permission instead of sending. ` +
+      (smallWin ? `The ${receiver} advertised only ${win!.value} bytes (the protocol default is 65,535). ` : '') +
+      `Raise the ${receiver}'s SETTINGS_INITIAL_WINDOW_SIZE (per stream) and its connection window (a WINDOW_UPDATE on stream 0) to at least the bandwidth-delay product of the path, ` +
+      `and make it send WINDOW_UPDATE early (e.g. when half the window is used) rather than when it is empty. If the ${receiver} is slow to consume on purpose, this is back-pressure working as designed.`,
+  };
+}
+
+export const h2FlowControl: DetectorDef = defineDetector({
   name: 'h2-flow-control',
   kinds: ['hol-stall'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {},
+  stream,
+});

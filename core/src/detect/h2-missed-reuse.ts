@@ -31,6 +31,10 @@
  * it has been using P (samples/h2-two-connections.pcap: the second `nghttp` process, 53 ms into
  * the first one's transfer) is the finding.
  *
+ * Streaming (stream.ts): per client and origin in order of opening, keeping the open HTTP/2
+ * connections (their streams' start and end times, dropped once closed before the watermark); one
+ * finding per origin at the end.
+ *
  * Where it can be wrong:
  *  - Separate processes (two command-line clients, two browser profiles) cannot share a
  *    connection; the finding is then about the application design (share one client), not a bug
@@ -46,6 +50,7 @@
  */
 import type { Connection, Finding, Report, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
+import { defineDetector, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
 import { ev, fmtMs, h2Facts, isH2 } from './h2-util.js';
 import { capEvidence, groupByOrigin, handshakeCost, handshakesNote, MinHeap, openTime, originKey, originLabel } from './util.js';
 
@@ -72,8 +77,13 @@ function reqsOf(report: Report): Map<number, Request[]> {
     l.push(r);
     m.set(r.connectionId, l);
   }
-  for (const l of m.values()) l.sort((a, b) => a.times.requestStartTime - b.times.requestStartTime || a.index - b.index);
+  for (const l of m.values()) byStart(l);
   return m;
+}
+
+/** In order of start, then index (sorts `l` in place). */
+function byStart(l: Request[]): Request[] {
+  return l.sort((a, b) => a.times.requestStartTime - b.times.requestStartTime || a.index - b.index);
 }
 
 /** The server's MAX_CONCURRENT_STREAMS in force at t, and when its first SETTINGS arrived. */
@@ -96,6 +106,91 @@ export function goawayBefore(c: Connection, t: number): boolean {
   return [h?.client?.goaway, h?.server?.goaway].some((g) => g !== undefined && g.time <= t);
 }
 
+/** What the sweep keeps of an open connection: its streams' start and end times (not the requests). */
+interface Live {
+  c: Connection;
+  /** Its first request that was not a push (in order of start). */
+  first: Request | undefined;
+  /** Starts and ends (NaN: no end) of its requests that were not pushes, in order of start. */
+  starts: Float64Array;
+  ends: Float64Array;
+}
+
+function live(c: Connection, reqs: readonly Request[]): Live {
+  const own = reqs.filter((r) => !r.pushed);
+  return {
+    c,
+    first: own[0],
+    starts: Float64Array.from(own, (r) => r.times.requestStartTime),
+    ends: Float64Array.from(own, (r) => r.times.responseEndTime ?? NaN),
+  };
+}
+
+/**
+ * One client and origin's sweep, fed in order of opening: `live` holds the earlier connections not
+ * closed (FIN/RST) by t, in order of opening; a heap by close time takes them out, and those that
+ * can never qualify again (no handshake, GOAWAY sent) leave when first met. Only those are
+ * candidates, so n connections opened one after another cost O(n log n), not n²/2 pairs.
+ */
+class Sweep {
+  private readonly live = new Set<Live>();
+  private readonly byClose = new MinHeap<Live>((l) => l.c.close.time ?? Infinity);
+  /** Connections seen (the group's size). */
+  count = 0;
+
+  /**
+   * `l` closed before every connection still to come opens: it leaves the sweep now rather than
+   * when the group's next connection comes (which may be never).
+   */
+  expire(l: Live): void {
+    this.live.delete(l);
+    if (!this.live.size) this.byClose.clear();
+  }
+
+  /** N, with its requests in order of start: the avoidable connection it is, if it is one. */
+  add(n: Connection, reqs: readonly Request[]): AvoidableH2Connection | undefined {
+    const t = openTime(n);
+    while (this.byClose.size && this.byClose.key(this.byClose.peek()!) <= t) this.live.delete(this.byClose.pop()!);
+    const a = this.count++ > 0 && reqs.length ? this.judge(n, reqs, t) : undefined;
+    const l = live(n, reqs);
+    this.live.add(l);
+    this.byClose.push(l);
+    this.last = l;
+    return a;
+  }
+
+  /** The connection added last (its sweep entry). */
+  last: Live | undefined;
+
+  private judge(n: Connection, reqs: readonly Request[], t: number): AvoidableH2Connection | undefined {
+    for (const l of this.live) {
+      const p = l.c;
+      if (p.establishedTime === null || goawayBefore(p, t)) {
+        this.live.delete(l); // draining (RFC 9113 §6.8) or never established: not for any later t either
+        continue;
+      }
+      if (p.establishedTime > t) continue;
+      const { ready, limit } = serverSettingsAt(p, t);
+      if (!ready) continue;
+      if (!l.first || l.first.times.requestStartTime > t) continue;
+      let open = 0;
+      for (let i = 0; i < l.starts.length && l.starts[i] <= t; i++) if (!(l.ends[i] <= t)) open++;
+      if (limit !== null && open >= limit) continue;
+      return {
+        connection: n,
+        couldUse: p,
+        openStreams: open,
+        limit,
+        readyTime: ready.time,
+        readyPacket: ready.packet,
+        firstRequest: l.first,
+        costMs: handshakeCost(n, reqs[0]).ms,
+      };
+    }
+    return undefined;
+  }
+}
+
 /**
  * Avoidable HTTP/2 connections, in order of opening. `groups`: the report's HTTP/2 connections by
  * client and origin, each in order of opening (computed when not given).
@@ -107,106 +202,101 @@ export function avoidableH2Connections(
   const reqs = reqsOf(report);
   const out: AvoidableH2Connection[] = [];
   for (const conns of groups.values()) {
-    // One sweep in order of opening: `live` holds the earlier connections not closed (FIN/RST)
-    // by t, in order of opening; a heap by close time takes them out, and those that can never
-    // qualify again (no handshake, GOAWAY sent) leave when first met. Only those are candidates,
-    // so n connections opened one after another cost O(n log n), not n²/2 pairs.
-    const live = new Set<Connection>();
-    const byClose = new MinHeap<Connection>((c) => c.close.time ?? Infinity);
-    for (let i = 0; i < conns.length; i++) {
-      const n = conns[i];
-      const t = openTime(n);
-      while (byClose.size && byClose.key(byClose.peek()!) <= t) live.delete(byClose.pop()!);
-      if (i > 0 && reqs.get(n.id)?.length) judge(n, t);
-      live.add(n);
-      byClose.push(n);
-    }
-    function judge(n: Connection, t: number): void {
-      for (const p of live) {
-        if (p.establishedTime === null || goawayBefore(p, t)) {
-          live.delete(p); // draining (RFC 9113 §6.8) or never established: not for any later t either
-          continue;
-        }
-        if (p.establishedTime > t) continue;
-        const { ready, limit } = serverSettingsAt(p, t);
-        if (!ready) continue;
-        const pr = reqs.get(p.id) ?? [];
-        const first = pr.find((r) => !r.pushed && r.times.requestStartTime <= t);
-        if (!first) continue;
-        const open = pr.filter((r) => !r.pushed && r.times.requestStartTime <= t && (r.times.responseEndTime === null || r.times.responseEndTime > t)).length;
-        if (limit !== null && open >= limit) continue;
-        out.push({
-          connection: n,
-          couldUse: p,
-          openStreams: open,
-          limit,
-          readyTime: ready.time,
-          readyPacket: ready.packet,
-          firstRequest: first,
-          costMs: handshakeCost(n, reqs.get(n.id)?.[0]).ms,
-        });
-        return;
-      }
+    const sweep = new Sweep();
+    for (const c of conns) {
+      const a = sweep.add(c, reqs.get(c.id) ?? []);
+      if (a) out.push(a);
     }
   }
   return out;
 }
 
-function detect(report: Report, _opts: DetectOptions): Finding[] {
-  const reqs = reqsOf(report);
-  const groups = groupByOrigin(report.connections.filter(isH2));
-  const byOrigin = new Map<string, AvoidableH2Connection[]>();
-  for (const a of avoidableH2Connections(report, groups)) {
-    const k = originKey(a.connection);
-    const l = byOrigin.get(k) ?? [];
-    l.push(a);
-    byOrigin.set(k, l);
-  }
-  const findings: Finding[] = [];
-  for (const [key, list] of byOrigin) {
-    const c0 = list[0].connection;
-    const origin = originLabel(c0);
-    const cost = list.reduce((n, a) => n + a.costMs, 0);
-    const requestIds = list.flatMap((a) => (reqs.get(a.connection.id) ?? []).map((r) => r.id));
-    const evidence = list.flatMap((a) => {
-      const n = a.connection;
-      const p = a.couldUse;
-      const nr = reqs.get(n.id) ?? [];
-      return [
-        ev(p.firstPacket, openTime(p), `connection ${p.id} to ${origin} opened`),
-        ev(a.readyPacket, a.readyTime, `connection ${p.id}: server SETTINGS received (HTTP/2 ready${a.limit !== null ? `, MAX_CONCURRENT_STREAMS = ${a.limit}` : ', no stream limit advertised'})`),
-        ev(a.firstRequest.packets.request[0], a.firstRequest.times.requestStartTime, `connection ${p.id}: first request ${a.firstRequest.method} ${a.firstRequest.target} (the client is using it)`),
-        ev(n.firstPacket, openTime(n), `connection ${n.id} opened to the same origin while connection ${p.id} was open with ${a.openStreams} active stream(s) of ${a.limit ?? 'unlimited'} allowed`),
-        ev(n.lastPacket, n.establishedTime, `connection ${n.id}: handshake took ${fmtMs(a.costMs)}${n.tls ? ` (${handshakeCost(n, nr[0]).what})` : ''}; it then carried ${nr.length} request(s): ${nr.slice(0, 5).map((r) => `${r.method} ${r.target}`).join(', ')}${nr.length > 5 ? ', …' : ''}`),
-      ];
-    });
-    const first = list[0];
-    const lastConn = list[list.length - 1].connection;
-    findings.push({
-      kind: 'missed-reuse',
-      rule: 'h2-second-connection',
-      layer: 'h2',
-      severity: 'warning',
-      summary:
-        `${list.length} of ${groups.get(key)!.length} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
-        `(~${fmtMs(cost)} of handshakes${handshakesNote(list.map((a) => a.connection))})`,
-      connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
-      requestIds,
-      timeRange: [openTime(first.connection), lastConn.establishedTime ?? openTime(lastConn)],
-      costMs: cost,
-      evidence: capEvidence(evidence),
-      advice:
-        'HTTP/2 carries many requests at once on one connection, so a client needs only one connection per origin (RFC 9113 §9.1). ' +
-        `Here a second connection was opened although connection ${first.couldUse.id} was open and could take more streams; each extra connection costs a handshake, a slow start and server memory. ` +
-        'Send all requests for an origin through one shared HTTP/2 client/session (one connection pool for the whole application, not one per task or process).',
-    });
-  }
-  return findings;
+/** An avoidable connection as the finding needs it: its requests' ids and the first few. */
+interface Item extends AvoidableH2Connection {
+  requestIds: number[];
+  shown: Request[];
+  count: number;
 }
 
-export const h2MissedReuse: DetectorDef = {
+interface Group {
+  minId: number;
+  sweep: Sweep;
+  list: Item[];
+}
+
+/** Per client and origin (`originKey`) in order of opening; one finding per origin at the end. */
+function stream(_opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector {
+  const groups = new Map<string, Group>();
+  /** Open connections by close time: each leaves its sweep once the watermark passes it (streaming only). */
+  const closing = new MinHeap<{ l: Live; sweep: Sweep }>((e) => e.l.c.close.time!);
+  return {
+    onOrdered(n, requests) {
+      if (!isH2(n)) return;
+      const k = originKey(n);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { minId: n.id, sweep: new Sweep(), list: [] }));
+      g.minId = Math.min(g.minId, n.id);
+      const reqs = byStart([...requests]);
+      const a = g.sweep.add(n, reqs);
+      if (a) g.list.push({ ...a, requestIds: reqs.map((r) => r.id), shown: reqs.slice(0, 5), count: reqs.length });
+      if (ctx.bounded && n.close.time !== null) closing.push({ l: g.sweep.last!, sweep: g.sweep });
+    },
+    onWatermark(w) {
+      while (closing.size && closing.key(closing.peek()!) < w) {
+        const { l, sweep } = closing.pop()!;
+        sweep.expire(l);
+      }
+    },
+    finish() {
+      for (const g of [...groups.values()].sort((a, b) => a.minId - b.minId)) if (g.list.length) emit(finding(g.list, g.sweep.count));
+      groups.clear();
+    },
+  };
+}
+
+function finding(list: Item[], total: number): Finding {
+  const c0 = list[0].connection;
+  const origin = originLabel(c0);
+  const cost = list.reduce((n, a) => n + a.costMs, 0);
+  const requestIds = list.flatMap((a) => a.requestIds);
+  const evidence = list.flatMap((a) => {
+    const n = a.connection;
+    const p = a.couldUse;
+    const nr = a.shown;
+    return [
+      ev(p.firstPacket, openTime(p), `connection ${p.id} to ${origin} opened`),
+      ev(a.readyPacket, a.readyTime, `connection ${p.id}: server SETTINGS received (HTTP/2 ready${a.limit !== null ? `, MAX_CONCURRENT_STREAMS = ${a.limit}` : ', no stream limit advertised'})`),
+      ev(a.firstRequest.packets.request[0], a.firstRequest.times.requestStartTime, `connection ${p.id}: first request ${a.firstRequest.method} ${a.firstRequest.target} (the client is using it)`),
+      ev(n.firstPacket, openTime(n), `connection ${n.id} opened to the same origin while connection ${p.id} was open with ${a.openStreams} active stream(s) of ${a.limit ?? 'unlimited'} allowed`),
+      ev(n.lastPacket, n.establishedTime, `connection ${n.id}: handshake took ${fmtMs(a.costMs)}${n.tls ? ` (${handshakeCost(n, nr[0]).what})` : ''}; it then carried ${a.count} request(s): ${nr.slice(0, 5).map((r) => `${r.method} ${r.target}`).join(', ')}${a.count > 5 ? ', …' : ''}`),
+    ];
+  });
+  const first = list[0];
+  const lastConn = list[list.length - 1].connection;
+  return {
+    kind: 'missed-reuse',
+    rule: 'h2-second-connection',
+    layer: 'h2',
+    severity: 'warning',
+    summary:
+      `${list.length} of ${total} HTTP/2 connections from ${c0.client.ip} to ${origin} were avoidable: opened while another HTTP/2 connection to it was open with room for more streams ` +
+      `(~${fmtMs(cost)} of handshakes${handshakesNote(list.map((a) => a.connection))})`,
+    connectionIds: [...new Set(list.flatMap((a) => [a.couldUse.id, a.connection.id]))],
+    requestIds,
+    timeRange: [openTime(first.connection), lastConn.establishedTime ?? openTime(lastConn)],
+    costMs: cost,
+    evidence: capEvidence(evidence),
+    advice:
+      'HTTP/2 carries many requests at once on one connection, so a client needs only one connection per origin (RFC 9113 §9.1). ' +
+      `Here a second connection was opened although connection ${first.couldUse.id} was open and could take more streams; each extra connection costs a handshake, a slow start and server memory. ` +
+      'Send all requests for an origin through one shared HTTP/2 client/session (one connection pool for the whole application, not one per task or process).',
+  };
+}
+
+export const h2MissedReuse: DetectorDef = defineDetector({
   name: 'h2-missed-reuse',
   kinds: ['missed-reuse'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: { orderedConnectionExtra: ['h2.client.settings', 'h2.client.goaway', 'h2.server.settings', 'h2.server.goaway'] },
+  stream,
+});

@@ -41,6 +41,8 @@
  * the `MAX_EPISODE_EVIDENCE` largest episodes, and `MAX_EPISODE_STREAMS` streams named per
  * episode — one episode can hold thousands of streams.
  *
+ * Streaming (stream.ts): per connection as it completes; nothing is kept between connections.
+ *
  * Where it can be wrong:
  *  - Capture loss (the capture missed a segment the receiver got, shown by an ACK beyond it) is
  *    never counted as a stall, but a capture that misses the retransmission as well makes the
@@ -55,10 +57,12 @@
  *    a guess; findings say so.
  */
 import type { HolEpisode } from '../http2/tcp-hol.js';
-import type { Finding, Report, Request, Side } from '../model/types.js';
+import type { Connection, Finding, Report, Request, Side } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
-import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamHol, streamLabel, threshold } from './h2-util.js';
+import { defineDetector, type FindingSink, type StreamingDetector } from './stream.js';
+import { ev, fmtMs, h2Facts, isH2, requestsByStream, streamHol, streamLabel, streamsOf, threshold } from './h2-util.js';
 import { capEvidence, maxOf } from './util.js';
+import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
 
 const THRESHOLDS = {
   h2TcpHolMs: { default: 10, unit: 'ms', description: 'HTTP/2 streams held behind other streams\' lost TCP segments for at least this long in total (per connection) is a hol-stall' },
@@ -91,37 +95,42 @@ export interface ConnectionHol {
   wallMs: number;
   episodes: HolEpisode[];
   approximate: boolean;
+  /** The sending side's retransmitted or out-of-order segments (model/late-segments.ts). */
+  lateSegments: number;
 }
 
 /** Per connection and sending side, the streams held by other streams' lost bytes. */
 export function h2TcpHolStalls(report: Report, floorMs: number = THRESHOLDS.h2TcpHolStreamFloorMs.default): ConnectionHol[] {
-  const out: ConnectionHol[] = [];
   const byStream = requestsByStream(report);
-  for (const c of report.connections) {
-    if (!isH2(c)) continue;
-    const hol = h2Facts(c)?.tcpHol;
-    if (!hol) continue;
-    const reqs = byStream.get(c.id) ?? new Map<number, Request>();
-    for (const side of ['server', 'client'] as const) {
-      const d = hol[side];
-      if (!d.episodes.length && !d.streamStalledMs) continue;
-      const streams: StreamStall[] = [];
-      for (const [id, r] of reqs) {
-        const h = streamHol(r)?.[side === 'server' ? 'response' : 'request'];
-        if (!h || h.stalledMs < floorMs) continue;
-        streams.push({ streamId: id, request: r, stalledMs: h.stalledMs, stalls: h.stalls, ownLossStalls: h.ownLossStalls });
-      }
-      streams.sort((a, b) => b.stalledMs - a.stalledMs || a.streamId - b.streamId);
-      out.push({
-        connectionId: c.id,
-        side,
-        streams,
-        totalMs: streams.reduce((n, s) => n + s.stalledMs, 0),
-        wallMs: d.stalledMs,
-        episodes: d.episodes,
-        approximate: d.approximate,
-      });
+  return report.connections.flatMap((c) => connectionHol(c, byStream.get(c.id) ?? new Map<number, Request>(), floorMs));
+}
+
+/** One connection's stalls per sending side; `reqs`: its requests by stream id. */
+function connectionHol(c: Connection, reqs: Map<number, Request>, floorMs: number): ConnectionHol[] {
+  const out: ConnectionHol[] = [];
+  if (!isH2(c)) return out;
+  const hol = h2Facts(c)?.tcpHol;
+  if (!hol) return out;
+  for (const side of ['server', 'client'] as const) {
+    const d = hol[side];
+    if (!d.episodes.length && !d.streamStalledMs) continue;
+    const streams: StreamStall[] = [];
+    for (const [id, r] of reqs) {
+      const h = streamHol(r)?.[side === 'server' ? 'response' : 'request'];
+      if (!h || h.stalledMs < floorMs) continue;
+      streams.push({ streamId: id, request: r, stalledMs: h.stalledMs, stalls: h.stalls, ownLossStalls: h.ownLossStalls });
     }
+    streams.sort((a, b) => b.stalledMs - a.stalledMs || a.streamId - b.streamId);
+    out.push({
+      connectionId: c.id,
+      side,
+      streams,
+      totalMs: streams.reduce((n, s) => n + s.stalledMs, 0),
+      wallMs: d.stalledMs,
+      episodes: d.episodes,
+      approximate: d.approximate,
+      lateSegments: lateSegments(c.stats[side]),
+    });
   }
   return out;
 }
@@ -141,81 +150,90 @@ function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: num
   );
 }
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
+/** Per connection, as it completes: reads the session's `extra.h2.tcpHol` and each stream's `extra.tcpHol`. */
+function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   const limit = threshold(opts.thresholds, 'h2TcpHolMs', THRESHOLDS.h2TcpHolMs.default);
   const floor = threshold(opts.thresholds, 'h2TcpHolStreamFloorMs', THRESHOLDS.h2TcpHolStreamFloorMs.default);
-  const byStream = requestsByStream(report);
-  const findings: Finding[] = [];
-  for (const h of h2TcpHolStalls(report, floor)) {
-    if (h.totalMs < limit || !h.streams.length) continue;
-    const reqs = byStream.get(h.connectionId) ?? new Map<number, Request>();
-    // Each episode's longest hold, computed once (not per comparison of the sort).
-    const maxHol = new Map<HolEpisode, number>();
-    for (const e of h.episodes) maxHol.set(e, maxOf(e.streams, (s) => s.holMs));
-    const counted = h.episodes.filter((e) => maxHol.get(e)! >= floor);
-    const shown = [...counted].sort((a, b) => maxHol.get(b)! - maxHol.get(a)!).slice(0, MAX_EPISODE_EVIDENCE);
-    shown.sort((a, b) => a.releaseTime - b.releaseTime);
-    const dir = h.side === 'server' ? 'response' : 'request';
-    const worst = h.streams[0];
-    // Each stream's longest stall (the first episode holding it longest; within an episode its
-    // first record): one pass over the episodes instead of one per stream.
-    const longest = new Map<number, { packet: number; time: number; ms: number }>();
-    for (const e of h.episodes) {
-      const seen = new Set<number>();
-      for (const sh of e.streams) {
-        if (seen.has(sh.streamId)) continue;
-        seen.add(sh.streamId);
-        const at = longest.get(sh.streamId);
-        if (!at || sh.holMs > at.ms) longest.set(sh.streamId, { packet: sh.firstPacket, time: sh.firstTime, ms: sh.holMs });
+  return {
+    onConnection(c, requests) {
+      if (!isH2(c) || !h2Facts(c)?.tcpHol) return;
+      const reqs = streamsOf(requests);
+      for (const h of connectionHol(c, reqs, floor)) {
+        const f = finding(h, reqs, limit, floor);
+        if (f) emit(f);
       }
-    }
-    const evidence = [
-      ...capEvidence(h.streams.map((s) => {
-        // Point at the stream's longest stall: its first held packet there.
-        const at = longest.get(s.streamId) ?? null;
-        return ev(
-          at?.packet ?? null,
-          at?.time ?? null,
-          `${streamLabel(s.streamId, s.request)}: ${dir} held ${fmtMs(s.stalledMs)} in ${s.stalls} stall(s) behind other streams' lost bytes` +
-            (at ? ` (longest ${fmtMs(at.ms)}, from this packet)` : '') +
-            (s.ownLossStalls ? `; held ${s.ownLossStalls} more time(s) behind its own lost bytes (not counted)` : ''),
-        );
-      }), MAX_STREAM_EVIDENCE),
-      ...shown.flatMap((e) => [
-        ev(e.firstHeldPacket, e.firstHeldTime, `a segment is missing before this one: from here on, received bytes wait in TCP (for ${fmtMs(e.releaseTime - e.firstHeldTime)}, until packet ${e.releasePacket})`),
-        ev(e.releasePacket, e.releaseTime, describeEpisode(e, reqs, floor)),
-      ]),
-    ];
-    if (counted.length > shown.length) evidence.push(ev(null, null, `${counted.length - shown.length} smaller episode(s) not listed`));
-    if (h.approximate) evidence.push(ev(null, null, 'a frame boundary was lost in this direction: the byte-to-stream attribution after it is approximate'));
-    const first = counted[0] ?? h.episodes[0];
-    const last = counted[counted.length - 1] ?? h.episodes[h.episodes.length - 1];
-    findings.push({
-      kind: 'hol-stall',
-      rule: 'lost-segment',
-      layer: 'tcp',
-      severity: 'warning',
-      summary:
-        `${h.streams.length} HTTP/2 stream(s) on connection ${h.connectionId} waited ${fmtMs(h.totalMs)} in total (${fmtMs(h.wallMs)} of wall-clock time) ` +
-        `for TCP retransmissions of other streams' ${dir} bytes, after ${counted.length} of ${h.episodes.length} lost or late segment(s); worst: ${streamLabel(worst.streamId, worst.request)}, ${fmtMs(worst.stalledMs)}`,
-      connectionIds: [h.connectionId],
-      requestIds: h.streams.filter((s) => s.request).map((s) => s.request!.id),
-      timeRange: [first ? first.firstHeldTime : 0, last ? last.releaseTime : 0],
-      costMs: h.totalMs,
-      evidence,
-      advice:
-        'HTTP/2 carries all streams on one TCP connection, and TCP hands bytes over only in order: one lost segment holds back every stream behind it until it is retransmitted. ' +
-        'Find and fix the loss first (a congested or lossy link, a too-small buffer at a router — see the retransmissions in the evidence). ' +
-        'On lossy paths (mobile, Wi-Fi, long distances) HTTP/3 (QUIC) avoids this, because each stream is delivered in order on its own; ' +
-        'a faster loss recovery (SACK, RACK, a modern congestion control such as BBR at the server) shortens each stall.',
-    });
-  }
-  return findings;
+    },
+  };
 }
 
-export const h2TcpHol: DetectorDef = {
+function finding(h: ConnectionHol, reqs: Map<number, Request>, limit: number, floor: number): Finding | null {
+  if (h.totalMs < limit || !h.streams.length) return null;
+  // Each episode's longest hold, computed once (not per comparison of the sort).
+  const maxHol = new Map<HolEpisode, number>();
+  for (const e of h.episodes) maxHol.set(e, maxOf(e.streams, (s) => s.holMs));
+  const counted = h.episodes.filter((e) => maxHol.get(e)! >= floor);
+  const shown = [...counted].sort((a, b) => maxHol.get(b)! - maxHol.get(a)!).slice(0, MAX_EPISODE_EVIDENCE);
+  shown.sort((a, b) => a.releaseTime - b.releaseTime);
+  const dir = h.side === 'server' ? 'response' : 'request';
+  const worst = h.streams[0];
+  // Each stream's longest stall (the first episode holding it longest; within an episode its
+  // first record): one pass over the episodes instead of one per stream.
+  const longest = new Map<number, { packet: number; time: number; ms: number }>();
+  for (const e of h.episodes) {
+    const seen = new Set<number>();
+    for (const sh of e.streams) {
+      if (seen.has(sh.streamId)) continue;
+      seen.add(sh.streamId);
+      const at = longest.get(sh.streamId);
+      if (!at || sh.holMs > at.ms) longest.set(sh.streamId, { packet: sh.firstPacket, time: sh.firstTime, ms: sh.holMs });
+    }
+  }
+  const evidence = [
+    ...capEvidence(h.streams.map((s) => {
+      // Point at the stream's longest stall: its first held packet there.
+      const at = longest.get(s.streamId) ?? null;
+      return ev(
+        at?.packet ?? null,
+        at?.time ?? null,
+        `${streamLabel(s.streamId, s.request)}: ${dir} held ${fmtMs(s.stalledMs)} in ${s.stalls} stall(s) behind other streams' lost bytes` +
+          (at ? ` (longest ${fmtMs(at.ms)}, from this packet)` : '') +
+          (s.ownLossStalls ? `; held ${s.ownLossStalls} more time(s) behind its own lost bytes (not counted)` : ''),
+      );
+    }), MAX_STREAM_EVIDENCE),
+    ...shown.flatMap((e) => [
+      ev(e.firstHeldPacket, e.firstHeldTime, `a segment is missing before this one: from here on, received bytes wait in TCP (for ${fmtMs(e.releaseTime - e.firstHeldTime)}, until packet ${e.releasePacket})`),
+      ev(e.releasePacket, e.releaseTime, describeEpisode(e, reqs, floor)),
+    ]),
+  ];
+  if (counted.length > shown.length) evidence.push(ev(null, null, `${counted.length - shown.length} smaller episode(s) not listed`));
+  if (h.approximate) evidence.push(ev(null, null, 'a frame boundary was lost in this direction: the byte-to-stream attribution after it is approximate'));
+  const first = counted[0] ?? h.episodes[0];
+  const last = counted[counted.length - 1] ?? h.episodes[h.episodes.length - 1];
+  return {
+    kind: 'hol-stall',
+    rule: 'lost-segment',
+    layer: 'tcp',
+    severity: 'warning',
+    summary:
+      `${h.streams.length} HTTP/2 stream(s) on connection ${h.connectionId} waited ${fmtMs(h.totalMs)} in total (${fmtMs(h.wallMs)} of wall-clock time) ` +
+      `for TCP retransmissions of other streams' ${dir} bytes, after the ${h.side}'s ${lateSegmentsText(h.lateSegments)} (${counted.length} of them held other streams); worst: ${streamLabel(worst.streamId, worst.request)}, ${fmtMs(worst.stalledMs)}`,
+    connectionIds: [h.connectionId],
+    requestIds: h.streams.filter((s) => s.request).map((s) => s.request!.id),
+    timeRange: [first ? first.firstHeldTime : 0, last ? last.releaseTime : 0],
+    costMs: h.totalMs,
+    evidence,
+    advice:
+      'HTTP/2 carries all streams on one TCP connection, and TCP hands bytes over only in order: one lost segment holds back every stream behind it until it is retransmitted. ' +
+      'Find and fix the loss first (a congested or lossy link, a too-small buffer at a router — see the retransmissions in the evidence). ' +
+      'On lossy paths (mobile, Wi-Fi, long distances) HTTP/3 (QUIC) avoids this, because each stream is delivered in order on its own; ' +
+      'a faster loss recovery (SACK, RACK, a modern congestion control such as BBR at the server) shortens each stall.',
+  };
+}
+
+export const h2TcpHol: DetectorDef = defineDetector({
   name: 'h2-tcp-hol',
   kinds: ['hol-stall'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: { requestExtra: ['tcpHol'] },
+  stream,
+});

@@ -45,6 +45,14 @@ export function requestsByStream(report: Report): Map<number, Map<number, Reques
   return m;
 }
 
+/** One connection's requests by HTTP/2 stream id, the later (by id) of two with one stream id kept. */
+export function streamsOf(reqs: readonly Request[]): Map<number, Request> {
+  const byId = new Map<number, Request>();
+  const inIdOrder = reqs.every((r, i) => i === 0 || reqs[i - 1].id < r.id) ? reqs : [...reqs].sort((a, b) => a.id - b.id);
+  for (const r of inIdOrder) if (r.streamId !== undefined) byId.set(r.streamId, r);
+  return byId;
+}
+
 /** "stream 19 (GET /big/b4.bin)", or "stream 0 (connection control frames)". */
 export function streamLabel(id: number, r: Request | undefined): string {
   if (id === 0) return 'stream 0 (connection control frames)';

@@ -33,6 +33,8 @@
  * unknown and they cannot safely be retried. A finding per non-idempotent request, counting the
  * requests pipelined after it and naming the first `MAX_LISTED_AFTER`.
  *
+ * Streaming (stream.ts): per connection as it completes; nothing is kept between connections.
+ *
  * Where it can be wrong:
  *  - Part of the stall may be the server's own processing time for k (it may start only when it
  *    reads k, or process requests one at a time), which would have been spent without pipelining
@@ -41,9 +43,10 @@
  *    requests arrive and subtracting the handshake time under-counts the stall by about one RTT.
  *  - Lost segments delay E_{k-1} and show up as a stall blamed on the earlier exchange.
  */
-import type { Finding, Report, Request } from '../model/types.js';
+import type { Connection, Finding, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
-import { ev, fmtMs, isHttp1, isIdempotent, label, RangeArgMax, requestsByConnection, threshold } from './util.js';
+import { defineDetector, type FindingSink, type StreamingDetector } from './stream.js';
+import { ev, fmtMs, isHttp1, isIdempotent, label, RangeArgMax, threshold } from './util.js';
 import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
@@ -122,7 +125,7 @@ export interface Stall {
  * the blame of each later one j is the fixed gain Ê_j − Ê_{j−1}, and the largest gains of a range
  * come from a sparse table.
  */
-export function stalls(reqs: Request[], rttMs = 0): Stall[] {
+export function stalls(reqs: readonly Request[], rttMs = 0): Stall[] {
   const n = reqs.length;
   const done = new Float64Array(n); // Ê_j, NaN when response j has no end
   const runStart = new Int32Array(n); // first exchange of the run of answered ones ending at j
@@ -183,91 +186,95 @@ export function stalls(reqs: Request[], rttMs = 0): Stall[] {
   return out;
 }
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
+/** Per connection, as it completes (requests in index order): nothing is kept between connections. */
+function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   const limit = threshold(opts.thresholds, 'holStallMs', THRESHOLDS.holStallMs.default);
   const frac = threshold(opts.thresholds, 'holStallFraction', THRESHOLDS.holStallFraction.default);
   const floor = threshold(opts.thresholds, 'holStallFloorMs', THRESHOLDS.holStallFloorMs.default);
-  const findings: Finding[] = [];
-  const byConn = requestsByConnection(report);
-  for (const c of report.connections) {
-    if (!isHttp1(c)) continue;
-    const reqs = byConn.get(c.id) ?? [];
-    if (!reqs.some((r) => r.pipelined)) continue;
-
-    const rtt = Math.max(0, c.handshakeRttMs);
-    const blocked = new Capped(findings);
-    for (const s of stalls(reqs, rtt)) {
-      const r = s.request;
-      const q = (r.times.requestEndTime ?? r.times.requestStartTime) + rtt;
-      const total = (r.times.responseEndTime ?? c.lastTime) - q;
-      if (!(s.stallMs >= limit || (s.stallMs >= floor && total > 0 && s.stallMs / total >= frac))) continue;
-      const main = s.blockers[0];
-      const others = s.blockersOver1Ms - (main.ms >= 1 ? 1 : 0);
-      const unlisted = s.blockerCount - s.blockers.length;
-      blocked.add({
-        kind: 'hol-stall',
-        rule: 'blocked',
-        layer: 'http1-pipelining',
-        severity: 'warning',
-        summary: `${label(r)} (exchange ${r.index} on connection ${c.id}) was pipelined and waited ${fmtMs(s.stallMs)} behind ${label(main.request)}${others ? ` and ${others} other response(s)` : ''} (HTTP/1.1 answers in order)`,
-        connectionIds: [c.id],
-        requestIds: [r.id, ...s.blockers.map((b) => b.request.id)],
-        timeRange: [q, q + s.stallMs],
-        costMs: s.stallMs,
-        evidence: [
-          ev(r.packets.request[1], q - rtt, `${label(r)} fully sent (pipelined)${rtt >= 1 ? `; its response could be back one round trip (${fmtMs(rtt)}) later` : ''}`),
-          ...s.blockers.map((b) => ev(b.request.packets.response?.[1] ?? null, b.request.times.responseEndTime, `response to ${label(b.request)} (exchange ${b.request.index}) ended; it held ${label(r)} for ${fmtMs(b.ms)}`)),
-          ...(unlisted > 0 ? [ev(null, null, `… and ${unlisted} more earlier response(s), each holding it for less (not listed, MAX_HOL_BLOCKERS = ${MAX_HOL_BLOCKERS})`)] : []),
-          ev(r.packets.response?.[0] ?? null, r.times.responseStartTime, `response to ${label(r)} starts; ${fmtMs(s.stallMs)} of its ${fmtMs(total)} were spent blocked`),
-        ],
-        advice: `Pipelined responses come back in request order, so one slow response (${label(main.request)}) delays every later one. Do not pipeline behind slow requests: send them on their own connection, or use HTTP/2, which multiplexes responses independently.`,
-      });
-    }
-    blocked.finish((n) => `${n} more pipelined exchange(s) on connection ${c.id} waited behind earlier responses`, true);
-
-    // RFC 9112 §9.3.2: no pipelining after a non-idempotent request before its final response.
-    // The requests after j up to the first one sent at or after `final`: found by binary search
-    // over range maxima of the start times (so n POSTs in a row stay O(n log n)), and at most
-    // MAX_LISTED_AFTER of them named.
-    const starts = reqs.map((r) => r.times.requestStartTime);
-    const unsafe = new Capped(findings);
-    let startMax: RangeArgMax | undefined;
-    for (let ji = 0; ji + 1 < reqs.length; ji++) {
-      const j = reqs[ji];
-      if (isIdempotent(j.method)) continue;
-      const final = j.times.responseStartTime ?? c.close.time ?? c.lastTime;
-      if (starts[ji + 1] >= final) continue;
-      startMax ??= new RangeArgMax(starts);
-      const table = startMax;
-      const end = firstIndex(ji + 2, reqs.length, (m) => starts[table.at(ji + 1, m)] >= final);
-      const count = end - ji - 1;
-      const after = reqs.slice(ji + 1, Math.min(end, ji + 1 + MAX_LISTED_AFTER));
-      unsafe.add({
-        kind: 'hol-stall',
-        rule: 'after-non-idempotent',
-        layer: 'http1-pipelining',
-        severity: 'warning',
-        summary: `${count} request(s) on connection ${c.id} were pipelined after ${label(j)} (not idempotent) before its final response`,
-        connectionIds: [c.id],
-        requestIds: [j.id, ...after.map((r) => r.id)],
-        timeRange: [j.times.requestStartTime, final],
-        evidence: [
-          ev(j.packets.request[0], j.times.requestStartTime, `${label(j)} sent`),
-          ...after.map((r) => ev(r.packets.request[0], r.times.requestStartTime, `${label(r)} sent before the final response to ${label(j)}`)),
-          ...(count > after.length ? [ev(null, null, `… and ${count - after.length} more request(s) sent before it (not listed, MAX_LISTED_AFTER = ${MAX_LISTED_AFTER})`)] : []),
-          ev(j.packets.response?.[0] ?? null, j.times.responseStartTime, j.times.responseStartTime === null ? `no final response to ${label(j)}` : `final response to ${label(j)}: ${j.status}`),
-        ],
-        advice: 'RFC 9112 §9.3.2: do not pipeline after a non-idempotent request until its final status arrives; if the connection fails, the pipelined requests cannot be retried safely.',
-      });
-    }
-    unsafe.finish((n) => `${n} more non-idempotent request(s) on connection ${c.id} had requests pipelined after them before their final response`, false);
-  }
-  return findings;
+  return {
+    onConnection(c, reqs) {
+      if (!isHttp1(c) || !reqs.some((r) => r.pipelined)) return;
+      const findings: Finding[] = [];
+      connection(c, reqs, limit, frac, floor, findings);
+      for (const f of findings) emit(f);
+    },
+  };
 }
 
-export const holStall: DetectorDef = {
+function connection(c: Connection, reqs: readonly Request[], limit: number, frac: number, floor: number, findings: Finding[]): void {
+  const rtt = Math.max(0, c.handshakeRttMs);
+  const blocked = new Capped(findings);
+  for (const s of stalls(reqs, rtt)) {
+    const r = s.request;
+    const q = (r.times.requestEndTime ?? r.times.requestStartTime) + rtt;
+    const total = (r.times.responseEndTime ?? c.lastTime) - q;
+    if (!(s.stallMs >= limit || (s.stallMs >= floor && total > 0 && s.stallMs / total >= frac))) continue;
+    const main = s.blockers[0];
+    const others = s.blockersOver1Ms - (main.ms >= 1 ? 1 : 0);
+    const unlisted = s.blockerCount - s.blockers.length;
+    blocked.add({
+      kind: 'hol-stall',
+      rule: 'blocked',
+      layer: 'http1-pipelining',
+      severity: 'warning',
+      summary: `${label(r)} (exchange ${r.index} on connection ${c.id}) was pipelined and waited ${fmtMs(s.stallMs)} behind ${label(main.request)}${others ? ` and ${others} other response(s)` : ''} (HTTP/1.1 answers in order)`,
+      connectionIds: [c.id],
+      requestIds: [r.id, ...s.blockers.map((b) => b.request.id)],
+      timeRange: [q, q + s.stallMs],
+      costMs: s.stallMs,
+      evidence: [
+        ev(r.packets.request[1], q - rtt, `${label(r)} fully sent (pipelined)${rtt >= 1 ? `; its response could be back one round trip (${fmtMs(rtt)}) later` : ''}`),
+        ...s.blockers.map((b) => ev(b.request.packets.response?.[1] ?? null, b.request.times.responseEndTime, `response to ${label(b.request)} (exchange ${b.request.index}) ended; it held ${label(r)} for ${fmtMs(b.ms)}`)),
+        ...(unlisted > 0 ? [ev(null, null, `… and ${unlisted} more earlier response(s), each holding it for less (not listed, MAX_HOL_BLOCKERS = ${MAX_HOL_BLOCKERS})`)] : []),
+        ev(r.packets.response?.[0] ?? null, r.times.responseStartTime, `response to ${label(r)} starts; ${fmtMs(s.stallMs)} of its ${fmtMs(total)} were spent blocked`),
+      ],
+      advice: `Pipelined responses come back in request order, so one slow response (${label(main.request)}) delays every later one. Do not pipeline behind slow requests: send them on their own connection, or use HTTP/2, which multiplexes responses independently.`,
+    });
+  }
+  blocked.finish((n) => `${n} more pipelined exchange(s) on connection ${c.id} waited behind earlier responses`, true);
+
+  // RFC 9112 §9.3.2: no pipelining after a non-idempotent request before its final response.
+  // The requests after j up to the first one sent at or after `final`: found by binary search
+  // over range maxima of the start times (so n POSTs in a row stay O(n log n)), and at most
+  // MAX_LISTED_AFTER of them named.
+  const starts = reqs.map((r) => r.times.requestStartTime);
+  const unsafe = new Capped(findings);
+  let startMax: RangeArgMax | undefined;
+  for (let ji = 0; ji + 1 < reqs.length; ji++) {
+    const j = reqs[ji];
+    if (isIdempotent(j.method)) continue;
+    const final = j.times.responseStartTime ?? c.close.time ?? c.lastTime;
+    if (starts[ji + 1] >= final) continue;
+    startMax ??= new RangeArgMax(starts);
+    const table = startMax;
+    const end = firstIndex(ji + 2, reqs.length, (m) => starts[table.at(ji + 1, m)] >= final);
+    const count = end - ji - 1;
+    const after = reqs.slice(ji + 1, Math.min(end, ji + 1 + MAX_LISTED_AFTER));
+    unsafe.add({
+      kind: 'hol-stall',
+      rule: 'after-non-idempotent',
+      layer: 'http1-pipelining',
+      severity: 'warning',
+      summary: `${count} request(s) on connection ${c.id} were pipelined after ${label(j)} (not idempotent) before its final response`,
+      connectionIds: [c.id],
+      requestIds: [j.id, ...after.map((r) => r.id)],
+      timeRange: [j.times.requestStartTime, final],
+      evidence: [
+        ev(j.packets.request[0], j.times.requestStartTime, `${label(j)} sent`),
+        ...after.map((r) => ev(r.packets.request[0], r.times.requestStartTime, `${label(r)} sent before the final response to ${label(j)}`)),
+        ...(count > after.length ? [ev(null, null, `… and ${count - after.length} more request(s) sent before it (not listed, MAX_LISTED_AFTER = ${MAX_LISTED_AFTER})`)] : []),
+        ev(j.packets.response?.[0] ?? null, j.times.responseStartTime, j.times.responseStartTime === null ? `no final response to ${label(j)}` : `final response to ${label(j)}: ${j.status}`),
+      ],
+      advice: 'RFC 9112 §9.3.2: do not pipeline after a non-idempotent request until its final status arrives; if the connection fails, the pipelined requests cannot be retried safely.',
+    });
+  }
+  unsafe.finish((n) => `${n} more non-idempotent request(s) on connection ${c.id} had requests pipelined after them before their final response`, false);
+}
+
+export const holStall: DetectorDef = defineDetector({
   name: 'hol-stall',
   kinds: ['hol-stall'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {},
+  stream,
+});

@@ -1,12 +1,18 @@
 /**
- * The findings framework: every detector is a pure function of the Report and its options, in its
- * own module under detect/, documenting the signature it looks for and where it can be wrong.
+ * The findings framework: every detector lives in its own module under detect/, documenting the
+ * signature it looks for and where it can be wrong.
  *
  * A detector module exports a `DetectorDef`: the finding kinds it can emit, its named thresholds
- * (with defaults and a one-line description — the CLI's `--threshold NAME=VALUE` sets them), and
- * the function. Threshold names are global (one namespace), so two detectors may share one.
+ * (with defaults and a one-line description — the CLI's `--threshold NAME=VALUE` sets them), what
+ * it reads of the records, and a streaming form (stream.ts: fed connection by connection as the
+ * capture is analysed, with a watermark). `detect(report)` and `detectAll(report)` drive the same
+ * streaming form over a whole report. Threshold names are global (one namespace), so two
+ * detectors may share one.
  */
 import type { Finding, Report } from '../model/types.js';
+import { DetectStream, driveReport, type DetectorReads, type FindingSink, type StreamContext, type StreamingDetector, type StreamMember } from './stream.js';
+
+export { defineDetector } from './stream.js';
 import { blindRelay } from './blind-relay.js';
 import { h2Coalescing } from './h2-coalescing.js';
 import { h2FlowControl } from './h2-flow-control.js';
@@ -39,7 +45,23 @@ export interface DetectorDef {
   /** Finding kinds this detector emits. */
   kinds: string[];
   thresholds: Record<string, ThresholdDef>;
+  /** What it reads beyond connection records (streaming keeps only that of requests). */
+  reads: DetectorReads;
+  /** One capture's streaming instance; findings go to `emit` as they become final. */
+  stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector;
+  /** The findings of a whole report (the streaming form driven over it). */
   detect: Detector;
+}
+
+const REPORT_CONTEXT: StreamContext = { count: () => {}, bounded: false };
+
+function enabled(d: DetectorDef, opts: DetectOptions): boolean {
+  return !opts.only || opts.only.includes(d.name) || d.kinds.some((k) => opts.only!.includes(k));
+}
+
+/** With `only` naming kinds (not this detector), the findings of other kinds are dropped. */
+function wanted(d: DetectorDef, f: Finding, opts: DetectOptions): boolean {
+  return !opts.only || opts.only.includes(d.name) || opts.only.includes(f.kind);
 }
 
 export const DETECTOR_DEFS: DetectorDef[] = [missedReuse, blindRelay, holStall, keepAlivePolicy, h2MissedReuse, h2TcpHol, h2FlowControl, tlsMissedReuse, tlsResumption, h2Coalescing];
@@ -57,12 +79,41 @@ export function checkThresholds(t: Record<string, number> | undefined): void {
   }
 }
 
+/**
+ * Every enabled detector over a whole report: findings by start time, then kind (ties: in the
+ * order of DETECTOR_DEFS, then as each detector emitted them).
+ */
 export function detectAll(report: Report, opts: DetectOptions = {}): Finding[] {
-  const out: Finding[] = [];
-  for (const d of DETECTOR_DEFS) {
-    if (opts.only && !opts.only.includes(d.name) && !d.kinds.some((k) => opts.only!.includes(k))) continue;
-    for (const f of d.detect(report, opts)) if (!opts.only || opts.only.includes(d.name) || opts.only.includes(f.kind)) out.push(f);
-  }
-  out.sort((a, b) => a.timeRange[0] - b.timeRange[0] || a.kind.localeCompare(b.kind));
+  const defs = DETECTOR_DEFS.filter((d) => enabled(d, opts));
+  const per: Finding[][] = defs.map(() => []);
+  driveReport(
+    report,
+    defs.map((d, i) => ({ name: d.name, reads: d.reads, detector: d.stream(opts, (f) => wanted(d, f, opts) && per[i].push(f), REPORT_CONTEXT) })),
+  );
+  const out = per.flat();
+  out.sort(byStart);
   return out;
+}
+
+/** The order of `detectAll`: start time, then kind (stable). */
+export function byStart(a: Finding, b: Finding): number {
+  return a.timeRange[0] - b.timeRange[0] || a.kind.localeCompare(b.kind);
+}
+
+/**
+ * Every enabled detector fed as a capture is analysed (see stream.ts for the call order):
+ * `onFinding` gets each finding as soon as no later record can change it — per-connection ones
+ * when their connection completes, windowed ones when the watermark passes their window, those
+ * summing up a client/origin pair at `finish()`. `count` records limits hit (capture.counters).
+ */
+export function detectStream(opts: DetectOptions, onFinding: (f: Finding) => void, count: (name: string, n?: number) => void, limits?: StreamContext['limits']): DetectStream {
+  const ctx: StreamContext = { count, bounded: true, limits };
+  const members: StreamMember[] = DETECTOR_DEFS.filter((d) => enabled(d, opts)).map((d) => ({
+    name: d.name,
+    reads: d.reads,
+    detector: d.stream(opts, (f) => {
+      if (wanted(d, f, opts)) onFinding(f);
+    }, ctx),
+  }));
+  return new DetectStream(members, ctx, true);
 }

@@ -28,6 +28,12 @@
  *    side's idle timeout is shorter than this traffic's gaps. Suggests a value: 1.5 × the largest
  *    observed gap, rounded up to whole seconds. Not reported where a stale race already is.
  *
+ * Streaming (stream.ts): the per-connection rules as each connection completes (one with a stale
+ * race waits until the watermark passes the race + `retryWindowMs`, so its retry has been seen);
+ * per client and origin in order of opening, its connections kept while a retry or next-connection
+ * lookup can still reach them (`retryWindowMs`, `reuseWindowMs`); the per-server and per-origin
+ * summaries (server-stopped-keepalive, idle-kept-long, timeout-too-short) at the end.
+ *
  * Where it can be wrong:
  *  - A response with `Connection: close` mid-connection can be an error path (4xx/5xx on a
  *    server that closes on errors) rather than a policy; the status is in the evidence.
@@ -198,7 +204,10 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
     while (keptHead < kept.length && openTime(kept[keptHead].c) < bound) {
       const o = kept[keptHead++].origin;
       o.head++;
-      if (o.head > 64 && o.head * 2 > o.members.length) {
+      if (o.head === o.members.length) {
+        o.members = [];
+        o.head = 0;
+      } else if (o.head > 64 && o.head * 2 > o.members.length) {
         o.members.splice(0, o.head);
         o.head = 0;
       }

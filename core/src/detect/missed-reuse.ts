@@ -46,6 +46,11 @@
  * 1.3 full handshake: 2 round trips each)". TLS connections whose requests are not visible (no
  * keys) are judged from their TLS records by tls-missed-reuse.ts, with the same rules.
  *
+ * Streaming (stream.ts): per client and origin in order of opening, keeping the open
+ * connections, the idle ones and the closed ones within `reuseWindowMs` (dropped as the watermark
+ * passes them); one finding per origin and cause at the end, the connections it lists kept until
+ * then (ids, numbers and the first evidence lines, not the records).
+ *
  * Where it can be wrong:
  *  - The capture point matters: captured near the server, the handshake time under-counts the
  *    client's round trip; behind NAT, several clients share one address and look like one.
@@ -60,17 +65,19 @@
  *  - Cost ignores TCP slow start and the CPU time of the extra handshakes, so it is a floor. A
  *    resumed TLS handshake is counted at its own (shorter) measured time.
  */
-import type { Connection, Evidence, Finding, Report, Request } from '../model/types.js';
+import type { Connection, Evidence, Finding, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
+import { defineDetector, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
 import {
   capEvidence,
   closedBy,
   ev,
   exchangeEnd,
   fmtMs,
-  groupByOrigin,
   handshakeCost,
-  handshakesNote,
+  handshakeOf,
+  handshakesNoteOf,
+  type HandshakeNote,
   hostOf,
   isHttp1,
   label,
@@ -78,8 +85,8 @@ import {
   MinHeap,
   minOf,
   openTime,
+  originKey,
   originLabel,
-  requestsByConnection,
   selfDelimited,
   setupCostMs,
   threshold,
@@ -98,10 +105,25 @@ export type ReuseCause =
   | 'reset'
   | 'server-close';
 
+/**
+ * An avoidable connection as its finding needs it (not the records: a finding waits for the end
+ * of the capture, and may list thousands of connections).
+ */
 interface Avoidable {
-  conn: Connection;
-  /** The connection that could have carried its request. */
-  by: Connection;
+  connId: number;
+  /** Its first request's id, and the connection that could have carried it. */
+  firstId: number;
+  byId: number;
+  /** openTime of `by`, lastTime of the connection: the finding's time range. */
+  byOpen: number;
+  connLast: number;
+  /** Its TLS handshake, for the summary's note. */
+  tls: HandshakeNote | null;
+  /** Its evidence line (only for the first MAX_EVIDENCE_KEPT of a finding: the rest are counted). */
+  evidence: Evidence | null;
+  /** The first of its cause in its group: the connection it could have used, for the close evidence. */
+  by?: Connection;
+  byLast?: Request;
   cause: ReuseCause;
   costMs: number;
   /** Idle of `by` before it closed (causes from a close) or before `conn` opened. */
@@ -120,13 +142,11 @@ export const THRESHOLDS = {
   idleCloseMs: { default: 500, unit: 'ms', description: 'a close after at least this much idle is an idle timeout, not an immediate close' },
 } as const;
 
-function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: ReuseCause; idleMs: number } {
-  const last = reqs[reqs.length - 1];
+function causeOf(p: Connection, last: Request, count: number, earlierKept: boolean, idleCloseMs: number): { cause: ReuseCause; idleMs: number } {
   const lastEnd = exchangeEnd(last);
   const idleMs = p.close.time !== null ? Math.max(0, p.close.time - lastEnd) : 0;
   const reqConn = tokens(last.requestHeaders, 'connection');
   const respConn = tokens(last.responseHeaders, 'connection');
-  const reusable = p.keepAlive?.reusableAfter ?? [];
   if (last.httpVersion === 'HTTP/1.0' && !reqConn.includes('keep-alive')) return { cause: 'http10-no-keepalive', idleMs };
   if (p.close.reason === 'http10-no-keepalive') return { cause: 'http10-no-keepalive', idleMs };
   if (!selfDelimited(last) || p.close.reason === 'close-delimited-body') return { cause: 'not-self-delimited', idleMs };
@@ -134,9 +154,8 @@ function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: 
   // `close` too — the server's header then only echoes the client's choice.
   if (reqConn.includes('close')) return { cause: 'client-no-pool', idleMs };
   if (respConn.includes('close')) {
-    const earlierKept = reqs.length > 1 && reusable.slice(0, reqs.length - 1).every(Boolean);
     const max = p.keepAlive?.max;
-    if (earlierKept || p.close.reason === 'max-requests' || (max !== undefined && reqs.length >= max)) return { cause: 'max-requests', idleMs };
+    if (earlierKept || p.close.reason === 'max-requests' || (max !== undefined && count >= max)) return { cause: 'max-requests', idleMs };
     return { cause: 'server-connection-close', idleMs };
   }
   if (p.close.how === 'rst') return { cause: 'reset', idleMs };
@@ -144,11 +163,48 @@ function causeOf(p: Connection, reqs: Request[], idleCloseMs: number): { cause: 
   return { cause: idleMs >= idleCloseMs ? 'client-idle-timeout' : 'client-no-pool', idleMs };
 }
 
-/** All exchanges complete and the last one self-delimited and persistent: reusable once it ends. */
-function reusableAtEnd(p: Connection, reqs: Request[]): boolean {
-  if (!reqs.length || reqs.some((r) => r.state !== 'complete' || r.times.responseEndTime === null)) return false;
-  const last = reqs[reqs.length - 1];
-  return selfDelimited(last) && (p.keepAlive?.reusableAfter[last.index - 1] ?? false);
+/**
+ * What the sweep keeps of a connection while it can still explain a later one: its record, its
+ * last exchange and count, and the requests that failed on it (a retry of one is not a miss).
+ */
+interface Kept {
+  c: Connection;
+  last: Request | undefined;
+  count: number;
+  /** Every response before the last kept the connection alive (`keepAlive.reusableAfter`). */
+  earlierKept: boolean;
+  /** All exchanges complete and the last one self-delimited and persistent: reusable once it ends. */
+  reusableAtEnd: boolean;
+  /** `method target` of the requests that did not complete. */
+  failed: Set<string> | null;
+  /** Past the point where it could explain any later connection (see `expiry`): ignored, and dropped. */
+  dead: boolean;
+}
+
+/**
+ * When a kept connection stops mattering to connections opened later: once closed (it leaves the
+ * busy set) and its last response is older than the reuse window (no later connection can be
+ * its missed reuse). Never, while open.
+ */
+function expiry(k: Kept, window: number): number {
+  if (k.c.close.time === null) return Infinity;
+  return Math.max(k.c.close.time, k.last ? exchangeEnd(k.last) + window : -Infinity);
+}
+
+function keep(c: Connection, reqs: readonly Request[]): Kept {
+  const last = reqs.at(-1);
+  const reusable = c.keepAlive?.reusableAfter ?? [];
+  let failed: Set<string> | null = null;
+  for (const r of reqs) if (r.state !== 'complete') (failed ??= new Set()).add(`${r.method} ${r.target}`);
+  return {
+    c,
+    last,
+    count: reqs.length,
+    earlierKept: reqs.length > 1 && reusable.slice(0, reqs.length - 1).every(Boolean),
+    reusableAtEnd: reqs.length > 0 && !reqs.some((r) => r.state !== 'complete' || r.times.responseEndTime === null) && selfDelimited(last!) && (reusable[last!.index - 1] ?? false),
+    failed,
+    dead: false,
+  };
 }
 
 /**
@@ -156,16 +212,14 @@ function reusableAtEnd(p: Connection, reqs: Request[]): boolean {
  * P's last request named the same host (the groups already share the SNI; this catches a Host
  * that differs from it). Plain HTTP/1 connections are not compared (virtual hosts share them).
  */
-function sameHost(n: Connection, first: Request, p: Connection, byConn: Map<number, Request[]>): boolean {
-  if (!n.tls || !p.tls) return true;
-  const last = byConn.get(p.id)?.at(-1);
-  return !last || hostOf(first) === hostOf(last);
+function sameHost(n: Connection, first: Request, p: Kept): boolean {
+  if (!n.tls || !p.c.tls) return true;
+  return !p.last || hostOf(first) === hostOf(p.last);
 }
 
 /** N's first request repeats a request that failed on P (stale-connection race retry). */
-function isRetryOf(first: Request | undefined, pReqs: Request[]): boolean {
-  if (!first) return false;
-  return pReqs.some((r) => r.state !== 'complete' && r.method === first.method && r.target === first.target);
+function isRetryOf(first: Request | undefined, p: Kept): boolean {
+  return !!first && !!p.failed?.has(`${first.method} ${first.target}`);
 }
 
 export const SEVERITY: Record<ReuseCause, Finding['severity']> = {
@@ -184,6 +238,19 @@ export const SEVERITY: Record<ReuseCause, Finding['severity']> = {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : 0;
+}
+
+/** Evidence lines kept per finding (capEvidence shows at most 100, one of them the close). */
+const MAX_EVIDENCE_KEPT = 100;
+const CUT: Evidence = { packet: null, time: null, what: '' };
+
+/** The evidence line of an avoidable connection `n` (first request `first`) that `by` could have served. */
+function evidenceOf(n: Connection, first: Request, by: Connection, cause: ReuseCause, costMs: number, idleMs: number, gapMs: number): Evidence {
+  const prev = cause === 'idle-connection-unused'
+    ? `while connection ${by.id} was idle for ${fmtMs(gapMs)}`
+    : `${fmtMs(gapMs)} after connection ${by.id}'s last response (${by.close.by ?? '?'} ${by.close.how === 'rst' ? 'RST' : 'FIN'}${idleMs >= 1 ? ` after ${fmtMs(idleMs)} idle` : ''})`;
+  const hs = n.tls ? ` (${handshakeCost(n, first).what})` : '';
+  return ev(n.firstPacket, openTime(n), `connection ${n.id} opened for ${label(first)} ${prev}; handshake ${fmtMs(costMs)}${hs}`);
 }
 
 function why(cause: ReuseCause, items: Avoidable[]): string {
@@ -244,157 +311,293 @@ export function reuseAdvice(cause: ReuseCause, maxGapMs: number): string {
   }
 }
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
+/** One client and origin's sweep state (`originKey`), bounded by the open connections and the reuse window. */
+interface Group {
+  minId: number;
+  /** The client address and origin as the findings name them. */
+  client: string;
+  origin: string;
+  /** Connections that carried a request. */
+  used: number;
+  /** The sweep's state; null while no kept connection can matter any more (it is then dropped). */
+  s: Sweep | null;
+  /** Kept connections not dead: when none is left, the sweep state goes. */
+  live: number;
+  avoidable: Avoidable[];
+  /** Avoidable connections per cause so far (for the evidence kept). */
+  causes: Map<ReuseCause, number>;
+  excess: Excess[];
+}
+
+interface Excess {
+  connId: number;
+  firstId: number;
+  costMs: number;
+  openAt: number;
+  connLast: number;
+  openCount: number;
+  evidence: Evidence | null;
+}
+
+interface Sweep {
+  /** Opened and not closed by the sweep's time, in order of opening; a heap by close time moves them out. */
+  active: Set<Kept>;
+  byClose: MinHeap<Kept>;
+  /** Reusable at the end of their last exchange: a heap by that end moves them into `idlePool`. */
+  byLastEnd: MinHeap<Kept>;
+  idlePool: Kept[];
+  /** Closed, not matched yet, in order of closing. */
+  closed: Kept[];
+  /** Sizes after the last clean-up of `idlePool` / `closed` (cleaned again when doubled). */
+  idleKept: number;
+  closedKept: number;
+}
+
+function sweep(): Sweep {
+  return {
+    active: new Set(),
+    byClose: new MinHeap<Kept>((x) => x.c.close.time ?? Infinity),
+    byLastEnd: new MinHeap<Kept>((x) => exchangeEnd(x.last!)),
+    idlePool: [],
+    closed: [],
+    idleKept: 0,
+    closedKept: 0,
+  };
+}
+
+/**
+ * A sweep per client and origin in order of opening (`onOrdered`), O(n log n) for a group of n
+ * connections: `active` holds the connections opened so far and not yet closed (a heap by close
+ * time moves them out), `idlePool` the open ones whose last exchange is over and reusable (a heap
+ * by the end of that exchange moves them in), `closed` the closed ones in order of closing, not
+ * yet matched. Closed connections leave the pool, and connections past the reuse window leave
+ * `closed`, as the sweep's time passes them: the state is the open connections plus the window.
+ * One finding per origin and cause at the end ("N of M connections …").
+ */
+function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector {
   const t = opts.thresholds;
   const budget = threshold(t, 'parallelBudget', THRESHOLDS.parallelBudget.default);
   const window = threshold(t, 'reuseWindowMs', THRESHOLDS.reuseWindowMs.default);
   const idleCloseMs = threshold(t, 'idleCloseMs', THRESHOLDS.idleCloseMs.default);
-  const byConn = requestsByConnection(report);
-  const findings: Finding[] = [];
+  const groups = new Map<string, Group>();
 
-  for (const group of groupByOrigin(report.connections.filter(isHttp1)).values()) {
-    const used = group.filter((c) => (byConn.get(c.id) ?? []).length > 0);
-    if (used.length < 2) continue;
-    const avoidable: Avoidable[] = [];
-    const excess: { conn: Connection; open: Connection[]; openCount: number }[] = [];
-    // One sweep in order of opening (O(n log n) for a group of n connections): `active` holds the
-    // connections opened so far and not yet closed (a heap by close time moves them out),
-    // `idlePool` the open ones whose last exchange is over and reusable (a heap by the end of that
-    // exchange moves them in), `closed` the closed ones in order of closing, not yet matched.
-    const usedSet = new Set(used.map((c) => c.id));
-    const active = new Set<Connection>();
-    const byClose = new MinHeap<Connection>((c) => c.close.time ?? Infinity);
-    const byLastEnd = new MinHeap<Connection>((c) => exchangeEnd(byConn.get(c.id)!.at(-1)!));
-    const idlePool: Connection[] = [];
-    const closed: Connection[] = [];
-    for (const n of group) {
-      const t0 = openTime(n);
-      while (byLastEnd.size && byLastEnd.key(byLastEnd.peek()!) <= t0) idlePool.push(byLastEnd.pop()!);
-      while (byClose.size && byClose.key(byClose.peek()!) <= t0) {
-        const c = byClose.pop()!;
-        active.delete(c);
-        closed.push(c);
-      }
-      if (usedSet.has(n.id)) judge(n, t0);
-      active.add(n);
-      byClose.push(n);
-      if (usedSet.has(n.id) && reusableAtEnd(n, byConn.get(n.id)!)) byLastEnd.push(n);
+  const groupOf = (c: Connection): Group => {
+    const k = originKey(c);
+    let g = groups.get(k);
+    if (!g) {
+      g = {
+        minId: c.id,
+        client: c.client.ip,
+        origin: originLabel(c),
+        used: 0,
+        s: null,
+        live: 0,
+        avoidable: [],
+        causes: new Map(),
+        excess: [],
+      };
+      groups.set(k, g);
     }
+    return g;
+  };
 
-    /** Was N, opened at t0, avoidable — or above the parallel budget? */
-    function judge(n: Connection, t0: number): void {
-      const nReqs = byConn.get(n.id)!;
-      // An idle connection the client never used again: a pool that later uses it was just
-      // opening parallel connections ahead of demand (browsers preconnect), which is not a miss.
-      while (idlePool.length && closedBy(idlePool[idlePool.length - 1], t0)) idlePool.pop();
-      const p = idlePool.at(-1);
-      if (p && openTime(p) < t0 && sameHost(n, nReqs[0], p, byConn)) {
-        const last = byConn.get(p.id)!.at(-1)!;
-        const gap = t0 - exchangeEnd(last);
-        avoidable.push({ conn: n, by: p, cause: 'idle-connection-unused', costMs: setupCostMs(n, nReqs[0]), idleMs: gap, gapMs: gap, served: last.index });
-        return;
-      }
-      if (active.size + 1 > budget) {
-        const open: Connection[] = [];
-        // `active` is in order of opening (insertion order; deletions keep it): stop at the first
-        // opened at t0 or later, so many connections sharing one SYN time are not all walked.
-        for (const c of active) if (openTime(c) >= t0 || open.push(c) >= 12) break;
-        excess.push({ conn: n, open, openCount: active.size });
-      }
-      // The most recently closed connection that has not explained another one yet. Those
-      // never eligible again (incomplete, or their last response too long ago) are dropped.
-      let best: Connection | undefined;
-      for (let i = closed.length - 1; i >= 0; i--) {
-        const last = byConn.get(closed[i].id)?.at(-1);
-        if (!last || last.state !== 'complete' || t0 - exchangeEnd(last) > window) {
-          closed.splice(i, 1);
-          continue;
-        }
-        if (!sameHost(n, nReqs[0], closed[i], byConn)) continue;
-        best = closed[i];
+  /** Was N, opened at t0, avoidable — or above the parallel budget? */
+  function judge(g: Group, n: Connection, nFirst: Request, t0: number): void {
+    const s = g.s!;
+    // An idle connection the client never used again: a pool that later uses it was just
+    // opening parallel connections ahead of demand (browsers preconnect), which is not a miss.
+    const idlePool = s.idlePool;
+    while (idlePool.length && (idlePool[idlePool.length - 1].dead || closedBy(idlePool[idlePool.length - 1].c, t0))) idlePool.pop();
+    const p = idlePool.at(-1);
+    if (p && openTime(p.c) < t0 && sameHost(n, nFirst, p)) {
+      const gap = t0 - exchangeEnd(p.last!);
+      add(g, n, nFirst, p, 'idle-connection-unused', gap, gap, p.last!.index, undefined);
+      return;
+    }
+    if (s.active.size + 1 > budget) {
+      const open: Connection[] = [];
+      // `active` is in order of opening (insertion order; deletions keep it): stop at the first
+      // opened at t0 or later, so many connections sharing one SYN time are not all walked.
+      for (const k of s.active) if (openTime(k.c) >= t0 || open.push(k.c) >= 12) break;
+      const openCount = s.active.size;
+      g.excess.push({
+        connId: n.id,
+        firstId: nFirst.id,
+        costMs: setupCostMs(n, nFirst),
+        openAt: t0,
+        connLast: n.lastTime,
+        openCount,
+        evidence: g.excess.length < MAX_EVIDENCE_KEPT ? ev(n.firstPacket, t0, `connection ${n.id} opened while ${openCount} others were open and busy (${open.map((c) => c.id).join(', ')}${openCount > open.length ? ', …' : ''})`) : null,
+      });
+    }
+    // The most recently closed connection that has not explained another one yet. Those
+    // never eligible again (incomplete, or their last response too long ago) are dropped.
+    const closed = s.closed;
+    let best: Kept | undefined;
+    for (let i = closed.length - 1; i >= 0; i--) {
+      if (!eligible(closed[i], t0)) {
         closed.splice(i, 1);
-        break;
+        continue;
       }
-      if (!best) return;
-      const pReqs = byConn.get(best.id)!;
-      if (isRetryOf(nReqs[0], pReqs)) return;
-      const { cause, idleMs } = causeOf(best, pReqs, idleCloseMs);
-      avoidable.push({
-        conn: n,
-        by: best,
-        cause,
-        costMs: setupCostMs(n, nReqs[0]),
-        idleMs,
-        gapMs: t0 - exchangeEnd(pReqs[pReqs.length - 1]),
-        served: pReqs.length,
-        clientClose: tokens(pReqs[pReqs.length - 1].requestHeaders, 'connection').includes('close'),
-      });
+      if (!sameHost(n, nFirst, closed[i])) continue;
+      best = closed[i];
+      closed.splice(i, 1);
+      break;
     }
+    if (!best) return;
+    if (isRetryOf(nFirst, best)) return;
+    const last = best.last!;
+    const { cause, idleMs } = causeOf(best.c, last, best.count, best.earlierKept, idleCloseMs);
+    add(g, n, nFirst, best, cause, idleMs, t0 - exchangeEnd(last), best.count, tokens(last.requestHeaders, 'connection').includes('close'));
+  }
 
-    const origin = originLabel(group[0]);
-    const client = group[0].client.ip;
-    const byCause = new Map<ReuseCause, Avoidable[]>();
-    for (const a of avoidable) {
-      const l = byCause.get(a.cause);
-      if (l) l.push(a);
-      else byCause.set(a.cause, [a]);
-    }
-    for (const [cause, items] of byCause) {
-      const cost = items.reduce((s, a) => s + a.costMs, 0);
-      const conns = [...new Set([items[0].by.id, ...items.flatMap((a) => [a.by.id, a.conn.id])])].sort((a, b) => a - b);
-      const evidence: Evidence[] = items.map((a) => {
-        const first = byConn.get(a.conn.id)![0];
-        const prev = a.cause === 'idle-connection-unused'
-          ? `while connection ${a.by.id} was idle for ${fmtMs(a.gapMs)}`
-          : `${fmtMs(a.gapMs)} after connection ${a.by.id}'s last response (${a.by.close.by ?? '?'} ${a.by.close.how === 'rst' ? 'RST' : 'FIN'}${a.idleMs >= 1 ? ` after ${fmtMs(a.idleMs)} idle` : ''})`;
-        const hs = a.conn.tls ? ` (${handshakeCost(a.conn, first).what})` : '';
-        return ev(a.conn.firstPacket, openTime(a.conn), `connection ${a.conn.id} opened for ${label(first)} ${prev}; handshake ${fmtMs(a.costMs)}${hs}`);
-      });
-      const closeEv = items[0].by.close;
-      if (cause !== 'idle-connection-unused' && closeEv.packet !== null) {
-        const r = byConn.get(items[0].by.id)!.at(-1)!;
-        const hdr = tokens(r.responseHeaders, 'connection');
-        evidence.unshift(ev(closeEv.packet, closeEv.time, `connection ${items[0].by.id} closed by the ${closeEv.by} (${closeEv.how.toUpperCase()})${hdr.length ? `; last response said Connection: ${hdr.join(', ')}` : ''}`));
+  function add(g: Group, n: Connection, first: Request, by: Kept, cause: ReuseCause, idleMs: number, gapMs: number, served: number, clientClose: boolean | undefined): void {
+    const costMs = setupCostMs(n, first);
+    const seen = g.causes.get(cause) ?? 0;
+    g.causes.set(cause, seen + 1);
+    g.avoidable.push({
+      connId: n.id,
+      firstId: first.id,
+      byId: by.c.id,
+      byOpen: openTime(by.c),
+      connLast: n.lastTime,
+      tls: handshakeOf(n),
+      evidence: seen < MAX_EVIDENCE_KEPT ? evidenceOf(n, first, by.c, cause, costMs, idleMs, gapMs) : null,
+      ...(seen === 0 ? { by: by.c, byLast: by.last } : {}),
+      cause,
+      costMs,
+      idleMs,
+      gapMs,
+      served,
+      clientClose,
+    });
+  }
+
+  /** A closed connection can still explain one opened at t0 (and, t0 only growing, never again once not). */
+  const eligible = (k: Kept, t0: number): boolean => !k.dead && !!k.last && k.last.state === 'complete' && t0 - exchangeEnd(k.last) <= window;
+
+  /** Kept connections by `expiry`: dropped once the watermark passes it (streaming only). */
+  const expiring = new MinHeap<{ k: Kept; g: Group; at: number }>((e) => e.at);
+
+  return {
+    onOrdered(n, reqs) {
+      if (!isHttp1(n)) return;
+      const g = groupOf(n);
+      g.minId = Math.min(g.minId, n.id);
+      const t0 = openTime(n);
+      const s = (g.s ??= sweep());
+      while (s.byLastEnd.size && s.byLastEnd.key(s.byLastEnd.peek()!) <= t0) {
+        const k = s.byLastEnd.pop()!;
+        if (!k.dead) s.idlePool.push(k);
       }
-      const reqIds = items.map((a) => byConn.get(a.conn.id)![0].id);
-      findings.push({
-        kind: 'missed-reuse',
-        rule: cause,
-        layer: 'http1',
-        severity: SEVERITY[cause],
-        summary: `${items.length} of ${used.length} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes${handshakesNote(items.map((a) => a.conn))}: ${why(cause, items)}`,
-        connectionIds: conns,
-        requestIds: reqIds,
-        timeRange: [minOf(items, (a) => openTime(a.by)), maxOf(items, (a) => a.conn.lastTime)],
-        costMs: cost,
-        evidence: capEvidence(evidence),
-        advice: advice(cause, items),
-      });
-    }
+      while (s.byClose.size && s.byClose.key(s.byClose.peek()!) <= t0) {
+        const k = s.byClose.pop()!;
+        s.active.delete(k);
+        if (!k.dead) s.closed.push(k);
+      }
+      // What can never be chosen again goes (the choices are unchanged: see `judge`).
+      if (s.idlePool.length > 2 * s.idleKept + 64) {
+        s.idlePool = s.idlePool.filter((k) => !closedBy(k.c, t0));
+        s.idleKept = s.idlePool.length;
+      }
+      if (s.closed.length > 2 * s.closedKept + 64) {
+        s.closed = s.closed.filter((k) => eligible(k, t0));
+        s.closedKept = s.closed.length;
+      }
+      const k = keep(n, reqs);
+      if (reqs.length) {
+        g.used++;
+        judge(g, n, reqs[0], t0);
+      }
+      s.active.add(k);
+      s.byClose.push(k);
+      if (k.reusableAtEnd) s.byLastEnd.push(k);
+      g.live++;
+      if (ctx.bounded) {
+        const at = expiry(k, window);
+        if (at !== Infinity) expiring.push({ k, g, at });
+      }
+    },
+    onWatermark(w) {
+      // Every connection still to come opens at or after w: what expired before it is dead.
+      while (expiring.size && expiring.key(expiring.peek()!) < w) {
+        const { k, g } = expiring.pop()!;
+        k.dead = true;
+        g.s?.active.delete(k);
+        if (--g.live === 0) g.s = null;
+      }
+    },
+    finish() {
+      for (const g of [...groups.values()].sort((a, b) => a.minId - b.minId)) {
+        if (g.used >= 2) for (const f of groupFindings(g, budget, g.client, g.origin)) emit(f);
+      }
+      groups.clear();
+    },
+  };
+}
 
-    if (excess.length) {
-      const peak = maxOf(excess, (e) => e.openCount + 1);
-      const cost = excess.reduce((s, e) => s + setupCostMs(e.conn, byConn.get(e.conn.id)![0]), 0);
-      findings.push({
-        kind: 'excess-parallel-connections',
-        layer: 'http1',
-        severity: 'warning',
-        summary: `${client} had up to ${peak} connections open to ${origin} at once (budget ${budget}): ${excess.length} opened above the budget`,
-        connectionIds: excess.map((e) => e.conn.id),
-        requestIds: excess.map((e) => byConn.get(e.conn.id)![0].id),
-        timeRange: [openTime(excess[0].conn), maxOf(excess, (e) => e.conn.lastTime)],
-        costMs: cost,
-        evidence: capEvidence(excess.map((e) => ev(e.conn.firstPacket, openTime(e.conn), `connection ${e.conn.id} opened while ${e.openCount} others were open and busy (${e.open.map((c) => c.id).join(', ')}${e.openCount > e.open.length ? ', …' : ''})`))),
-        advice: `Cap parallel connections per origin (browsers use 6 for HTTP/1.1) and queue requests on busy ones, or use HTTP/2 to multiplex them on one connection. Raise --threshold parallelBudget=N if more is intended.`,
-      });
+/** One finding per cause, then excess-parallel-connections, for one client and origin. */
+function groupFindings(g: Group, budget: number, client: string, origin: string): Finding[] {
+  const findings: Finding[] = [];
+  const { avoidable, excess, used } = g;
+  const byCause = new Map<ReuseCause, Avoidable[]>();
+  for (const a of avoidable) {
+    const l = byCause.get(a.cause);
+    if (l) l.push(a);
+    else byCause.set(a.cause, [a]);
+  }
+  for (const [cause, items] of byCause) {
+    const cost = items.reduce((s, a) => s + a.costMs, 0);
+    const conns = [...new Set([items[0].byId, ...items.flatMap((a) => [a.byId, a.connId])])].sort((a, b) => a - b);
+    const evidence: Evidence[] = items.map((a) => a.evidence ?? CUT);
+    const by = items[0].by!;
+    const closeEv = by.close;
+    if (cause !== 'idle-connection-unused' && closeEv.packet !== null) {
+      const hdr = tokens(items[0].byLast!.responseHeaders, 'connection');
+      evidence.unshift(ev(closeEv.packet, closeEv.time, `connection ${by.id} closed by the ${closeEv.by} (${closeEv.how.toUpperCase()})${hdr.length ? `; last response said Connection: ${hdr.join(', ')}` : ''}`));
     }
+    findings.push({
+      kind: 'missed-reuse',
+      rule: cause,
+      layer: 'http1',
+      severity: SEVERITY[cause],
+      summary: `${items.length} of ${used} connections from ${client} to ${origin} avoidable, ~${fmtMs(cost)} of handshakes${handshakesNoteOf(items.map((a) => a.tls))}: ${why(cause, items)}`,
+      connectionIds: conns,
+      requestIds: items.map((a) => a.firstId),
+      timeRange: [minOf(items, (a) => a.byOpen), maxOf(items, (a) => a.connLast)],
+      costMs: cost,
+      evidence: capEvidence(evidence),
+      advice: advice(cause, items),
+    });
+  }
+
+  if (excess.length) {
+    const peak = maxOf(excess, (e) => e.openCount + 1);
+    const cost = excess.reduce((s, e) => s + e.costMs, 0);
+    findings.push({
+      kind: 'excess-parallel-connections',
+      layer: 'http1',
+      severity: 'warning',
+      summary: `${client} had up to ${peak} connections open to ${origin} at once (budget ${budget}): ${excess.length} opened above the budget`,
+      connectionIds: excess.map((e) => e.connId),
+      requestIds: excess.map((e) => e.firstId),
+      timeRange: [excess[0].openAt, maxOf(excess, (e) => e.connLast)],
+      costMs: cost,
+      evidence: capEvidence(excess.map((e) => e.evidence ?? CUT)),
+      advice: `Cap parallel connections per origin (browsers use 6 for HTTP/1.1) and queue requests on busy ones, or use HTTP/2 to multiplex them on one connection. Raise --threshold parallelBudget=N if more is intended.`,
+    });
   }
   return findings;
 }
 
-export const missedReuse: DetectorDef = {
+export const missedReuse: DetectorDef = defineDetector({
   name: 'missed-reuse',
   kinds: ['missed-reuse', 'excess-parallel-connections'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {
+    requestHeaders: ['connection', 'host', ':authority'],
+    responseHeaders: ['connection', 'transfer-encoding', 'content-length'],
+    url: true,
+  },
+  stream,
+});

@@ -35,6 +35,10 @@
  * implies: 1 for TCP + `tls.handshakeRtts` (1 for a full TLS 1.3 handshake, 2 for a full TLS 1.2
  * one, 1 resumed). One finding per client, origin and rule, like missed-reuse.ts.
  *
+ * Streaming (stream.ts): per client and origin in order of opening, keeping the open connections
+ * and the closed ones within `reuseWindowMs` (dropped as the watermark passes them); one finding
+ * per origin and rule at the end.
+ *
  * Where it can be wrong:
  *  - Without keys the exchanges are not visible: "carried traffic" is "the client sent a protected
  *    record after its handshake", which may be an encrypted alert (close_notify) rather than a
@@ -51,8 +55,9 @@
  *    carry no application data).
  *  - The TLS handshake of N may have been a resumption (cheaper); it is counted as measured.
  */
-import type { Connection, Evidence, Finding, Report } from '../model/types.js';
+import type { Connection, Evidence } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
+import { defineDetector, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
 import { reuseAdvice, SEVERITY, THRESHOLDS as REUSE_THRESHOLDS, type ReuseCause } from './missed-reuse.js';
 import { clientDataTime, exchangesHidden, MAX_CANDIDATES_SCANNED, quietStart } from './tls-util.js';
 import {
@@ -60,13 +65,13 @@ import {
   closedBy,
   ev,
   fmtMs,
-  groupByOrigin,
   handshakeCost,
   handshakesNote,
   maxOf,
   MinHeap,
   minOf,
   openTime,
+  originKey,
   originLabel,
   threshold,
 } from './util.js';
@@ -94,6 +99,14 @@ interface Served {
   c: Connection;
   quiet: number;
   dataTime: number;
+}
+
+/**
+ * When a served connection stops mattering to connections opened later: closed, and its close
+ * and quiet start older than the reuse window. Never, while open.
+ */
+function expiry(s: Served, window: number): number {
+  return s.c.close.time === null ? Infinity : Math.max(s.c.close.time, s.quiet) + window;
 }
 
 function servedOf(c: Connection): Served | null {
@@ -142,84 +155,161 @@ function advice(rule: TlsReuseRule, items: Avoidable[]): string {
   return reuseAdvice(rule, maxOf(items, (a) => a.gapMs)) + ' Each new HTTPS connection costs a TCP and a TLS handshake (2 round trips with TLS 1.3, 3 with TLS 1.2) before its first request.' + keys;
 }
 
-function detect(report: Report, opts: DetectOptions): Finding[] {
+/** One client and origin's sweep state (`originKey`): see `stream`. */
+interface Group {
+  minId: number;
+  any: Connection;
+  byQuiet: MinHeap<Served>;
+  byClose: MinHeap<Served>;
+  quietPool: Served[];
+  /** Its size after the last clean-up (cleaned again when doubled). */
+  quietKept: number;
+  closed: Served[];
+  closedHead: number;
+  used: Set<Connection>;
+  h2Live: Set<Served>;
+  h2Kept: number;
+  served: number;
+  /** Served connections not expired: when none is left, the containers are emptied. */
+  live: number;
+  avoidable: Avoidable[];
+}
+
+/**
+ * One sweep per client and origin in order of opening (`onOrdered`, O(n log n)): `quietPool` holds
+ * the connections whose final quiet stretch has begun (a heap by its start moves them in; closed
+ * ones leave as the sweep passes their close), `closed` the closed ones in order of closing,
+ * trimmed to the reuse window from the front, `h2Live` the open ALPN-h2 ones. Each judgement
+ * examines at most MAX_CANDIDATES_SCANNED of them, and the per-origin state is the open
+ * connections plus the window. One finding per origin and rule at the end.
+ */
+function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): StreamingDetector {
   const window = threshold(opts.thresholds, 'reuseWindowMs', THRESHOLDS.reuseWindowMs.default);
   const idleCloseMs = threshold(opts.thresholds, 'idleCloseMs', THRESHOLDS.idleCloseMs.default);
-  const findings: Finding[] = [];
-  for (const group of groupByOrigin(report.connections.filter((c) => c.tls !== undefined)).values()) {
-    if (group.length < 2 || !group.some((c) => exchangesHidden(c) && clientDataTime(c) !== null)) continue;
-    const avoidable: Avoidable[] = [];
-    // One sweep in order of opening (O(n log n)): `quietPool` holds the connections whose final
-    // quiet stretch has begun (a heap by its start moves them in; a closed one is dropped when it
-    // reaches the top), `closed` the closed ones in order of closing, trimmed to the reuse window
-    // from the front, `h2Live` the open ALPN-h2 ones. Each judgement examines at most
-    // MAX_CANDIDATES_SCANNED of them, so the per-origin state is bounded by the window.
-    const byQuiet = new MinHeap<Served>((s) => s.quiet);
-    const byClose = new MinHeap<Served>((s) => s.c.close.time ?? Infinity);
-    const quietPool: Served[] = [];
-    const closed: Served[] = [];
-    let closedHead = 0;
-    const used = new Set<Connection>();
-    const h2Live = new Set<Served>();
-    let served = 0;
-    for (const n of group) {
-      const t = openTime(n);
-      while (byQuiet.size && byQuiet.key(byQuiet.peek()!) <= t) quietPool.push(byQuiet.pop()!);
-      while (byClose.size && byClose.key(byClose.peek()!) <= t) closed.push(byClose.pop()!);
-      // Closed before the window: never eligible again (t only grows). Compact now and then.
-      while (closedHead < closed.length && t - closed[closedHead].c.close.time! > window) closedHead++;
-      if (closedHead > 1024 && closedHead * 2 > closed.length) {
-        closed.splice(0, closedHead);
-        closedHead = 0;
-      }
-      const s = servedOf(n);
-      if (s && exchangesHidden(n)) judge(n, t);
-      if (s) {
-        served++;
-        byQuiet.push(s);
-        if (n.close.time !== null) byClose.push(s);
-        if (n.tls!.alpn.selected === 'h2') h2Live.add(s);
-      }
-    }
+  const groups = new Map<string, Group>();
+  /** Served connections by `expiry` (streaming only): past it they can explain no later connection. */
+  const expiring = new MinHeap<{ s: Served; g: Group; at: number }>((e) => e.at);
 
-    function judge(n: Connection, t: number): void {
-      const cost = handshakeCost(n).ms;
-      // 1. An open HTTP/2 connection carrying traffic (ALPN known: TLS 1.2, or decrypted).
-      if (n.tls!.alpn.offered.includes('h2')) {
-        let k = 0;
-        for (const p of h2Live) {
-          if (closedBy(p.c, t)) {
-            h2Live.delete(p);
-            continue;
-          }
-          if (++k > MAX_CANDIDATES_SCANNED) break;
-          if (openTime(p.c) < t && p.c.tls!.handshakeEndTime! <= t && p.dataTime <= t) {
-            avoidable.push({ conn: n, by: p.c, rule: 'h2-second-connection', costMs: cost, idleMs: 0, gapMs: 0 });
-            return;
-          }
+  function judge(g: Group, n: Connection, t: number): void {
+    const { avoidable, h2Live, quietPool, closed, used } = g;
+    const cost = handshakeCost(n).ms;
+    // 1. An open HTTP/2 connection carrying traffic (ALPN known: TLS 1.2, or decrypted).
+    if (n.tls!.alpn.offered.includes('h2')) {
+      let k = 0;
+      for (const p of h2Live) {
+        if (closedBy(p.c, t)) {
+          h2Live.delete(p);
+          continue;
+        }
+        if (++k > MAX_CANDIDATES_SCANNED) break;
+        if (openTime(p.c) < t && p.c.tls!.handshakeEndTime! <= t && p.dataTime <= t) {
+          avoidable.push({ conn: n, by: p.c, rule: 'h2-second-connection', costMs: cost, idleMs: 0, gapMs: 0 });
+          return;
         }
       }
-      // 2. Open and idle, never used again.
-      while (quietPool.length && closedBy(quietPool[quietPool.length - 1].c, t)) quietPool.pop();
-      const q = quietPool.at(-1);
-      if (q && openTime(q.c) < t) {
-        avoidable.push({ conn: n, by: q.c, rule: 'idle-connection-unused', costMs: cost, idleMs: t - q.quiet, gapMs: t - q.quiet });
-        return;
-      }
-      // 3. Just closed: the most recently closed one in the window that explains no other.
-      for (let i = closed.length - 1, k = 0; i >= closedHead && k < MAX_CANDIDATES_SCANNED; i--, k++) {
-        const p = closed[i];
-        if (used.has(p.c) || t - p.quiet > window) continue;
-        if (i === closed.length - 1) closed.pop();
-        else used.add(p.c);
-        const { rule, idleMs } = closeRule(p, idleCloseMs);
-        avoidable.push({ conn: n, by: p.c, rule, costMs: cost, idleMs, gapMs: t - p.quiet });
-        return;
-      }
     }
+    // 2. Open and idle, never used again.
+    while (quietPool.length && closedBy(quietPool[quietPool.length - 1].c, t)) quietPool.pop();
+    const q = quietPool.at(-1);
+    if (q && openTime(q.c) < t) {
+      avoidable.push({ conn: n, by: q.c, rule: 'idle-connection-unused', costMs: cost, idleMs: t - q.quiet, gapMs: t - q.quiet });
+      return;
+    }
+    // 3. Just closed: the most recently closed one in the window that explains no other.
+    for (let i = closed.length - 1, k = 0; i >= g.closedHead && k < MAX_CANDIDATES_SCANNED; i--, k++) {
+      const p = closed[i];
+      if (used.has(p.c) || t - p.quiet > window) continue;
+      if (i === closed.length - 1) closed.pop();
+      else used.add(p.c);
+      const { rule, idleMs } = closeRule(p, idleCloseMs);
+      avoidable.push({ conn: n, by: p.c, rule, costMs: cost, idleMs, gapMs: t - p.quiet });
+      return;
+    }
+  }
 
-    const origin = originLabel(group[0]);
-    const client = group[0].client.ip;
+  return {
+    onOrdered(n) {
+      if (n.tls === undefined) return;
+      const k = originKey(n);
+      let g = groups.get(k);
+      if (!g) {
+        g = {
+          minId: n.id,
+          any: n,
+          byQuiet: new MinHeap<Served>((x) => x.quiet),
+          byClose: new MinHeap<Served>((x) => x.c.close.time ?? Infinity),
+          quietPool: [],
+          quietKept: 0,
+          closed: [],
+          closedHead: 0,
+          used: new Set(),
+          h2Live: new Set(),
+          h2Kept: 0,
+          served: 0,
+          live: 0,
+          avoidable: [],
+        };
+        groups.set(k, g);
+      }
+      g.minId = Math.min(g.minId, n.id);
+      const t = openTime(n);
+      while (g.byQuiet.size && g.byQuiet.key(g.byQuiet.peek()!) <= t) g.quietPool.push(g.byQuiet.pop()!);
+      while (g.byClose.size && g.byClose.key(g.byClose.peek()!) <= t) g.closed.push(g.byClose.pop()!);
+      // Closed before the window: never eligible again (t only grows). Compact now and then.
+      while (g.closedHead < g.closed.length && t - g.closed[g.closedHead].c.close.time! > window) g.used.delete(g.closed[g.closedHead++].c);
+      if (g.closedHead > 1024 && g.closedHead * 2 > g.closed.length) {
+        g.closed.splice(0, g.closedHead);
+        g.closedHead = 0;
+      }
+      // Closed ones are never chosen from the pool or h2Live again (the choices are unchanged).
+      if (g.quietPool.length > 2 * g.quietKept + 64) {
+        g.quietPool = g.quietPool.filter((x) => !closedBy(x.c, t));
+        g.quietKept = g.quietPool.length;
+      }
+      if (g.h2Live.size > 2 * g.h2Kept + 64) {
+        for (const x of g.h2Live) if (closedBy(x.c, t)) g.h2Live.delete(x);
+        g.h2Kept = g.h2Live.size;
+      }
+      const s = servedOf(n);
+      if (s && exchangesHidden(n)) judge(g, n, t);
+      if (s) {
+        g.served++;
+        g.byQuiet.push(s);
+        if (n.close.time !== null) g.byClose.push(s);
+        if (n.tls!.alpn.selected === 'h2') g.h2Live.add(s);
+        g.live++;
+        const at = expiry(s, window);
+        if (ctx.bounded && at !== Infinity) expiring.push({ s, g, at });
+      }
+    },
+    onWatermark(w) {
+      // Every connection still to come opens at or after w. An expired connection is closed by then
+      // (no pool holds it) and out of the window (trimmed from `closed` before any scan).
+      while (expiring.size && expiring.key(expiring.peek()!) < w) {
+        const { s, g } = expiring.pop()!;
+        g.h2Live.delete(s);
+        if (--g.live === 0) {
+          g.byQuiet.clear();
+          g.byClose.clear();
+          g.quietPool = [];
+          g.closed = [];
+          g.closedHead = 0;
+          g.used.clear();
+          g.h2Live.clear();
+          g.quietKept = g.h2Kept = 0;
+        }
+      }
+    },
+    finish() {
+      for (const g of [...groups.values()].sort((a, b) => a.minId - b.minId)) findings(g);
+      groups.clear();
+    },
+  };
+
+  function findings(g: Group): void {
+    const origin = originLabel(g.any);
+    const client = g.any.client.ip;
+    const { avoidable, served } = g;
     const byRule = new Map<TlsReuseRule, Avoidable[]>();
     for (const a of avoidable) {
       const l = byRule.get(a.rule);
@@ -243,7 +333,7 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       if (rule !== 'idle-connection-unused' && rule !== 'h2-second-connection' && first.close.packet !== null) {
         evidence.unshift(ev(first.close.packet, first.close.time, `connection ${first.id} closed by the ${first.close.by} (${first.close.how.toUpperCase()})${first.tls?.closeNotify[first.close.by ?? 'client'] ? ' after its close_notify' : ''}`));
       }
-      findings.push({
+      emit({
         kind: 'missed-reuse',
         rule,
         layer: 'tls',
@@ -260,12 +350,12 @@ function detect(report: Report, opts: DetectOptions): Finding[] {
       });
     }
   }
-  return findings;
 }
 
-export const tlsMissedReuse: DetectorDef = {
+export const tlsMissedReuse: DetectorDef = defineDetector({
   name: 'tls-missed-reuse',
   kinds: ['missed-reuse'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {},
+  stream,
+});

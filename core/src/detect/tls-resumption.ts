@@ -39,6 +39,11 @@
  * certificate and its signature, which a resumption skips: an upper bound). The `resumed` finding
  * states what each resumption saved against the median full handshake, and has no cost.
  *
+ * Streaming (stream.ts): per client and origin in order of ClientHello (connections wait until no
+ * later one can have an earlier ClientHello). The medians and whether TLS 1.3 tickets are inferred
+ * depend on the whole group, so the pools are swept both ways and the savings computed at the end;
+ * per origin it keeps the pending sessions, one handshake time per connection and the judgements.
+ *
  * Where it can be wrong:
  *  - Ticket counts are lower bounds (one per connection that received any), and a client may keep
  *    tickets in a cache the capture cannot see (from before the capture, or dropped by the client:
@@ -54,10 +59,11 @@
  *    partition is not available to them although the capture shows it.
  *  - Handshake times include server CPU time, which varies; the measured difference is a median.
  */
-import type { Connection, Evidence, Finding, Report } from '../model/types.js';
+import type { Connection, Evidence, Finding } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
+import { defineDetector, type FindingSink, type StreamingDetector } from './stream.js';
 import { clientDataTime } from './tls-util.js';
-import { capEvidence, ev, fmtMs, groupByOrigin, handshakeCost, maxOf, MinHeap, minOf, openTime, originLabel } from './util.js';
+import { capEvidence, ev, fmtMs, handshakeCost, maxOf, MinHeap, minOf, openTime, originKey, originLabel } from './util.js';
 
 const THRESHOLDS = {} as const;
 
@@ -131,76 +137,159 @@ function sourceText(c: Credit): string {
   }
 }
 
-function detect(report: Report, _opts: DetectOptions): Finding[] {
-  const findings: Finding[] = [];
-  for (const group0 of groupByOrigin(report.connections.filter((c) => c.tls !== undefined && completed(c))).values()) {
-    const group = [...group0].sort((a, b) => a.tls!.clientHelloTime! - b.tls!.clientHelloTime! || a.id - b.id);
-    if (group.length < 2) continue;
-    // Judged: the connections that carried data (a handshake the client rejected — a fatal alert
-    // on an unknown CA — or abandoned is not about resumption); all of them can hand out sessions.
-    const total = group.filter((c) => clientDataTime(c) !== null).length;
-    // Measured handshake times per version, for the savings.
-    const fullMs = new Map<Version, number[]>();
-    const resumedMs = new Map<Version, number[]>();
-    for (const c of group) {
-      const ms = tlsMs(c);
-      if (ms <= 0) continue;
-      const m = c.tls!.resumed ? resumedMs : fullMs;
-      const l = m.get(versionOf(c)!) ?? [];
-      l.push(ms);
-      m.set(versionOf(c)!, l);
+/** A judgement as made in order; what it saved needs the group's medians, known at the end. */
+interface Raw {
+  conn: Connection;
+  version: Version;
+  credit: Credit | null;
+  tlsMs: number;
+}
+
+/** The ticket/session pools and judgements of one group, with or without inferred TLS 1.3 tickets. */
+class Sweep {
+  private readonly pending = new MinHeap<Credit>((c) => c.time);
+  private readonly pools = new Map<Version, Pool>([
+    ['TLS 1.2', { count: 0, last: null }],
+    ['TLS 1.3', { count: 0, last: null }],
+  ]);
+  readonly missed = new Map<Rule, Raw[]>();
+
+  constructor(private readonly infer13: boolean) {}
+
+  add(n: Connection): void {
+    const t = n.tls!;
+    const at = t.clientHelloTime!;
+    while (this.pending.size && this.pending.key(this.pending.peek()!) <= at) {
+      const c = this.pending.pop()!;
+      const p = this.pools.get(c.version)!;
+      p.count++;
+      p.last = c;
     }
-    const medFull = new Map([...fullMs].map(([v, l]) => [v, median(l)!]));
-    const medResumed = new Map([...resumedMs].map(([v, l]) => [v, median(l)!]));
-    const infer13 = group.some((c) => versionOf(c) === 'TLS 1.3' && c.tls!.resumed);
-
-    const pending = new MinHeap<Credit>((c) => c.time);
-    const pools = new Map<Version, Pool>([
-      ['TLS 1.2', { count: 0, last: null }],
-      ['TLS 1.3', { count: 0, last: null }],
-    ]);
-    const missed = new Map<Rule, Judged[]>();
-    const resumed: Judged[] = [];
-
-    for (const n of group) {
-      const t = n.tls!;
-      const at = t.clientHelloTime!;
-      while (pending.size && pending.key(pending.peek()!) <= at) {
-        const c = pending.pop()!;
-        const p = pools.get(c.version)!;
-        p.count++;
-        p.last = c;
+    const v = versionOf(n)!;
+    const pool = this.pools.get(v)!;
+    if (clientDataTime(n) !== null && !t.resumed) {
+      const rule: Rule | null = t.resumptionOffered ? 'resumption-declined' : pool.count > 0 ? 'resumption-not-offered' : null;
+      if (rule) {
+        const l = this.missed.get(rule) ?? [];
+        l.push({ conn: n, version: v, credit: pool.count > 0 ? pool.last : null, tlsMs: tlsMs(n) });
+        this.missed.set(rule, l);
       }
-      const v = versionOf(n)!;
-      const pool = pools.get(v)!;
-      const ms = tlsMs(n);
-      const judged = clientDataTime(n) !== null;
-      if (judged && t.resumed) {
-        const full = medFull.get(v);
-        resumed.push({ conn: n, version: v, credit: null, tlsMs: ms, savedMs: full !== undefined && ms > 0 ? Math.max(0, full - ms) : savedRtts(v) * rttOf(n), measured: full !== undefined && ms > 0 });
-      } else if (judged) {
-        const rule: Rule | null = t.resumptionOffered ? 'resumption-declined' : pool.count > 0 ? 'resumption-not-offered' : null;
-        if (rule) {
-          const res = medResumed.get(v);
-          const measured = res !== undefined && ms > 0;
-          const savedMs = measured ? Math.max(0, ms - res) : v === 'TLS 1.2' ? rttOf(n) : Math.max(0, ms - rttOf(n));
-          const l = missed.get(rule) ?? [];
-          l.push({ conn: n, version: v, credit: pool.count > 0 ? pool.last : null, tlsMs: ms, savedMs, measured });
-          missed.set(rule, l);
+    }
+    // RFC 8446 §C.4: a TLS 1.3 client uses a ticket once; offering it spends it.
+    if (v === 'TLS 1.3' && t.resumptionOffered) pool.count--;
+    const credit = creditOf(n, v, this.infer13);
+    if (credit) this.pending.push(credit);
+  }
+}
+
+/** One client and origin's state (`originKey`, completed handshakes). */
+interface Group {
+  minId: number;
+  any: Connection;
+  size: number;
+  /** Connections that carried data (the judged ones). */
+  total: number;
+  fullMs: Map<Version, number[]>;
+  resumedMs: Map<Version, number[]>;
+  /** Whether a TLS 1.3 connection resumed (then tickets are inferred without keys): known at the end, so both are swept. */
+  resumed13: boolean;
+  plain: Sweep;
+  inferred: Sweep;
+  resumed: Raw[];
+}
+
+/**
+ * Per client and origin in order of ClientHello: connections come in order of opening
+ * (`onOrdered`) and wait in a small heap until no connection still to come can have an earlier
+ * ClientHello (one opened later sends its ClientHello later). The medians and whether TLS 1.3
+ * tickets are inferred depend on the whole group, so the pools are swept both ways (with and
+ * without inferred tickets) and the savings computed at the end: the state per origin is the
+ * pending credits, one handshake time per connection and the judgements.
+ */
+function stream(_opts: DetectOptions, emit: FindingSink): StreamingDetector {
+  const groups = new Map<string, Group>();
+  const waiting = new MinHeap<Connection>((c) => c.tls!.clientHelloTime!);
+  /** Same ClientHello time: by id (the heap orders by time only). */
+  const ties: Connection[] = [];
+
+  function take(n: Connection): void {
+    const k = originKey(n);
+    let g = groups.get(k);
+    if (!g) {
+      g = { minId: n.id, any: n, size: 0, total: 0, fullMs: new Map(), resumedMs: new Map(), resumed13: false, plain: new Sweep(false), inferred: new Sweep(true), resumed: [] };
+      groups.set(k, g);
+    }
+    g.minId = Math.min(g.minId, n.id);
+    g.size++;
+    const t = n.tls!;
+    const v = versionOf(n)!;
+    const ms = tlsMs(n);
+    if (ms > 0) {
+      const m = t.resumed ? g.resumedMs : g.fullMs;
+      const l = m.get(v);
+      if (l) l.push(ms);
+      else m.set(v, [ms]);
+    }
+    if (v === 'TLS 1.3' && t.resumed) g.resumed13 = true;
+    if (clientDataTime(n) !== null) {
+      g.total++;
+      if (t.resumed) g.resumed.push({ conn: n, version: v, credit: null, tlsMs: ms });
+    }
+    g.plain.add(n);
+    g.inferred.add(n);
+  }
+
+  /** Judge every waiting connection whose ClientHello came before `t`. */
+  function release(t: number): void {
+    while (waiting.size && waiting.key(waiting.peek()!) < t) {
+      const at = waiting.key(waiting.peek()!);
+      while (waiting.size && waiting.key(waiting.peek()!) === at) ties.push(waiting.pop()!);
+      ties.sort((a, b) => a.id - b.id);
+      for (const c of ties) take(c);
+      ties.length = 0;
+    }
+  }
+
+  return {
+    onOrdered(c) {
+      if (c.tls === undefined || !completed(c)) return;
+      // Later connections open at or after this one, and send their ClientHello after opening.
+      release(openTime(c));
+      waiting.push(c);
+    },
+    onWatermark(t) {
+      release(t);
+    },
+    finish() {
+      release(Infinity);
+      for (const g of [...groups.values()].sort((a, b) => a.minId - b.minId)) {
+        if (g.size < 2) continue;
+        const medFull = new Map([...g.fullMs].map(([v, l]) => [v, median(l)!]));
+        const medResumed = new Map([...g.resumedMs].map(([v, l]) => [v, median(l)!]));
+        const origin = originLabel(g.any);
+        const client = g.any.client.ip;
+        const missed = (g.resumed13 ? g.inferred : g.plain).missed;
+        for (const [rule, items] of missed) {
+          const judged = items.map((j): Judged => {
+            const res = medResumed.get(j.version);
+            const measured = res !== undefined && j.tlsMs > 0;
+            const savedMs = measured ? Math.max(0, j.tlsMs - res) : j.version === 'TLS 1.2' ? rttOf(j.conn) : Math.max(0, j.tlsMs - rttOf(j.conn));
+            return { ...j, savedMs, measured };
+          });
+          emit(missedFinding(rule, judged, g.total, client, origin));
+        }
+        if (g.resumed.length) {
+          const judged = g.resumed.map((j): Judged => {
+            const full = medFull.get(j.version);
+            const measured = full !== undefined && j.tlsMs > 0;
+            return { ...j, savedMs: measured ? Math.max(0, full - j.tlsMs) : savedRtts(j.version) * rttOf(j.conn), measured };
+          });
+          emit(resumedFinding(judged, g.total, client, origin, medFull));
         }
       }
-      // RFC 8446 §C.4: a TLS 1.3 client uses a ticket once; offering it spends it.
-      if (v === 'TLS 1.3' && t.resumptionOffered) pool.count--;
-      const credit = creditOf(n, v, infer13);
-      if (credit) pending.push(credit);
-    }
-
-    const origin = originLabel(group[0]);
-    const client = group[0].client.ip;
-    for (const [rule, items] of missed) findings.push(missedFinding(rule, items, total, client, origin));
-    if (resumed.length) findings.push(resumedFinding(resumed, total, client, origin, medFull));
-  }
-  return findings;
+      groups.clear();
+    },
+  };
 }
 
 function creditOf(c: Connection, v: Version, infer13: boolean): Credit | null {
@@ -291,9 +380,10 @@ function resumedFinding(items: Judged[], total: number, client: string, origin: 
   };
 }
 
-export const tlsResumption: DetectorDef = {
+export const tlsResumption: DetectorDef = defineDetector({
   name: 'tls-resumption',
   kinds: ['missed-resumption', 'tls-resumption'],
   thresholds: THRESHOLDS,
-  detect,
-};
+  reads: {},
+  stream,
+});

@@ -4,6 +4,7 @@
  * Pure functions of the Report; no detector state lives here.
  */
 import type { Connection, Evidence, Report, Request } from '../model/types.js';
+import { endpointText } from '../model/endpoint.js';
 
 /** HTTP/1.x connections: the only ones the HTTP/1 detectors reason about. */
 export function isHttp1(c: Connection): boolean {
@@ -105,9 +106,8 @@ export function hostOf(r: Request): string | null {
   return h || null;
 }
 
-export function endpoint(e: { ip: string; port: number }): string {
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-}
+/** `ip:port`, IPv6 in brackets: model/endpoint.ts's `endpointText`. */
+export const endpoint = endpointText;
 
 /** Requests of each connection, in index order. */
 export function requestsByConnection(report: Report): Map<number, Request[]> {
@@ -292,21 +292,34 @@ export class RangeArgMax {
   }
 }
 
+/** What `handshakesNote` needs of one TLS connection (`handshakeOf`), so streaming detectors need not keep the connection. */
+export interface HandshakeNote {
+  name: string;
+  rtts: number | null;
+}
+
+export function handshakeOf(c: Connection): HandshakeNote | null {
+  return c.tls ? { name: tlsHandshakeName(c), rtts: handshakeCost(c).rtts } : null;
+}
+
 /**
  * " (TCP + TLS 1.3 full handshake: 2 round trips each)" for a list of avoidable TLS connections;
  * "" when none is TLS. Versions and round-trip counts that differ are shown as ranges.
  */
 export function handshakesNote(conns: readonly Connection[]): string {
-  const tls = conns.filter((c) => c.tls);
+  return handshakesNoteOf(conns.map(handshakeOf));
+}
+
+export function handshakesNoteOf(notes: readonly (HandshakeNote | null)[]): string {
+  const tls = notes.filter((n): n is HandshakeNote => n !== null);
   if (!tls.length) return '';
-  const names = new Set(tls.map(tlsHandshakeName));
+  const names = new Set(tls.map((n) => n.name));
   let lo = Infinity;
   let hi = -Infinity;
-  for (const c of tls) {
-    const r = handshakeCost(c).rtts;
-    if (r === null) continue;
-    lo = Math.min(lo, r);
-    hi = Math.max(hi, r);
+  for (const n of tls) {
+    if (n.rtts === null) continue;
+    lo = Math.min(lo, n.rtts);
+    hi = Math.max(hi, n.rtts);
   }
   const rtts = lo === Infinity ? '' : `: ${lo === hi ? lo : `${lo}–${hi}`} round trip${hi === 1 ? '' : 's'} each`;
   return ` (TCP + ${names.size === 1 ? [...names][0] : 'TLS'}${rtts})`;

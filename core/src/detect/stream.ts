@@ -1,0 +1,448 @@
+/**
+ * Streaming detection: detectors fed connection by connection as the engine completes them, in the
+ * spirit of gopacket's `FlushCloseOlderThan` — the capture time of the oldest connection still
+ * open is the watermark, and state older than a detector's own window is dropped as it passes.
+ *
+ * Call order, per capture (`DetectStream`):
+ *
+ *   request(r)*        any number, in completion order; a request comes before its connection
+ *   connection(c)      when the engine hands c out (completion order, not id order): c's buffered
+ *                      requests are handed with it, in index order, to every detector's
+ *                      `onConnection` — per-connection detectors emit their findings here
+ *   watermark(t)*      no connection handed out from now on opened (or had its first packet)
+ *                      before t: the connections opened before t go to `onOrdered` in order of
+ *                      opening (open time, then id), then every detector's `onWatermark(t)`
+ *   finish()           capture end: the rest go to `onOrdered`, then every detector's `finish()`
+ *
+ * Cross-connection detectors (missed reuse, retries, relay legs, resumption) judge a connection
+ * against the ones opened before it, so they read `onOrdered`, and emit a finding once no later
+ * connection can change it: at `onWatermark` when their window has passed, or at `finish()` for
+ * findings that aggregate a whole client/origin pair ("N of M connections …").
+ *
+ * Memory. The driver keeps (1) the requests of connections not yet complete, as slim copies
+ * holding only what some enabled detector `reads`; (2) complete connections not yet released to
+ * `onOrdered` (opened after the oldest connection still open), slim as well, at most
+ * `MAX_DETECT_PENDING_RECORDS` connections plus requests: past it the oldest are released early
+ * (counted as `detectWatermarkForced`), and a connection arriving behind what was released is
+ * judged out of order (counted as `detectLateConnections`: its cross-connection findings may
+ * then differ from the whole-report ones). Detectors keep their own windowed state, documented
+ * in each module. A detector without a streaming form runs through `fallback()`: its inputs are
+ * kept (bounded by `MAX_DETECT_FALLBACK_RECORDS`, else skipped and counted as
+ * `detectFallbackSkipped`) and it runs once at the end.
+ *
+ * `detectAll(report)` drives the same detectors over a whole report (connections in id order, no
+ * watermark before the end), so both paths share one implementation per detector.
+ *
+ * Which detectors stream: hol-stall, h2-tcp-hol and h2-flow-control (per connection);
+ * blind-relay-hang and keepalive-policy (per connection, plus windows for relay legs and retries);
+ * missed-reuse, h2-missed-reuse, tls-missed-reuse and tls-resumption (per client and origin, in
+ * order of opening, windowed; their per-origin summaries at the end). h2-coalescing runs through
+ * `fallback()` (see its module for why).
+ *
+ * Where it can be wrong: the watermark assumes packets in capture order (the engine subtracts the
+ * largest step back in time it has seen); a capture that goes back further, or the early release
+ * past MAX_DETECT_PENDING_RECORDS, hands a connection in after later ones were judged — counted as
+ * `detectLateConnections`, and its cross-connection findings may then differ from `detectAll`'s.
+ */
+import type { Connection, Finding, Header, Report, Request } from '../model/types.js';
+import type { DetectorDef } from './index.js';
+import { openTime } from './util.js';
+
+/** What a detector reads beyond the connection record: the driver keeps only that of requests. */
+export interface DetectorReads {
+  /** Request header names (lower case). */
+  requestHeaders?: readonly string[];
+  /** Response header names (lower case). */
+  responseHeaders?: readonly string[];
+  /** `request.extra` keys. */
+  requestExtra?: readonly string[];
+  /** `request.url` (only kept when the request has no Host / :authority header). */
+  url?: boolean;
+  /**
+   * Paths into `connection.extra` read by `onOrdered` (dotted: 'h2.server.settings'); the
+   * connection handed to `onConnection` is whole.
+   */
+  orderedConnectionExtra?: readonly string[];
+}
+
+export type FindingSink = (f: Finding) => void;
+
+export interface StreamingDetector {
+  /** Every connection as it completes (any order), its requests in index order. */
+  onConnection?(c: Connection, requests: readonly Request[]): void;
+  /** Connections in order of opening (open time, then id); every one opened earlier came first. */
+  onOrdered?(c: Connection, requests: readonly Request[]): void;
+  /** No connection opened before `t` will be handed out any more (capture time, ms). */
+  onWatermark?(t: number): void;
+  /** Capture end: emit everything still held. */
+  finish?(): void;
+}
+
+/**
+ * Most connections plus requests held for `onOrdered` while an older connection is still open.
+ * A connection open for the whole capture would otherwise hold every later one; past this, the
+ * oldest are released early (gopacket's flush: degraded, counted, never unbounded).
+ */
+export const MAX_DETECT_PENDING_RECORDS = 200_000;
+/** Records (connections plus requests) a fallback detector keeps for its end-of-capture run. */
+export const MAX_DETECT_FALLBACK_RECORDS = 500_000;
+
+export interface StreamContext {
+  /** Counts limits hit (capture.counters). */
+  count(name: string, n?: number): void;
+  /** False when driving a whole report: no limits apply (the report is in memory anyway). */
+  bounded: boolean;
+  /** Tests: smaller limits than MAX_DETECT_PENDING_RECORDS / MAX_DETECT_FALLBACK_RECORDS. */
+  limits?: { pending?: number; fallback?: number };
+}
+
+/** Slim copies (streaming) hold only what detectors read; constants shared by all of them. */
+const NO_HEADERS: Header[] = [];
+const NO_ANOMALIES: Request['anomalies'] = [];
+const NO_SIZES: Request['sizes'] = Object.freeze({ requestHeaders: 0, requestBody: 0, responseHeaders: 0, responseBody: 0, responseBodyWire: 0, responseBodyDecoded: -1 });
+const NO_TIMINGS: Request['timings'] = Object.freeze({ blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 });
+const NO_STATS = Object.freeze({ packets: 0, frameBytes: 0, payloadBytes: 0, deliveredBytes: 0, retransmissions: 0, outOfOrder: 0, lostBytes: 0, zeroWindow: 0, truncatedSegments: 0 });
+
+export interface MergedReads {
+  requestHeaders: Set<string>;
+  responseHeaders: Set<string>;
+  requestExtra: readonly string[];
+  url: boolean;
+  orderedConnectionExtra: readonly string[];
+}
+
+export function mergeReads(all: readonly DetectorReads[]): MergedReads {
+  return {
+    requestHeaders: new Set(all.flatMap((r) => r.requestHeaders ?? [])),
+    responseHeaders: new Set(all.flatMap((r) => r.responseHeaders ?? [])),
+    requestExtra: [...new Set(all.flatMap((r) => r.requestExtra ?? []))],
+    url: all.some((r) => r.url),
+    orderedConnectionExtra: [...new Set(all.flatMap((r) => r.orderedConnectionExtra ?? []))],
+  };
+}
+
+/** Distinct strings kept by `own` (beyond it, strings are copied without being remembered). */
+export const MAX_INTERNED_STRINGS = 50_000;
+
+/**
+ * Strings of a parsed record can be slices of a larger string (a whole header block): keeping
+ * the slice keeps the block. Kept strings are copied once and shared (`own`), and so are kept
+ * header lists with the same content (most requests of a client repeat them): one list, and one
+ * entry in the detectors' parsed-token cache (util.ts `tokens`), for all of them.
+ */
+export class Strings {
+  private readonly m = new Map<string, string>();
+  private readonly lists = new Map<string, Header[]>();
+  own(s: string): string {
+    if (s.length < 13) return s; // V8 copies short substrings anyway
+    const k = this.m.get(s);
+    if (k !== undefined) return k;
+    const copy = JSON.parse(JSON.stringify(s)) as string;
+    if (this.m.size < MAX_INTERNED_STRINGS) this.m.set(copy, copy);
+    return copy;
+  }
+  /** A shared list equal to `hs` (read-only: detectors never change header lists). */
+  list(hs: Header[]): Header[] {
+    let key = '';
+    for (const h of hs) key += `${h.name}\0${h.value}\0`;
+    const k = this.lists.get(key);
+    if (k) return k;
+    const own = hs.map((h) => ({ name: this.own(h.name), value: this.own(h.value) }));
+    if (this.lists.size < MAX_INTERNED_STRINGS) this.lists.set(key, own);
+    return own;
+  }
+}
+
+function keepHeaders(hs: Header[], names: Set<string>, strings: Strings): Header[] {
+  let out: Header[] | undefined;
+  for (const h of hs) {
+    if (!names.has(h.name) && !names.has(h.name.toLowerCase())) continue;
+    (out ??= []).push(h);
+  }
+  return out ? strings.list(out) : NO_HEADERS;
+}
+
+/** The parts of `o` at the given dotted paths (intermediate objects kept as present). */
+export function pick(o: Record<string, unknown> | undefined, paths: readonly string[]): Record<string, unknown> | undefined {
+  if (!o || !paths.length) return undefined;
+  let out: Record<string, unknown> | undefined;
+  for (const p of paths) {
+    const keys = p.split('.');
+    let src: unknown = o;
+    let dst: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      if (!src || typeof src !== 'object' || !(keys[i] in (src as object))) break;
+      const v = (src as Record<string, unknown>)[keys[i]];
+      out ??= {};
+      dst ??= out;
+      if (i === keys.length - 1 || !v || typeof v !== 'object') {
+        dst[keys[i]] = v;
+        break;
+      }
+      const next = (dst[keys[i]] ??= {}) as Record<string, unknown>;
+      dst = next;
+      src = v;
+    }
+  }
+  return out;
+}
+
+/** A copy of `r` with only what the detectors read (sub-records shared, not copied). */
+export function slimRequest(r: Request, reads: MergedReads, strings: Strings = new Strings()): Request {
+  const requestHeaders = keepHeaders(r.requestHeaders, reads.requestHeaders, strings);
+  const hostKnown = requestHeaders.some((h) => /^(host|:authority)$/i.test(h.name));
+  return {
+    id: r.id,
+    connectionId: r.connectionId,
+    index: r.index,
+    streamId: r.streamId,
+    method: strings.own(r.method),
+    url: reads.url && !hostKnown ? strings.own(r.url) : '',
+    target: strings.own(r.target),
+    httpVersion: r.httpVersion,
+    status: r.status,
+    statusText: '',
+    requestHeaders,
+    responseHeaders: keepHeaders(r.responseHeaders, reads.responseHeaders, strings),
+    informational: undefined,
+    trailers: undefined,
+    sizes: NO_SIZES,
+    times: r.times,
+    timings: NO_TIMINGS,
+    pipelined: r.pipelined,
+    connectionReused: r.connectionReused,
+    pushed: r.pushed,
+    state: r.state,
+    packets: r.packets,
+    lostBytes: r.lostBytes,
+    anomalies: NO_ANOMALIES,
+    upgrade: r.upgrade,
+    extra: pick(r.extra, reads.requestExtra),
+  };
+}
+
+/** A copy of `c` for cross-connection state: no counters, anomalies, QUIC details or extra beyond `paths`. */
+export function slimConnection(c: Connection, paths: readonly string[]): Connection {
+  return { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, extra: pick(c.extra, paths) };
+}
+
+interface Held {
+  c: Connection;
+  reqs: Request[];
+  at: number;
+  /** Records it stands for (with no `onOrdered` detector, only its place is held, for the watermark). */
+  n: number;
+}
+
+/** Binary heap ordered by (open time, id). */
+class OpenOrder {
+  private readonly a: Held[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): Held | undefined {
+    return this.a[0];
+  }
+  private static less(x: Held, y: Held): boolean {
+    return x.at < y.at || (x.at === y.at && x.c.id < y.c.id);
+  }
+  push(x: Held): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!OpenOrder.less(a[i], a[p])) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Held | undefined {
+    const a = this.a;
+    if (!a.length) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && OpenOrder.less(a[l], a[m])) m = l;
+        if (r < a.length && OpenOrder.less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export interface StreamMember {
+  name: string;
+  reads: DetectorReads;
+  detector: StreamingDetector;
+}
+
+/** The driver: see the file comment for the call order. */
+export class DetectStream {
+  private readonly reads: MergedReads;
+  private readonly strings = new Strings();
+  private readonly pending = new Map<number, Request[]>();
+  private readonly order = new OpenOrder();
+  private held = 0;
+  /** (open time, id) of the last connection released to `onOrdered`. */
+  private releasedAt = -Infinity;
+  private releasedId = -1;
+  private readonly ordered: StreamingDetector[];
+  private finished = false;
+
+  constructor(
+    private readonly members: readonly StreamMember[],
+    private readonly ctx: StreamContext,
+    /** Slim copies of the records (streaming); false: the records as given (a whole report). */
+    private readonly slim: boolean,
+  ) {
+    this.reads = mergeReads(members.map((m) => m.reads));
+    this.ordered = members.map((m) => m.detector).filter((d) => d.onOrdered);
+  }
+
+  request(r: Request): void {
+    if (!this.members.length) return;
+    const l = this.pending.get(r.connectionId);
+    const s = this.slim ? slimRequest(r, this.reads, this.strings) : r;
+    if (l) l.push(s);
+    else this.pending.set(r.connectionId, [s]);
+  }
+
+  connection(c: Connection): void {
+    const reqs = this.pending.get(c.id) ?? [];
+    this.pending.delete(c.id);
+    // Index order, ties in arrival (id) order: as `requestsByConnection`.
+    for (let i = 1; i < reqs.length; i++) {
+      if (reqs[i - 1].index > reqs[i].index) {
+        reqs.sort((a, b) => a.index - b.index);
+        break;
+      }
+    }
+    for (const m of this.members) m.detector.onConnection?.(c, reqs);
+    if (!this.members.length) return;
+    const at = openTime(c);
+    if (at < this.releasedAt || (at === this.releasedAt && c.id < this.releasedId)) this.ctx.count('detectLateConnections');
+    // Without an `onOrdered` detector only the place is held: the windows of the others (relay
+    // legs, retries) follow the watermark, which the early release below keeps moving.
+    const n = 1 + reqs.length;
+    if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionExtra) : c, reqs, at, n });
+    else this.order.push({ c: { id: c.id } as Connection, reqs: [], at, n });
+    this.held += n;
+    const max = this.ctx.limits?.pending ?? MAX_DETECT_PENDING_RECORDS;
+    if (this.ctx.bounded && this.held > max) {
+      let n = 0;
+      while (this.held > max * 0.9 && this.order.size) {
+        this.release(this.order.pop()!);
+        n++;
+      }
+      this.ctx.count('detectWatermarkForced', n);
+      for (const d of this.members) d.detector.onWatermark?.(this.releasedAt);
+    }
+  }
+
+  /** Connections plus requests held for `onOrdered` now. */
+  get heldRecords(): number {
+    return this.held;
+  }
+
+  private release(h: Held): void {
+    this.held -= h.n;
+    if (h.at > this.releasedAt || (h.at === this.releasedAt && h.c.id > this.releasedId)) {
+      this.releasedAt = h.at;
+      this.releasedId = h.c.id;
+    }
+    for (const d of this.ordered) d.onOrdered!(h.c, h.reqs);
+  }
+
+  watermark(t: number): void {
+    // After an early release, the detectors' clock does not go back.
+    const w = Math.max(t, this.releasedAt);
+    while (this.order.size && this.order.peek()!.at < w) this.release(this.order.pop()!);
+    for (const m of this.members) m.detector.onWatermark?.(w);
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // Requests whose connection never came (cannot happen with the engine; a report may lack it).
+    for (const reqs of this.pending.values()) if (reqs.length) this.ctx.count('detectRequestsWithoutConnection', reqs.length);
+    this.pending.clear();
+    while (this.order.size) this.release(this.order.pop()!);
+    for (const m of this.members) m.detector.onWatermark?.(Infinity);
+    for (const m of this.members) m.detector.finish?.();
+  }
+}
+
+/** Feed a whole report through streaming detectors: connections in id order, requests before them. */
+export function driveReport(report: Pick<Report, 'connections' | 'requests'>, members: readonly StreamMember[]): void {
+  const s = new DetectStream(members, { count: () => {}, bounded: false }, false);
+  for (const r of report.requests) s.request(r);
+  const conns = [...report.connections].sort((a, b) => a.id - b.id);
+  for (const c of conns) s.connection(c);
+  s.finish();
+}
+
+/**
+ * A whole-report detector run once at the end over the connections `keep` selects and their
+ * requests, kept (as given to `onConnection`) up to MAX_DETECT_FALLBACK_RECORDS; past it nothing
+ * is kept and the detector is skipped, counted as `detectFallbackSkipped`.
+ */
+export function fallback(
+  detect: (report: Report) => Finding[],
+  keep: (c: Connection) => boolean,
+  emit: FindingSink,
+  ctx: StreamContext,
+  connectionExtra: readonly string[],
+): StreamingDetector {
+  let conns: Connection[] = [];
+  let reqs: Request[] = [];
+  let over = false;
+  return {
+    onConnection(c, requests) {
+      if (over || !keep(c)) return;
+      conns.push(ctx.bounded ? slimConnection(c, connectionExtra) : c);
+      for (const r of requests) reqs.push(r);
+      if (ctx.bounded && conns.length + reqs.length > (ctx.limits?.fallback ?? MAX_DETECT_FALLBACK_RECORDS)) {
+        over = true;
+        conns = [];
+        reqs = [];
+        ctx.count('detectFallbackSkipped');
+      }
+    },
+    finish() {
+      if (over) return;
+      conns.sort((a, b) => a.id - b.id);
+      reqs.sort((a, b) => a.id - b.id);
+      const report = { wirefall: '', capture: undefined as unknown as Report['capture'], connections: conns, requests: reqs, findings: [] };
+      for (const f of detect(report)) emit(f);
+      conns = [];
+      reqs = [];
+    },
+  };
+}
+
+const REPORT_CONTEXT: StreamContext = { count: () => {}, bounded: false };
+
+/**
+ * A DetectorDef from its streaming form: `detect(report)` drives it over the report. (Here, not in
+ * index.ts, which imports every detector module: the modules call this while they load.)
+ */
+export function defineDetector(d: Omit<DetectorDef, 'detect'>): DetectorDef {
+  return {
+    ...d,
+    detect(report, opts) {
+      const out: Finding[] = [];
+      driveReport(report, [{ name: d.name, reads: d.reads, detector: d.stream(opts, (f) => out.push(f), REPORT_CONTEXT) }]);
+      return out;
+    },
+  };
+}
