@@ -229,7 +229,9 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
 
   return {
     onOrdered(n) {
-      if (n.tls === undefined) return;
+      // TCP only: a QUIC connection's close (CONNECTION_CLOSE in 1-RTT packets) is invisible
+      // without keys, so "open and idle" cannot be judged from the capture.
+      if (n.tls === undefined || n.transport === 'quic') return;
       const k = originKey(n);
       let g = groups.get(k);
       if (!g) {

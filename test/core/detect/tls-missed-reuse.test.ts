@@ -224,3 +224,17 @@ describe('the TLS detectors in the registry', () => {
     for (const t of Object.keys(d!.thresholds)) expect(doc, t).toContain(t);
   });
 });
+
+describe('QUIC connections are not judged by tls-missed-reuse', () => {
+  it('ngtcp2-h3-0rtt.pcap without keys: the first connection looks open (its CONNECTION_CLOSE is encrypted), yet no missed reuse is claimed', async () => {
+    const { analyzeFile } = await import('../../../core/src/engine.js');
+    const report = await analyzeFile(join(ROOT, 'samples/quic/ngtcp2-h3-0rtt.pcap'));
+    const quic = report.connections.filter((c) => c.transport === 'quic');
+    expect(quic.length).toBe(2);
+    expect(quic.every((c) => c.tls !== undefined && !c.tls.decrypted)).toBe(true);
+    const findings = detectAll(report);
+    expect(findings.filter((f) => f.kind === 'missed-reuse')).toEqual([]);
+    // What the capture does show stays: the second connection resumed the first's session.
+    expect(findings.some((f) => f.kind === 'tls-resumption' && f.connectionIds.includes(quic[1]!.id))).toBe(true);
+  });
+});
