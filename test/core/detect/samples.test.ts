@@ -63,6 +63,8 @@ const EXPECTED: Record<string, Expected[]> = {
   // requests are not visible, the TLS records show the same churn — tls-missed-reuse.ts).
   'bench-seed-https-clear.pcap': [{ id: 'missed-reuse/client-no-pool', connections: [0, 1], requests: [14] }],
   'bench-seed-https.pcap': [{ id: 'missed-reuse/client-no-pool', connections: [0, 1], requests: [] }],
+  // h2load --h1 -c 16: sixteen connections opened at once to one origin, ten past the budget of six.
+  'bench-seed-h1-requests.pcap': [{ id: 'excess-parallel-connections', connections: range(6, 15), requests: range(6, 15) }],
   // Hung request 2 (GET /f2.txt), its predecessor 1 and the upstream copy 0; nginx keepalive 4 s.
   'blind-relay.pcap': [{ id: 'blind-relay-hang', connections: [0, 1], requests: [2, 1, 0], cost: [3900, 30] }],
   'stale-race.pcap': [{ id: 'keepalive-policy/stale-connection-race', connections: [0, 1], requests: [2, 1], cost: [1.5, 1.5] }],
