@@ -29,6 +29,7 @@ import type {
   Report,
   Request,
   TlsInfo,
+  WhatIf,
 } from './model/types.js';
 import { createSession, type DetectSink, type SessionContext } from './protocols.js';
 import { KeyLog } from './tls/keylog.js';
@@ -478,7 +479,10 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
 }
 
 /** Analyse a capture into a whole Report (connections sorted by id, requests by id). */
-export async function analyzeFile(path: string, opts: AnalyzeOptions & { findings?: (r: Report) => Finding[] } = {}): Promise<Report> {
+export async function analyzeFile(
+  path: string,
+  opts: AnalyzeOptions & { findings?: (r: Report) => Finding[]; whatIf?: (r: Report) => WhatIf } = {},
+): Promise<Report> {
   const connections: Connection[] = [];
   const requests: Request[] = [];
   const { capture } = await analyzeStream(
@@ -489,5 +493,6 @@ export async function analyzeFile(path: string, opts: AnalyzeOptions & { finding
   connections.sort((a, b) => a.id - b.id);
   const report: Report = { wirefall: VERSION, capture, connections, requests, findings: [] };
   if (opts.findings) report.findings = opts.findings(report);
+  if (opts.whatIf) report.whatIf = opts.whatIf(report);
   return report;
 }

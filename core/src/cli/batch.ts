@@ -11,6 +11,7 @@ import type { CaptureInfo, Report } from '../model/types.js';
 import { jsonLine } from './json-out.js';
 import { releaseFifo } from '../capture/reader.js';
 import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
+import { whatIf } from '../whatif/whatif.js';
 
 export type OutputMode = 'report' | 'ndjson';
 
@@ -65,7 +66,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
   try {
     if (task.mode === 'report') {
       const keyLog = await keyLogOf(task);
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;

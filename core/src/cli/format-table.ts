@@ -3,13 +3,14 @@
  * close), its exchanges beneath, then findings. Plain text, no colours, stable column widths;
  * control characters from the capture are shown escaped (cli/escape.ts).
  */
-import type { Connection, Finding, Report, Request } from '../model/types.js';
+import type { Connection, Finding, Report, Request, WhatIfEstimate } from '../model/types.js';
 import { explainUndecrypted, tlsSummary } from '../tls/explain.js';
 import { QUIC_CONNECTION_ID_BASE } from '../quic/connection.js';
 import { terminalSafe } from './escape.js';
 import { endpointText as ep } from '../model/endpoint.js';
 import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
 import { harTotalTime } from '../model/phases.js';
+import { WHATIF_GENERAL_ASSUMPTIONS } from '../whatif/whatif.js';
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined || v < 0) return '-';
@@ -134,6 +135,45 @@ export function formatTable(report: Report): string {
     for (const f of report.findings) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
     out.push('', `Findings: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}`);
   }
+  if (report.whatIf && report.whatIf.reuse.requests > 0) out.push('', ...whatIfLines(report));
   // Captured text (hosts, URLs, SNI, evidence, file names) reaches the terminal only escaped.
   return out.map(terminalSafe).join('\n') + '\n';
+}
+
+/** Rows per policy kept in the table (the JSON has them all, up to MAX_WHATIF_ORIGINS). */
+const WHATIF_TABLE_ORIGINS = 5;
+
+function estimateLine(e: WhatIfEstimate, indent: string): string {
+  const h = e.handshakesAvoided;
+  const pct = e.savedPct >= 0.05 ? `, ${e.savedPct.toFixed(1)}%` : '';
+  const hs = h.tcp ? `, ${h.tcp} TCP${h.tls ? ` + ${h.tls} TLS` : ''} handshake${h.tcp + h.tls === 1 ? '' : 's'} avoided (${ms(h.ms)})` : '';
+  return `${indent}${ms(e.measuredMs)} → ${ms(e.estimatedMs)} (saved ${ms(e.savedMs)}${pct}); ${e.connections} → ${e.estimatedConnections} connections${hs}`;
+}
+
+/** The what-if section: measured vs estimated end-to-end time per policy and origin, and its assumptions. */
+export function whatIfLines(report: Report): string[] {
+  const w = report.whatIf!;
+  const out = ['What if (replayed on this capture’s own timings; estimates, not measurements):'];
+  const assumptions: string[] = [];
+  for (const [name, e] of [
+    ['reuse', w.reuse],
+    ['h2', w.h2],
+  ] as const) {
+    if (e.requests === 0) continue;
+    const title = name === 'reuse' ? 'with connection reuse' : 'with one HTTP/2 connection per HTTP/1.x origin';
+    out.push(`  ${title}: ${estimateLine(e, '')} · confidence ${Math.round(e.confidence * 100)}%`);
+    const rows = e.perOrigin.filter((o) => o.savedMs > 0 || e.perOrigin.length === 1);
+    if (e.perOrigin.length > 1) {
+      for (const o of rows.slice(0, WHATIF_TABLE_ORIGINS)) {
+        out.push(`    ${o.client} → ${o.origin}: ${estimateLine({ ...e, ...o, savedPct: o.measuredMs > 0 ? (100 * o.savedMs) / o.measuredMs : 0 }, '')}`);
+      }
+      const more = rows.length - WHATIF_TABLE_ORIGINS + e.originsOmitted;
+      if (more > 0) out.push(`    … ${more} more origins`);
+    }
+    for (const a of e.assumptions) if (!WHATIF_GENERAL_ASSUMPTIONS[name].includes(a) && !assumptions.includes(a)) assumptions.push(a);
+  }
+  // The assumptions every estimate makes are in the JSON; the table shows those this capture raised.
+  for (const a of assumptions) out.push(`    note: ${a}`);
+  out.push('    (slow start modelled from RTT and sizes, server wait and transfers kept as measured: whatIf.*.assumptions in --format json)');
+  return out;
 }

@@ -454,4 +454,65 @@ export interface Report {
   connections: Connection[];
   requests: Request[];
   findings: Finding[];
+  /** What-if estimates (core/src/whatif/whatif.ts): the same traffic under another connection policy. */
+  whatIf?: WhatIf;
+}
+
+/* What-if estimates (issue 16): computed by core/src/whatif/whatif.ts, documented there. */
+export type WhatIfPolicy = 'reuse' | 'h2';
+
+export interface WhatIfHandshakes {
+  /** TCP handshakes avoided (connections not opened). */
+  tcp: number;
+  /** TLS handshakes avoided among them. */
+  tls: number;
+  /** Their measured handshake time, summed (TCP + TLS). */
+  ms: number;
+}
+
+export interface WhatIfOrigin {
+  client: string;
+  /** "a.example (10.0.0.2:443)": SNI over TLS, the Host over cleartext (when it is not the address itself). */
+  origin: string;
+  protocol: string;
+  requests: number;
+  connections: number;
+  estimatedConnections: number;
+  handshakesAvoided: WhatIfHandshakes;
+  /** Smallest measured TCP handshake of the origin's connections (≈ one round trip); -1 unknown. */
+  rttMs: number;
+  /** Time of the first need (first SYN) of the group. */
+  startTime: number;
+  measuredMs: number;
+  estimatedMs: number;
+  savedMs: number;
+  /** Requests kept at their measured times (no response end). */
+  unplacedRequests: number;
+  /** Gaps between a response and the client's next request (or its new connection's SYN), kept in the estimate as think time. */
+  thinkMs: number;
+}
+
+export interface WhatIfEstimate {
+  policy: WhatIfPolicy;
+  /** End-to-end client time (first SYN to last response byte) of the requests covered, measured. */
+  measuredMs: number;
+  estimatedMs: number;
+  savedMs: number;
+  /** savedMs / measuredMs in percent (0 when nothing measured). */
+  savedPct: number;
+  /** Share (0–1) of the covered requests placed from measured times (the rest kept as measured). */
+  confidence: number;
+  requests: number;
+  connections: number;
+  estimatedConnections: number;
+  handshakesAvoided: WhatIfHandshakes;
+  assumptions: string[];
+  perOrigin: WhatIfOrigin[];
+  originsOmitted: number;
+}
+
+export interface WhatIf {
+  reuse: WhatIfEstimate;
+  /** Only HTTP/1.x origins are covered. */
+  h2: WhatIfEstimate;
 }
