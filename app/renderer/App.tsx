@@ -122,7 +122,7 @@ export function App({ api }: { api: WirefallApi }) {
         <span className="brand">wirefall</span>
         {docs.map((d) => (
           <div key={d.id} role="tab" aria-selected={d.id === active} className={`tab${d.id === active ? ' active' : ''}`} onClick={() => setActive(d.id)} title={d.path ?? d.title}>
-            <span className={`tab-state ${d.state}`} />
+            <span className={`tab-state ${d.state}${models[d.id]?.capture.error ? ' damaged' : ''}`} title={models[d.id]?.capture.error ? `damaged capture: ${models[d.id]!.capture.error!.message}` : d.state} />
             {d.title}
             {host?.kind === 'electron' && (
               <button
@@ -258,7 +258,7 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
   const detailConn = selectedRow ? selectedRow.connectionId : selectedConn;
 
   return (
-    <div className={`doc${showFindings ? ' with-findings' : ''}${selectedRow || selectedConn !== null ? ' with-details' : ''}`}>
+    <div className={`doc${model.capture.error ? ' with-damage' : ''}${showFindings ? ' with-findings' : ''}${selectedRow || selectedConn !== null ? ' with-details' : ''}`}>
       <Toolbar
         filter={filter}
         setFilter={setFilter}
@@ -278,6 +278,12 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
         }
         exportInMenu={host?.kind === 'electron'}
       />
+      {model.capture.error && (
+        <div className="damage-banner" role="alert" data-testid="damage-banner">
+          Damaged capture ({model.capture.error.code}): {model.capture.error.message}.{' '}
+          <span className="muted">Everything read before the damage is shown; exchanges cut off by it may look unanswered or incomplete.</span>
+        </div>
+      )}
       <Overview model={model} extent={extent} win={win} setWindow={setWindow} highlight={highlight} />
       <div className="main">
         <Grid

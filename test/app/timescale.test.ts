@@ -65,7 +65,7 @@ describe('connection lane layout', () => {
     expect(segs.some((s) => s.kind === 'handshake')).toBe(false);
   });
   it('gives phase bars at least a pixel', () => {
-    expect(phaseBars([['waiting', 10, 10.0001]], W, 1000)).toEqual([{ id: 'waiting', x: 10, w: 1 }]);
+    expect(phaseBars([['waiting', 10, 10.0001]], W, 1000)).toEqual([{ id: 'waiting', idx: 0, x: 10, w: 1 }]);
   });
 });
 

@@ -35,13 +35,25 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
       return body.result;
     },
     async exportDoc(doc: DocId, kind: ExportKind): Promise<ExportResult> {
-      const a = document.createElement('a');
-      a.href = `${base}/api/export?doc=${encodeURIComponent(doc)}&kind=${kind}&token=${encodeURIComponent(token)}`;
-      a.download = '';
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      return { saved: true, location: kind === 'har' ? 'HAR download' : 'report download' };
+      // Fetched first, so that a failure (409 "Invalid string length" on a huge capture, for
+      // instance) is reported instead of a download that silently never happens.
+      const res = await fetch(`${base}/api/export?doc=${encodeURIComponent(doc)}&kind=${kind}`, { headers: { 'X-Wirefall-Token': token } });
+      if (!res.ok) throw new Error(exportFailure(kind, res.status, await res.text().catch(() => '')));
+      const blob = await res.blob();
+      const name = attachmentName(res.headers.get('Content-Disposition')) ?? (kind === 'har' ? 'capture.har' : 'capture.wirefall.json');
+      const url = URL.createObjectURL(blob);
+      try {
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = name;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+      } finally {
+        // Revoked after the click has started the download.
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      }
+      return { saved: true, location: name };
     },
     subscribe(listener: (ev: ApiEvent) => void): () => void {
       const es = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`);
@@ -49,4 +61,17 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
       return () => es.close();
     },
   };
+}
+
+/** The user-facing message for a failed export. */
+export function exportFailure(kind: ExportKind, status: number, body: string): string {
+  const what = kind === 'har' ? 'HAR' : 'JSON report';
+  const why = body.trim().slice(0, 300) || `HTTP ${status}`;
+  return `Export failed: the ${what} could not be produced (${why})`;
+}
+
+/** The file name of a `Content-Disposition: attachment; filename="…"` header, if any. */
+export function attachmentName(header: string | null): string | null {
+  const m = header ? /filename="([^"]+)"/i.exec(header) : null;
+  return m ? m[1]! : null;
 }

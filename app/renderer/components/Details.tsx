@@ -183,6 +183,16 @@ export function TimingTab({ row }: { row: RequestRow }) {
         {row.startTime !== row.timingStartTime ? `, request sent at ${formatMs(row.startTime)}` : ''}
         {row.connectionReused ? ', on a reused connection' : ''}
       </p>
+      {row.pushed && (
+        <p className="timing-push" data-testid="timing-push">
+          Initiator: Push{row.pushed.promisedBy !== null ? ` / stream ${row.pushed.promisedBy}` : ''} (the server pushed this response; the browser sent no request)
+        </p>
+      )}
+      {row.noResponse && (
+        <p className="timing-no-response" data-testid="timing-no-response">
+          {row.noResponse.text}
+        </p>
+      )}
       <table className="timing-table">
         <tbody>
           {setup.length > 0 && (

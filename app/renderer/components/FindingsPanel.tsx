@@ -1,50 +1,99 @@
 import { useMemo } from 'react';
 import type { ViewModel } from '../../../core/src/view/api.js';
-import type { Severity } from '../../../core/src/model/types.js';
+import type { Finding, Severity } from '../../../core/src/model/types.js';
+import { combinedCost, groupFindings, type FindingGroup } from '../../../core/src/view/finding-groups.js';
 import { formatMs } from '../model/format.js';
 
 const SEV_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
-/** Findings grouped by kind; clicking one highlights its connections and requests. */
+/** What a total means: overlapping cases are not added up (core/src/view/finding-groups.ts). */
+function costTitle(c: { costMs: number; costSumMs: number; coveredMs: number }, n: number): string {
+  return n === 1
+    ? `cost of this case: ${formatMs(c.costSumMs)}`
+    : `Total without double counting: the smaller of the sum of the ${n} cases' costs (${formatMs(c.costSumMs)}) and the time covered by at least one of them (union of their time ranges, ${formatMs(c.coveredMs)}). Overlapping cases are counted once.`;
+}
+
+/**
+ * Findings by kind; within a kind, one card per kind + rule + connection set with a count, the
+ * worst case, the advice once and the cases inside. Clicking a case (or a card, for its worst case)
+ * highlights its connections and requests.
+ */
 export function FindingsPanel({ model, active, onSelect }: { model: ViewModel; active: number | null; onSelect(i: number): void }) {
-  const groups = useMemo(() => {
-    const m = new Map<string, number[]>();
-    model.findings.forEach((f, i) => {
-      const l = m.get(f.kind);
-      if (l) l.push(i);
-      else m.set(f.kind, [i]);
-    });
-    const worst = (l: number[]) => Math.min(...l.map((i) => SEV_ORDER[model.findings[i]!.severity]));
-    return [...m.entries()].sort((a, b) => worst(a[1]) - worst(b[1]) || b[1].length - a[1].length);
+  const kinds = useMemo(() => {
+    const m = new Map<string, FindingGroup[]>();
+    for (const g of groupFindings(model.findings)) {
+      const l = m.get(g.kind);
+      if (l) l.push(g);
+      else m.set(g.kind, [g]);
+    }
+    const worst = (l: FindingGroup[]) => Math.min(...l.map((g) => SEV_ORDER[g.severity]));
+    const count = (l: FindingGroup[]) => l.reduce((n, g) => n + g.findings.length, 0);
+    return [...m.entries()]
+      .map(([kind, groups]) => ({ kind, groups, count: count(groups), cost: combinedCost(groups.flatMap((g) => g.findings.map((i) => model.findings[i]!))) }))
+      .sort((a, b) => worst(a.groups) - worst(b.groups) || b.count - a.count);
   }, [model]);
   return (
     <section className="findings" aria-label="Findings" data-testid="findings">
-      {groups.length === 0 && <div className="empty">No findings.</div>}
-      {groups.map(([kind, list]) => {
-        const cost = list.reduce((s, i) => s + Math.max(0, model.findings[i]!.costMs ?? 0), 0);
-        return (
-          <div key={kind} className="finding-group">
-            <h3>
-              {kind} <span className="muted">×{list.length}</span>
-              {cost > 0 && <span className="cost">≈{formatMs(cost)} total</span>}
-            </h3>
-            {list.map((i) => {
-              const f = model.findings[i]!;
-              return (
-                <div key={i} className={`finding sev-${f.severity}${active === i ? ' active' : ''}`} role="button" tabIndex={0} data-finding-index={i} onClick={() => onSelect(i)} onKeyDown={(e) => e.key === 'Enter' && onSelect(i)}>
-                  <span className={`sev sev-${f.severity}`}>{f.severity}</span>
-                  <span className="summary">{f.summary}</span>
-                  {f.costMs !== undefined && f.costMs > 0 && <span className="cost">{formatMs(f.costMs)}</span>}
-                  <span className="muted refs">
-                    {f.connectionIds.length} conn · {f.requestIds.length} req
-                  </span>
-                  <div className="advice">{f.advice}</div>
-                </div>
-              );
-            })}
-          </div>
-        );
-      })}
+      {kinds.length === 0 && <div className="empty">No findings.</div>}
+      {kinds.map(({ kind, groups, count, cost }) => (
+        <div key={kind} className="finding-group" data-kind={kind}>
+          <h3>
+            {kind} <span className="muted">×{count}</span>
+            {cost.costMs > 0 && (
+              <span className="cost" data-testid="kind-cost" data-cost-ms={cost.costMs} title={costTitle(cost, count)}>
+                ≈{formatMs(cost.costMs)} total
+              </span>
+            )}
+          </h3>
+          {groups.map((g) => (g.findings.length === 1 ? <Case key={g.key} i={g.findings[0]!} f={model.findings[g.findings[0]!]!} active={active} onSelect={onSelect} withAdvice /> : <GroupCard key={g.key} g={g} model={model} active={active} onSelect={onSelect} />))}
+        </div>
+      ))}
     </section>
+  );
+}
+
+function Case({ i, f, active, onSelect, withAdvice }: { i: number; f: Finding; active: number | null; onSelect(i: number): void; withAdvice: boolean }) {
+  return (
+    <div className={`finding sev-${f.severity}${active === i ? ' active' : ''}`} role="button" tabIndex={0} data-finding-index={i} onClick={() => onSelect(i)} onKeyDown={(e) => e.key === 'Enter' && onSelect(i)}>
+      <span className={`sev sev-${f.severity}`}>{f.severity}</span>
+      <span className="summary">{f.summary}</span>
+      {f.costMs !== undefined && f.costMs > 0 && <span className="cost">{formatMs(f.costMs)}</span>}
+      <span className="muted refs">
+        {f.connectionIds.length} conn · {f.requestIds.length} req
+      </span>
+      {withAdvice && <div className="advice">{f.advice}</div>}
+    </div>
+  );
+}
+
+function GroupCard({ g, model, active, onSelect }: { g: FindingGroup; model: ViewModel; active: number | null; onSelect(i: number): void }) {
+  const worst = model.findings[g.worst]!;
+  const n = g.findings.length;
+  const conns = g.connectionIds.length === 0 ? '' : g.connectionIds.length <= 3 ? ` on connection${g.connectionIds.length === 1 ? '' : 's'} ${g.connectionIds.map((c) => `#${c}`).join(', ')}` : ` on ${g.connectionIds.length} connections`;
+  return (
+    <div className={`finding-card sev-${g.severity}`} data-testid="finding-card" data-count={n}>
+      <div className={`finding card-head${g.findings.includes(active ?? -1) ? ' active' : ''}`} role="button" tabIndex={0} title="Select the worst case" onClick={() => onSelect(g.worst)} onKeyDown={(e) => e.key === 'Enter' && onSelect(g.worst)}>
+        <span className={`sev sev-${g.severity}`}>{g.severity}</span>
+        <span className="count" data-testid="finding-count">
+          {n}×
+        </span>
+        <span className="summary">
+          {g.rule ?? g.kind}
+          {conns} — worst: {worst.summary}
+        </span>
+        {g.costMs > 0 && (
+          <span className="cost" data-testid="group-cost" data-cost-ms={g.costMs} title={costTitle(g, n)}>
+            ≈{formatMs(g.costMs)} total
+          </span>
+        )}
+        <div className="advice">{worst.advice}</div>
+      </div>
+      <details className="cases" open={n <= 3}>
+        <summary>{n} cases</summary>
+        {g.findings.map((i) => (
+          <Case key={i} i={i} f={model.findings[i]!} active={active} onSelect={onSelect} withAdvice={false} />
+        ))}
+      </details>
+    </div>
   );
 }

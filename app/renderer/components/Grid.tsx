@@ -271,6 +271,11 @@ function cellContent(key: SortKey, req: RequestRow) {
       return (
         <>
           {req.findings.length > 0 && <span className="finding-dot" title={`${req.findings.length} finding(s)`} />}
+          {req.pushed && (
+            <span className="push-badge" data-testid="push-badge" title={`Server push${req.pushed.promisedBy !== null ? `, promised on stream ${req.pushed.promisedBy}` : ''}`}>
+              Push
+            </span>
+          )}
           {req.name}
         </>
       );
@@ -296,8 +301,8 @@ function cellContent(key: SortKey, req: RequestRow) {
 }
 
 function cellTitle(key: SortKey, req: RequestRow): string | undefined {
-  if (key === 'name') return req.url;
-  if (key === 'status') return req.statusText;
+  if (key === 'name') return req.pushed ? `${req.url}\nPush${req.pushed.promisedBy !== null ? ` / stream ${req.pushed.promisedBy}` : ''}` : req.url;
+  if (key === 'status') return req.noResponse ? req.noResponse.text : req.statusText;
   if (key === 'protocol') return req.responseHttpVersion ? `request ${req.httpVersion}, response ${req.responseHttpVersion}` : req.httpVersion;
   if (key === 'index') return req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection';
   return undefined;
@@ -326,10 +331,20 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
           {cellContent(c.key, req)}
         </div>
       ))}
-      <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n')}>
-        {bars.map((b, i) => (
-          <span key={i} className={`bar${PHASE_STYLES[b.id].thin ? ' thin' : ''}`} data-phase={b.id} style={{ left: b.x, width: b.w, background: PHASE_STYLES[b.id].color }} />
-        ))}
+      <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n') + (req.noResponse ? `\n${req.noResponse.text}` : '')}>
+        {bars.map((b, i) => {
+          // The unanswered wait is the last phase (core adds it): drawn in the "no response" style.
+          const hung = req.noResponse !== undefined && b.idx === req.phases.length - 1;
+          return (
+            <span
+              key={i}
+              className={`bar${PHASE_STYLES[b.id].thin ? ' thin' : ''}${hung ? ' no-response' : ''}`}
+              data-phase={b.id}
+              {...(hung ? { 'data-testid': 'no-response-bar', title: req.noResponse!.text } : {})}
+              style={{ left: b.x, width: b.w, background: hung ? undefined : PHASE_STYLES[b.id].color }}
+            />
+          );
+        })}
       </div>
     </div>
   );
@@ -338,12 +353,13 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
 const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; fixedW: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
   const segs = laneLayout(conn, win, wfW);
   // Request activity on the lane (request start → end); overlapping spans show pipelining / h2 concurrency.
-  const spans: { x: number; w: number; id: number }[] = [];
+  const spans: { x: number; w: number; id: number; hung?: string | undefined }[] = [];
   for (const rid of conn.requestIds) {
     const r = model.requests[rid];
-    if (!r || r.endTime < win.t0 || r.startTime > win.t1) continue;
+    const end = r?.noResponse ? r.noResponse.endTime : r?.endTime;
+    if (!r || end === undefined || end < win.t0 || r.startTime > win.t1) continue;
     const x = xOf(r.startTime, win, wfW);
-    spans.push({ x: Math.max(-2, x), w: Math.max(2, Math.min(wfW + 2, xOf(r.endTime, win, wfW)) - Math.max(-2, x)), id: rid });
+    spans.push({ x: Math.max(-2, x), w: Math.max(2, Math.min(wfW + 2, xOf(end, win, wfW)) - Math.max(-2, x)), id: rid, hung: r.noResponse?.text });
     if (spans.length > 2000) break;
   }
   const fixedLabel = `#${conn.id} ${endpointText(conn.client)} → ${endpointText(conn.server)} · ${conn.protocol}${conn.tlsShort ? ` · ${conn.tlsShort}` : ''} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
@@ -361,7 +377,7 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
             <span key={`s${i}`} className={`seg seg-${s.kind}`} style={{ left: s.x, width: s.w }} title={s.label} />
           ))}
         {spans.map((s) => (
-          <span key={`a${s.id}`} className="seg seg-activity" style={{ left: s.x, width: s.w }} />
+          <span key={`a${s.id}`} className={`seg seg-activity${s.hung ? ' seg-no-response' : ''}`} style={{ left: s.x, width: s.w }} {...(s.hung ? { title: s.hung, 'data-testid': 'lane-no-response' } : {})} />
         ))}
         {segs
           .filter((s) => s.kind === 'idle')

@@ -95,6 +95,8 @@ function fmtShort(ms: number): string {
 
 export interface PhaseBar {
   id: PhaseId;
+  /** Index of the phase in the input list. */
+  idx: number;
   x: number;
   w: number;
 }
@@ -102,11 +104,12 @@ export interface PhaseBar {
 /** A request's phase bars in pixels (at least 1px each so short phases stay visible). */
 export function phaseBars(phases: readonly PhaseTuple[], w: TimeWindow, width: number): PhaseBar[] {
   const out: PhaseBar[] = [];
-  for (const [id, s, e] of phases) {
+  for (let idx = 0; idx < phases.length; idx++) {
+    const [id, s, e] = phases[idx]!;
     if (e < w.t0 || s > w.t1) continue;
     const x = xOf(s, w, width);
     const [cx, cw] = clip(x, Math.max(1, xOf(e, w, width) - x), width);
-    out.push({ id, x: cx, w: cw });
+    out.push({ id, idx, x: cx, w: cw });
   }
   return out;
 }

@@ -8,7 +8,7 @@
  * so that startedDateTime + timings lines up with the capture (as in DevTools' HAR).
  */
 import type { Finding, Header, Report, Request } from './types.js';
-import { harTimings, harTotalTime, phases } from './phases.js';
+import { harTimings, harTotalTime, noResponseText, noResponseWait, phases } from './phases.js';
 
 export interface HarOptions {
   /** Emit one page for the whole capture and set every entry's `pageref` (default false). */
@@ -59,6 +59,9 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
   const start = list.length > 0 ? list[0].startTime : r.times.requestStartTime;
   const t = harTimings(r.times);
   const conn = report.connections.find((c) => c.id === r.connectionId);
+  // Never answered: it waited until the close (or the capture end); HAR counts that as `wait`.
+  const hung = noResponseWait(r, conn, report.capture.durationMs);
+  if (hung) t.wait = Math.max(0, t.wait) + (hung.endTime - hung.startTime);
   const mimeType = header(r.responseHeaders, 'content-type') ?? '';
   const decoded = r.sizes.responseBodyDecoded;
   const content: Record<string, unknown> = {
@@ -116,6 +119,11 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
   if (pageref !== undefined) e.pageref = pageref;
   if (conn) e.serverIPAddress = conn.server.ip;
   if (r.streamId !== undefined) e._streamId = r.streamId;
+  if (hung) e._noResponse = { until: hung.until === 'close' ? 'connection-close' : 'capture-end', closedBy: hung.closedBy, waitMs: hung.endTime - hung.startTime, text: noResponseText(hung) };
+  if (r.pushed) {
+    e._pushed = true;
+    if (typeof r.extra?.promisedBy === 'number') e._promisedBy = r.extra.promisedBy;
+  }
   return e;
 }
 

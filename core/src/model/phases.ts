@@ -122,3 +122,44 @@ export function harTotalTime(t: HarTimings): number {
   for (const v of [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive]) if (v > 0) total += v;
   return total;
 }
+
+/**
+ * A request that was sent but never answered (no response byte seen): it waited from its last
+ * request byte until the connection closed or, if it never closed, the capture ended. That wait is
+ * not idle time on the connection; the waterfall draws it as a "no response" bar, the Timing tab and
+ * HAR count it as waiting. Null when a response started, or for a reset HTTP/2-3 stream.
+ */
+export interface NoResponseWait {
+  startTime: number;
+  endTime: number;
+  /** What ended the wait: the connection's FIN/RST, or the end of the capture. */
+  until: 'close' | 'capture-end';
+  /** Who closed the connection, when `until` is 'close'. */
+  closedBy: 'client' | 'server' | null;
+}
+
+export function noResponseWait(
+  r: { times: RequestTimes; status: number | null; state: string; streamId?: number | undefined },
+  conn: { close: { time: number | null; by: 'client' | 'server' | null } } | undefined,
+  captureEndMs: number,
+): NoResponseWait | null {
+  const t = r.times;
+  // HTTP/1.x: an exchange left unanswered ('no-response'), or cut by a close or RST ('aborted',
+  // 'reset'), waited until the connection ended. A reset HTTP/2-3 stream (RST_STREAM) ended at a
+  // time of its own, not at the connection's close: only 'no-response' streams qualify.
+  const ok = r.state === 'no-response' || (r.streamId === undefined && (r.state === 'aborted' || r.state === 'reset'));
+  if (!ok || r.status !== null || known(t.responseStartTime) || !known(t.requestStartTime)) return null;
+  const start = known(t.requestEndTime) ? Math.max(t.requestStartTime, t.requestEndTime) : t.requestStartTime;
+  const closeT = conn?.close.time;
+  if (known(closeT) && closeT >= start) return { startTime: start, endTime: closeT, until: 'close', closedBy: conn!.close.by };
+  if (known(captureEndMs) && captureEndMs >= start) return { startTime: start, endTime: captureEndMs, until: 'capture-end', closedBy: null };
+  return null;
+}
+
+/** "no response — connection closed by the server after 3.90 s" (or "… capture ended after …"). */
+export function noResponseText(w: NoResponseWait): string {
+  const ms = w.endTime - w.startTime;
+  const d = ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  if (w.until === 'capture-end') return `no response — capture ended after ${d}`;
+  return `no response — connection closed${w.closedBy ? ` by the ${w.closedBy}` : ''} after ${d}`;
+}

@@ -95,6 +95,14 @@ export interface RequestRow {
   pipelined: boolean;
   connectionReused: boolean;
   state: ExchangeState;
+  /**
+   * Sent but never answered (model/phases.ts noResponseWait): it waited from its last request byte
+   * to the connection's close or the capture end. `phases` ends with that wait as 'waiting', and
+   * `durationMs` includes it; the connection's `idle` leaves it out.
+   */
+  noResponse?: { startTime: number; endTime: number; until: 'close' | 'capture-end'; text: string };
+  /** A server-pushed stream (RFC 9113 §8.4), with the stream whose PUSH_PROMISE announced it. */
+  pushed?: { promisedBy: number | null };
   /** Indices into ViewModel.findings that name this request. */
   findings: number[];
 }

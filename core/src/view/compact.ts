@@ -3,9 +3,9 @@
  * Pure; phases come from model/phases.ts (the one place they are computed).
  */
 import { explainUndecrypted, tlsShort, tlsSummary } from '../tls/explain.js';
-import type { Connection, Phase, Report, Request, RequestTimes } from '../model/types.js';
+import type { Connection, IdlePeriod, Phase, Report, Request, RequestTimes } from '../model/types.js';
 import { endpointText } from '../model/endpoint.js';
-import { phaseSpan } from '../model/phases.js';
+import { noResponseText, noResponseWait, phaseSpan } from '../model/phases.js';
 import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
 
 /** DevTools' Name column: the last path segment plus query, or the host for "/". */
@@ -55,13 +55,17 @@ export function protocolLabel(r: Request): string {
   return resp ? `${r.httpVersion} → ${resp}` : r.httpVersion;
 }
 
-export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn): RequestRow {
+export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn, captureEndMs = Number.NaN): RequestRow {
   const { name, host } = requestName(r.url, r.target);
   const end = lastTime(r);
   const list = phases(r.times);
   const ph: PhaseTuple[] = list.map((p) => [p.name, p.startTime, p.endTime]);
+  // An unanswered request waited until the close (or the capture end): that wait is its last phase.
+  const wait = noResponseWait(r, c, captureEndMs);
+  if (wait) ph.push(['waiting', ph.length > 0 ? Math.max(ph[ph.length - 1]![2], wait.startTime) : wait.startTime, wait.endTime]);
   // DevTools' Time is the whole span of the phases (connection setup included), as the Timing tab's Total.
-  const span = phaseSpan(list) ?? { startTime: r.times.requestStartTime, endTime: end };
+  const base = phaseSpan(list) ?? { startTime: r.times.requestStartTime, endTime: end };
+  const span = wait ? { startTime: Math.min(base.startTime, ph[0]![1]), endTime: Math.max(base.endTime, wait.endTime) } : base;
   const hasResponse = r.status !== null || r.times.responseStartTime !== null;
   const respVersion = responseHttpVersion(r);
   return {
@@ -88,11 +92,44 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
     pipelined: r.pipelined,
     connectionReused: r.connectionReused,
     state: r.state,
+    ...(wait ? { noResponse: { startTime: wait.startTime, endTime: wait.endTime, until: wait.until, text: noResponseText(wait) } } : {}),
+    ...(r.pushed ? { pushed: pushedBy(r) } : {}),
     findings,
   };
 }
 
-export function toConnectionRow(c: Connection, requestIds: number[], findings: number[], first?: Request): ConnectionRow {
+/** Server push (RFC 9113 §8.4): the stream whose PUSH_PROMISE announced this one, when known. */
+function pushedBy(r: Request): { promisedBy: number | null } {
+  const p = r.extra?.['promisedBy'];
+  return { promisedBy: typeof p === 'number' ? p : null };
+}
+
+/**
+ * The connection's idle periods minus the time a request was outstanding without an answer: a
+ * request waiting for a response that never came is waiting, not idle.
+ */
+export function idleWithoutWaits(idle: readonly IdlePeriod[], waits: readonly { startTime: number; endTime: number }[]): IdlePeriod[] {
+  if (waits.length === 0) return idle.slice();
+  const out: IdlePeriod[] = [];
+  for (const g of idle) {
+    let pieces: [number, number][] = [[g.startTime, g.endTime]];
+    for (const w of waits) {
+      const next: [number, number][] = [];
+      for (const [a, b] of pieces) {
+        if (w.endTime <= a || w.startTime >= b) next.push([a, b]);
+        else {
+          if (w.startTime > a) next.push([a, w.startTime]);
+          if (w.endTime < b) next.push([w.endTime, b]);
+        }
+      }
+      pieces = next;
+    }
+    for (const [a, b] of pieces) if (b > a) out.push(a === g.startTime && b === g.endTime ? g : { ...g, startTime: a, endTime: b, durationMs: b - a });
+  }
+  return out;
+}
+
+export function toConnectionRow(c: Connection, requestIds: number[], findings: number[], first?: Request, waits: readonly { startTime: number; endTime: number }[] = []): ConnectionRow {
   const ka = c.keepAlive;
   return {
     id: c.id,
@@ -116,7 +153,7 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
       reason: c.close.reason,
       ...(c.close.detail !== undefined ? { detail: c.close.detail } : {}),
     },
-    idle: c.idle,
+    idle: idleWithoutWaits(c.idle, waits),
     keepAlive: ka
       ? {
           defaultPersistent: ka.defaultPersistent,
@@ -143,6 +180,10 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
   });
   const reqIdsByConn = new Map<number, Request[]>();
   for (const r of report.requests) (reqIdsByConn.get(r.connectionId) ?? reqIdsByConn.set(r.connectionId, []).get(r.connectionId)!).push(r);
+  const captureEnd = report.capture.durationMs;
+  const requests = report.requests.map((r) => toRequestRow(r, connById.get(r.connectionId), reqFindings.get(r.id) ?? [], phases, captureEnd));
+  const waitsByConn = new Map<number, { startTime: number; endTime: number }[]>();
+  for (const row of requests) if (row.noResponse) (waitsByConn.get(row.connectionId) ?? waitsByConn.set(row.connectionId, []).get(row.connectionId)!).push(row.noResponse);
   return {
     doc,
     wirefall: report.wirefall,
@@ -154,9 +195,10 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
         reqs.map((r) => r.id),
         connFindings.get(c.id) ?? [],
         reqs[0],
+        waitsByConn.get(c.id) ?? [],
       );
     }),
-    requests: report.requests.map((r) => toRequestRow(r, connById.get(r.connectionId), reqFindings.get(r.id) ?? [], phases)),
+    requests,
     findings: report.findings,
   };
 }

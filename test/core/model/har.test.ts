@@ -100,7 +100,10 @@ describe('toHar(): HAR 1.2', () => {
     const unanswered = log.entries.find((e) => e._connectionId === 1)!;
     expect(unanswered.response).toMatchObject({ status: 0, headersSize: -1, bodySize: -1 });
     expect(unanswered._findings).toEqual([{ kind: 'no-reuse', severity: 'warning', summary: 'connection not reused' }]);
-    expect(unanswered.timings).toMatchObject({ wait: 0, receive: 0 });
+    // Never answered: it waited until the server closed the connection at 100 ms (issue 15).
+    expect(unanswered.timings).toMatchObject({ wait: 95, receive: 0 });
+    expect(unanswered.time).toBe(95);
+    expect(unanswered._noResponse).toMatchObject({ until: 'connection-close', closedBy: 'server', waitMs: 95 });
     const h2 = log.entries.find((e) => e._connectionId === 2)!;
     expect(h2._streamId).toBe(1);
     expect(h2.response.httpVersion).toBe('h2');
