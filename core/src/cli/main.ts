@@ -33,7 +33,8 @@ export const EXIT = {
   TERMINATED: 143,
 } as const;
 
-export const HELP = `wirefall ${VERSION} — HTTP connection behaviour (keep-alive, reuse, HTTP/2) in packet captures
+export const HELP = `wirefall ${VERSION} — HTTP connection behaviour (keep-alive, reuse, HTTP/1.x, HTTP/2, HTTP/3;
+TCP, TLS and QUIC) in packet captures
 
 Usage:
   wirefall analyze <capture...> [options]   connections, requests and findings
@@ -80,6 +81,9 @@ analyze options:
                                     faster: README, Benchmark says by how much)
 
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
+Connection ids: TCP connections are numbered as tshark's tcp.stream; QUIC connections from
+1000000000 on (transport "quic"), as tshark's quic.connection.number + 1000000000. Without keys,
+TLS and QUIC connections show their handshake facts (version, cipher suite, SNI, ALPN, resumption).
 
 Exit codes (a batch exits with the worst one among its files):
   0    success; also when the reader of standard output goes away (EPIPE, as in | head -1):
