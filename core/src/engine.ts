@@ -18,6 +18,7 @@ import { DnsTracker } from './dns/tracker.js';
 import { harTimings } from './model/phases.js';
 import type { ExchangeSink, RequestDraft } from './model/exchange.js';
 import type {
+  H2ConnectionFacts,
   Anomaly,
   AppProtocol,
   CaptureInfo,
@@ -89,6 +90,7 @@ class ConnectionApp implements ExchangeSink {
   reason?: { reason: CloseReason; detail: string };
   httpClose?: HttpCloseFacts;
   facts?: Record<string, unknown>;
+  h2Facts?: H2ConnectionFacts;
   tlsInfo?: TlsInfo;
   readonly anomalies: Anomaly[] = [];
   requestCount = 0;
@@ -122,6 +124,9 @@ class ConnectionApp implements ExchangeSink {
   }
   extra(facts: Record<string, unknown>): void {
     this.facts = { ...this.facts, ...facts };
+  }
+  h2(facts: H2ConnectionFacts): void {
+    this.h2Facts = facts;
   }
   tls(info: TlsInfo): void {
     this.tlsInfo = info;
@@ -332,6 +337,8 @@ class Engine implements RecordSink {
       lostBytes: d.lostBytes,
       anomalies: d.anomalies,
       upgrade: d.upgrade,
+      h2: d.h2,
+      http1: d.http1,
       extra: d.extra,
     } satisfies { [K in keyof Required<Request>]: Request[K] | undefined };
     this.outbox.push({ session: this.apps.get(conn.id)?.session ?? null, emit: () => this.handlers.onRequest?.(r) });
@@ -389,6 +396,7 @@ class Engine implements RecordSink {
     };
     if (app?.keep) conn.keepAlive = app.keep;
     if (app?.tlsInfo) conn.tls = app.tlsInfo;
+    if (app?.h2Facts) conn.h2 = app.h2Facts;
     if (app?.facts) conn.extra = app.facts;
     // After its requests: a connection record is handed out once everything on it is settled.
     this.outbox.push({ session: app?.session ?? null, emit: () => this.handlers.onConnection?.(conn) });

@@ -10,12 +10,12 @@ describe('HPACK annotations', () => {
     expect(hpackNote(null)).toBeUndefined();
   });
   it('align with the header list in either layout', () => {
-    expect(hpackNotes({ extra: { hpack: { request: { fields: [{ rep: 'indexed', index: 2, table: 'static' }] } } } }, 'request')).toEqual(['indexed static #2']);
-    expect(hpackNotes({ extra: { hpack: { responseHeaders: ['x'] } } }, 'response')).toEqual(['x']);
+    expect(hpackNotes({ h2: { hpack: { request: { fields: [{ rep: 'indexed', index: 2, table: 'static' }] } } } as never }, 'request')).toEqual(['indexed static #2']);
+    expect(hpackNotes({ h2: { hpack: { responseHeaders: ['x'] } } as never }, 'response')).toEqual(['x']);
     expect(hpackNotes({}, 'request')).toBeNull();
   });
   it('match fields to headers by name, in order', () => {
-    const extra = { hpack: { request: [{ name: ':method', rep: 'indexed', index: 2, table: 'static' }, { name: 'accept', rep: 'indexed', index: 19, table: 'static' }, { name: 'accept', rep: 'never-indexed' }] } };
-    expect(hpackNotes({ extra }, 'request', [{ name: 'Accept' }, { name: 'accept' }, { name: 'x-missing' }])).toEqual(['indexed static #19', 'literal, never indexed', undefined]);
+    const h2 = { hpack: { request: [{ name: ':method', rep: 'indexed', index: 2, table: 'static' }, { name: 'accept', rep: 'indexed', index: 19, table: 'static' }, { name: 'accept', rep: 'never-indexed' }] } };
+    expect(hpackNotes({ h2: h2 as never }, 'request', [{ name: 'Accept' }, { name: 'accept' }, { name: 'x-missing' }])).toEqual(['indexed static #19', 'literal, never indexed', undefined]);
   });
 });

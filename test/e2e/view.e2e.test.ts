@@ -205,13 +205,13 @@ describe.skipIf(skip)('wirefall view in Chromium', () => {
 
   it('annotates HTTP/2 headers with their HPACK representation', async () => {
     const report = await analyze('h2-two-connections.pcap');
-    const r = report.requests.find((x) => x.httpVersion === 'h2' && x.extra?.['hpack']);
+    const r = report.requests.find((x) => x.httpVersion === 'h2' && x.h2?.hpack);
     expect(r, 'an h2 request with HPACK facts').toBeDefined();
     const v = await openView(browser, { capturePath: sample('h2-two-connections.pcap') });
     try {
       await v.page.locator(`[data-request-id="${r!.id}"]`).click();
       const details = v.page.getByTestId('details');
-      const fields = (r!.extra!['hpack'] as { request: { rep: string }[] }).request;
+      const fields = r!.h2!.hpack.request;
       const noteLocator = details.locator('table.headers').last().locator('.hpack-note');
       // The details pane renders after the click resolves: wait for it rather than read at once.
       await expect.poll(() => noteLocator.count()).toBe(fields.length);

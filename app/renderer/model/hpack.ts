@@ -1,5 +1,5 @@
 /**
- * HPACK annotations for h2 headers in the Headers tab, from `request.extra.hpack` (the decoder's
+ * HPACK annotations for h2 headers in the Headers tab, from `request.h2.hpack` (the decoder's
  * per-field records, core/src/http2/hpack/decoder.ts DecodedField), aligned with the header list.
  */
 import type { Request } from '../../../core/src/model/types.js';
@@ -41,8 +41,9 @@ export function hpackNote(x: unknown): string | undefined {
  * Notes per header of `headers`, matched to the decoder's fields in order by name (so a header
  * list that omits or adds entries stays aligned), or null when the request has none.
  */
-export function hpackNotes(req: Pick<Request, 'extra'>, which: 'request' | 'response', headers?: readonly { name: string }[]): (string | undefined)[] | null {
-  const h = req.extra?.['hpack'] as Record<string, unknown> | undefined;
+export function hpackNotes(req: Pick<Request, 'h2'>, which: 'request' | 'response', headers?: readonly { name: string }[]): (string | undefined)[] | null {
+  // Typed as the session writes it, but read defensively: a report file may come from elsewhere.
+  const h = req.h2?.hpack as Record<string, unknown> | undefined;
   if (!h || typeof h !== 'object') return null;
   let list: unknown = h[`${which}Headers`] ?? h[which];
   if (list && typeof list === 'object' && !Array.isArray(list) && Array.isArray((list as { fields?: unknown }).fields)) list = (list as { fields: unknown[] }).fields;

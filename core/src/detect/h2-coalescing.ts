@@ -283,7 +283,7 @@ function finding(rule: Rule, items: Missed[], reqs: Map<number, Request[]>): Fin
   };
 }
 
-const H2_FACTS = ['h2.client.settings', 'h2.client.goaway', 'h2.server.settings', 'h2.server.goaway'];
+const H2_FACTS = ['client.settings', 'client.goaway', 'server.settings', 'server.goaway'];
 
 /**
  * Not streaming yet: a connection without a certificate of its own is judged with one seen on any
@@ -300,6 +300,6 @@ export const h2Coalescing: DetectorDef = defineDetector({
   name: 'h2-coalescing',
   kinds: ['missed-coalescing'],
   thresholds: THRESHOLDS,
-  reads: { orderedConnectionExtra: H2_FACTS },
+  reads: { orderedConnectionH2: H2_FACTS },
   stream,
 });

@@ -3,7 +3,7 @@
  * window, waiting for the receiver's WINDOW_UPDATE (RFC 9113 §5.2, §6.9).
  *
  * Signature. The HTTP/2 session replays both sides' windows from SETTINGS_INITIAL_WINDOW_SIZE,
- * DATA lengths and WINDOW_UPDATEs and records a *stall* (`extra.h2.flowControlStalls`) when a
+ * DATA lengths and WINDOW_UPDATEs and records a *stall* (`connection.h2.flowControlStalls`) when a
  * side's stream or connection window is ≤ 0 after one of its DATA frames while it has not ended
  * the stream, until the WINDOW_UPDATE that reopens it. Per connection and sending side this
  * detector takes the stalls that were followed by more DATA (so the sender did have more to send)
@@ -146,11 +146,11 @@ function initialWindow(c: Connection, receiver: Side): { value: number; time: nu
 }
 
 function windowUpdates(c: Connection, receiver: Side): number {
-  const f = (c.extra?.h2 as { [k: string]: { frames?: { byType?: Record<string, number> } } } | undefined)?.[receiver]?.frames?.byType;
+  const f = c.h2?.[receiver]?.frames?.byType;
   return f?.WINDOW_UPDATE ?? 0;
 }
 
-/** Per connection, as it completes: reads the session's `extra.h2` (stalls, SETTINGS, frame counts). */
+/** Per connection, as it completes: reads the session's `connection.h2` (stalls, SETTINGS, frame counts). */
 function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   const limit = threshold(opts.thresholds, 'h2FlowStallMs', THRESHOLDS.h2FlowStallMs.default);
   const frac = threshold(opts.thresholds, 'h2FlowStallFraction', THRESHOLDS.h2FlowStallFraction.default);

@@ -297,6 +297,6 @@ export const h2MissedReuse: DetectorDef = defineDetector({
   name: 'h2-missed-reuse',
   kinds: ['missed-reuse'],
   thresholds: THRESHOLDS,
-  reads: { orderedConnectionExtra: ['h2.client.settings', 'h2.client.goaway', 'h2.server.settings', 'h2.server.goaway'] },
+  reads: { orderedConnectionH2: ['client.settings', 'client.goaway', 'server.settings', 'server.goaway'] },
   stream,
 });

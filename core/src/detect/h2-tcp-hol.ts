@@ -150,7 +150,7 @@ function describeEpisode(e: HolEpisode, reqs: Map<number, Request>, floorMs: num
   );
 }
 
-/** Per connection, as it completes: reads the session's `extra.h2.tcpHol` and each stream's `extra.tcpHol`. */
+/** Per connection, as it completes: reads the session's `connection.h2.tcpHol` and each stream's `request.h2.tcpHol`. */
 function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   const limit = threshold(opts.thresholds, 'h2TcpHolMs', THRESHOLDS.h2TcpHolMs.default);
   const floor = threshold(opts.thresholds, 'h2TcpHolStreamFloorMs', THRESHOLDS.h2TcpHolStreamFloorMs.default);
@@ -234,6 +234,6 @@ export const h2TcpHol: DetectorDef = defineDetector({
   name: 'h2-tcp-hol',
   kinds: ['hol-stall'],
   thresholds: THRESHOLDS,
-  reads: { requestExtra: ['tcpHol'] },
+  reads: { requestH2: ['tcpHol'] },
   stream,
 });

@@ -1,6 +1,6 @@
 /**
- * Helpers shared by the HTTP/2 detectors (h2-*.ts): reading `connection.extra.h2` and the
- * per-stream `request.extra` records the HTTP/2 session writes (see core/src/http2/README.md).
+ * Helpers shared by the HTTP/2 detectors (h2-*.ts): reading `connection.h2` and the
+ * per-stream `request.h2` records the HTTP/2 session writes (see core/src/http2/README.md).
  * Pure functions of the Report.
  */
 import type { FlowControlStall } from '../http2/session.js';
@@ -13,7 +13,7 @@ export function isH2(c: Connection): boolean {
   return c.protocol === 'h2' || c.protocol === 'h2c';
 }
 
-/** The facts the HTTP/2 session recorded at connection close (absent for other protocols). */
+/** The part of `connection.h2` the detectors read (a slim connection carries only the picked paths). */
 export interface H2Facts {
   tcpHol?: { client: DirectionHol; server: DirectionHol };
   flowControlStalls?: FlowControlStall[];
@@ -24,13 +24,11 @@ export interface H2Facts {
 }
 
 export function h2Facts(c: Connection): H2Facts | undefined {
-  const h2 = c.extra?.h2;
-  return h2 && typeof h2 === 'object' ? (h2 as H2Facts) : undefined;
+  return c.h2;
 }
 
 export function streamHol(r: Request): { request?: StreamHol; response?: StreamHol } | undefined {
-  const h = r.extra?.tcpHol;
-  return h && typeof h === 'object' ? (h as { request?: StreamHol; response?: StreamHol }) : undefined;
+  return r.h2?.tcpHol;
 }
 
 /** Requests of each connection by HTTP/2 stream id. */

@@ -44,7 +44,7 @@
  * past MAX_DETECT_PENDING_RECORDS, hands a connection in after later ones were judged — counted as
  * `detectLateConnections`, and its cross-connection findings may then differ from `detectAll`'s.
  */
-import type { Connection, Finding, Header, Report, Request } from '../model/types.js';
+import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Report, Request } from '../model/types.js';
 import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
 
@@ -54,15 +54,15 @@ export interface DetectorReads {
   requestHeaders?: readonly string[];
   /** Response header names (lower case). */
   responseHeaders?: readonly string[];
-  /** `request.extra` keys. */
-  requestExtra?: readonly string[];
+  /** `request.h2` keys (the other protocol facts of requests are not kept). */
+  requestH2?: readonly (keyof H2RequestFacts)[];
   /** `request.url` (only kept when the request has no Host / :authority header). */
   url?: boolean;
   /**
-   * Paths into `connection.extra` read by `onOrdered` (dotted: 'h2.server.settings'); the
-   * connection handed to `onConnection` is whole.
+   * Paths into `connection.h2` read by `onOrdered` (dotted: 'server.settings'); the connection
+   * handed to `onConnection` is whole (a slim one has no `extra`).
    */
-  orderedConnectionExtra?: readonly string[];
+  orderedConnectionH2?: readonly string[];
 }
 
 export type FindingSink = (f: Finding) => void;
@@ -106,18 +106,18 @@ const NO_STATS = Object.freeze({ packets: 0, frameBytes: 0, payloadBytes: 0, del
 export interface MergedReads {
   requestHeaders: Set<string>;
   responseHeaders: Set<string>;
-  requestExtra: readonly string[];
+  requestH2: readonly string[];
   url: boolean;
-  orderedConnectionExtra: readonly string[];
+  orderedConnectionH2: readonly string[];
 }
 
 export function mergeReads(all: readonly DetectorReads[]): MergedReads {
   return {
     requestHeaders: new Set(all.flatMap((r) => r.requestHeaders ?? [])),
     responseHeaders: new Set(all.flatMap((r) => r.responseHeaders ?? [])),
-    requestExtra: [...new Set(all.flatMap((r) => r.requestExtra ?? []))],
+    requestH2: [...new Set(all.flatMap((r) => r.requestH2 ?? []))],
     url: all.some((r) => r.url),
-    orderedConnectionExtra: [...new Set(all.flatMap((r) => r.orderedConnectionExtra ?? []))],
+    orderedConnectionH2: [...new Set(all.flatMap((r) => r.orderedConnectionH2 ?? []))],
   };
 }
 
@@ -163,7 +163,7 @@ function keepHeaders(hs: Header[], names: Set<string>, strings: Strings): Header
 }
 
 /** The parts of `o` at the given dotted paths (intermediate objects kept as present). */
-export function pick(o: Record<string, unknown> | undefined, paths: readonly string[]): Record<string, unknown> | undefined {
+export function pick(o: object | undefined, paths: readonly string[]): Record<string, unknown> | undefined {
   if (!o || !paths.length) return undefined;
   let out: Record<string, unknown> | undefined;
   for (const p of paths) {
@@ -217,13 +217,15 @@ export function slimRequest(r: Request, reads: MergedReads, strings: Strings = n
     lostBytes: r.lostBytes,
     anomalies: NO_ANOMALIES,
     upgrade: r.upgrade,
-    extra: pick(r.extra, reads.requestExtra),
+    h2: pick(r.h2, reads.requestH2) as H2RequestFacts | undefined,
+    http1: undefined,
+    extra: undefined,
   };
 }
 
-/** A copy of `c` for cross-connection state: no counters, anomalies, QUIC details or extra beyond `paths`. */
+/** A copy of `c` for cross-connection state: no counters, anomalies, QUIC details, `extra`, nor `h2` beyond `paths`. */
 export function slimConnection(c: Connection, paths: readonly string[]): Connection {
-  return { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, extra: pick(c.extra, paths) };
+  return { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, h2: pick(c.h2, paths) as H2ConnectionFacts | undefined, extra: undefined };
 }
 
 interface Held {
@@ -334,7 +336,7 @@ export class DetectStream {
     // Without an `onOrdered` detector only the place is held: the windows of the others (relay
     // legs, retries) follow the watermark, which the early release below keeps moving.
     const n = 1 + reqs.length;
-    if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionExtra) : c, reqs, at, n });
+    if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionH2) : c, reqs, at, n });
     else this.order.push({ c: { id: c.id } as Connection, reqs: [], at, n });
     this.held += n;
     const max = this.ctx.limits?.pending ?? MAX_DETECT_PENDING_RECORDS;
@@ -401,7 +403,7 @@ export function fallback(
   keep: (c: Connection) => boolean,
   emit: FindingSink,
   ctx: StreamContext,
-  connectionExtra: readonly string[],
+  connectionH2: readonly string[],
 ): StreamingDetector {
   let conns: Connection[] = [];
   let reqs: Request[] = [];
@@ -409,7 +411,7 @@ export function fallback(
   return {
     onConnection(c, requests) {
       if (over || !keep(c)) return;
-      conns.push(ctx.bounded ? slimConnection(c, connectionExtra) : c);
+      conns.push(ctx.bounded ? slimConnection(c, connectionH2) : c);
       for (const r of requests) reqs.push(r);
       if (ctx.bounded && conns.length + reqs.length > (ctx.limits?.fallback ?? MAX_DETECT_FALLBACK_RECORDS)) {
         over = true;

@@ -27,7 +27,7 @@
 import { Buffer } from 'node:buffer';
 import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
-import type { Anomaly, AppProtocol, ExchangeState, Header, KeepAliveContract, Side } from '../model/types.js';
+import type { Anomaly, AppProtocol, DeliveredTimes, ExchangeState, Header, Http1RequestFacts, KeepAliveContract, Side } from '../model/types.js';
 import { BodyDecoder, MAX_BODY_KEEP, contentCoding } from './decode.js';
 import { connectionTokens, parseKeepAlive, persistsAfter, atLeast11, type HttpCloseFacts } from './keepalive.js';
 import { TCHAR, looksLikeHttp1Request, looksLikeHttp1Response } from './sniff.js';
@@ -108,7 +108,7 @@ export interface Http1SessionOptions {
   onUpgrade?: (kind: string, handoff: UpgradeHandoff) => StreamSink | null;
   /** Decode gzip/deflate/br bodies to count decoded bytes (default true). */
   decodeBodies?: boolean;
-  /** Keep up to this many decoded body bytes per response in `extra.body` (base64), ≤ MAX_BODY_KEEP. */
+  /** Keep up to this many decoded body bytes per response in `request.http1.body` (base64), ≤ MAX_BODY_KEEP. */
   keepBodyBytes?: number;
   /** The capture's counters (`capture.counters`): limits hit are counted there too. */
   count?: (name: string, n?: number) => void;
@@ -1153,9 +1153,9 @@ export class Http1Session implements StreamSink {
         if (r.failure && r.failure !== 'gap')
           (draft?.anomalies ?? ex.anomalies).push({ code: HTTP1_ANOMALY.DECODE_FAILED, detail: `${r.failure}${r.error ? `: ${r.error}` : ''}` });
         if (draft) {
-          // In place: the engine copies drafts shallowly, so `sizes` and `extra` are shared with it.
+          // In place: the engine copies drafts shallowly, so `sizes` and `http1` are shared with it.
           draft.sizes.responseBodyDecoded = r.decoded;
-          if (r.kept && draft.extra) Object.assign(draft.extra, { body: r.kept.toString('base64'), bodyTruncated: r.keptTruncated });
+          if (r.kept && draft.http1) Object.assign(draft.http1, { body: r.kept.toString('base64'), bodyTruncated: r.keptTruncated });
         }
         ex.decoded = r.decoded;
         ex.keptResult = r.kept ? { body: r.kept.toString('base64'), truncated: r.keptTruncated ?? false } : undefined;
@@ -1472,20 +1472,20 @@ export class Http1Session implements StreamSink {
         : target.startsWith('/')
           ? `${this.info.scheme}://${host}${target}`
           : `${this.info.scheme}://${host}/${target === '*' ? '' : target}`;
-    const extra: Record<string, unknown> = {};
+    const facts: Http1RequestFacts = {};
     if (ex.dReqStart !== null || ex.dReqEnd !== null || ex.dRespStart !== null || ex.dRespEnd !== null) {
-      const dt: Record<string, number> = {};
+      const dt: DeliveredTimes = {};
       if (ex.dReqStart !== null) dt.requestStartTime = ex.dReqStart;
       if (ex.dReqEnd !== null) dt.requestEndTime = ex.dReqEnd;
       if (ex.dRespStart !== null) dt.responseStartTime = ex.dRespStart;
       if (ex.dRespEnd !== null && ex.respStart !== null) dt.responseEndTime = ex.dRespEnd;
-      extra.deliveredTimes = dt;
+      facts.deliveredTimes = dt;
     }
-    if (ex.respVersion && ex.respVersion !== ex.version) extra.responseHttpVersion = ex.respVersion;
-    if (ex.closeDelimited) extra.closeDelimited = true;
+    if (ex.respVersion && ex.respVersion !== ex.version) facts.responseHttpVersion = ex.respVersion;
+    if (ex.closeDelimited) facts.closeDelimited = true;
     if (ex.kept) {
-      extra.body = Buffer.concat(ex.kept).toString('base64');
-      extra.bodyTruncated = ex.respBody > ex.keptLen;
+      facts.body = Buffer.concat(ex.kept).toString('base64');
+      facts.bodyTruncated = ex.respBody > ex.keptLen;
     }
     const coding = ex.resp?.contentEncoding ?? null;
     const draft: RequestDraft = {
@@ -1537,11 +1537,11 @@ export class Http1Session implements StreamSink {
     if (ex.trailers) draft.trailers = ex.trailers;
     if (ex.upgrade !== undefined) draft.upgrade = ex.upgrade;
     if (ex.keptResult) {
-      extra.body = ex.keptResult.body;
-      extra.bodyTruncated = ex.keptResult.truncated;
+      facts.body = ex.keptResult.body;
+      facts.bodyTruncated = ex.keptResult.truncated;
     }
-    // A decoder still running fills `extra.body` later, into this same object.
-    if (Object.keys(extra).length || (ex.decoder && this.keep > 0)) draft.extra = extra;
+    // A decoder still running fills `http1.body` later, into this same object.
+    if (Object.keys(facts).length || (ex.decoder && this.keep > 0)) draft.http1 = facts;
     ex.emitted = draft;
     this.out.request(draft);
   }

@@ -43,7 +43,7 @@
  *     frame boundary on (a capture gap that is not inside one frame's payload).
  */
 import { exchangeTimes, type ExchangeSink, type RequestDraft } from '../model/exchange.js';
-import type { Anomaly, ExchangeState, Header, Side } from '../model/types.js';
+import type { Anomaly, ExchangeState, H2ConnectionFacts, H2FrameStats, H2RequestFacts, H2SideFacts, H2TableSnapshot, Header, HpackFieldNote, Side } from '../model/types.js';
 import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import {
   CLIENT_PREFACE_BYTES,
@@ -63,7 +63,7 @@ import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from '.
 import { TcpHolTracker } from './tcp-hol.js';
 import { MinHeap } from '../util/heap.js';
 
-/** Named limits (bounded memory per connection; overflow is counted in `extra.h2.dropped`). */
+/** Named limits (bounded memory per connection; overflow is counted in `connection.h2.dropped`). */
 export const MAX_WINDOW_SAMPLES = 1000;
 export const MAX_PING_SAMPLES = 256;
 export const MAX_TABLE_SNAPSHOTS = 256;
@@ -254,7 +254,7 @@ interface SideState {
   pings: Map<string, { time: number; packet: number }>;
   compression: CompressionStats;
   headerBlocks: number;
-  tableSnapshots: unknown[];
+  tableSnapshots: H2TableSnapshot[];
   /** HPACK entries forgotten so far (decoder.forgotten), and the anomaly that reports them. */
   forgottenSeen: number;
   forgottenAnomaly: Anomaly | null;
@@ -540,7 +540,7 @@ export class Http2Session implements StreamSink {
     }
     this.streams.clear();
     this.unended.client = this.unended.server = 0;
-    this.out.extra({ h2: this.connectionFacts() });
+    this.out.h2?.(this.connectionFacts());
   }
 
   // ---------------------------------------------------------------- frames
@@ -1392,7 +1392,7 @@ export class Http2Session implements StreamSink {
     if (st.informational.length) draft.informational = st.informational;
     if (resp.trailers) draft.trailers = resp.trailers;
     if (st.upgrade) draft.upgrade = st.upgrade;
-    const extra: Record<string, unknown> = {
+    const h2: H2RequestFacts = {
       hpack: {
         request: annotate(req.fields),
         response: annotate(resp.fields),
@@ -1403,15 +1403,15 @@ export class Http2Session implements StreamSink {
         response: { stalledMs: resp.stalledMs, stalls: resp.stalls },
       },
     };
-    if (Object.keys(st.delivered).length) extra.deliveredTimes = { ...st.delivered };
+    if (Object.keys(st.delivered).length) h2.deliveredTimes = { ...st.delivered };
     const holReq = this.hol.client.take(st.id);
     const holResp = this.hol.server.take(st.id);
-    if (holReq || holResp) extra.tcpHol = { ...(holReq ? { request: holReq } : {}), ...(holResp ? { response: holResp } : {}) };
-    if (st.rst) extra.rst = st.rst;
-    if (st.priority) extra.priority = st.priority;
-    if (st.promisedBy !== undefined) extra.promisedBy = st.promisedBy;
-    if (req.trailers) extra.requestTrailers = req.trailers;
-    draft.extra = extra;
+    if (holReq || holResp) h2.tcpHol = { ...(holReq ? { request: holReq } : {}), ...(holResp ? { response: holResp } : {}) };
+    if (st.rst) h2.rst = st.rst;
+    if (st.priority) h2.priority = st.priority;
+    if (st.promisedBy !== undefined) h2.promisedBy = st.promisedBy;
+    if (req.trailers) h2.requestTrailers = req.trailers;
+    draft.h2 = h2;
     this.out.request(draft);
   }
 
@@ -1419,9 +1419,9 @@ export class Http2Session implements StreamSink {
     return serverAuthority(this.info);
   }
 
-  /** Facts for `connection.extra.h2` (see the header comment for definitions). */
-  private connectionFacts(): Record<string, unknown> {
-    const side = (x: Side): Record<string, unknown> => {
+  /** Facts for `connection.h2` (see the header comment for definitions). */
+  private connectionFacts(): H2ConnectionFacts {
+    const side = (x: Side): H2SideFacts => {
       const s = this.sides[x];
       const t = s.decoder.tableSnapshot();
       return {
@@ -1459,14 +1459,14 @@ export class Http2Session implements StreamSink {
   }
 }
 
-function frameStats(s: FrameParserStats): Record<string, unknown> {
+function frameStats(s: FrameParserStats): H2FrameStats {
   return { ...s, byType: { ...s.byType } };
 }
 
-function annotate(fields: DecodedField[] | null): Record<string, unknown>[] {
+function annotate(fields: DecodedField[] | null): HpackFieldNote[] {
   if (!fields) return [];
   return fields.map((f) => {
-    const a: Record<string, unknown> = { name: f.name, rep: f.rep, wireBytes: f.wireBytes };
+    const a: HpackFieldNote = { name: f.name, rep: f.rep, wireBytes: f.wireBytes };
     if (f.index !== undefined) a.index = f.index;
     if (f.nameIndex !== undefined) a.nameIndex = f.nameIndex;
     if (f.table !== undefined) a.table = f.table;
@@ -1477,7 +1477,7 @@ function annotate(fields: DecodedField[] | null): Record<string, unknown>[] {
   });
 }
 
-/** Same convention as the HTTP/1 session: `extra.deliveredTimes[field]` only when it differs. */
+/** Same convention as the HTTP/1 session: `deliveredTimes[field]` only when it differs. */
 function noteDelivered(st: Stream, field: string, time: number, delivered: number): void {
   if (delivered !== time) st.delivered[field] = delivered;
   else delete st.delivered[field];

@@ -4,7 +4,7 @@
  * The engine assigns ids (in order of `request()` calls), fills `connectionId`, the connection-setup
  * times (DNS, TCP connect, TLS) and `timings` (model/phases.ts), and links requests to connections.
  */
-import type { Anomaly, AppProtocol, CloseReason, KeepAliveContract, Request, RequestTimes, TlsInfo } from './types.js';
+import type { Anomaly, AppProtocol, CloseReason, H2ConnectionFacts, KeepAliveContract, Request, RequestTimes, TlsInfo } from './types.js';
 import type { HttpCloseFacts } from '../http1/keepalive.js';
 
 /** A finished (or, at close, abandoned) exchange, before the engine fills ids and timings. */
@@ -28,8 +28,10 @@ export interface ExchangeSink {
    * and wrappers such as the TLS session's — implement it; without it the TCP reason stands.
    */
   closeFacts?(facts: HttpCloseFacts): void;
-  /** Free-form protocol facts for `connection.extra` (merged shallowly). */
+  /** Free-form protocol facts for `connection.extra` (merged shallowly): HTTP/1.x and HTTP/3 only. */
   extra(facts: Record<string, unknown>): void;
+  /** HTTP/2 facts for `connection.h2` (the HTTP/2 session calls this at close; the last call wins). */
+  h2?(facts: H2ConnectionFacts): void;
   /** TLS facts of the connection (the TLS session calls this at close; the last call wins). */
   tls?(info: TlsInfo): void;
 }

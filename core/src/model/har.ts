@@ -88,7 +88,7 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
     response: {
       status: r.status ?? 0,
       statusText: r.statusText,
-      httpVersion: typeof r.extra?.responseHttpVersion === 'string' ? r.extra.responseHttpVersion : r.httpVersion,
+      httpVersion: r.http1?.responseHttpVersion ?? r.httpVersion,
       cookies: [],
       headers: r.responseHeaders.map((h) => ({ name: h.name, value: h.value })),
       content,
@@ -122,7 +122,7 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
   if (hung) e._noResponse = { until: hung.until === 'close' ? 'connection-close' : 'capture-end', closedBy: hung.closedBy, waitMs: hung.endTime - hung.startTime, text: noResponseText(hung) };
   if (r.pushed) {
     e._pushed = true;
-    if (typeof r.extra?.promisedBy === 'number') e._promisedBy = r.extra.promisedBy;
+    if (r.h2?.promisedBy !== undefined) e._promisedBy = r.h2.promisedBy;
   }
   return e;
 }

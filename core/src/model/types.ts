@@ -286,7 +286,13 @@ export interface Connection {
   quic?: QuicInfo;
   /** Counted oddities: 'ooo-buffer-limit', 'data-after-fin', ... */
   anomalies: Anomaly[];
-  /** Application-specific facts (h2 settings, tls sni, upgrade target, ...). */
+  /** HTTP/2 connection facts (protocol 'h2'/'h2c'; see H2ConnectionFacts and core/src/http2/README.md). */
+  h2?: H2ConnectionFacts;
+  /**
+   * Free-form facts of the other application layers, not (yet) typed: HTTP/1.x (`upgradedBytes`,
+   * `upgrade`, `tunnel`, `http09`, `requestsNotRecorded`, ...) and HTTP/3 (`h3`: settings, QPACK).
+   * HTTP/2 facts are in `h2`, TLS facts in `tls`, QUIC facts in `quic`.
+   */
   extra?: Record<string, unknown>;
 }
 
@@ -397,7 +403,220 @@ export interface Request {
   anomalies: Anomaly[];
   /** Upgrade target after 101 ('websocket', 'h2c', other token). */
   upgrade?: string;
+  /** HTTP/2 stream facts (httpVersion 'h2'; see H2RequestFacts). */
+  h2?: H2RequestFacts;
+  /** HTTP/1.x exchange facts, present only when one of them is (see Http1RequestFacts). */
+  http1?: Http1RequestFacts;
+  /** Free-form facts of the HTTP/3 session (`rst`, `stopSending`, `requestTrailers`, `pushPromises`, ...). */
   extra?: Record<string, unknown>;
+}
+
+/**
+ * Typed protocol facts (replacing the untyped `extra` for HTTP/1 and HTTP/2). Layout:
+ *   - `Connection.h2`: what the HTTP/2 session knows of the whole connection at close;
+ *   - `Request.h2`: per stream (HPACK annotations, flow control, TCP head-of-line, RST, priority, push);
+ *   - `Request.http1`: per HTTP/1.x exchange, only the members that apply (absent when none does).
+ * Nested detail records (frame counters, HPACK table summaries, head-of-line episodes) are typed
+ * here too but described loosely in the JSON schema (additionalProperties allowed).
+ */
+
+/** Capture times whose octets TCP delivered later than captured (head-of-line), by `RequestTimes` field; only those that differ. */
+export type DeliveredTimes = Partial<Record<keyof RequestTimes, number>>;
+
+/** HPACK header-compression counters (core/src/http2/hpack/stats.ts). */
+export interface H2CompressionStats {
+  encodedBytes: number;
+  http1Bytes: number;
+  savedBytes: number;
+  savedByDynamicTable: number;
+}
+
+/** One SETTINGS frame (or the h2c HTTP2-Settings header) and its ACK. */
+export interface H2SettingsRecord {
+  time: number;
+  packet: number;
+  /** By setting name (`HEADER_TABLE_SIZE`, `MAX_CONCURRENT_STREAMS`, `INITIAL_WINDOW_SIZE`, ...; unknown ids as `0x..`). */
+  settings: Record<string, number>;
+  ackTime: number | null;
+  ackPacket: number | null;
+  /** 'frame' or 'HTTP2-Settings' (h2c upgrade header, acknowledged implicitly by the 101). */
+  via?: string;
+}
+
+export interface H2Goaway {
+  lastStreamId: number;
+  errorCode: string;
+  debugData: string;
+  time: number;
+  packet: number;
+}
+
+/** Frame parser counters of one direction (core/src/http2/frames.ts FrameParserStats). */
+export interface H2FrameStats {
+  frames: number;
+  frameBytes: number;
+  byType: Record<string, number>;
+  unknownFrames: number;
+  malformedFrames: number;
+  oversizedFrames: number;
+  desyncs: number;
+  droppedBytes: number;
+}
+
+/** The HPACK dynamic table after one header block (bounded: MAX_TABLE_SNAPSHOTS per side). */
+export interface H2TableSnapshot {
+  time: number;
+  packet: number;
+  streamId: number;
+  entries: number;
+  size: number;
+  maxSize: number;
+  unknownOlderEntries?: boolean;
+  sizeUpdates?: number[];
+  sizeUpdateCount?: number;
+}
+
+/** The HPACK dynamic table at connection close (core/src/http2/hpack/decoder.ts TableSnapshot). */
+export interface H2FinalTable {
+  entries: { name: string; value: string; size: number; unknown?: boolean }[];
+  entryCount: number;
+  size: number;
+  maxSize: number;
+  ceiling: number;
+  unknownOlderEntries: boolean;
+  inserted: number;
+  evicted: number;
+  forgotten: number;
+  sizeUpdates: number;
+}
+
+/** What one side (as sender) did on an HTTP/2 connection. */
+export interface H2SideFacts {
+  settings: H2SettingsRecord[];
+  frames: H2FrameStats;
+  headerBlocks: number;
+  compression: H2CompressionStats;
+  hpackTable: H2TableSnapshot[];
+  finalHpackTable: H2FinalTable;
+  /** Connection-level send window of this side at close. */
+  connectionWindow: number;
+  lostBytes: number;
+  goaway?: H2Goaway;
+}
+
+/** A flow-control stall (see core/src/http2/session.ts header comment). */
+export interface H2FlowControlStall {
+  side: Side;
+  /** 0 = the connection window. */
+  streamId: number;
+  startTime: number;
+  endTime: number;
+  durationMs: number;
+  startPacket: number;
+  endPacket: number | null;
+  resolved: boolean;
+  dataFollowed: boolean;
+}
+
+/** TCP head-of-line blocking of one stream in one direction (core/src/http2/tcp-hol.ts StreamHol). */
+export interface H2StreamHol {
+  stalledMs: number;
+  stalls: number;
+  ownLossStalls: number;
+  heldBytes: number;
+}
+
+export interface H2HolEpisode {
+  side: Side;
+  releaseTime: number;
+  releasePacket: number;
+  firstHeldTime: number;
+  firstHeldPacket: number;
+  heldBytes: number;
+  blockers: { streamId: number; bytes: number; packet: number; time: number }[];
+  streams: { streamId: number; bytes: number; firstTime: number; firstPacket: number; lastPacket: number; holMs: number; waitMs: number }[];
+}
+
+/** TCP head-of-line blocking of one direction (core/src/http2/tcp-hol.ts DirectionHol). */
+export interface H2DirectionHol {
+  episodes: H2HolEpisode[];
+  streamStalledMs: number;
+  stalledMs: number;
+  heldBytes: number;
+  approximate: boolean;
+  dropped: { episodes: number; pieces: number };
+}
+
+/** `Connection.h2`: the HTTP/2 session's facts at connection close. */
+export interface H2ConnectionFacts {
+  /** The client connection preface was captured (false: capture began mid-connection). */
+  prefaceSeen: boolean;
+  client: H2SideFacts;
+  server: H2SideFacts;
+  /** Most client-initiated streams open at once, and most streams (both sides) open at once. */
+  maxConcurrentStreams: number;
+  maxOpenStreams: number;
+  /** Client streams that may have waited for the server's MAX_CONCURRENT_STREAMS (maxWaitMs: an upper bound). */
+  streamsWaitedForConcurrencyLimit: { streamId: number; limit: number; limitReachedTime: number; openedTime: number; maxWaitMs: number }[];
+  pingRtts: { side: Side; time: number; rttMs: number; packet: number }[];
+  /** Flow-control windows could be replayed (false after a mid-connection start or a lost frame boundary). */
+  flowControlTracked: boolean;
+  /** Connection send-window series (bounded: MAX_WINDOW_SAMPLES). */
+  windows: { time: number; side: Side; window: number }[];
+  flowControlStalls: H2FlowControlStall[];
+  /** Pushed streams the client reset, with the octets the server sent before and after the reset. */
+  pushCancelled: { streamId: number; code: string; time: number; bytesBeforeReset: number; bytesAfterReset: number }[];
+  pushedBytesUnused: number;
+  /** Both directions' HPACK counters summed. */
+  compression: H2CompressionStats;
+  priorityFrames: number;
+  streamsWithoutHeaders: number;
+  tcpHol: { client: H2DirectionHol; server: H2DirectionHol };
+  /** Records dropped at a named limit, by record kind (present only when some were). */
+  dropped?: Record<string, number>;
+}
+
+/** One decoded header field as HPACK carried it (core/src/http2/hpack/decoder.ts DecodedField). */
+export interface HpackFieldNote {
+  name: string;
+  rep: 'indexed' | 'incremental' | 'without-indexing' | 'never-indexed';
+  wireBytes: number;
+  index?: number;
+  nameIndex?: number;
+  table?: 'static' | 'dynamic';
+  nameHuffman?: boolean;
+  valueHuffman?: boolean;
+  /** Refers to a dynamic entry from before the capture. */
+  unknown?: boolean;
+}
+
+/** `Request.h2`: the facts of one HTTP/2 stream. */
+export interface H2RequestFacts {
+  /** Per field of the request/response header blocks, in order; and the blocks' compression counters. */
+  hpack: { request: HpackFieldNote[]; response: HpackFieldNote[]; stats: { request: H2CompressionStats; response: H2CompressionStats } };
+  /** Time each direction's sender was flow-control blocked (stream or connection window). */
+  flowControl: { request: { stalledMs: number; stalls: number }; response: { stalledMs: number; stalls: number } };
+  deliveredTimes?: DeliveredTimes;
+  /** TCP head-of-line blocking of this stream per direction (only when there was some). */
+  tcpHol?: { request?: H2StreamHol; response?: H2StreamHol };
+  rst?: { by: Side; code: string; time: number; packet: number };
+  /** RFC 7540 priority carried on the request HEADERS. */
+  priority?: { exclusive: boolean; dependency: number; weight: number };
+  /** Pushed stream: the stream whose PUSH_PROMISE announced it. */
+  promisedBy?: number;
+  requestTrailers?: Header[];
+}
+
+/** `Request.http1`: facts of one HTTP/1.x exchange (each member only when it applies). */
+export interface Http1RequestFacts {
+  deliveredTimes?: DeliveredTimes;
+  /** The status line's version when it differs from the request's (`HTTP/1.0` answering `HTTP/1.1`). */
+  responseHttpVersion?: string;
+  /** The response body ended with the connection (no Content-Length, not chunked). */
+  closeDelimited?: true;
+  /** Decoded response body octets kept (base64, up to the session's `keep` option), and whether more were cut. */
+  body?: string;
+  bodyTruncated?: boolean;
 }
 
 export type Severity = 'info' | 'warning' | 'error';

@@ -273,6 +273,7 @@ export class TlsSession implements InnerSink {
       closeReason: (r, detail) => out.closeReason(r, detail),
       closeFacts: (f) => out.closeFacts?.(f),
       extra: (f) => out.extra(f),
+      h2: (f) => out.h2?.(f),
     };
   }
 

@@ -34,7 +34,7 @@ function lastTime(r: Request): number {
   return t.responseEndTime ?? t.responseStartTime ?? t.requestEndTime ?? t.requestStartTime;
 }
 
-/** The TLS handshake span: connection.extra.tls when the engine records it, else the ssl times of the connection's first request. */
+/** The TLS handshake span: connection.tls when the engine records it, else the ssl times of the connection's first request. */
 function tlsSpan(c: Connection, first: Request | undefined): [number, number] | null {
   const tls = c.tls;
   if (tls && tls.clientHelloTime !== null && tls.handshakeEndTime !== null) return [tls.clientHelloTime, tls.handshakeEndTime];
@@ -45,7 +45,7 @@ function tlsSpan(c: Connection, first: Request | undefined): [number, number] | 
 
 /** The response's HTTP version where it differs from the request's (HTTP/1.x sessions record it). */
 export function responseHttpVersion(r: Request): string | undefined {
-  const v = r.extra?.['responseHttpVersion'];
+  const v = r.http1?.responseHttpVersion;
   return typeof v === 'string' && v !== r.httpVersion ? v : undefined;
 }
 
@@ -100,7 +100,7 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
 
 /** Server push (RFC 9113 §8.4): the stream whose PUSH_PROMISE announced this one, when known. */
 function pushedBy(r: Request): { promisedBy: number | null } {
-  const p = r.extra?.['promisedBy'];
+  const p = r.h2?.promisedBy;
   return { promisedBy: typeof p === 'number' ? p : null };
 }
 

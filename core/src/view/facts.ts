@@ -81,7 +81,7 @@ function settingsText(s: ReturnType<typeof settingsOf>): string {
 }
 
 function h2Facts(c: Connection): ConnectionFact[] {
-  const h2 = (c.extra?.['h2'] ?? {}) as H2ConnFacts;
+  const h2: H2ConnFacts = c.h2 ?? {};
   const client = settingsOf(h2.client);
   const server = settingsOf(h2.server);
   const out: ConnectionFact[] = [

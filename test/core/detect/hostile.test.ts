@@ -134,9 +134,9 @@ describe('detectors on hostile reports', () => {
       streams: Array.from({ length: n }, (_, s) => ({ streamId: 2 * s + 1, bytes: 1, firstTime: e, firstPacket: e, lastPacket: e, holMs: 1 + (e === s ? 1 : 0), waitMs: 1 })),
     }));
     const tcpHol = { client: { episodes: [], streamStalledMs: 0, stalledMs: 0, approximate: false }, server: { episodes, streamStalledMs: n, stalledMs: E, approximate: false } };
-    const conn = { ...c0, id: 0, extra: { ...c0.extra, h2: { ...((c0.extra as { h2?: object } | undefined)?.h2 ?? {}), tcpHol } } } as Connection;
-    const requests = Array.from({ length: n }, (_, s) => ({ ...r0, id: s, connectionId: 0, streamId: 2 * s + 1, extra: { tcpHol: { response: { stalledMs: 5 - s / n, stalls: 1, ownLossStalls: 0 } } } }));
-    const { out: fs, ms } = timed(() => h2TcpHol.detect({ ...base, connections: [conn], requests, findings: [] } as Report, {}));
+    const conn = { ...c0, id: 0, h2: { ...c0.h2, tcpHol } } as unknown as Connection;
+    const requests = Array.from({ length: n }, (_, s) => ({ ...r0, id: s, connectionId: 0, streamId: 2 * s + 1, h2: { ...r0.h2, tcpHol: { response: { stalledMs: 5 - s / n, stalls: 1, ownLossStalls: 0 } } } }));
+    const { out: fs, ms } = timed(() => h2TcpHol.detect({ ...base, connections: [conn], requests, findings: [] } as unknown as Report, {}));
     expect(fs).toHaveLength(1);
     const f = fs[0];
     expect(f.requestIds).toHaveLength(n);

@@ -99,6 +99,7 @@ describe('missed-coalescing: negative cases', () => {
       await variant((r) => {
         r.connections[0].protocol = 'http/1.1';
         r.connections[0].tls!.alpn.selected = 'http/1.1';
+        delete r.connections[0].h2;
         delete r.connections[0].extra;
       }),
     ).toEqual([]);
@@ -114,7 +115,7 @@ describe('missed-coalescing: negative cases', () => {
   it('a GOAWAY on the first connection before the second opened: draining, nothing', async () => {
     expect(
       await variant((r) => {
-        const h2 = r.connections[0].extra!.h2 as { server?: { goaway?: unknown } };
+        const h2 = r.connections[0].h2 as unknown as { server?: { goaway?: unknown } };
         h2.server = { ...(h2.server ?? {}), goaway: { time: r.connections[1].synTime! - 0.5, packet: 1, lastStreamId: 3, errorCode: 'NO_ERROR' } };
       }),
     ).toEqual([]);
@@ -154,7 +155,7 @@ describe('h2-coalescing at scale', () => {
     const connections: Connection[] = Array.from({ length: n }, (_, i) => {
       const src = i % 2 ? c1 : c0;
       const by = i * 10 - (src === c1 ? c1.synTime! : 0);
-      const { extra: _drop, ...rest } = src;
+      const { extra: _drop, h2: _dropH2, ...rest } = src;
       return {
         ...rest,
         id: i,

@@ -85,8 +85,8 @@ describe('edge cases', () => {
 
   it('keepBodyBytes keeps the first bytes of an identity body', () => {
     const { rec } = play([C(GET()), S(OK('0123456789'))], { keepBodyBytes: 4 });
-    expect(Buffer.from(rec.requests[0].extra!.body as string, 'base64').toString()).toBe('0123');
-    expect(rec.requests[0].extra!.bodyTruncated).toBe(true);
+    expect(Buffer.from(rec.requests[0].http1!.body as string, 'base64').toString()).toBe('0123');
+    expect(rec.requests[0].http1!.bodyTruncated).toBe(true);
   });
 
   it('HEAD response with Content-Encoding: decoded size 0, not unknown', () => {
@@ -113,7 +113,7 @@ describe('edge cases', () => {
   it('connection-level protocol: HTTP/1.1 request answered by HTTP/1.0 → http/1.0', () => {
     const { rec } = play([C(GET()), S('HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx'), FIN('server')]);
     expect(rec.protocols).toEqual(['http/1.1', 'http/1.0']);
-    expect(rec.requests[0].extra?.responseHttpVersion).toBe('HTTP/1.0');
+    expect(rec.requests[0].http1?.responseHttpVersion).toBe('HTTP/1.0');
   });
 });
 

@@ -93,7 +93,7 @@ describe('real captures (tshark-extracted bytes)', () => {
   it('close-delimited: body ends at the server FIN', async () => {
     const rec = await replay('close-delimited-0');
     expect(rec.requests[0]).toMatchObject({ status: 200, state: 'complete' });
-    expect(rec.requests[0].extra?.closeDelimited).toBe(true);
+    expect(rec.requests[0].http1?.closeDelimited).toBe(true);
     expect(rec.closes[0].reason).toBe('close-delimited-body');
   });
 

@@ -335,9 +335,9 @@ describe('capture gaps (skipped bytes) and mid-stream starts', () => {
     expect(rec.anomalies.map((a) => a.code)).toContain(A.RESPONSE_WITHOUT_REQUEST);
   });
 
-  it('deliveredTime differing from time is kept in extra', () => {
+  it('deliveredTime differing from time is kept in http1.deliveredTimes', () => {
     const { rec } = play([C(GET(), 1), S(OK(), 5, { delivered: 7 })]);
-    expect(rec.requests[0].extra?.deliveredTimes).toEqual({ responseStartTime: 7, responseEndTime: 7 });
+    expect(rec.requests[0].http1?.deliveredTimes).toEqual({ responseStartTime: 7, responseEndTime: 7 });
   });
 });
 
@@ -355,7 +355,7 @@ describe('Content-Encoding decoded sizes (streaming zlib)', () => {
     const { rec, session } = play(steps, { keepBodyBytes: 9 });
     await session.settled();
     expect(rec.requests[0].sizes).toMatchObject({ responseBody: enc.length, responseBodyDecoded: payload.length });
-    expect(Buffer.from(rec.requests[0].extra!.body as string, 'base64').toString()).toBe('wirefall ');
+    expect(Buffer.from(rec.requests[0].http1!.body as string, 'base64').toString()).toBe('wirefall ');
   });
 
   it('a shallow copy taken at emission (as the engine does) sees the decoded size after settled()', async () => {
@@ -366,7 +366,7 @@ describe('Content-Encoding decoded sizes (streaming zlib)', () => {
     expect(copy.sizes.responseBodyDecoded).toBe(-1); // not yet: zlib runs off the main thread
     await session.settled();
     expect(copy.sizes.responseBodyDecoded).toBe(payload.length);
-    expect(copy.extra?.body).toBe(Buffer.from('wire').toString('base64'));
+    expect(copy.http1?.body).toBe(Buffer.from('wire').toString('base64'));
     await session.settled(); // idempotent
   });
 

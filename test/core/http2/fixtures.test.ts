@@ -51,18 +51,18 @@ describe('fixture h2c-prior-knowledge.pcap (nghttp → nghttpd)', () => {
   });
 
   it('finds the two flow-control stalls on /big.txt', () => {
-    expect(out.h2.flowControlStalls.map((s: { streamId: number; startPacket: number; endPacket: number; dataFollowed: boolean }) => [s.streamId, s.startPacket, s.endPacket, s.dataFollowed])).toEqual([
+    expect(out.facts.flowControlStalls.map((s: { streamId: number; startPacket: number; endPacket: number; dataFollowed: boolean }) => [s.streamId, s.startPacket, s.endPacket, s.dataFollowed])).toEqual([
       [15, 9, 10, true],
       [15, 11, 12, true],
     ]);
-    expect((out.byStream(15).extra?.flowControl as { response: { stalls: number } }).response.stalls).toBe(2);
+    expect((out.byStream(15).h2?.flowControl as { response: { stalls: number } }).response.stalls).toBe(2);
   });
 
   it('records SETTINGS, their ACKs and the GOAWAY', () => {
-    expect(out.h2.client.settings[0]).toMatchObject({ packet: 4, settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 4095 }, ackPacket: 9 });
-    expect(out.h2.server.settings[0]).toMatchObject({ packet: 6, settings: { MAX_CONCURRENT_STREAMS: 2 }, ackPacket: 8 });
+    expect(out.facts.client.settings[0]).toMatchObject({ packet: 4, settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 4095 }, ackPacket: 9 });
+    expect(out.facts.server.settings[0]).toMatchObject({ packet: 6, settings: { MAX_CONCURRENT_STREAMS: 2 }, ackPacket: 8 });
     expect(out.closes).toEqual([['goaway', 'client sent GOAWAY (NO_ERROR), last stream 2']]);
-    expect(out.h2.client.frames.byType).toEqual({ SETTINGS: 2, PRIORITY: 5, HEADERS: 4, WINDOW_UPDATE: 2, GOAWAY: 1 });
+    expect(out.facts.client.frames.byType).toEqual({ SETTINGS: 2, PRIORITY: 5, HEADERS: 4, WINDOW_UPDATE: 2, GOAWAY: 1 });
   });
 
   it('splitting every chunk into single octets gives the same exchanges', () => {
@@ -88,8 +88,8 @@ describe('fixture h2c-prior-knowledge.pcap (nghttp → nghttpd)', () => {
     const mid = run(c, (o) => new Http2Session(c.info, o, { prefaceSeen: false }), events);
     expect(mid.anomalies).toEqual([]);
     // The requests were in the unseen packet 4: responses arrive for streams never opened.
-    expect(mid.h2.streamsWithoutHeaders).toBeGreaterThan(0);
-    expect(mid.h2.server.frames.frames).toBeGreaterThan(5);
+    expect(mid.facts.streamsWithoutHeaders).toBeGreaterThan(0);
+    expect(mid.facts.server.frames.frames).toBeGreaterThan(5);
   });
 });
 
@@ -142,6 +142,6 @@ describe('fixture h2c-upgrade.pcap (curl --http2 → Apache, Upgrade: h2c)', () 
   });
 
   it('records the HTTP2-Settings header as the client’s first SETTINGS', () => {
-    expect(out.h2.client.settings[0]).toMatchObject({ via: 'HTTP2-Settings', settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 33554432, ENABLE_PUSH: 0 } });
+    expect(out.facts.client.settings[0]).toMatchObject({ via: 'HTTP2-Settings', settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 33554432, ENABLE_PUSH: 0 } });
   });
 });

@@ -80,7 +80,7 @@ function openStreams(d: Driver, serverSettings: [number, number][] = []): void {
 }
 
 const flow = (r: RequestDraft): { request: { stalledMs: number; stalls: number }; response: { stalledMs: number; stalls: number } } =>
-  r.extra?.flowControl as never;
+  r.h2?.flowControl as never;
 
 /**
  * Opens STREAMS client streams (the server sending `serverSettings`), lets `feed` send its frames
@@ -116,7 +116,7 @@ describe('per-frame work does not scale with the open streams (10,000 open, 20,0
       return 5;
     });
     expect(out.requests).toHaveLength(STREAMS);
-    expect(out.h2.flowControlStalls).toEqual([]);
+    expect(out.facts.flowControlStalls).toEqual([]);
   });
 
   it('10,000 stalled streams: SETTINGS that keep them stalled cost nothing, the one that reopens them ends each once', () => {
@@ -130,10 +130,10 @@ describe('per-frame work does not scale with the open streams (10,000 open, 20,0
       return 7;
     }, [[4, 0]]);
     for (const r of out.requests) expect(flow(r).request).toEqual({ stalledMs: 2, stalls: 1 });
-    expect(out.h2.flowControlStalls).toHaveLength(MAX_STALLS);
-    expect(out.h2.dropped.stalls).toBe(STREAMS - MAX_STALLS);
+    expect(out.facts.flowControlStalls).toHaveLength(MAX_STALLS);
+    expect(out.facts.dropped.stalls).toBe(STREAMS - MAX_STALLS);
     // Ended in stream order, at the SETTINGS that made the windows positive.
-    expect(out.h2.flowControlStalls.slice(0, 3).map((s: { streamId: number; endTime: number; resolved: boolean }) => [s.streamId, s.endTime, s.resolved])).toEqual([
+    expect(out.facts.flowControlStalls.slice(0, 3).map((s: { streamId: number; endTime: number; resolved: boolean }) => [s.streamId, s.endTime, s.resolved])).toEqual([
       [1, 6, true],
       [3, 6, true],
       [5, 6, true],
@@ -148,9 +148,9 @@ describe('per-frame work does not scale with the open streams (10,000 open, 20,0
       return 6;
     });
     expect(out.requests).toHaveLength(STREAMS);
-    expect(out.h2.flowControlStalls).toEqual([]); // the server had no response under way
-    expect(out.h2.client.connectionWindow).toBe(65_535);
-    expect(out.h2.server.connectionWindow).toBe(0);
+    expect(out.facts.flowControlStalls).toEqual([]); // the server had no response under way
+    expect(out.facts.client.connectionWindow).toBe(65_535);
+    expect(out.facts.server.connectionWindow).toBe(0);
   });
 
   it('connection-level stalls are charged to every unended stream without a pass per stall', () => {
@@ -173,8 +173,8 @@ describe('per-frame work does not scale with the open streams (10,000 open, 20,0
     expect(s3.stalledMs).toBe(pairs + 1);
     // Stream 1 also has its own stream-level stall, open until close.
     expect(flow(out.byStream(1)).response.stalls).toBe(pairs + 2);
-    expect(out.h2.flowControlStalls).toHaveLength(MAX_STALLS);
-    expect(out.h2.dropped.stalls).toBeGreaterThan(0);
+    expect(out.facts.flowControlStalls).toHaveLength(MAX_STALLS);
+    expect(out.facts.dropped.stalls).toBeGreaterThan(0);
   });
 
   it('frame-sync losses do not visit every stream', () => {
@@ -185,7 +185,7 @@ describe('per-frame work does not scale with the open streams (10,000 open, 20,0
       return FRAMES;
     });
     expect(out.requests).toHaveLength(STREAMS);
-    expect(out.h2.flowControlTracked).toBe(false);
+    expect(out.facts.flowControlTracked).toBe(false);
   });
 });
 
@@ -305,14 +305,14 @@ describe('HPACK expansion is capped per header block', () => {
     const truncated = out.anomalies.filter((a) => a.code === 'COMPRESSION_ERROR');
     expect(truncated).toHaveLength(streamsN);
     expect(truncated[0].detail).toMatch(/^client stream 1: header list of \d+ octets exceeds limit 262144; first \d+ fields kept$/);
-    expect(out.h2.dropped.headerListTruncated).toBe(streamsN);
+    expect(out.facts.dropped.headerListTruncated).toBe(streamsN);
     for (let i = 0; i < streamsN; i++) {
       const r = out.byStream(1 + 2 * i);
       const size = r.requestHeaders.reduce((n, h) => n + Buffer.byteLength(h.name) + Buffer.byteLength(h.value) + 32, 0);
       expect(size).toBeLessThanOrEqual(DEFAULT_MAX_HEADER_LIST_SIZE);
       expect(r.requestHeaders.length).toBeLessThanOrEqual(DEFAULT_MAX_HEADER_FIELDS);
       expect(r.method).toBe('GET');
-      expect(((r.extra?.hpack as { request: unknown[] }).request).length).toBe(r.requestHeaders.length);
+      expect(((r.h2?.hpack as { request: unknown[] }).request).length).toBe(r.requestHeaders.length);
     }
     const after = out.byStream(101);
     expect(after.requestHeaders.map((h) => [h.name, h.value.length])).toEqual([
@@ -380,7 +380,7 @@ describe('HPACK entry-count bomb: the tracked table and every table summary stay
 
     const inserted = BLOCKS * PER + 1;
     const tracked = Math.floor(MAX_TRACKED_TABLE_SIZE / 42); // 42-octet entries fill the tracked size
-    const fin = out.h2.server.finalHpackTable;
+    const fin = out.facts.server.finalHpackTable;
     expect(fin).toMatchObject({
       entryCount: tracked,
       maxSize: 0xffffffff,
@@ -397,7 +397,7 @@ describe('HPACK entry-count bomb: the tracked table and every table summary stay
     expect(fin.entries[1]).toEqual({ name: ':authority', value: '', size: 42 });
     // The limit's counter (capture.counters and dropped) and its one anomaly, on the server side.
     expect(counters).toEqual({ hpackTableEntriesForgotten: inserted - tracked });
-    expect(out.h2.dropped.hpackTableEntries).toBe(inserted - tracked);
+    expect(out.facts.dropped.hpackTableEntries).toBe(inserted - tracked);
     const limit = out.anomalies.filter((a) => a.code === HTTP2_ANOMALY.HPACK_TABLE_LIMIT);
     expect(limit).toHaveLength(1);
     expect(limit[0].detail).toBe(
@@ -412,7 +412,7 @@ describe('HPACK entry-count bomb: the tracked table and every table summary stay
     ]);
     // Bounded records: the connection facts are a few kB (they listed all 2.4 M entries: 100 MB of
     // JSON), and the live heap holds the tracked table, not the whole one (~200 MB before).
-    expect(out.h2.server.hpackTable.length).toBeLessThanOrEqual(BLOCKS + 1);
+    expect(out.facts.server.hpackTable.length).toBeLessThanOrEqual(BLOCKS + 1);
     expect(json.length).toBeLessThan(64 * 1024);
     expect(tableHeap).toBeLessThan(20 * MB);
     expect(ms).toBeLessThan(20_000);
@@ -427,10 +427,10 @@ describe('HPACK entry-count bomb: the tracked table and every table summary stay
     d.send('client', 3, blockFrames(1, block, true));
     d.send('server', 4, headers(1, RESPONSE_BLOCK, 0x5));
     const out = d.close(5);
-    const snap = out.h2.client.hpackTable[0];
+    const snap = out.facts.client.hpackTable[0];
     expect(snap.sizeUpdates).toEqual(new Array(MAX_SIZE_UPDATES_KEPT).fill(0));
     expect(snap.sizeUpdateCount).toBe(100_000);
-    expect(out.h2.client.finalHpackTable).toMatchObject({ sizeUpdates: 100_000, entryCount: 0, entries: [] });
+    expect(out.facts.client.finalHpackTable).toMatchObject({ sizeUpdates: 100_000, entryCount: 0, entries: [] });
     expect(out.byStream(1).method).toBe('GET');
   });
 });

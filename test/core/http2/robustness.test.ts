@@ -61,7 +61,7 @@ describe('robustness: mutated captures', () => {
       expect(r.index).toBeGreaterThan(0);
       expect(r.httpVersion).toBe('h2');
     }
-    expect(out.h2).toBeDefined();
+    expect(out.facts).toBeDefined();
   });
 });
 

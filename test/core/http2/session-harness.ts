@@ -1,6 +1,6 @@
 /** Test harness: a recording ExchangeSink and helpers to drive an Http2Session. */
 import type { ExchangeSink, RequestDraft } from '../../../core/src/model/exchange.js';
-import type { Anomaly, Side } from '../../../core/src/model/types.js';
+import type { Anomaly, H2ConnectionFacts, Side } from '../../../core/src/model/types.js';
 import { Http2Session } from '../../../core/src/http2/session.js';
 import type { StreamInfo } from '../../../core/src/tcp/stream.js';
 
@@ -27,8 +27,12 @@ export class Recorder implements ExchangeSink {
   extra(f: Record<string, unknown>): void {
     Object.assign(this.extras, f);
   }
+  h2(f: H2ConnectionFacts): void {
+    this.extras.h2 = f;
+  }
+  /** The session's `connection.h2` facts (loosely typed for the tests). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  get h2(): any {
+  get facts(): any {
     return this.extras.h2;
   }
   byStream(id: number): RequestDraft {

@@ -63,7 +63,7 @@ describe('Http2Session: one request', () => {
     });
     expect(r.requestHeaders.map((h) => h.name)).toEqual([':method', ':scheme', ':authority', ':path', 'user-agent']);
     expect(r.responseHeaders).toEqual([{ name: ':status', value: '200' }, { name: 'content-type', value: 'text/plain' }]);
-    const hp = r.extra?.hpack as { request: { rep: string }[]; stats: { request: { encodedBytes: number } } };
+    const hp = r.h2?.hpack as { request: { rep: string }[]; stats: { request: { encodedBytes: number } } };
     expect(hp.request[0]).toMatchObject({ name: ':method', rep: 'indexed', index: 2, table: 'static' });
     expect(hp.stats.request.encodedBytes).toBe(reqBlock.length);
     expect(out.anomalies).toEqual([]);
@@ -116,8 +116,8 @@ describe('Http2Session: several streams', () => {
       [5, 3, true, 'reset', null],
       [1, 1, false, 'incomplete-response', 404],
     ]);
-    expect(out.byStream(5).extra?.rst).toMatchObject({ by: 'server', code: 'REFUSED_STREAM', time: 20 });
-    expect(out.h2.maxConcurrentStreams).toBe(3);
+    expect(out.byStream(5).h2?.rst).toMatchObject({ by: 'server', code: 'REFUSED_STREAM', time: 20 });
+    expect(out.facts.maxConcurrentStreams).toBe(3);
   });
 
   it('infers streams that waited for SETTINGS_MAX_CONCURRENT_STREAMS', () => {
@@ -130,7 +130,7 @@ describe('Http2Session: several streams', () => {
     d.send('client', 51, headers(3, ce.encode(REQ('/2')), 0x5));
     d.send('server', 60, headers(3, se.encode([[':status', '200']]), 0x5));
     const out = d.close(70);
-    expect(out.h2.streamsWaitedForConcurrencyLimit).toEqual([{ streamId: 3, limit: 1, limitReachedTime: 10, openedTime: 51, maxWaitMs: 41 }]);
+    expect(out.facts.streamsWaitedForConcurrencyLimit).toEqual([{ streamId: 3, limit: 1, limitReachedTime: 10, openedTime: 51, maxWaitMs: 41 }]);
   });
 
   it('GOAWAY sets the close reason; streams above last-stream-id are aborted', () => {
@@ -162,7 +162,7 @@ describe('Http2Session: server push', () => {
     const p = out.byStream(2);
     expect(p).toMatchObject({ pushed: true, index: 2, url: 'http://example.test/style.css', status: 200, state: 'complete' });
     expect(p.times).toMatchObject({ requestStartTime: 20, responseStartTime: 22, responseEndTime: 23 });
-    expect(p.extra?.promisedBy).toBe(1);
+    expect(p.h2?.promisedBy).toBe(1);
   });
 
   it('counts pushed bytes the client cancelled', () => {
@@ -176,8 +176,8 @@ describe('Http2Session: server push', () => {
     d.send('client', 23, rst(2, 0x8));
     d.send('server', 24, data(2, 500));
     const out = d.close(30);
-    expect(out.h2.pushCancelled).toEqual([{ streamId: 2, code: 'CANCEL', time: 23, bytesBeforeReset: 1000, bytesAfterReset: 500 }]);
-    expect(out.h2.pushedBytesUnused).toBe(1500);
+    expect(out.facts.pushCancelled).toEqual([{ streamId: 2, code: 'CANCEL', time: 23, bytesBeforeReset: 1000, bytesAfterReset: 500 }]);
+    expect(out.facts.pushedBytesUnused).toBe(1500);
     expect(out.byStream(2).state).toBe('reset');
   });
 });
@@ -192,10 +192,10 @@ describe('Http2Session: flow control', () => {
     d.send('client', 45, windowUpdate(1, 100));
     d.send('server', 50, data(1, 50, 0x1));
     const out = d.close(60);
-    expect(out.h2.flowControlStalls).toEqual([
+    expect(out.facts.flowControlStalls).toEqual([
       { side: 'server', streamId: 1, startTime: 20, endTime: 45, durationMs: 25, startPacket: 5, endPacket: 6, resolved: true, dataFollowed: true },
     ]);
-    expect(out.byStream(1).extra?.flowControl).toEqual({ request: { stalledMs: 0, stalls: 0 }, response: { stalledMs: 25, stalls: 1 } });
+    expect(out.byStream(1).h2?.flowControl).toEqual({ request: { stalledMs: 0, stalls: 0 }, response: { stalledMs: 25, stalls: 1 } });
   });
 
   it('infers a connection-level stall and records the window series', () => {
@@ -209,9 +209,9 @@ describe('Http2Session: flow control', () => {
     d.send('client', 40, windowUpdate(0, 65535));
     d.send('server', 41, data(1, 10, 0x1));
     const out = d.close(50);
-    expect(out.h2.flowControlStalls).toMatchObject([{ side: 'server', streamId: 0, startTime: 26, endTime: 40, durationMs: 14, resolved: true, dataFollowed: true }]);
-    expect(out.h2.windows.at(-2)).toEqual({ time: 40, side: 'server', window: 65535 });
-    expect(out.byStream(1).extra?.flowControl).toMatchObject({ response: { stalledMs: 14, stalls: 1 } });
+    expect(out.facts.flowControlStalls).toMatchObject([{ side: 'server', streamId: 0, startTime: 26, endTime: 40, durationMs: 14, resolved: true, dataFollowed: true }]);
+    expect(out.facts.windows.at(-2)).toEqual({ time: 40, side: 'server', window: 65535 });
+    expect(out.byStream(1).h2?.flowControl).toMatchObject({ response: { stalledMs: 14, stalls: 1 } });
   });
 });
 
@@ -222,11 +222,11 @@ describe('Http2Session: connection facts', () => {
     d.send('client', 100, ping([1, 2, 3, 4, 5, 6, 7, 8]));
     d.send('server', 103.5, ping([1, 2, 3, 4, 5, 6, 7, 8], true));
     const out = d.close(110);
-    expect(out.h2.client.settings).toEqual([
+    expect(out.facts.client.settings).toEqual([
       { time: 0, packet: 1, settings: { HEADER_TABLE_SIZE: 8192, INITIAL_WINDOW_SIZE: 1 << 20 }, ackTime: 1, ackPacket: 2 },
     ]);
-    expect(out.h2.server.settings).toEqual([{ time: 1, packet: 2, settings: { MAX_CONCURRENT_STREAMS: 100 }, ackTime: 2, ackPacket: 3 }]);
-    expect(out.h2.pingRtts).toEqual([{ side: 'client', time: 100, rttMs: 3.5, packet: 4 }]);
+    expect(out.facts.server.settings).toEqual([{ time: 1, packet: 2, settings: { MAX_CONCURRENT_STREAMS: 100 }, ackTime: 2, ackPacket: 3 }]);
+    expect(out.facts.pingRtts).toEqual([{ side: 'client', time: 100, rttMs: 3.5, packet: 4 }]);
   });
 
   it('SETTINGS_HEADER_TABLE_SIZE bounds the peer encoder: raising it allows a larger size update', () => {
@@ -237,7 +237,7 @@ describe('Http2Session: connection facts', () => {
     d.send('server', 20, headers(1, concat([0x3f, 0xe1, 0x3f, 0x88]), 0x5));
     const out = d.close(30);
     expect(out.anomalies).toEqual([]);
-    expect(out.h2.server.finalHpackTable).toMatchObject({ maxSize: 8192, ceiling: 8192 });
+    expect(out.facts.server.finalHpackTable).toMatchObject({ maxSize: 8192, ceiling: 8192 });
     expect(out.byStream(1).status).toBe(200);
   });
 
@@ -266,10 +266,10 @@ describe('Http2Session: connection facts', () => {
     d.send('client', 10, headers(1, ce.encode(REQ('/1')), 0x5));
     d.send('client', 11, headers(3, ce.encode(REQ('/1')), 0x5));
     const out = d.close(20);
-    expect(out.h2.client.headerBlocks).toBe(2);
-    expect(out.h2.client.hpackTable.map((t: { entries: number }) => t.entries)).toEqual([3, 3]);
-    expect(out.h2.client.finalHpackTable.entries.map((e: { name: string }) => e.name)).toEqual(['user-agent', ':path', ':authority']);
-    expect(out.h2.client.compression.savedByDynamicTable).toBeGreaterThan(0);
+    expect(out.facts.client.headerBlocks).toBe(2);
+    expect(out.facts.client.hpackTable.map((t: { entries: number }) => t.entries)).toEqual([3, 3]);
+    expect(out.facts.client.finalHpackTable.entries.map((e: { name: string }) => e.name)).toEqual(['user-agent', ':path', ':authority']);
+    expect(out.facts.client.compression.savedByDynamicTable).toBeGreaterThan(0);
   });
 });
 
@@ -286,7 +286,7 @@ describe('Http2Session: damaged input', () => {
     expect(out.anomalies[0]).toMatchObject({ packet: 5, time: 11 });
     const r5 = out.byStream(5);
     expect(r5.requestHeaders[0]).toEqual({ name: ':method', value: 'GET' });
-    expect((r5.extra?.hpack as { request: { unknown?: boolean }[] }).request.some((f) => f.unknown)).toBe(true);
+    expect((r5.h2?.hpack as { request: { unknown?: boolean }[] }).request.some((f) => f.unknown)).toBe(true);
     expect(out.byStream(3).anomalies.map((a) => a.code)).toContain('COMPRESSION_ERROR');
   });
 
@@ -316,7 +316,7 @@ describe('Http2Session: damaged input', () => {
     // :authority and user-agent referred to entries from before the capture: name and value unknown.
     expect(r.requestHeaders.filter((h) => h.name === '<unknown>')).toHaveLength(2);
     expect(r.url).toBe('http://10.0.0.2:8080/after');
-    expect(out.h2).toMatchObject({ prefaceSeen: false, streamsWithoutHeaders: 1, flowControlTracked: false, flowControlStalls: [] });
+    expect(out.facts).toMatchObject({ prefaceSeen: false, streamsWithoutHeaders: 1, flowControlTracked: false, flowControlStalls: [] });
   });
 
   it('a capture gap inside a DATA frame is counted as lost bytes of the stream', () => {
@@ -375,7 +375,7 @@ describe('Http2Session.afterUpgrade (h2c)', () => {
       packets: { request: [4, 4] },
     });
     expect(out.byStream(3)).toMatchObject({ index: 2, connectionReused: true });
-    expect(out.h2.client.settings[0]).toMatchObject({ via: 'HTTP2-Settings', settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 33554432, ENABLE_PUSH: 0 } });
+    expect(out.facts.client.settings[0]).toMatchObject({ via: 'HTTP2-Settings', settings: { MAX_CONCURRENT_STREAMS: 100, INITIAL_WINDOW_SIZE: 33554432, ENABLE_PUSH: 0 } });
     expect(out.anomalies).toEqual([]);
   });
 });
@@ -386,7 +386,7 @@ it('Http2Session ignores unknown frame types (§5.5)', () => {
   d.send('client', 5, frame(0xbb, 0, 0, [1, 2, 3]));
   const out = d.close(10);
   expect(out.anomalies).toEqual([]);
-  expect(out.h2.client.frames.unknownFrames).toBe(1);
+  expect(out.facts.client.frames.unknownFrames).toBe(1);
 });
 
 it('Http2Session records head-of-line-blocked delivery times like the HTTP/1 session', () => {
@@ -397,7 +397,7 @@ it('Http2Session records head-of-line-blocked delivery times like the HTTP/1 ses
   d.session.onData('server', { data: concat(headers(1, new TestHpackEncoder().encode([[':status', '200']])), data(1, 'x', 1)), offset: 18, skipped: 0, time: 20, deliveredTime: 35, packet: 99 });
   const r = d.close(40).requests[0];
   expect(r.times).toMatchObject({ responseStartTime: 20, responseEndTime: 20 });
-  expect(r.extra?.deliveredTimes).toEqual({ responseStartTime: 35, responseEndTime: 35 });
+  expect(r.h2?.deliveredTimes).toEqual({ responseStartTime: 35, responseEndTime: 35 });
 });
 
 it('Http2Session: a header block with lost octets is flagged, and later blocks decode in unknown-start mode', () => {
@@ -424,6 +424,6 @@ it('Http2Session keeps the RFC 7540 priority of a request', () => {
   const block = new TestHpackEncoder().encode(REQ('/p'));
   d.send('client', 10, frame(1, 0x4 | 0x1 | 0x20, 1, concat([0x80, 0, 0, 0, 0x0f], block)));
   const r = d.close(20).requests[0];
-  expect(r.extra?.priority).toEqual({ exclusive: true, dependency: 0, weight: 16 });
+  expect(r.h2?.priority).toEqual({ exclusive: true, dependency: 0, weight: 16 });
   expect(r.target).toBe('/p');
 });

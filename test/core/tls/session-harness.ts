@@ -59,6 +59,9 @@ export class Recorder implements ExchangeSink {
   extra(f: Record<string, unknown>): void {
     Object.assign(this.extras, f);
   }
+  h2(f: unknown): void {
+    this.extras.h2 = f;
+  }
   tls(info: TlsInfo): void {
     this.tlsInfo = info;
   }

@@ -58,14 +58,14 @@ describe('missed-reuse (h2)', () => {
   describe('conditions on the open connection (edited reports)', () => {
     it('a connection that had sent GOAWAY before the new SYN is draining: not reusable', async () => {
       const report = await load('h2-two-connections.pcap');
-      const h2 = report.connections[0].extra!.h2 as { client: { goaway?: { time: number } } };
+      const h2 = report.connections[0].h2!;
       h2.client.goaway = { ...h2.client.goaway!, time: 10 };
       expect(avoidableH2Connections(report)).toEqual([]);
     });
 
     it('a connection at its MAX_CONCURRENT_STREAMS is full: a second connection is allowed', async () => {
       const report = await load('h2-two-connections.pcap');
-      const h2 = report.connections[0].extra!.h2 as { server: { settings: { settings: Record<string, number> }[] } };
+      const h2 = report.connections[0].h2!;
       h2.server.settings[0].settings.MAX_CONCURRENT_STREAMS = 4;
       expect(avoidableH2Connections(report)).toEqual([]);
       h2.server.settings[0].settings.MAX_CONCURRENT_STREAMS = 5;

@@ -95,7 +95,7 @@ describe('hol-stall (tcp) on HTTP/2', () => {
       const { expected, retransmissions } = expectedFromTshark(LOSS);
       expect(retransmissions).toBe(38); // server→client; the 39th is a client retransmission
       const report = await analyzeFile(LOSS);
-      const hol = (report.connections[0].extra as { h2: { tcpHol: { server: DirectionHol } } }).h2.tcpHol.server;
+      const hol = report.connections[0].h2!.tcpHol.server as DirectionHol;
       expect(hol.approximate).toBe(false);
       // One episode per hole: 38 releases.
       expect(hol.episodes.length).toBe(new Set(expected.map((e) => e.release)).size);
