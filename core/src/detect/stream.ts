@@ -47,6 +47,7 @@
 import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Report, Request } from '../model/types.js';
 import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
+import { Heap } from '../util/heap.js';
 
 /** What a detector reads beyond the connection record: the driver keeps only that of requests. */
 export interface DetectorReads {
@@ -236,51 +237,8 @@ interface Held {
   n: number;
 }
 
-/** Binary heap ordered by (open time, id). */
-class OpenOrder {
-  private readonly a: Held[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): Held | undefined {
-    return this.a[0];
-  }
-  private static less(x: Held, y: Held): boolean {
-    return x.at < y.at || (x.at === y.at && x.c.id < y.c.id);
-  }
-  push(x: Held): void {
-    const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!OpenOrder.less(a[i], a[p])) break;
-      [a[p], a[i]] = [a[i], a[p]];
-      i = p;
-    }
-  }
-  pop(): Held | undefined {
-    const a = this.a;
-    if (!a.length) return undefined;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && OpenOrder.less(a[l], a[m])) m = l;
-        if (r < a.length && OpenOrder.less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+/** Held connections in order of opening: (open time, id). */
+const openOrder = (x: Held, y: Held): boolean => x.at < y.at || (x.at === y.at && x.c.id < y.c.id);
 
 export interface StreamMember {
   name: string;
@@ -293,7 +251,7 @@ export class DetectStream {
   private readonly reads: MergedReads;
   private readonly strings = new Strings();
   private readonly pending = new Map<number, Request[]>();
-  private readonly order = new OpenOrder();
+  private readonly order = new Heap<Held>(openOrder);
   private held = 0;
   /** (open time, id) of the last connection released to `onOrdered`. */
   private releasedAt = -Infinity;

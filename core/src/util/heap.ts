@@ -2,10 +2,10 @@
  * Small shared data structures for the engine and the detectors (no protocol knowledge here).
  */
 
-/** A binary min-heap keyed by a number (ties in no particular order). */
-export class MinHeap<T> {
+/** A binary heap ordered by `less` (ties in no particular order): the least entry on top. */
+export class Heap<T> {
   private readonly a: T[] = [];
-  constructor(readonly key: (x: T) => number) {}
+  constructor(private readonly less: (x: T, y: T) => boolean) {}
   get size(): number {
     return this.a.length;
   }
@@ -13,7 +13,7 @@ export class MinHeap<T> {
   clear(): void {
     this.a.length = 0;
   }
-  /** The smallest entry, left in place. */
+  /** The least entry, left in place. */
   peek(): T | undefined {
     return this.a[0];
   }
@@ -23,12 +23,12 @@ export class MinHeap<T> {
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (this.key(a[p]) <= this.key(a[i])) break;
+      if (!this.less(a[i], a[p])) break;
       [a[p], a[i]] = [a[i], a[p]];
       i = p;
     }
   }
-  /** Removes and returns the smallest entry. */
+  /** Removes and returns the least entry. */
   pop(): T | undefined {
     const a = this.a;
     if (!a.length) return undefined;
@@ -41,13 +41,20 @@ export class MinHeap<T> {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && this.key(a[l]) < this.key(a[m])) m = l;
-        if (r < a.length && this.key(a[r]) < this.key(a[m])) m = r;
+        if (l < a.length && this.less(a[l], a[m])) m = l;
+        if (r < a.length && this.less(a[r], a[m])) m = r;
         if (m === i) break;
         [a[m], a[i]] = [a[i], a[m]];
         i = m;
       }
     }
     return top;
+  }
+}
+
+/** A binary min-heap keyed by a number (ties in no particular order). */
+export class MinHeap<T> extends Heap<T> {
+  constructor(readonly key: (x: T) => number) {
+    super((x, y) => key(x) < key(y));
   }
 }
