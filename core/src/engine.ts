@@ -413,11 +413,27 @@ class Engine implements RecordSink {
       startTime: this.sec0 >= 0 ? new Date(this.sec0 * 1000 + Math.floor(this.ns0 / 1e6)).toISOString() : null,
       durationMs: this.lastTime,
       interfaces: this.interfaces.filter(Boolean),
-      counters: { ...this.counters, connections: this.table.created },
+      counters: { ...this.counters, ...keyLogCounters(this.keys), connections: this.table.created },
     };
     if (r.error) info.error = { code: r.error.code, message: r.error.message };
     return info;
   }
+}
+
+/**
+ * What the key log (files and the capture's DSBs) held, when there was one: a key log of the wrong
+ * file gives `keyLogEntries: 0` with its lines counted as garbage, said once for the capture
+ * rather than as `no-keys` on every connection only.
+ */
+function keyLogCounters(k: KeyLog): Record<string, number> {
+  const st = k.stats;
+  if (st.lines === 0) return {};
+  const out: Record<string, number> = { keyLogLines: st.lines, keyLogEntries: k.size };
+  if (st.garbage) out.keyLogGarbageLines = st.garbage;
+  if (st.unsupported) out.keyLogUnsupportedLines = st.unsupported;
+  if (st.dropped) out.keyLogEntriesDropped = st.dropped;
+  if (st.truncated) out.keyLogTruncated = 1;
+  return out;
 }
 
 /** pcapng Decryption Secrets Block secrets type for a TLS key log (pcapng spec §4.7). */

@@ -80,6 +80,10 @@ export function formatTable(report: Report): string {
       `${connectionCounts(report.connections)}, ${report.requests.length} requests`,
   );
   if (cap.error) out.push(`  ! ${cap.error.code}: ${cap.error.message}`);
+  const kc = cap.counters;
+  if (kc.keyLogLines !== undefined && !kc.keyLogEntries) {
+    out.push(`  ! key log: no usable line among ${kc.keyLogLines} (${kc.keyLogGarbageLines ?? 0} not in the NSS key log format): is it the file SSLKEYLOGFILE wrote?`);
+  }
   for (const i of cap.interfaces) if (!i.supported) out.push(`  ! interface ${i.index}: unsupported link type ${i.linkTypeName} (${i.packets} packets skipped)`);
   const byConn = new Map<number, Request[]>();
   for (const r of report.requests) {
