@@ -299,9 +299,16 @@ export class Http3Session implements QuicStreamSink {
     let ex = this.exchanges.get(id);
     if (ex) return ex;
     if (this.emittedIds.has(id)) return null;
-    ex = {
+    const e = this.newExchange(id, 0, false);
+    this.exchanges.set(id, e);
+    return e;
+  }
+
+  /** A fresh exchange: a request stream's (index given when its HEADERS come) or a push's. */
+  private newExchange(id: number, index: number, pushed: boolean): Exchange {
+    const e: Exchange = {
       id,
-      index: 0,
+      index,
       req: null as unknown as Dir,
       resp: null as unknown as Dir,
       status: null,
@@ -312,10 +319,8 @@ export class Http3Session implements QuicStreamSink {
       emitted: false,
       pushPromises: 0,
     };
-    const e = ex;
-    e.req = this.mkDir(e, 'client', false);
-    e.resp = this.mkDir(e, 'server', false);
-    this.exchanges.set(id, e);
+    e.req = this.mkDir(e, 'client', pushed);
+    e.resp = this.mkDir(e, 'server', pushed);
     return e;
   }
 
@@ -400,22 +405,7 @@ export class Http3Session implements QuicStreamSink {
   private pushExchange(pushId: number): Exchange {
     let px = this.pushes.get(pushId);
     if (px) return px;
-    px = {
-      id: pushId,
-      index: this.nextIndex++,
-      req: null as unknown as Dir,
-      resp: null as unknown as Dir,
-      status: null,
-      informational: [],
-      stopSending: null,
-      lostBytes: 0,
-      anomalies: [],
-      emitted: false,
-      pushPromises: 0,
-    };
-    const p = px;
-    p.req = this.mkDir(p, 'client', true);
-    p.resp = this.mkDir(p, 'server', true);
+    const p = this.newExchange(pushId, this.nextIndex++, true);
     if (this.pushes.size < 1000) this.pushes.set(pushId, p);
     return p;
   }
