@@ -10,7 +10,7 @@ import { CancelledError, WirefallError } from '../errors.js';
 import type { CaptureInfo, Report } from '../model/types.js';
 import { jsonLine } from './json-out.js';
 import { releaseFifo } from '../capture/reader.js';
-import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
+import { loadKeyLog } from '../tls/keylog.js';
 import { whatIf } from '../whatif/whatif.js';
 
 export type OutputMode = 'report' | 'ndjson';
@@ -24,14 +24,6 @@ export interface FileTask {
   classicParser?: 'pcap-parser' | 'builtin';
   /** TLS key log files (NSS format), read for each file; the capture's own DSBs are added. */
   keylogFiles?: string[];
-}
-
-/** A fresh key log per capture from the task's files (a DSB of one capture never leaks into another). */
-async function keyLogOf(task: FileTask): Promise<KeyLog | undefined> {
-  if (!task.keylogFiles?.length) return undefined;
-  const keys = new KeyLog();
-  for (const f of task.keylogFiles) await readKeyLogFile(f, keys);
-  return keys;
 }
 
 export interface FileOutcome {
@@ -65,7 +57,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
   try {
     if (task.mode === 'report') {
-      const keyLog = await keyLogOf(task);
+      const keyLog = await loadKeyLog({ files: task.keylogFiles });
       const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r) });
       outcome.report = report;
       outcome.connections = report.connections.length;
@@ -86,7 +78,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
         },
         (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n),
       );
-      const keyLog = await keyLogOf(task);
+      const keyLog = await loadKeyLog({ files: task.keylogFiles });
       const res = await analyzeStream(
         task.file,
         {

@@ -312,3 +312,21 @@ export async function readKeyLogFile(path: string, into: KeyLog = new KeyLog()):
     await fh.close();
   }
 }
+
+/** TLS key logs for one analysis: files (`--keylog`) and texts (opened in the app). */
+export interface KeyLogSources {
+  files?: string[];
+  texts?: string[];
+}
+
+/**
+ * A fresh KeyLog from the sources, one per capture (a capture's own DSBs are added to it and must
+ * not leak into another's); undefined when there are none.
+ */
+export async function loadKeyLog(src: KeyLogSources | undefined): Promise<KeyLog | undefined> {
+  if (!src || (!src.files?.length && !src.texts?.length)) return undefined;
+  const keys = new KeyLog();
+  for (const f of src.files ?? []) await readKeyLogFile(f, keys);
+  for (const t of src.texts ?? []) keys.addText(t);
+  return keys;
+}

@@ -10,7 +10,9 @@ import { toHar } from '../model/har.js';
 import type { Report } from '../model/types.js';
 import type { AnalysisProgress } from './api.js';
 import type { PhasesFn } from './compact.js';
-import { KeyLog, readKeyLogFile } from '../tls/keylog.js';
+import { loadKeyLog, type KeyLogSources } from '../tls/keylog.js';
+
+export type { KeyLogSources };
 
 export interface CoreLinks {
   analyzeFile(path: string, opts: { onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal; keylog?: KeyLogSources }): Promise<Report>;
@@ -20,21 +22,6 @@ export interface CoreLinks {
 
 export function toAnalysisProgress(p: AnalyzeProgress): AnalysisProgress {
   return { bytes: p.bytesRead, totalBytes: p.totalBytes, packets: p.packets, connections: p.connections, requests: p.requests };
-}
-
-/** TLS key logs for an analysis: files named on the command line, and texts opened in the app. */
-export interface KeyLogSources {
-  files?: string[];
-  texts?: string[];
-}
-
-/** A fresh KeyLog from the sources (undefined when there are none). */
-export async function loadKeyLog(src: KeyLogSources | undefined): Promise<KeyLog | undefined> {
-  if (!src || (!src.files?.length && !src.texts?.length)) return undefined;
-  const keys = new KeyLog();
-  for (const f of src.files ?? []) await readKeyLogFile(f, keys);
-  for (const t of src.texts ?? []) keys.addText(t);
-  return keys;
 }
 
 /** The real engine, with every detector. */
