@@ -4,9 +4,9 @@
  * times each step around the engine:
  *
  *   ndjson: every record serialised (jsonLine) and written to /dev/null with one writeSync per line
- *           as `-o` does = output; the detectors' slim copy of each record (SlimModel) and
- *           detectAll at the end = detectors; the rest of the run = engine (reading, IP, TCP,
- *           HTTP, building the records).
+ *           as `-o` does = output; the streaming detectors (detectStream: connection, request,
+ *           watermark, finish, as batch.ts feeds them) = detectors; the rest of the run = engine
+ *           (reading, IP, TCP, HTTP, building the records).
  *   json:   the whole model kept (analyzeFile), detectAll over it = detectors, writeJson to
  *           /dev/null = output, the rest = engine (keeping the model included).
  *
@@ -25,7 +25,7 @@ let api;
 try {
   const [engine, detect, out, batch] = await Promise.all([mod('engine.js'), mod('detect/index.js'), mod('cli/json-out.js'), mod('cli/batch.js')]);
   api = { ...engine, ...detect, ...out, ...batch };
-  for (const f of ['analyzeStream', 'analyzeFile', 'detectAll', 'jsonLine', 'writeJson', 'SlimModel']) {
+  for (const f of ['analyzeStream', 'analyzeFile', 'detectAll', 'detectStream', 'jsonLine', 'writeJson']) {
     if (typeof api[f] !== 'function') throw new Error(`core/dist no longer exports ${f}`);
   }
 } catch (e) {
@@ -49,34 +49,42 @@ let requests = 0;
 let connections = 0;
 const t0 = now();
 if (mode === 'ndjson') {
-  const model = new api.SlimModel();
   const emit = (type, rec) => {
     const t = now();
     write(api.jsonLine({ type, file, ...rec }) + '\n');
     output += now() - t;
+  };
+  const found = [];
+  const detect = api.detectStream({}, (f) => found.push(f), () => {});
+  const timed = (fn) => {
+    const t = now();
+    fn();
+    detectors += now() - t;
+  };
+  const flush = () => {
+    for (const f of found.splice(0)) emit('finding', f);
   };
   const res = await api.analyzeStream(
     file,
     {
       onConnection: (c) => {
         emit('connection', c);
-        const t = now();
-        model.connection(c);
-        detectors += now() - t;
+        timed(() => detect.connection(c));
+        flush();
       },
       onRequest: (r) => {
         emit('request', r);
-        const t = now();
-        model.request(r);
-        detectors += now() - t;
+        timed(() => detect.request(r));
+      },
+      onWatermark: (w) => {
+        timed(() => detect.watermark(w));
+        flush();
       },
     },
     {},
   );
-  const t = now();
-  const findings = model.overflow ? [] : api.detectAll(model.report(res.capture));
-  detectors += now() - t;
-  for (const f of findings) emit('finding', f);
+  timed(() => detect.finish());
+  flush();
   emit('capture', res.capture);
   requests = res.requests;
   connections = res.connections;
