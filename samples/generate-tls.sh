@@ -26,7 +26,7 @@
 # then prints tools/tls-summarize.py's view of the decrypted capture and checks it against
 # samples/tls/ground-truth.json (the structural facts: TLS version, cipher, ALPN, SNI,
 # resumption, connections, requests per connection, closes). A mismatch is logged, the files
-# are kept, and the script exits 1 at the end. Ports: 18443-18459 (generate.sh uses 181xx and
+# are kept, and the script exits 1 at the end. Ports: 18443-18460 (generate.sh uses 181xx and
 # 8080-8090, findings.sh 182xx).
 set -euo pipefail
 
@@ -45,7 +45,7 @@ fi
 TLS_SCENARIOS=(
   nginx_h2_tls13 nginx_h1_tls13_chacha nginx_h1_tls13_aes256 nginx_h1_tls12_gcm nginx_h2_tls12_chacha
   nginx_h1_tls12_cbc_etm tls12_cbc_mte tls13_resumed tls12_resumed tls_missed_reuse node_h2_tls13
-  chromium_h1 chromium_h2 coalescing chromium_coalesced nginx_h2_tls13_dsb wrong_keys tls_alerts
+  chromium_h1 chromium_h2 coalescing chromium_coalesced nginx_h2_tls13_dsb wrong_keys tls_alerts h2_tls_loss_hol
 )
 
 # ---------------------------------------------------------------- PKI ----
@@ -394,6 +394,30 @@ scenario_tls_alerts() {
     $A:$port/f10.txt 2>&1 | sed 's/^/  (expected) /' >&2 || true; sleep 0.2
   python3 "$tc" 127.0.0.1 $port a.wirefall.test "$ca" 1.3 server "$K" /f3.txt
   tls_end
+}
+
+# 16: TCP head-of-line blocking inside TLS: h2-loss-hol.pcap's setup (generate.sh's three
+# namespaces, a 40 Mbit/s router dropping every 30th server->client packet of >= 1000 bytes)
+# with nginx TLS 1.3 + h2 in wfs and one curl (--http2 --parallel: 8 x 200 KB multiplexed on one
+# connection) in wfc. Captured in wfc on wf-c, so lost segments show as holes filled by
+# retransmissions. The same transfers as h2-loss-hol.pcap, seen through TLS records.
+scenario_h2_tls_loss_hol() {
+  local port=18460 a i
+  tls_begin h2-tls-loss-hol
+  ns_setup 30
+  start_tls_nginx h2-tls-loss $port 'ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;' ' http2' \
+    'keepalive_timeout 60s;' $NS_S_ADDR $NS_SERVER
+  wait_port $NS_S_ADDR $port $NS_CLIENT
+  cap_start "$F" wf-c "tcp port $port" $NS_CLIENT
+  a=()
+  for i in 1 2 3 4 5 6 7 8; do a+=(-o /dev/null "$A:$port/big/b$i.bin"); done
+  ip netns exec $NS_CLIENT env SSLKEYLOGFILE="$K" timeout 60 \
+    bash -c "$(declare -f tcurl); PKI='$PKI'; tcurl $port $NS_S_ADDR -- --http2 --parallel \"\$@\"" _ "${a[@]}"
+  cap_stop
+  log "loss rule dropped $(ns_drops) packets"
+  stop_all_servers
+  ns_teardown
+  tls_end_nocap
 }
 
 # -------------------------------------------------------------------- main ----

@@ -106,7 +106,8 @@ function makeHttp1(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | nu
 
 /** A sink that buffers the first bytes until the protocol is known, then hands over. */
 export class DetectSink implements SettlingSink {
-  private readonly pending: { side: Side; chunk: StreamChunk }[] = [];
+  /** Chunks held until the decision, with the carrying stream's chunks among them (onTransport). */
+  private readonly pending: { side: Side; chunk: StreamChunk; transport: boolean }[] = [];
   private readonly head: Record<Side, Uint8Array> = { client: new Uint8Array(0), server: new Uint8Array(0) };
   private target: SettlingSink | null = null;
   private decided = false;
@@ -123,7 +124,7 @@ export class DetectSink implements SettlingSink {
       return;
     }
     // Copy: chunks are only valid during the callback.
-    this.pending.push({ side, chunk: { ...chunk, data: new Uint8Array(chunk.data) } });
+    this.pending.push({ side, chunk: { ...chunk, data: new Uint8Array(chunk.data) }, transport: false });
     const h = this.head[side];
     const take = chunk.data.subarray(0, Math.max(0, DETECT_MAX_BYTES - h.length));
     const merged = new Uint8Array(h.length + take.length);
@@ -135,6 +136,11 @@ export class DetectSink implements SettlingSink {
       d = 'unknown';
     }
     if (d !== null) this.choose(d);
+  }
+
+  onTransport(side: Side, chunk: StreamChunk): void {
+    if (this.decided) this.target?.onTransport?.(side, chunk);
+    else this.pending.push({ side, chunk: { ...chunk, data: new Uint8Array(chunk.data) }, transport: true });
   }
 
   private choose(d: Exclude<Decision, null>): void {
@@ -156,7 +162,12 @@ export class DetectSink implements SettlingSink {
         this.out.protocol('unknown');
     }
     const t = this.target;
-    if (t) for (const { side, chunk } of this.pending) t.onData(side, chunk);
+    if (t) {
+      for (const { side, chunk, transport } of this.pending) {
+        if (!transport) t.onData(side, chunk);
+        else t.onTransport?.(side, chunk);
+      }
+    }
     this.pending.length = 0;
   }
 

@@ -60,7 +60,7 @@ import { HpackDecoder, type DecodedBlock, type DecodedField, DEFAULT_HEADER_TABL
 import { MAX_TRACKED_TABLE_SIZE } from './hpack/dynamic-table.js';
 import { HeaderListTooLargeError, HpackError } from './hpack/errors.js';
 import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from './hpack/stats.js';
-import { TcpHolTracker } from './tcp-hol.js';
+import { TcpHolTracker, TransportMap } from './tcp-hol.js';
 import { MinHeap } from '../util/heap.js';
 
 /** Named limits (bounded memory per connection; overflow is counted in `connection.h2.dropped`). */
@@ -352,6 +352,11 @@ export class Http2Session implements StreamSink {
   /** TCP head-of-line blocking across streams, per sending side (tcp-hol.ts). */
   private readonly hol: Record<Side, TcpHolTracker> = { client: new TcpHolTracker('client'), server: new TcpHolTracker('server') };
   /**
+   * Read from TLS: the tracker measures the TCP chunks (onTransport), and frames are mapped to the
+   * TCP octets that carried them (tcp-hol.ts). Null while the chunks are the transport's own.
+   */
+  private holMap: Record<Side, TransportMap> | null = null;
+  /**
    * Windows are only known when every frame since the connection start was seen: false from the
    * start when `prefaceSeen` is false, and from the first lost frame boundary on.
    */
@@ -471,7 +476,8 @@ export class Http2Session implements StreamSink {
     // Once per TCP segment: plain field loads (a keyed load by side was a visible cost here).
     const client = side === 'client';
     const s = client ? this.sides.client : this.sides.server;
-    (client ? this.hol.client : this.hol.server).chunk(chunk);
+    if (chunk.transportOffset === undefined) (client ? this.hol.client : this.hol.server).chunk(chunk);
+    else (this.holMap ??= { client: new TransportMap(), server: new TransportMap() })[side].push(chunk);
     if (chunk.skipped > 0) s.lostBytes += chunk.skipped;
     if (s.prefaceLeft > 0) {
       if (chunk.skipped !== 0) {
@@ -507,6 +513,11 @@ export class Http2Session implements StreamSink {
       chunk = { ...chunk, data: chunk.data.subarray(n), offset: chunk.offset + n };
     }
     s.parser.push(chunk);
+  }
+
+  /** A TCP chunk of the TLS stream this session reads (StreamSink.onTransport): for the tracker only. */
+  onTransport(side: Side, chunk: StreamChunk): void {
+    this.hol[side].chunk(chunk);
   }
 
   onEnd(side: Side, _how: EndHow, time: number, packet: number): void {
@@ -566,7 +577,13 @@ export class Http2Session implements StreamSink {
 
   private onFrame(side: Side, f: Frame): void {
     const s = this.sides[side];
-    this.hol[side].frame(f);
+    const map = this.holMap?.[side];
+    if (map === undefined) this.hol[side].frame(f);
+    else {
+      const r = map.map(f.offset, f.offset + 9 + f.length);
+      if (r !== null) this.hol[side].frameRange(f.streamId, r[0], r[1]);
+      if (map.overflowed) this.hol[side].desync();
+    }
     if (!s.sawFrame) {
       s.sawFrame = true;
       if (this.prefaceSeen && f.kind !== 'SETTINGS') {

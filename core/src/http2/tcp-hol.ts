@@ -33,6 +33,17 @@
  * skipped while resynchronising) count as stream 0. After a lost frame boundary the attribution is
  * approximate (`approximate: true`).
  *
+ * Inside TLS the tracker measures TCP, not the plaintext: it is fed the TCP segments the TLS
+ * session read (StreamSink.onTransport), and each frame's plaintext range is mapped to the TCP octets
+ * that carried it by a `TransportMap` (plaintext octet k of a record ↔ TCP octet of the record's
+ * body where it was encrypted). A frame that starts a record's plaintext takes the record's header
+ * and explicit nonce, one that ends it the tag (and TLS 1.3 content type and padding), so every
+ * octet of a record between two frames of one stream is that stream's; records that carry no frame
+ * (NewSessionTicket, KeyUpdate, alerts) count as stream 0. A byte of stream S is thus held by the
+ * loss of another stream's bytes even when both sat in one record: S alone, on its own ordered
+ * stream (QUIC), would not have waited for them. (Decryption needs the whole record; that part of
+ * the wait is TLS's own, not TCP's, and it is counted with the rest.)
+ *
  * Bounded memory: pending pieces (chunks waiting for their frame to complete) MAX_PENDING_PIECES,
  * episodes MAX_HOL_EPISODES per direction; overflow is counted in `dropped`.
  */
@@ -193,8 +204,11 @@ export class TcpHolTracker {
 
   /** A complete frame of this direction (octets [offset, offset + 9 + length)). */
   frame(f: { streamId: number; offset: number; length: number }): void {
-    const fs = f.offset;
-    const fe = f.offset + 9 + f.length;
+    this.frameRange(f.streamId, f.offset, f.offset + 9 + f.length);
+  }
+
+  /** A complete frame of `streamId` carried by the chunks' octets [fs, fe). */
+  frameRange(streamId: number, fs: number, fe: number): void {
     while (this.pLen > 0) {
       const i = this.pHead;
       const start = this.pStart[i];
@@ -212,7 +226,7 @@ export class TcpHolTracker {
       }
       const from = this.pStart[i];
       const e = Math.min(end, fe);
-      this.attribute(f.streamId, i, e - from);
+      this.attribute(streamId, i, e - from);
       this.pStart[i] = e;
       if (e >= end) this.popPiece();
       else break;
@@ -375,5 +389,79 @@ export class TcpHolTracker {
     if (!c) return;
     if (c.maxHol > 0 && this.intervals.length < MAX_HOL_EPISODES) this.intervals.push([c.ep.releaseTime - c.maxHol, c.ep.releaseTime]);
     this.cur = null;
+  }
+}
+
+/**
+ * Plaintext → transport octets for one direction of a session read from TLS records (see the
+ * module comment): the plaintext chunks not yet wholly framed, oldest first, each with the
+ * transport octet of its first byte and its record's transport range. A ring of parallel arrays,
+ * like the tracker's pieces; entries leave when a frame ends at or past their end.
+ */
+export class TransportMap {
+  private pStart = new Float64Array(INITIAL_PENDING);
+  private pEnd = new Float64Array(INITIAL_PENDING);
+  private tAt = new Float64Array(INITIAL_PENDING);
+  private tStart = new Float64Array(INITIAL_PENDING);
+  private tEnd = new Float64Array(INITIAL_PENDING);
+  private head = 0;
+  private len = 0;
+  /** Entries dropped at MAX_PENDING_PIECES (a frame over that many records): mapping is a guess. */
+  overflowed = false;
+
+  /** A plaintext chunk (with its transport fields) in stream order. */
+  push(c: StreamChunk): void {
+    const n = c.data.length;
+    if (n === 0 || c.transportOffset === undefined) return;
+    if (this.len >= MAX_PENDING_PIECES) {
+      this.pop();
+      this.overflowed = true;
+    } else if (this.len === this.pStart.length) this.grow();
+    const i = (this.head + this.len) & (this.pStart.length - 1);
+    this.pStart[i] = c.offset;
+    this.pEnd[i] = c.offset + n;
+    this.tAt[i] = c.transportOffset;
+    this.tStart[i] = c.transportStart ?? c.transportOffset;
+    this.tEnd[i] = c.transportEnd ?? c.transportOffset + n;
+    this.len++;
+  }
+
+  /**
+   * Transport octets [start, end) of the plaintext octets [ps, pe) of a complete frame; forgets the
+   * chunks the frame ends. Null when no chunk covers it (its plaintext was never delivered).
+   */
+  map(ps: number, pe: number): [number, number] | null {
+    const mask = this.pStart.length - 1;
+    // Chunks wholly before the frame (bytes skipped while resynchronising) are done with.
+    while (this.len > 0 && this.pEnd[this.head] <= ps) this.pop();
+    if (this.len === 0) return null;
+    let i = this.head;
+    // A frame that starts a record's plaintext (or starts in a hole before it) takes the record's header.
+    const start = ps <= this.pStart[i] ? this.tStart[i] : this.tAt[i] + (ps - this.pStart[i]);
+    let k = 0;
+    while (k + 1 < this.len && this.pEnd[i] < pe) {
+      k++;
+      i = (this.head + k) & mask;
+    }
+    const end = pe >= this.pEnd[i] ? this.tEnd[i] : pe <= this.pStart[i] ? this.tStart[i] : this.tAt[i] + (pe - this.pStart[i]);
+    while (this.len > 0 && this.pEnd[this.head] <= pe) this.pop();
+    return [start, Math.max(start, end)];
+  }
+
+  private pop(): void {
+    this.head = (this.head + 1) & (this.pStart.length - 1);
+    this.len--;
+  }
+
+  private grow(): void {
+    const old = [this.pStart, this.pEnd, this.tAt, this.tStart, this.tEnd];
+    const cap = old[0].length;
+    const grown = old.map((a) => {
+      const b = new Float64Array(cap * 2);
+      for (let k = 0; k < this.len; k++) b[k] = a[(this.head + k) & (cap - 1)];
+      return b;
+    });
+    [this.pStart, this.pEnd, this.tAt, this.tStart, this.tEnd] = grown;
+    this.head = 0;
   }
 }

@@ -30,9 +30,10 @@ export interface StreamChunk {
   skipped: number;
   /**
    * Capture time (ms since capture start) at which every byte of `data` had been captured: the
-   * packet that carried a TCP segment, or the packet that completed a TLS record (a record is
+   * packet that carried a TCP segment; for a TLS record, its latest-captured segment (a record is
    * decrypted whole, so all its plaintext bytes share one time and one packet — the byte-range ↔
-   * packet map of gopacket's ScatterGather.CaptureInfo is one range per chunk).
+   * packet map of gopacket's ScatterGather.CaptureInfo is one range per chunk, and the transport
+   * fields below map it further to the TCP octets).
    */
   time: number;
   /**
@@ -40,8 +41,18 @@ export interface StreamChunk {
    * arrived out of order and waited for a hole to be filled (head-of-line blocking at the TCP layer).
    */
   deliveredTime: number;
-  /** Frame number of the packet that carried (or, for a TLS record, completed) these bytes. */
+  /** Frame number of the packet that carried these bytes (a TLS record: the one `time` is of). */
   packet: number;
+  /**
+   * Only on chunks a layer produced from another stream (TLS plaintext from TCP): where these bytes
+   * travelled in the carrying stream's own numbering. `data[k]` was carried by transport octet
+   * `transportOffset + k`, inside the unit [transportStart, transportEnd) that had to arrive whole
+   * before any of it could be read (a TLS record: header, explicit nonce, ciphertext, tag). The
+   * carrying stream's chunks reach the sink through `onTransport`, before the chunks made from them.
+   */
+  transportOffset?: number;
+  transportStart?: number;
+  transportEnd?: number;
 }
 
 export type EndHow = 'fin' | 'rst';
@@ -75,6 +86,13 @@ export function serverAuthority(info: StreamInfo): string {
 
 export interface StreamSink {
   onData(side: Side, chunk: StreamChunk): void;
+  /**
+   * A chunk of the stream that carries this one (TLS: a TCP segment, as the TLS session read it),
+   * called before the `onData` calls for the plaintext it completes, for sinks that measure the
+   * carrying stream itself (HTTP/2's TCP head-of-line tracker, http2/tcp-hol.ts). Never called on a
+   * sink that reads the transport directly.
+   */
+  onTransport?(side: Side, chunk: StreamChunk): void;
   /** The side sent FIN/RST; reached in stream order (or, for RST, when seen). */
   onEnd?(side: Side, how: EndHow, time: number, packet: number): void;
   /** The connection is finished; `time` is its last packet's time (or capture end). */

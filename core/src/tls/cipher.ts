@@ -40,6 +40,12 @@ export interface RecordCipher {
    * view on a buffer owned by the result; it is not reused by the cipher.
    */
   decrypt(seq: bigint | number, type: number, version: number, fragment: Uint8Array): DecryptResult;
+  /**
+   * Where the plaintext starts in a record's body: the explicit nonce (TLS 1.2 GCM/CCM, RFC 5288
+   * §3) or IV (CBC, TLS ≥ 1.1, RFC 5246 §6.2.3.2) before it; 0 for TLS 1.3 and ChaCha20. Plaintext
+   * octet k of a record is carried by body octet `plaintextAt + k` (a byte-range map to TCP).
+   */
+  readonly plaintextAt: number;
 }
 
 const FAIL_AUTH: DecryptResult = Object.freeze({ ok: false, reason: 'auth' });
@@ -116,6 +122,8 @@ function aeadOpen(
 // ------------------------------------------------------------------------------------ TLS 1.3
 
 class Tls13Cipher implements RecordCipher {
+  /** RFC 8446 §5.2: encrypted_record is AEAD-Encrypted(TLSInnerPlaintext), no explicit nonce. */
+  readonly plaintextAt = 0;
   /** A KeyObject made once: createDecipheriv then skips importing raw key bytes per record. */
   private readonly key: KeyObject;
   private readonly iv: Uint8Array;
@@ -191,13 +199,16 @@ function writeSeqHeader(buf: Uint8Array, seq: bigint | number, type: number, ver
 class Tls12AeadCipher implements RecordCipher {
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(13);
+  readonly plaintextAt: number;
 
   private keyObj: KeyObject | undefined;
 
   constructor(
     private readonly p: SuiteParams,
     private readonly keys: Tls12DirectionKeys,
-  ) {}
+  ) {
+    this.plaintextAt = p.mode === 'chacha20' ? 0 : EXPLICIT_NONCE_LEN;
+  }
 
   decrypt(seq: bigint | number, type: number, version: number, fragment: Uint8Array): DecryptResult {
     const p = this.p;
@@ -227,6 +238,7 @@ class Tls12AeadCipher implements RecordCipher {
 class Tls12CbcCipher implements RecordCipher {
   private readonly header = new Uint8Array(13);
   private readonly explicitIv: boolean;
+  readonly plaintextAt: number;
   /** TLS 1.0: the IV of the record being decrypted, and the last ciphertext block seen (next IV). */
   private chainIv: Uint8Array;
   private lastTail: Uint8Array | null = null;
@@ -241,6 +253,7 @@ class Tls12CbcCipher implements RecordCipher {
   ) {
     // RFC 4346 §6.2.3.2 (TLS 1.1) and RFC 5246 §6.2.3.2: an explicit IV opens every CBC record.
     this.explicitIv = version >= VERSION_TLS11;
+    this.plaintextAt = this.explicitIv ? p.blockLen : 0;
     this.chainIv = keys.iv.subarray(0, p.blockLen);
   }
 

@@ -90,6 +90,12 @@ export const MAX_RESYNC_SCAN = 64 * 1024;
 export const MAX_ANOMALIES_PER_CODE = 8;
 /** 0-RTT plaintext held until the server accepts or rejects it (RFC 8446 §4.2.10). */
 export const MAX_EARLY_DATA_HELD = 256 * 1024;
+/**
+ * TCP chunks remembered before the inner session exists (the handshake flights), replayed to it
+ * through onTransport so that a measure of the TCP stream (HTTP/2's head-of-line tracker) sees the
+ * connection from its start; later ones before it are not.
+ */
+export const MAX_TRANSPORT_REPLAY = 32;
 
 const CT_CCS = 20;
 const CT_ALERT = 21;
@@ -163,6 +169,16 @@ interface Dir {
   filled: number;
   lostInBody: boolean;
   bodyDelivered: number;
+  /**
+   * The current record's bytes: the transport offset of its header, and the latest capture time
+   * (and its packet) among the chunks that carried them — a record is readable only whole, so its
+   * plaintext was captured when its last-arriving byte was, whichever chunk completed it in order.
+   */
+  recStart: number;
+  bodyTime: number;
+  bodyPacket: number;
+  /** Transport offset of the first plaintext octet of the record just decrypted (-1: none). */
+  plainAt: number;
   /** The current record is longer than MAX_RECORD_BODY: its body streams by, not kept. */
   skipBody: boolean;
   /** Bytes since the last decrypted record that belong to no framed record (gaps, resync scans). */
@@ -210,6 +226,10 @@ interface HeldEarly {
   time: number;
   deliveredTime: number;
   packet: number;
+  /** Its record's transport range and the offset of its first plaintext octet (see Dir.plainAt). */
+  at: number;
+  recStart: number;
+  recEnd: number;
 }
 
 export class TlsSession implements InnerSink {
@@ -221,6 +241,12 @@ export class TlsSession implements InnerSink {
   /** TLS 1.3 (or one of its drafts) negotiated: every record after the ServerHello is protected. */
   private tls13 = false;
   private inner: InnerSink | null = null;
+  /** The TCP chunk being read (onData), its side, and whether the inner session has seen it. */
+  private tcpNow: StreamChunk | null = null;
+  private tcpNowSide: Side = 'client';
+  private tcpNowFed = false;
+  /** TCP chunks before the inner session (times, offsets and lengths only); null once not needed. */
+  private preInner: { side: Side; chunk: StreamChunk }[] | null = [];
   private innerMade = false;
   private readonly wrapped: ExchangeSink;
   private readonly facts: TlsInfo;
@@ -291,6 +317,10 @@ export class TlsSession implements InnerSink {
       filled: 0,
       lostInBody: false,
       bodyDelivered: 0,
+      recStart: 0,
+      bodyTime: 0,
+      bodyPacket: 0,
+      plainAt: -1,
       skipBody: false,
       unframed: 0,
       unframedLost: 0,
@@ -340,6 +370,17 @@ export class TlsSession implements InnerSink {
   onData(side: Side, chunk: StreamChunk): void {
     const d = this.dirs[side];
     if (chunk.packet > this.lastPacket) this.lastPacket = chunk.packet;
+    // The inner session sees the TCP chunk before the plaintext it completes (StreamSink.onTransport).
+    this.tcpNow = chunk;
+    this.tcpNowSide = side;
+    this.tcpNowFed = this.inner !== null;
+    if (this.inner !== null) this.inner.onTransport?.(side, chunk);
+    else if (this.preInner !== null && this.preInner.length < MAX_TRANSPORT_REPLAY && chunk.data.length > 0) {
+      // Lengths matter, not bytes: a view on a shared zero buffer where it is long enough.
+      const n = chunk.data.length;
+      const data = n <= ZEROS.length ? ZEROS.subarray(0, n) : new Uint8Array(n);
+      this.preInner.push({ side, chunk: { ...chunk, data } });
+    }
     if (chunk.skipped !== 0) this.gap(d, chunk);
     const data = chunk.data;
     let i = 0;
@@ -374,6 +415,7 @@ export class TlsSession implements InnerSink {
       if (d.hdrLen < 5) {
         // Fast path: a whole record inside this chunk, at a boundary: no copy.
         if (d.hdrLen === 0 && n - i >= 5) {
+          d.recStart = chunk.offset + i;
           const len = (data[i + 3] << 8) | data[i + 4];
           if (!this.header(d, data[i], data[i + 1], data[i + 2], len, chunk)) {
             // Framing lost: the scan resumes right after this header's first byte.
@@ -383,11 +425,21 @@ export class TlsSession implements InnerSink {
           }
           if (n - i - 5 >= len) {
             d.bodyDelivered = chunk.deliveredTime;
+            d.bodyTime = chunk.time;
+            d.bodyPacket = chunk.packet;
             d.lostInBody = false;
             this.record(d, data.subarray(i + 5, i + 5 + len), chunk);
             i += 5 + len;
             continue;
           }
+        }
+        if (d.hdrLen === 0) {
+          d.recStart = chunk.offset + i;
+          d.bodyTime = chunk.time;
+          d.bodyPacket = chunk.packet;
+        } else if (chunk.time > d.bodyTime) {
+          d.bodyTime = chunk.time;
+          d.bodyPacket = chunk.packet;
         }
         while (d.hdrLen < 5 && i < n) d.hdr[d.hdrLen++] = data[i++];
         if (d.hdrLen < 5) return;
@@ -420,11 +472,17 @@ export class TlsSession implements InnerSink {
         i += take;
       }
       if (chunk.deliveredTime > d.bodyDelivered) d.bodyDelivered = chunk.deliveredTime;
+      if (chunk.time > d.bodyTime) {
+        d.bodyTime = chunk.time;
+        d.bodyPacket = chunk.packet;
+      }
       if (d.filled === d.len) {
         const body = d.body ?? new Uint8Array(0);
         d.body = null;
         d.hdrLen = 0;
-        this.record(d, d.lostInBody ? null : body, chunk);
+        // Completed in order by this chunk, but captured whole only when its latest byte was.
+        const at = d.bodyTime > chunk.time ? { ...chunk, time: d.bodyTime, packet: d.bodyPacket } : chunk;
+        this.record(d, d.lostInBody ? null : body, at);
       }
     }
   }
@@ -603,6 +661,8 @@ export class TlsSession implements InnerSink {
       return;
     }
     if (d.gaveUp || (!d.cipher && !this.nextOf(d))) {
+      // No plaintext is coming from this direction: nothing to replay TCP chunks to.
+      this.preInner = null;
       if (d.type === CT_APPDATA) this.facts.records.applicationData++;
       this.noteProtectedWithoutKeys(d, chunk);
       if (d.decryptedOk > 0 && !(d.epoch === '12' && d.type !== CT_APPDATA)) this.lostPlain(d, this.plainOf(d.len));
@@ -636,6 +696,7 @@ export class TlsSession implements InnerSink {
     d.decryptedOk++;
     d.epochOk++;
     this.facts.decrypted = true;
+    d.plainAt = d.recStart + 5 + (d.cipher?.plaintextAt ?? 0);
     this.decrypted(d, res.type, res.data, chunk);
     if (d.switchToApp) {
       d.switchToApp = false;
@@ -912,7 +973,15 @@ export class TlsSession implements InnerSink {
       }
       if (this.earlyVerdict === 'pending') {
         if (this.earlyHeldBytes + data.length <= MAX_EARLY_DATA_HELD) {
-          this.earlyHeld.push({ data: new Uint8Array(data), time: chunk.time, deliveredTime: Math.max(chunk.deliveredTime, d.bodyDelivered), packet: chunk.packet });
+          this.earlyHeld.push({
+            data: new Uint8Array(data),
+            time: chunk.time,
+            deliveredTime: Math.max(chunk.deliveredTime, d.bodyDelivered),
+            packet: chunk.packet,
+            at: d.plainAt,
+            recStart: d.recStart,
+            recEnd: d.recStart + 5 + d.len,
+          });
           this.earlyHeldBytes += data.length;
           return;
         }
@@ -924,11 +993,11 @@ export class TlsSession implements InnerSink {
       this.earlyDecided(true, true);
     }
     if (data.length === 0) return;
-    this.deliver(d, data, chunk.time, Math.max(chunk.deliveredTime, d.bodyDelivered), chunk.packet);
+    this.deliver(d, data, chunk.time, Math.max(chunk.deliveredTime, d.bodyDelivered), chunk.packet, d.plainAt, d.recStart, d.recStart + 5 + d.len);
   }
 
   /** Hands plaintext (or, with empty `data`, only a pending loss) to the HTTP session. */
-  private deliver(d: Dir, data: Uint8Array, time: number, deliveredTime: number, packet: number): void {
+  private deliver(d: Dir, data: Uint8Array, time: number, deliveredTime: number, packet: number, at = -1, recStart = 0, recEnd = 0): void {
     if (!this.innerMade) {
       if (data.length === 0) return;
       this.innerMade = true;
@@ -942,12 +1011,28 @@ export class TlsSession implements InnerSink {
         startSeen: !this.dirs.client.startUnseen && !this.dirs.server.startUnseen,
       };
       this.inner = this.opts.inner(innerInfo, this.facts.alpn.selected, this.wrapped);
+      // The TCP chunks so far, the one being read now last (it carries this plaintext): the inner
+      // session sees them before the plaintext.
+      const pre = this.preInner;
+      this.preInner = null;
+      const inner = this.inner;
+      if (inner?.onTransport) {
+        const t = this.tcpNow;
+        for (const p of pre ?? []) if (p.chunk.packet !== t?.packet || p.side !== this.tcpNowSide) inner.onTransport(p.side, p.chunk);
+        if (t !== null && !this.tcpNowFed) {
+          this.tcpNowFed = true;
+          inner.onTransport(this.tcpNowSide, t);
+        }
+      }
     }
     const skipped = d.startUnseen && d.plainOffset === 0 ? -1 : d.plainSkip;
     if (data.length === 0 && skipped <= 0) return;
     d.plainOffset += d.plainSkip;
     d.plainSkip = 0;
-    const c: StreamChunk = { data, offset: d.plainOffset, skipped, time, deliveredTime, packet };
+    const c: StreamChunk =
+      at >= 0
+        ? { data, offset: d.plainOffset, skipped, time, deliveredTime, packet, transportOffset: at, transportStart: recStart, transportEnd: recEnd }
+        : { data, offset: d.plainOffset, skipped, time, deliveredTime, packet };
     d.plainOffset += data.length;
     d.startUnseen = false;
     this.inner?.onData(d.side, c);
@@ -973,7 +1058,7 @@ export class TlsSession implements InnerSink {
       return;
     }
     const d = this.dirs.client;
-    for (const h of held) this.deliver(d, h.data, h.time, h.deliveredTime, h.packet);
+    for (const h of held) this.deliver(d, h.data, h.time, h.deliveredTime, h.packet, h.at, h.recStart, h.recEnd);
   }
 
   // ------------------------------------------------------------------ handshake
@@ -1370,6 +1455,8 @@ export class TlsSession implements InnerSink {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Stand-in bytes for remembered TCP chunks (MAX_TRANSPORT_REPLAY): never written. */
+const ZEROS = new Uint8Array(1 << 16);
 
 function isAppEpoch(e: Epoch): boolean {
   return e === 'early' || e === 'app' || e === '12';
@@ -1379,6 +1466,9 @@ function isAppEpoch(e: Epoch): boolean {
 class FirstThatWorks implements RecordCipher {
   private chosen: RecordCipher | null = null;
   constructor(private readonly candidates: RecordCipher[]) {}
+  get plaintextAt(): number {
+    return this.chosen?.plaintextAt ?? 0;
+  }
   decrypt(seq: bigint | number, type: number, version: number, fragment: Uint8Array): DecryptResult {
     if (this.chosen) return this.chosen.decrypt(seq, type, version, fragment);
     let last: DecryptResult | null = null;

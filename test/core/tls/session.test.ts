@@ -339,6 +339,50 @@ describe('the plaintext chunks HTTP is handed (tcp/stream.ts contract)', () => {
     ]);
   });
 
+  it('a record is timed by its latest-captured segment, maps its plaintext to TCP octets, and the inner session sees every TCP chunk first (onTransport)', () => {
+    const s = new Synth13();
+    const recs = s.app('server', Buffer.alloc(2 * 16384, 0x62));
+    const calls: string[] = [];
+    const plain: { offset: number; time: number; packet: number; transportOffset?: number; transportStart?: number; transportEnd?: number }[] = [];
+    const info = { id: 1, client: { ip: '10.0.0.1', port: 50000 }, server: { ip: '10.0.0.2', port: 443 }, scheme: 'http' as const, transport: 'tcp' as const, startSeen: true };
+    const sess = new TlsSession(info, nullSink(), {
+      keys: s.keys(),
+      count: () => {},
+      inner: () => ({
+        onTransport: (side, c) => void calls.push(`tcp ${side} ${c.offset}+${c.data.length} #${c.packet}`),
+        onData: (side, c) => {
+          calls.push(`plain ${side} ${c.offset}+${c.data.length}`);
+          const { offset, time, packet, transportOffset, transportStart, transportEnd } = c;
+          plain.push({ offset, time, packet, transportOffset, transportStart, transportEnd });
+        },
+      }),
+    });
+    let packet = 0;
+    const off = { client: 0, server: 0 };
+    const expectTcp: string[] = [];
+    const send = (side: 'client' | 'server', data: Uint8Array, time: number, deliveredTime = time): void => {
+      sess.onData(side, { data, offset: off[side], skipped: 0, time, deliveredTime, packet: ++packet });
+      expectTcp.push(`tcp ${side} ${off[side]}+${data.length} #${packet}`);
+      off[side] += data.length;
+    };
+    for (const [i, e] of s.handshake().entries()) send(e.side, e.data, i);
+    const rec0 = off.server;
+    // The record's first segment was lost and retransmitted at 20; its second arrived at 11 and
+    // waited in TCP. In stream order the second completes the record.
+    send('server', recs[0].subarray(0, 1000), 20);
+    send('server', recs[0].subarray(1000), 11, 20);
+    const rec1 = off.server;
+    send('server', recs[1], 21);
+    // Every TCP chunk, the handshake's replayed, before the plaintext it completed.
+    const firstPlain = calls.findIndex((c) => c.startsWith('plain'));
+    expect(calls.slice(0, firstPlain)).toEqual(expectTcp.slice(0, firstPlain));
+    expect(calls.filter((c) => c.startsWith('tcp'))).toEqual(expectTcp);
+    expect(plain).toEqual([
+      { offset: 0, time: 20, packet: expectTcp.length - 2, transportOffset: rec0 + 5, transportStart: rec0, transportEnd: rec1 },
+      { offset: 16384, time: 21, packet: expectTcp.length, transportOffset: rec1 + 5, transportStart: rec1, transportEnd: rec1 + recs[1].length },
+    ]);
+  });
+
   it('data after a close_notify from the same side is not handed on (RFC 8446 §6.1)', () => {
     const s = new Synth13();
     const events: Ev[] = [
