@@ -85,7 +85,9 @@ export class PcapParserAdapter implements RecordParser {
         origLen: h.originalLength,
         iface: 0,
         linkType: this.linkType,
-        data: p.data,
+        // A plain Uint8Array view (as the built-in parsers hand out): every layer above slices it,
+        // and a Buffer's subarray builds a Buffer object each time (~8% of an HTTPS run).
+        data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length),
       });
     });
     parser.on('error', (e: Error) => {

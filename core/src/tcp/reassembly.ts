@@ -433,8 +433,16 @@ class Retained {
 
   grow(cap: number): void {
     const old = this.buf;
+    const oc = old.length;
     const next = new Uint8Array(cap);
-    for (let o = this.start; o < this.end; o++) next[o % cap] = old[o % old.length];
+    // [start, end) moves from ring positions o % oc to o % cap: at most three contiguous runs.
+    for (let o = this.start; o < this.end; ) {
+      const src = o % oc;
+      const dst = o % cap;
+      const n = Math.min(this.end - o, oc - src, cap - dst);
+      next.set(old.subarray(src, src + n), dst);
+      o += n;
+    }
     this.buf = next;
   }
 
