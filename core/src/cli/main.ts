@@ -39,6 +39,7 @@ TCP, TLS and QUIC) in packet captures
 Usage:
   wirefall analyze <capture...> [options]   connections, requests and findings
   wirefall har <capture> [-o out.har] [--keylog F]   HAR 1.2 export (Chrome DevTools can import it)
+  wirefall diff <before> <after> [options]  the same work captured twice, side by side per origin
   wirefall view <capture> [--port N] [--keylog F]    serve the waterfall UI on 127.0.0.1
   wirefall hpack inflate [story.json]         decode an hpack-test-case story (stdin if no file)
   wirefall --help | --version
@@ -80,6 +81,22 @@ analyze options:
                                     project's chosen library; builtin is wirefall's own reader,
                                     faster: README, Benchmark says by how much)
 
+diff options (BEFORE and AFTER are analysed as analyze does; an origin is the TLS server name, else
+the Host, else the server address, with the port; findings are matched by kind and origin):
+  -f, --format table|json          output format (default: table); json: core/schema/diff.schema.json
+      --pretty, -o, --output FILE  as for analyze
+      --keylog FILE                TLS key log for both captures; repeatable (pass each capture's)
+      --fail-on-regression KIND[,KIND]
+                                   exit 1 when AFTER is worse than BEFORE in one of these ('any'
+                                    for all):
+                                    connections-per-request  an origin with requests in both opened
+                                      more connections per request in AFTER
+                                    new-findings  a finding kind appeared for an origin in AFTER
+                                    handshake-time  total TCP + TLS handshake time grew by more
+                                      than 10% (and 1 ms)
+                                    duration  end-to-end time (first SYN to last response byte)
+                                      grew by more than 10% (and 1 ms)
+
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
 Connection ids: TCP connections are numbered as tshark's tcp.stream; QUIC connections from
 1000000000 on (transport "quic"), as tshark's quic.connection.number + 1000000000. Without keys,
@@ -88,7 +105,7 @@ TLS and QUIC connections show their handshake facts (version, cipher suite, SNI,
 Exit codes (a batch exits with the worst one among its files):
   0    success; also when the reader of standard output goes away (EPIPE, as in | head -1):
        the run stops there, silently
-  1    findings matched --fail-on
+  1    findings matched --fail-on; diff: AFTER regressed in a --fail-on-regression kind
   3    capture truncated or corrupt part-way (what came before was analysed and reported)
   4    unsupported link type (nothing decodable)
   64   usage error
@@ -372,6 +389,8 @@ export async function main(argv: string[]): Promise<number> {
         return await hpack(rest);
       case 'view':
         return await view(rest);
+      case 'diff':
+        return await (await import('./diff.js')).diff(rest);
       default:
         throw new UsageError(`unknown command ${cmd}; see wirefall --help`);
     }
