@@ -10,6 +10,7 @@ import { buildRows, DEFAULT_SORT, EMPTY_FILTER, facets, type Filter, type Sort }
 import { captureExtent, clampWindow, zoomWindow, type TimeWindow } from './model/timescale.js';
 import { formatCount, formatMs } from './model/format.js';
 import { copyText } from './clipboard.js';
+import { globalKeyAction } from './model/keys.js';
 
 export interface Highlight {
   finding: number | null;
@@ -224,6 +225,36 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
     window.addEventListener('wirefall-command', onCmd);
     return () => window.removeEventListener('wirefall-command', onCmd);
   }, [selected, copyCurl, extent, api, model.doc, flash]);
+
+  // Keys (model/keys.ts): Esc, / and Ctrl/Cmd+F, + − 0 (and Ctrl/Cmd+ them in browser mode).
+  const escape = useRef<() => void>(() => {});
+  escape.current = () => {
+    if (selected !== null || selectedConn !== null) {
+      setSelected(null);
+      setSelectedConn(null);
+    } else if (highlight.finding !== null) setHighlight(NO_HIGHLIGHT);
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const editable = !!t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
+      const a = globalKeyAction(e, { editable, electron: host?.kind === 'electron' });
+      if (a === null) return;
+      e.preventDefault();
+      if (a === 'escape') escape.current();
+      else if (a === 'leave-filter') {
+        t?.blur();
+        document.querySelector<HTMLElement>('[data-testid=grid-body]')?.focus();
+      } else if (a === 'focus-filter') {
+        filterRef.current?.focus();
+        filterRef.current?.select();
+      } else if (a === 'zoom-in') setWin((w) => zoomWindow(w, (w.t0 + w.t1) / 2, 0.5, extent));
+      else if (a === 'zoom-out') setWin((w) => zoomWindow(w, (w.t0 + w.t1) / 2, 2, extent));
+      else setWin(extent);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [host, extent]);
 
   const selectFinding = useCallback(
     (i: number | null) => {

@@ -38,6 +38,7 @@ import { decideCloseReason, firstEndOf, type HttpCloseFacts } from './http1/keep
 import { TcpTable, type TcpConnection } from './tcp/table.js';
 import { createQuicTable, QUIC_CONNECTION_ID_BASE, type QuicTable } from './quic/index.js';
 import { MinHeap } from './util/heap.js';
+import { MarkBudget, MAX_MARK_RECORDS_TOTAL } from './tcp/marks.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
@@ -46,6 +47,13 @@ export interface AnalyzeOptions {
   onProgress?: (p: AnalyzeProgress) => void;
   /** Minimum gap without payload recorded as an idle period (ms). */
   idleGapMs?: number;
+  /**
+   * Keep packet-level evidence for drawing: per TCP direction in `Connection.packetMarks` (tcp/marks.ts:
+   * data arrival runs, retransmitted or out-of-order segments) and per HTTP/2 stream in
+   * `request.h2.dataRuns` (h2-data-marks.ts); bounded per direction and by one budget for the capture
+   * (MAX_MARK_RECORDS_TOTAL, counted as `packetMarksBudgetSpent` when spent). The view asks for it.
+   */
+  packetMarks?: boolean;
   /** Classic-pcap decoder: the pcap-parser package (default) or the built-in one (benchmarks). */
   classicParser?: ReadOptions['classicParser'];
   /** Bytes read from the file at a time (tests use small values to prove no view outlives its chunk). */
@@ -163,7 +171,9 @@ class Engine implements RecordSink {
     const count = (name: string, n = 1) => this.count(name, n);
     this.unfinished = handlers.onWatermark ? new Map() : null;
     this.keys = opts.keyLog ?? new KeyLog();
-    this.ctx = { keys: this.keys, count };
+    // Packet-level evidence for drawing (tcp/marks.ts, h2-data-marks.ts), one budget for the capture.
+    const markBudget = opts.packetMarks === true ? new MarkBudget(MAX_MARK_RECORDS_TOTAL, () => count('packetMarksBudgetSpent')) : null;
+    this.ctx = { keys: this.keys, count, markBudget };
     this.ip = new IpDecoder((p) => this.l4(p), { count });
     this.table = new TcpTable(
       (c) => {
@@ -180,7 +190,7 @@ class Engine implements RecordSink {
       },
       (c) => this.connectionDone(c),
       { count },
-      { idleGapMs: opts.idleGapMs },
+      { idleGapMs: opts.idleGapMs, markBudget },
     );
     this.quic = createQuicTable({
       count,
@@ -398,6 +408,7 @@ class Engine implements RecordSink {
     if (app?.tlsInfo) conn.tls = app.tlsInfo;
     if (app?.h2Facts) conn.h2 = app.h2Facts;
     if (app?.facts) conn.extra = app.facts;
+    if (c.c.marks && c.s.marks) conn.packetMarks = { client: c.c.marks.toJSON(), server: c.s.marks.toJSON() };
     // After its requests: a connection record is handed out once everything on it is settled.
     this.outbox.push({ session: app?.session ?? null, emit: () => this.handlers.onConnection?.(conn) });
   }

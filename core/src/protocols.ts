@@ -18,6 +18,8 @@ import { looksLikeHttp1Request, looksLikeHttp1Response } from './http1/sniff.js'
 import type { StreamChunk, StreamInfo, StreamSink } from './tcp/stream.js';
 import { TlsSession } from './tls/session.js';
 import type { KeyLog } from './tls/keylog.js';
+import type { MarkBudget } from './tcp/marks.js';
+import { H2DataTap } from './h2-data-marks.js';
 
 /** Bytes examined per direction before a connection is declared unknown. */
 export const DETECT_MAX_BYTES = 64;
@@ -73,6 +75,17 @@ export interface SettlingSink extends StreamSink {
 export interface SessionContext {
   keys: KeyLog | null;
   count(name: string, n?: number): void;
+  /** Set when the analysis keeps packet marks (AnalyzeOptions.packetMarks): HTTP/2 sessions get an H2DataTap. */
+  markBudget?: MarkBudget | null;
+}
+
+/** An HTTP/2 session, behind an H2DataTap when packet marks are kept (h2-data-marks.ts). */
+function withDataTap(out: ExchangeSink, ctx: SessionContext | null, make: (out: ExchangeSink) => Http2Session): SettlingSink {
+  const budget = ctx?.markBudget;
+  if (!budget) return make(out);
+  const tap = new H2DataTap(out, budget, (n) => ctx!.count(n));
+  tap.inner = make(tap.out);
+  return tap;
 }
 
 function makeHttp1(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | null): SettlingSink {
@@ -84,7 +97,7 @@ function makeHttp1(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | nu
     onUpgrade: (kind, { request: r }) => {
       if (kind !== 'h2c') return null;
       out.protocol(conn.scheme === 'https' ? 'h2' : 'h2c');
-      return Http2Session.afterUpgrade(conn, out, r ? {
+      return withDataTap(out, ctx, (o) => Http2Session.afterUpgrade(conn, o, r ? {
         request: {
           method: r.method,
           target: r.target,
@@ -99,7 +112,7 @@ function makeHttp1(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext | nu
         index: r.index,
         switchTime: r.times.responseStartTime ?? undefined,
         switchPacket: r.packets.response?.[0],
-      } : {}, count);
+      } : {}, count));
     },
   });
 }
@@ -152,7 +165,7 @@ export class DetectSink implements SettlingSink {
       case 'h2':
         // Prior knowledge (RFC 9113 §3.3): the client preface opens the connection.
         this.out.protocol(this.conn.scheme === 'https' ? 'h2' : 'h2c');
-        this.target = new Http2Session(this.conn, this.out, { prefaceSeen: this.conn.startSeen, count: this.ctx ? (n, k) => this.ctx!.count(n, k) : undefined });
+        this.target = withDataTap(this.out, this.ctx, (o) => new Http2Session(this.conn, o, { prefaceSeen: this.conn.startSeen, count: this.ctx ? (n, k) => this.ctx!.count(n, k) : undefined }));
         break;
       case 'tls':
         this.out.protocol('tls');
@@ -204,7 +217,7 @@ function newTlsSession(conn: StreamInfo, out: ExchangeSink, ctx: SessionContext 
       // starts with the client preface like prior knowledge.
       if (alpn === 'h2') {
         innerOut.protocol('h2');
-        return new Http2Session(info, innerOut, { prefaceSeen: info.startSeen, count: ctx ? (n, k) => ctx.count(n, k) : undefined });
+        return withDataTap(innerOut, ctx, (o) => new Http2Session(info, o, { prefaceSeen: info.startSeen, count: ctx ? (n, k) => ctx.count(n, k) : undefined }));
       }
       if (alpn === 'http/1.1' || alpn === 'http/1.0') return makeHttp1(info, innerOut, ctx);
       return new DetectSink(info, innerOut, ctx);

@@ -1,9 +1,9 @@
 /** Details pane for the selected request (or connection): Headers, Timing, Connection, Findings. */
-import { useEffect, useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
 import type { RequestRow, ViewModel, WirefallApi } from '../../../core/src/view/api.js';
 import type { Connection, Header, PhaseId, Request } from '../../../core/src/model/types.js';
-import { PHASE_STYLES } from '../model/phaseStyles.js';
-import { formatBytes, formatMs } from '../model/format.js';
+import { PHASE_STYLES, STALL_STYLES } from '../model/phaseStyles.js';
+import { formatBytes, formatMs, wrapPoints } from '../model/format.js';
 import { closeLabel, closeReasonText, idleLabel } from '../model/closeText.js';
 import { hpackNotes } from '../model/hpack.js';
 import { connectionFacts } from '../../../core/src/view/facts.js';
@@ -75,6 +75,22 @@ export function Details(props: { api: WirefallApi; model: ViewModel; row: Reques
   );
 }
 
+/** A long value with line-break opportunities after its separators (format.ts wrapPoints), not mid-word. */
+function Wrapped({ value }: { value: string }) {
+  const parts = wrapPoints(value);
+  if (parts.length === 1) return <>{value}</>;
+  return (
+    <>
+      {parts.map((p, i) => (
+        <Fragment key={i}>
+          {p}
+          {i < parts.length - 1 && <wbr />}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
 function HeaderList({ title, headers, notes }: { title: string; headers: Header[]; notes: (string | undefined)[] | null }) {
   return (
     <section>
@@ -87,7 +103,7 @@ function HeaderList({ title, headers, notes }: { title: string; headers: Header[
             <tr key={i}>
               <th>{h.name}</th>
               <td>
-                {h.value}
+                <Wrapped value={h.value} />
                 {notes?.[i] && <span className="hpack-note">{notes[i]}</span>}
               </td>
             </tr>
@@ -107,7 +123,9 @@ function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | 
           <tbody>
             <tr>
               <th>Request URL</th>
-              <td className="url">{row.url}</td>
+              <td className="url">
+                <Wrapped value={row.url} />
+              </td>
             </tr>
             <tr>
               <th>Request Method</th>
@@ -212,6 +230,27 @@ export function TimingTab({ row }: { row: RequestRow }) {
           </tr>
         </tbody>
       </table>
+      {(row.stalls || row.arrivals) && (
+        <section className="timing-evidence" data-testid="timing-evidence">
+          <h4>What the packets say</h4>
+          {row.arrivals && (
+            <p className="muted">
+              Response data arrived in {row.arrivals.runs.length} run{row.arrivals.runs.length === 1 ? '' : 's'} of {row.arrivals.runs.reduce((n, a) => n + a[2], 0)} {row.arrivals.unit === 'frames' ? 'DATA frame(s) of this stream' : 'packet(s)'}
+              {row.arrivals.shared ? ' on the connection (HTTP/2: shared by all its streams)' : ''}.
+            </p>
+          )}
+          {row.stalls && (
+            <ul className="stall-list">
+              {row.stalls.map((st, i) => (
+                <li key={i} data-kind={st.kind}>
+                  <span className="stall-swatch" style={{ borderColor: STALL_STYLES[st.kind].color, color: STALL_STYLES[st.kind].color }} />
+                  <b>{STALL_STYLES[st.kind].label}</b> {formatMs(st.startTime)} – {formatMs(st.endTime)} ({formatMs(st.endTime - st.startTime)}): {st.text}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
     </div>
   );
 }

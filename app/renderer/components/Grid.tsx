@@ -8,13 +8,18 @@ import { type ReactElement, forwardRef, memo, useCallback, useEffect, useImperat
 import type { ConnectionRow, RequestRow, ViewModel } from '../../../core/src/view/api.js';
 import type { Highlight } from '../App.js';
 import type { GridRow, Sort, SortKey } from '../model/rows.js';
-import { laneLayout, panWindow, phaseBars, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
-import { PHASE_STYLES } from '../model/phaseStyles.js';
+import { laneLayout, labelWidth, panWindow, phaseBars, placeLaneLabels, spansPx, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
+import { PHASE_STYLES, STALL_STYLES } from '../model/phaseStyles.js';
 import { formatBytes, formatMs } from '../model/format.js';
 import { endpointText } from '../../../core/src/model/endpoint.js';
+import { gridMove } from '../model/keys.js';
 
 export const ROW_H = 24;
+/** Below this much room for the waterfall, only the compact columns are shown. */
+const MIN_WATERFALL_W = 260;
 const OVERSCAN = 8;
+/** Keys that move the selection in the table (model/keys.ts gridMove). */
+const NAV_KEYS = new Set(['ArrowDown', 'ArrowUp', 'Home', 'End', 'PageDown', 'PageUp']);
 
 interface Col {
   key: SortKey;
@@ -79,7 +84,8 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     return () => ro.disconnect();
   }, []);
 
-  const cols = props.compact ? COMPACT_COLUMNS : COLUMNS;
+  // Narrow windows (or an open details pane) keep the compact columns, so the waterfall stays on screen.
+  const cols = props.compact || size.w - widthOf(COLUMNS) < MIN_WATERFALL_W ? COMPACT_COLUMNS : COLUMNS;
   const FIXED_W = widthOf(cols);
   const wfW = Math.max(120, size.w - FIXED_W - 8);
   const rowIndex = useMemo(() => {
@@ -151,6 +157,19 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     setWindow(panWindow(d.w, dt, extent));
   };
 
+  // Esc closes an open context menu first (before the page's Esc clears the selection).
+  useEffect(() => {
+    if (!menu) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.stopPropagation();
+      e.preventDefault();
+      setMenu(null);
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => document.removeEventListener('keydown', onKey, true);
+  }, [menu]);
+
   const tks = useMemo(() => ticks(win, wfW), [win, wfW]);
   const openMenu = useCallback((id: number, x: number, y: number) => setMenu({ x, y, id }), []);
   const visible: ReactElement[] = [];
@@ -178,18 +197,14 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
   }
 
   const onKey = (e: React.KeyboardEvent) => {
-    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    if (e.ctrlKey || e.metaKey || e.altKey || !NAV_KEYS.has(e.key)) return;
     e.preventDefault();
     const cur = selected !== null ? rowIndex.req.get(selected) : undefined;
-    const dir = e.key === 'ArrowDown' ? 1 : -1;
-    for (let i = (cur ?? (dir > 0 ? -1 : rows.length)) + dir; i >= 0 && i < rows.length; i += dir) {
-      const r = rows[i]!;
-      if (r.kind === 'request') {
-        props.onSelect(r.req.id);
-        scrollToIndex(i);
-        break;
-      }
-    }
+    const to = gridMove(e.key, rows.length, cur, (i) => rows[i]!.kind === 'request', size.h / ROW_H - 1);
+    const r = to !== undefined ? rows[to] : undefined;
+    if (to === undefined || r?.kind !== 'request') return;
+    props.onSelect(r.req.id);
+    scrollToIndex(to);
   };
 
   return (
@@ -222,11 +237,16 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
             if (d && Math.abs(d.x - e.clientX) < 3) setSort({ key: 'waterfall', dir: sort.key === 'waterfall' ? (-sort.dir as 1 | -1) : 1 });
           }}
         >
-          {tks.map((t) => (
-            <span key={t} className="tick" style={{ left: xOf(t, win, wfW) }}>
-              {formatMs(t)}
-            </span>
-          ))}
+          {tks.map((t) => {
+            // The last label would run past the ruler's end: drawn to the left of its tick instead.
+            const x = xOf(t, win, wfW);
+            const end = x + labelWidth(formatMs(t)) > wfW;
+            return (
+              <span key={t} className={`tick${end ? ' end' : ''}`} data-testid="ruler-tick" style={{ left: x }}>
+                {formatMs(t)}
+              </span>
+            );
+          })}
         </div>
       </div>
       <div className="grid-body" ref={bodyRef} tabIndex={0} onKeyDown={onKey} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} data-testid="grid-body" role="grid" aria-rowcount={rows.length}>
@@ -345,13 +365,46 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
             />
           );
         })}
+        <PacketMarks req={req} win={win} wfW={wfW} />
       </div>
     </div>
   );
 });
 
+/** Inside the bar, what the packets say (core/src/view/marks.ts): data arrivals and stall segments, each with its cause on hover. */
+function PacketMarks({ req, win, wfW }: { req: RequestRow; win: TimeWindow; wfW: number }) {
+  const shared = req.arrivals?.shared === true;
+  return (
+    <>
+      {req.stalls &&
+        spansPx(req.stalls, (st) => [st.startTime, st.endTime], win, wfW, 2).map(({ item: st, x, w }, i) => (
+          <span
+            key={`s${i}`}
+            className={`stall stall-${st.kind}`}
+            data-testid="stall"
+            data-kind={st.kind}
+            style={{ left: x, width: w, borderColor: STALL_STYLES[st.kind].color, color: STALL_STYLES[st.kind].color }}
+            title={`${STALL_STYLES[st.kind].label} (${formatMs(st.endTime - st.startTime)})\n${st.text}`}
+          />
+        ))}
+      {req.arrivals &&
+        spansPx(req.arrivals.runs, (a) => [a[0], a[1]], win, wfW).map(({ item: a, x, w }, i) => (
+          <span
+            key={`d${i}`}
+            className={`arrival${shared ? ' shared' : ''}`}
+            data-testid="arrival"
+            data-packets={a[2]}
+            style={{ left: x, width: w }}
+            title={`Data arrived ${formatMs(a[0])}${a[1] > a[0] ? ` – ${formatMs(a[1])}` : ''}: ${a[2]} ${req.arrivals!.unit === 'frames' ? `DATA frame${a[2] === 1 ? '' : 's'}` : `packet${a[2] === 1 ? '' : 's'}`}, ${formatBytes(a[3])}${shared ? '\non the connection: HTTP/2 streams share it, so this is every stream\'s data' : ''}`}
+          />
+        ))}
+    </>
+  );
+}
+
 const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wfW, selected, highlighted, onSelect }: { top: number; fixedW: number; conn: ConnectionRow; shown: number; model: ViewModel; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void }) {
   const segs = laneLayout(conn, win, wfW);
+  const labels = placeLaneLabels(segs, wfW);
   // Request activity on the lane (request start → end); overlapping spans show pipelining / h2 concurrency.
   const spans: { x: number; w: number; id: number; hung?: string | undefined }[] = [];
   for (const rid of conn.requestIds) {
@@ -383,16 +436,28 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
           .filter((s) => s.kind === 'idle')
           .map((s, i) => (
             <span key={`i${i}`} className="seg seg-idle" data-testid="idle-gap" style={{ left: s.x, width: s.w }} title={s.label}>
-              {s.w > 70 && <span className="seg-label">{s.label}</span>}
+              {labels.idle.has(s) && <span className="seg-label">{s.label}</span>}
             </span>
+          ))}
+        {conn.late &&
+          spansPx(conn.late.marks, (l) => [l[0], l[1]], win, wfW, 0).map(({ item: [s, e, n, side, p], x, w }, i) => (
+            <span
+              key={`l${i}`}
+              className={`late-mark late-${side}`}
+              data-testid="late-mark"
+              data-count={n}
+              data-time={s}
+              style={{ left: w < 7 ? x - (7 - w) / 2 : x, width: Math.max(7, w) }}
+              title={`${n} retransmitted or out-of-order segment${n === 1 ? '' : 's'} ${side} → ${side === 'client' ? 'server' : 'client'} at ${formatMs(s)}${e > s ? ` – ${formatMs(e)}` : ''} (first #${p})`}
+            />
           ))}
         {segs
           .filter((s) => s.kind === 'close')
           .map((s, i) => {
-            const right = s.x > wfW - 190;
+            const side = labels.close.get(s) ?? 'none';
             return (
               <span key={`x${i}`} className={`close-marker by-${s.by ?? 'none'} how-${s.how}`} data-testid="close-marker" style={{ left: s.x }} title={s.detail ? `${s.label}: ${s.detail}` : s.label}>
-                <span className={`close-label${right ? ' left' : ''}`}>{s.label}</span>
+                {side !== 'none' && <span className={`close-label${side === 'left' ? ' left' : ''}`}>{s.label}</span>}
               </span>
             );
           })}

@@ -97,7 +97,10 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
     for (const t of ticks(extent, width, 110)) {
       const x = xOf(t, extent, width);
       ctx.fillRect(x, 0, 1, 4);
-      ctx.fillText(formatMs(t), x + 2, 10);
+      // A label that would run past the right edge is drawn to the left of its tick.
+      const label = formatMs(t);
+      const lw = ctx.measureText(label).width;
+      ctx.fillText(label, x + 2 + lw > width ? x - 2 - lw : x + 2, 10);
     }
   }, [model, extent, width, highlight, scheme]);
 

@@ -27,7 +27,8 @@ export function Toolbar(props: {
         ref={props.filterRef}
         className="filter-text"
         type="search"
-        placeholder="Filter (text, conn:3, status:404, -term)"
+        placeholder="Filter (text, conn:3, status:404, -term)  /"
+        title="Filter requests (/ or Ctrl+F); Esc returns to the table"
         aria-label="Filter"
         value={filter.text}
         onChange={(e) => setFilter({ ...filter, text: e.target.value })}
@@ -63,25 +64,31 @@ export function Toolbar(props: {
         Group by connection
       </label>
       <span className="sep" />
-      <button className="icon" title="Zoom in" onClick={() => props.onZoom(0.5)}>
+      <button className="icon" title="Zoom in (+)" onClick={() => props.onZoom(0.5)}>
         +
       </button>
-      <button className="icon" title="Zoom out" onClick={() => props.onZoom(2)}>
+      <button className="icon" title="Zoom out (−)" onClick={() => props.onZoom(2)}>
         −
       </button>
-      <button className="icon" title="Whole capture" onClick={() => props.onZoom(0)}>
+      <button className="icon" title="Whole capture (0)" onClick={() => props.onZoom(0)}>
         ⤢
       </button>
-      <span className="grow" />
-      <button className={`chip${props.showFindings ? ' on' : ''}`} onClick={() => props.setShowFindings(!props.showFindings)} aria-pressed={props.showFindings}>
-        Findings ({props.findingsCount})
-      </button>
-      {!props.exportInMenu && (
-        <>
-          <button onClick={() => props.onExport('har')}>Export HAR</button>
-          <button onClick={() => props.onExport('report')}>Export JSON</button>
-        </>
-      )}
+      {/* Kept together at the right end; on a narrow window the toolbar wraps and they move to the next line. */}
+      <span className="toolbar-end">
+        <button className={`chip${props.showFindings ? ' on' : ''}`} data-testid="toggle-findings" onClick={() => props.setShowFindings(!props.showFindings)} aria-pressed={props.showFindings}>
+          Findings ({props.findingsCount})
+        </button>
+        {!props.exportInMenu && (
+          <>
+            <button data-testid="export-har" onClick={() => props.onExport('har')}>
+              Export HAR
+            </button>
+            <button data-testid="export-json" onClick={() => props.onExport('report')}>
+              Export JSON
+            </button>
+          </>
+        )}
+      </span>
     </div>
   );
 }

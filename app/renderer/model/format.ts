@@ -20,3 +20,22 @@ export function formatBytes(b: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/**
+ * Pieces of a long value (header, URL) to join with line-break opportunities (<wbr>): after
+ * separators — `,` `;` `&` `/` `?` `=` `:` `|` and spaces — so a cookie, a URL or a list wraps
+ * between its parts, not mid-word. Pieces rejoin to the value; short values stay whole.
+ */
+export function wrapPoints(value: string, minLength = 24): string[] {
+  if (value.length < minLength) return [value];
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (',;&/?=:| '.includes(value[i]!) && i + 1 < value.length) {
+      out.push(value.slice(from, i + 1));
+      from = i + 1;
+    }
+  }
+  out.push(value.slice(from));
+  return out;
+}

@@ -3,6 +3,7 @@
  * Labels live here, in the UI, never in the model. Connection-setup phases are drawn thinner.
  */
 import type { PhaseId } from '../../../core/src/model/types.js';
+import type { StallKind } from '../../../core/src/view/api.js';
 
 export interface PhaseStyle {
   label: string;
@@ -31,3 +32,12 @@ export const PHASE_IDS = Object.keys(PHASE_STYLES) as PhaseId[];
 export function phaseLabel(id: PhaseId): string {
   return PHASE_STYLES[id].label;
 }
+
+/** Stall segments drawn inside a request bar (core/src/view/marks.ts), keyed by their stable kind. */
+export const STALL_STYLES: Record<StallKind, { label: string; color: string }> = {
+  'tcp-hol': { label: 'TCP head-of-line blocking', color: 'var(--stall-hol, #d93025)' },
+  loss: { label: 'Waiting for its own lost bytes', color: 'var(--stall-loss, #b06000)' },
+  'tcp-delivery': { label: 'TCP delivery after a retransmission', color: 'var(--stall-loss, #b06000)' },
+  'flow-control': { label: 'HTTP/2 flow-control window', color: 'var(--stall-flow, #e37400)' },
+  pipelining: { label: 'Pipelining: behind an earlier response', color: 'var(--stall-pipeline, #7b6fb0)' },
+};

@@ -121,3 +121,72 @@ export function captureExtent(durationMs: number, lastTimes: number[]): TimeWind
   if (!(t1 > 0)) t1 = 1;
   return { t0: 0, t1: t1 * 1.01 };
 }
+
+export interface SpanPx<T> {
+  item: T;
+  x: number;
+  w: number;
+}
+
+/**
+ * Time spans [start, end] (arrival runs, stalls, late-segment marks) in pixels, at least `minW` wide
+ * so an instant stays visible; spans outside the window are dropped, never drawn off the row.
+ */
+export function spansPx<T>(items: readonly T[], span: (t: T) => [number, number], w: TimeWindow, width: number, minW = 1): SpanPx<T>[] {
+  const out: SpanPx<T>[] = [];
+  for (const item of items) {
+    const [s, e] = span(item);
+    if (e < w.t0 || s > w.t1) continue;
+    const x = xOf(s, w, width);
+    const [cx, cw] = clip(x, Math.max(minW, xOf(e, w, width) - x), width);
+    out.push({ item, x: cx, w: cw });
+  }
+  return out;
+}
+
+/** Approximate width in pixels of a 10 px label (the lane font) — enough to keep labels apart. */
+export function labelWidth(text: string): number {
+  return Math.ceil(text.length * 5.6) + 6;
+}
+
+export interface LaneLabels {
+  /** Close marker label side: 'right' of the marker, 'left' of it, or hidden when neither fits. */
+  close: Map<Segment, 'right' | 'left' | 'none'>;
+  /** Idle segments whose label is drawn (the others keep it as their hover title). */
+  idle: Set<Segment>;
+}
+
+/**
+ * Where a lane's labels go so that none overlap and none run off the lane: close labels to the right
+ * of their marker, else to the left, else hidden (the marker keeps its title); an idle gap shows its
+ * label only when the label fits inside the gap and clears every close label. Later close markers
+ * never cover earlier ones.
+ */
+export function placeLaneLabels(segs: readonly Segment[], width: number): LaneLabels {
+  const taken: [number, number][] = [];
+  const free = (a: number, b: number) => a >= 0 && b <= width && taken.every(([x, y]) => b <= x || a >= y);
+  const close = new Map<Segment, 'right' | 'left' | 'none'>();
+  for (const s of segs) {
+    if (s.kind !== 'close') continue;
+    const w = labelWidth(s.label);
+    if (free(s.x + 4, s.x + 4 + w)) {
+      close.set(s, 'right');
+      taken.push([s.x + 4, s.x + 4 + w]);
+    } else if (free(s.x - 4 - w, s.x - 4)) {
+      close.set(s, 'left');
+      taken.push([s.x - 4 - w, s.x - 4]);
+    } else close.set(s, 'none');
+  }
+  const idle = new Set<Segment>();
+  for (const s of segs) {
+    if (s.kind !== 'idle') continue;
+    const w = labelWidth(s.label);
+    if (w > s.w - 4) continue;
+    const mid = s.x + s.w / 2;
+    const [a, b] = [Math.max(0, mid - w / 2), Math.min(width, mid + w / 2)];
+    if (!free(a, b)) continue;
+    idle.add(s);
+    taken.push([a, b]);
+  }
+  return { close, idle };
+}

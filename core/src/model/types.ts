@@ -244,6 +244,32 @@ export interface QuicInfo {
   frames: { client: Record<string, number>; server: Record<string, number> };
 }
 
+/** One run of payload arrivals: packets of one direction no further apart than `DirectionMarks.mergeMs`. */
+export interface ArrivalRun {
+  startTime: number;
+  endTime: number;
+  packets: number;
+  /** Payload bytes as captured (retransmitted copies included). */
+  bytes: number;
+  firstPacket: number;
+}
+
+/**
+ * Packet-level evidence of one TCP direction (tcp/marks.ts), present only when the analysis was
+ * asked for it (AnalyzeOptions.packetMarks; the view does, the CLI does not). Bounded: see tcp/marks.ts.
+ */
+export interface DirectionMarks {
+  /** When payload arrived, merged into runs (at most MAX_ARRIVAL_RUNS, coarser after each `coarsened`). */
+  arrivals: ArrivalRun[];
+  /** Packets closer than this (ms) share a run. */
+  mergeMs: number;
+  /** Times the runs were merged pairwise at the limit. */
+  coarsened: number;
+  /** Retransmitted or out-of-order segments (model/late-segments.ts), the first MAX_LATE_MARKS. */
+  late: { time: number; packet: number; bytes: number }[];
+  lateDropped: number;
+}
+
 export interface Connection {
   /**
    * TCP: 0-based, in order of first packet; equals tshark's `tcp.stream` numbering. QUIC:
@@ -288,6 +314,8 @@ export interface Connection {
   anomalies: Anomaly[];
   /** HTTP/2 connection facts (protocol 'h2'/'h2c'; see H2ConnectionFacts and core/src/http2/README.md). */
   h2?: H2ConnectionFacts;
+  /** Packet-level evidence per direction (TCP only, AnalyzeOptions.packetMarks). */
+  packetMarks?: { client: DirectionMarks; server: DirectionMarks };
   /**
    * Free-form facts of the other application layers, not (yet) typed: HTTP/1.x (`upgradedBytes`,
    * `upgrade`, `tunnel`, `http09`, `requestsNotRecorded`, ...) and HTTP/3 (`h3`: settings, QPACK).
@@ -605,6 +633,21 @@ export interface H2RequestFacts {
   /** Pushed stream: the stream whose PUSH_PROMISE announced it. */
   promisedBy?: number;
   requestTrailers?: Header[];
+  /**
+   * When the server's DATA frames of this stream arrived, merged into runs (h2-data-marks.ts);
+   * only when the analysis kept packet marks (AnalyzeOptions.packetMarks; the view does).
+   */
+  dataRuns?: H2DataRun[];
+}
+
+/** DATA frames of one stream that arrived close together: the span of their packets' capture times. */
+export interface H2DataRun {
+  startTime: number;
+  endTime: number;
+  frames: number;
+  /** DATA payload octets (padding included), as the frame headers say. */
+  bytes: number;
+  firstPacket: number;
 }
 
 /** `Request.http1`: facts of one HTTP/1.x exchange (each member only when it applies). */

@@ -32,6 +32,7 @@
  * input. A conflict is reported through `onConflict` with both packet numbers. Bytes already
  * acknowledged are not compared (the receiver had its copy before the other one arrived).
  */
+import type { DirectionMarkRecorder } from './marks.js';
 import type { DirectionStats, Side } from '../model/types.js';
 import type { StreamChunk } from './stream.js';
 
@@ -146,6 +147,8 @@ export class HalfStream {
   private ret: Retained | null = null;
   /** The retain budget refused this direction a buffer (counted once). */
   private retainRefused = false;
+  /** Packet-level evidence (arrivals, late segments), when the table was asked for it (tcp/marks.ts). */
+  marks: DirectionMarkRecorder | null = null;
 
   constructor(
     readonly side: Side,
@@ -190,6 +193,7 @@ export class HalfStream {
     if (missing > 0) this.stats.truncatedSegments++;
     if (fin && this.finRel < 0) this.finRel = end;
     if (len > 0) {
+      const lateBefore = this.marks !== null ? this.stats.retransmissions + this.stats.outOfOrder : 0;
       if (this.lastDataTime === null || time > this.lastDataTime) this.lastDataTime = time;
       if (this.firstDataTime === null) this.firstDataTime = time;
       if (this.finRel >= 0 && rel >= this.finRel && !fin) this.dataAfterFin++;
@@ -219,6 +223,10 @@ export class HalfStream {
       if (end > this.highest) {
         this.highest = end;
         this.highestTime = time;
+      }
+      if (this.marks !== null) {
+        this.marks.arrival(time, packet, len);
+        if (this.stats.retransmissions + this.stats.outOfOrder > lateBefore) this.marks.lateSegment(time, packet, len);
       }
     }
     if (this.finRel >= 0 && !this.ended && this.next >= this.finRel) {

@@ -23,6 +23,7 @@ import {
 } from './reassembly.js';
 import type { EndHow, StreamChunk, StreamFactory, StreamSink } from './stream.js';
 import { QueueSet } from '../util/oldest.js';
+import { DirectionMarkRecorder, type MarkBudget } from './marks.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -87,6 +88,8 @@ export interface TableCounters {
 
 export interface TableOptions {
   idleGapMs?: number;
+  /** Keep packet-level evidence per direction (tcp/marks.ts: data arrivals, late segments) within this budget. */
+  markBudget?: MarkBudget | null;
   /** Live connection limit (default MAX_TRACKED_CONNECTIONS; lower for embedding and tests). */
   maxConnections?: number;
   /** Live half-open connection limit (default MAX_HALF_OPEN_CONNECTIONS, at most maxConnections). */
@@ -143,6 +146,10 @@ export class TcpConnection {
     const conflict = (x: OverlapConflict) => this.overlapConflict(x);
     this.c = new HalfStream('client', deliver, table.budget, table.retainBudget, conflict);
     this.s = new HalfStream('server', deliver, table.budget, table.retainBudget, conflict);
+    if (table.markBudget) {
+      this.c.marks = new DirectionMarkRecorder(table.markBudget);
+      this.s.marks = new DirectionMarkRecorder(table.markBudget);
+    }
   }
 
   /**
@@ -229,6 +236,7 @@ export class TcpConnection {
         this.synTime = p.time;
       } else {
         st.retransmissions++;
+        me.marks?.lateSegment(p.time, p.num, 0);
       }
       me.setIsn(p.seq);
     } else if (
@@ -438,6 +446,8 @@ export class TcpTable {
   readonly budget: HeldBudget = { held: 0, segments: 0 };
   readonly retainBudget: RetainBudget = { bytes: 0, limit: MAX_RETAINED_BYTES_TOTAL, count: (n, k) => this.counters.count(n, k) };
   readonly idleGapMs: number;
+  /** Shared by every direction's packet marks when they are kept (tcp/marks.ts), else null. */
+  readonly markBudget: MarkBudget | null;
   private readonly maxConnections: number;
   private readonly maxHalfOpen: number;
   /** Why a connection was finished early, per limit (TcpConnection.evicted and the anomaly's detail). */
@@ -456,6 +466,7 @@ export class TcpTable {
     opts: TableOptions = {},
   ) {
     this.idleGapMs = opts.idleGapMs ?? DEFAULT_IDLE_GAP_MS;
+    this.markBudget = opts.markBudget ?? null;
     this.maxConnections = opts.maxConnections ?? MAX_TRACKED_CONNECTIONS;
     this.maxHalfOpen = Math.min(opts.maxHalfOpen ?? MAX_HALF_OPEN_CONNECTIONS, this.maxConnections);
     const why = (reason: string) => ({ reason, detail: `no longer tracked after this packet: ${reason}; later packets of this 4-tuple start a new connection` });

@@ -54,6 +54,28 @@ export interface DocInfo {
 /** [phase id, start time, end time] in capture ms, in DevTools order; missing phases are absent. */
 export type PhaseTuple = [PhaseId, number, number];
 
+/** A run of response data arrivals: [startTime, endTime, packets, payload bytes] (view/marks.ts). */
+export type ArrivalTuple = [number, number, number, number];
+
+/**
+ * Stall kinds drawn inside a request bar (view/marks.ts; labels and styles live in the UI):
+ * 'tcp-hol' HTTP/2 TCP head-of-line (held behind other streams' lost bytes), 'loss' waiting for its
+ * own retransmitted bytes, 'tcp-delivery' HTTP/1.x bytes TCP delivered later than captured,
+ * 'flow-control' HTTP/2 window exhausted, 'pipelining' HTTP/1.1 waiting behind an earlier response.
+ */
+export type StallKind = 'tcp-hol' | 'loss' | 'tcp-delivery' | 'flow-control' | 'pipelining';
+
+export interface StallMark {
+  kind: StallKind;
+  startTime: number;
+  endTime: number;
+  /** The cause, one sentence with its evidence (packet numbers, times). */
+  text: string;
+}
+
+/** Retransmitted or out-of-order segments merged into a run: [startTime, endTime, count, direction sender, first packet]. */
+export type LateTuple = [number, number, number, Side, number];
+
 export interface RequestRow {
   id: number;
   connectionId: number;
@@ -103,6 +125,14 @@ export interface RequestRow {
   noResponse?: { startTime: number; endTime: number; until: 'close' | 'capture-end'; text: string };
   /** A server-pushed stream (RFC 9113 §8.4), with the stream whose PUSH_PROMISE announced it. */
   pushed?: { promisedBy: number | null };
+  /**
+   * When response data arrived, as runs (at most MAX_ARRIVAL_MARKS, the narrowest pauses merged):
+   * of packets, or for HTTP/2 of the stream's DATA frames (`unit`); `shared`: HTTP/2 without stream
+   * runs, the runs are the connection's (all streams), not this stream's alone.
+   */
+  arrivals?: { runs: ArrivalTuple[]; shared: boolean; unit: 'packets' | 'frames' };
+  /** Stall segments with their cause (view/marks.ts), in time order. */
+  stalls?: StallMark[];
   /** Indices into ViewModel.findings that name this request. */
   findings: number[];
 }
@@ -128,6 +158,8 @@ export interface ConnectionRow {
   undecrypted: { reason: UndecryptedReason; text: string } | null;
   close: { by: Side | null; how: CloseHow; time: number | null; reason: CloseReason; detail?: string };
   idle: IdlePeriod[];
+  /** Retransmitted or out-of-order segments (model/late-segments.ts) as lane marks; `total` counts them all. */
+  late?: { marks: LateTuple[]; total: number };
   keepAlive: { timeoutS?: number; max?: number; clientConnection?: string; serverConnection?: string; defaultPersistent: boolean } | null;
   requestCount: number;
   /** Request ids on this connection in index order. */

@@ -7,6 +7,7 @@ import type { Connection, IdlePeriod, Phase, Report, Request, RequestTimes } fro
 import { endpointText } from '../model/endpoint.js';
 import { noResponseText, noResponseWait, phaseSpan } from '../model/phases.js';
 import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
+import { connectionLateMarks, requestArrivals, requestStalls, stallIndex, type StallIndex } from './marks.js';
 
 /** DevTools' Name column: the last path segment plus query, or the host for "/". */
 export function requestName(url: string, target: string): { name: string; host: string } {
@@ -55,7 +56,13 @@ export function protocolLabel(r: Request): string {
   return resp ? `${r.httpVersion} → ${resp}` : r.httpVersion;
 }
 
-export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn, captureEndMs = Number.NaN): RequestRow {
+/** What the packets say inside the bar (view/marks.ts): the request before it on its connection, and the connection's stall index. */
+export interface RowEvidence {
+  prev?: Request | undefined;
+  stalls?: StallIndex | undefined;
+}
+
+export function toRequestRow(r: Request, c: Connection | undefined, findings: number[], phases: PhasesFn, captureEndMs = Number.NaN, ev: RowEvidence = {}): RequestRow {
   const { name, host } = requestName(r.url, r.target);
   const end = lastTime(r);
   const list = phases(r.times);
@@ -68,6 +75,8 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
   const span = wait ? { startTime: Math.min(base.startTime, ph[0]![1]), endTime: Math.max(base.endTime, wait.endTime) } : base;
   const hasResponse = r.status !== null || r.times.responseStartTime !== null;
   const respVersion = responseHttpVersion(r);
+  const arrivals = requestArrivals(r, c);
+  const stalls = requestStalls(r, c, ev.prev, ev.stalls ?? (c ? stallIndex(c) : undefined));
   return {
     id: r.id,
     connectionId: r.connectionId,
@@ -94,6 +103,8 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
     state: r.state,
     ...(wait ? { noResponse: { startTime: wait.startTime, endTime: wait.endTime, until: wait.until, text: noResponseText(wait) } } : {}),
     ...(r.pushed ? { pushed: pushedBy(r) } : {}),
+    ...(arrivals ? { arrivals } : {}),
+    ...(stalls.length > 0 ? { stalls } : {}),
     findings,
   };
 }
@@ -129,6 +140,11 @@ export function idleWithoutWaits(idle: readonly IdlePeriod[], waits: readonly { 
   return out;
 }
 
+function lateOf(c: Connection): { late?: NonNullable<ConnectionRow['late']> } {
+  const late = connectionLateMarks(c);
+  return late ? { late } : {};
+}
+
 export function toConnectionRow(c: Connection, requestIds: number[], findings: number[], first?: Request, waits: readonly { startTime: number; endTime: number }[] = []): ConnectionRow {
   const ka = c.keepAlive;
   return {
@@ -154,6 +170,7 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
       ...(c.close.detail !== undefined ? { detail: c.close.detail } : {}),
     },
     idle: idleWithoutWaits(c.idle, waits),
+    ...lateOf(c),
     keepAlive: ka
       ? {
           defaultPersistent: ka.defaultPersistent,
@@ -181,7 +198,22 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
   const reqIdsByConn = new Map<number, Request[]>();
   for (const r of report.requests) (reqIdsByConn.get(r.connectionId) ?? reqIdsByConn.set(r.connectionId, []).get(r.connectionId)!).push(r);
   const captureEnd = report.capture.durationMs;
-  const requests = report.requests.map((r) => toRequestRow(r, connById.get(r.connectionId), reqFindings.get(r.id) ?? [], phases, captureEnd));
+  // The exchange before each one on its connection (pipelining stalls) and each connection's stall index.
+  const prevOf = new Map<number, Request>();
+  for (const list of reqIdsByConn.values()) {
+    const byIndex = list.slice().sort((a, b) => a.index - b.index);
+    for (let i = 1; i < byIndex.length; i++) prevOf.set(byIndex[i]!.id, byIndex[i - 1]!);
+  }
+  const stallIdx = new Map<number, StallIndex | undefined>();
+  const idxOf = (c: Connection | undefined) => {
+    if (!c) return undefined;
+    if (!stallIdx.has(c.id)) stallIdx.set(c.id, stallIndex(c));
+    return stallIdx.get(c.id);
+  };
+  const requests = report.requests.map((r) => {
+    const c = connById.get(r.connectionId);
+    return toRequestRow(r, c, reqFindings.get(r.id) ?? [], phases, captureEnd, { prev: prevOf.get(r.id), stalls: idxOf(c) });
+  });
   const waitsByConn = new Map<number, { startTime: number; endTime: number }[]>();
   for (const row of requests) if (row.noResponse) (waitsByConn.get(row.connectionId) ?? waitsByConn.set(row.connectionId, []).get(row.connectionId)!).push(row.noResponse);
   return {

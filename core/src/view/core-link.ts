@@ -24,11 +24,13 @@ export function toAnalysisProgress(p: AnalyzeProgress): AnalysisProgress {
   return { bytes: p.bytesRead, totalBytes: p.totalBytes, packets: p.packets, connections: p.connections, requests: p.requests };
 }
 
-/** The real engine, with every detector. */
+/** The real engine, with every detector, keeping the packet-level evidence the waterfall draws. */
 export const CORE: CoreLinks = {
   analyzeFile: async (path, opts) =>
     analyzeFile(path, {
       keyLog: await loadKeyLog(opts.keylog),
+      // Data arrivals and late segments per connection, drawn in the waterfall (tcp/marks.ts).
+      packetMarks: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: (p: AnalyzeProgress) => opts.onProgress!(toAnalysisProgress(p)) } : {}),
       findings: (r) => detectAll(r),
