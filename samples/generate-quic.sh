@@ -23,13 +23,14 @@
 # the :status it gets; Caddy writes a JSON access log), the reference for the request lines in
 # test/core/quic/tshark-quic-differential.test.ts (tshark 4.0 decodes QUIC and HTTP/3 frames with
 # the key log, but not QPACK field sections).
-# Ports: 18460 (ngtcp2), 18461 (Caddy).
+# Ports: 18460 (ngtcp2), 18461 (Caddy); the findings scenarios: 18700 (ngtcp2), 18701 (Caddy, Alt-Svc),
+# 18702 and 18703 (Caddy in a network namespace with UDP dropped).
 set -euo pipefail
 
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${OUT:-$SELF}"
 Q="$OUT/quic"
-SCENARIOS=(ngtcp2_basic ngtcp2_chacha_keyupdate ngtcp2_retry_rebind ngtcp2_resumed_0rtt chromium_caddy_page dsb_pcapng)
+SCENARIOS=(ngtcp2_basic ngtcp2_chacha_keyupdate ngtcp2_retry_rebind ngtcp2_resumed_0rtt chromium_caddy_page dsb_pcapng ngtcp2_missed_reuse chromium_caddy_altsvc chromium_quic_fallback chromium_quic_blocked_forced)
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
 for t in tcpdump gtlsserver gtlsclient caddy chromium openssl editcap python3; do
@@ -38,7 +39,7 @@ done
 mkdir -p "$Q"
 WORK="$(mktemp -d /tmp/wirefall-quic.XXXXXX)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; ip netns del wirefall-quic-fb 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 log() { echo "[generate-quic] $*" >&2; }
 
@@ -69,6 +70,23 @@ echo 'body{font-family:sans-serif}' > "$DOCS/style.css"
 echo 'document.title="loaded"' > "$DOCS/app.js"
 for i in 1 2; do echo "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'><rect width='10' height='10' fill='#$i$i$i'/></svg>" > "$DOCS/img$i.svg"; done
 echo '<svg xmlns="http://www.w3.org/2000/svg"/>' > "$DOCS/favicon.ico"
+echo "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" > "$DOCS/img3.svg"
+# alt.html: the page is busy for 2.5 s (real time) before it adds two more images, so they need a
+# new connection (Caddy closes the idle HTTP/2 one after 1 s) and can take the advertised h3.
+cat > "$DOCS/alt.html" <<'HTML'
+<!doctype html><html><head><title>alt-svc</title><link rel="stylesheet" href="/style.css"></head>
+<body><h1>Alt-Svc</h1><img src="/img1.svg">
+<script>
+var t0 = Date.now(); while (Date.now() - t0 < 2500) {}
+var i = document.createElement('img'); i.src = '/img2.svg'; document.body.appendChild(i);
+var j = document.createElement('img'); j.src = '/img3.svg'; document.body.appendChild(j);
+document.title = 'loaded';
+</script></body></html>
+HTML
+cat > "$DOCS/fallback.html" <<'HTML'
+<!doctype html><html><head><title>fallback</title><link rel="stylesheet" href="/style.css"></head>
+<body><h1>QUIC blocked</h1><img src="/img1.svg"><img src="/img2.svg"><script>document.title='loaded'</script></body></html>
+HTML
 
 # ---------------------------------------------------------------- helpers ----
 CAP_PID=""
@@ -244,6 +262,218 @@ scenario_dsb_pcapng() {
   rm -f "$Q/ngtcp2-h3-dsb.pcapng"
   editcap --inject-secrets "tls,$Q/ngtcp2-h3.keys" "$Q/ngtcp2-h3.pcap" "$Q/ngtcp2-h3-dsb.pcapng"
   cp "$Q/ngtcp2-h3.expected.json" "$Q/ngtcp2-h3-dsb.expected.json"
+}
+
+# 7. ngtcp2-h3-missed-reuse (findings: quic-missed-reuse.ts): three ngtcp2 client processes, one
+#    URL each, no session file (each a full handshake). The first stays connected after its
+#    response (no --exit-on-all-streams-close; 500 ms idle timeout) while the second opens its own
+#    connection 400 ms later: open and idle, never used again (it then times out silently, RFC
+#    9000 §10.1). The second closes right after its response (CONNECTION_CLOSE) and the third
+#    connects 300 ms later: one client process per request. Three connections, one origin (SNI
+#    localhost, 127.0.0.1:18700).
+scenario_ngtcp2_missed_reuse() {
+  local stem=ngtcp2-h3-missed-reuse NG_PORT=18700
+  rm -f "$Q/$stem".*
+  cap_start "$WORK/$stem.pcap" "udp port $NG_PORT"
+  ngtcp2_server_start
+  SSLKEYLOGFILE="$Q/$stem.keys" timeout 20 gtlsclient --no-quic-dump --no-http-dump --timeout=500ms \
+    127.0.0.1 $NG_PORT https://quic.test/index.html > "$WORK/$stem.1.log" 2>&1 &
+  local first=$!
+  PIDS+=("$first")
+  sleep 0.4
+  ngtcp2_client "$Q/$stem.keys" "$WORK/$stem.2.log" -- https://quic.test/a.txt
+  sleep 0.3
+  ngtcp2_client "$Q/$stem.keys" "$WORK/$stem.3.log" -- https://quic.test/index.html
+  wait "$first" 2>/dev/null || true
+  ngtcp2_server_stop
+  cap_stop
+  cp "$WORK/$stem.pcap" "$Q/$stem.pcap"
+  cat "$WORK/$stem.1.log" "$WORK/$stem.2.log" "$WORK/$stem.3.log" > "$WORK/$stem.log"
+  expected_from_ngtcp2 "$WORK/$stem.log" "$Q/$stem.expected.json"
+}
+
+# ---------------------------------------------------------------- Alt-Svc and fallback (Chromium) ----
+# Chromium's QUIC refuses a certificate that does not chain to a known (public) root unless the
+# host is one of --origin-to-force-quic-on (ERR_QUIC_CERT_ROOT_NOT_KNOWN; the allowance is by host
+# name), and a certificate accepted only by --ignore-certificate-errors-spki-list makes it ignore
+# Alt-Svc. So these scenarios trust the test CA in an NSS database ($HOME/.pki/nssdb: the TCP
+# connections validate, Alt-Svc is honoured) and force QUIC on an unused port of the same host
+# (quic.test:18749), which only lifts the known-root rule for quic.test: the origin itself starts
+# over TCP and learns h3 from Caddy's Alt-Svc.
+CH_HOME="$WORK/chromium-home"
+nss_db() {
+  command -v certutil >/dev/null || { echo "missing certutil (apt-get install libnss3-tools)" >&2; exit 2; }
+  [ -d "$CH_HOME/.pki/nssdb" ] && return
+  mkdir -p "$CH_HOME/.pki/nssdb"
+  certutil -d "sql:$CH_HOME/.pki/nssdb" -N --empty-password
+  certutil -d "sql:$CH_HOME/.pki/nssdb" -A -t "C,," -n "wirefall QUIC test CA" -i "$PKI/ca.pem"
+}
+
+# caddy_conf FILE PORT ACCESS_LOG: h1, h2 and h3 on PORT (TCP and UDP); Caddy 2.6 answers every
+# h1/h2 response with `Alt-Svc: h3=":PORT"; ma=2592000`. Idle HTTP/1 and HTTP/2 connections are
+# closed after 1 s.
+caddy_conf() {
+  cat > "$1" <<CADDY
+{
+	auto_https off
+	admin off
+	storage file_system $WORK/caddy-data-$2
+	servers {
+		protocols h1 h2 h3
+		timeouts {
+			idle 1s
+		}
+	}
+}
+https://quic.test:$2 {
+	tls $PKI/leaf.pem $PKI/leaf.key
+	root * $DOCS
+	file_server
+	log {
+		output file $3
+		format json
+	}
+}
+CADDY
+}
+
+# chromium_run [ip netns exec NS] -- PROFILE KEYS URL
+chromium_run() {
+  local pre=()
+  while [ "$1" != "--" ]; do pre+=("$1"); shift; done
+  shift
+  "${pre[@]}" env HOME="$CH_HOME" timeout 40 chromium --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
+    --user-data-dir="$1" --ssl-key-log-file="$2" --enable-quic --origin-to-force-quic-on=quic.test:18749 \
+    --host-resolver-rules="MAP quic.test 127.0.0.1, MAP * ~NOTFOUND" --disable-background-networking \
+    --dump-dom "$3" > "$WORK/dom.html" 2> "$WORK/chromium.err" || true
+  grep -q '<title>loaded' "$WORK/dom.html" || log "chromium did not run the script of $3"
+}
+
+# expected_from_caddy LOG OUT [SKIP]: the requests Caddy logged (after the first SKIP lines): the
+# HTTP/3 ones as `requests` (the reference of test/core/quic/tshark-quic-differential.test.ts), the
+# HTTP/1.1 and HTTP/2 ones as `tcpRequests`, with the Alt-Svc Caddy answered.
+expected_from_caddy() {
+  python3 - "$1" "$2" "${3:-0}" <<'PY'
+import json, sys
+h3, tcp = [], []
+for line in open(sys.argv[1]).readlines()[int(sys.argv[3]):]:
+    e = json.loads(line)
+    r = e.get('request', {})
+    x = {'method': r.get('method'), 'path': r.get('uri'), 'status': e.get('status')}
+    if r.get('proto') == 'HTTP/3.0':
+        h3.append(x)
+    else:
+        alt = (e.get('resp_headers') or {}).get('Alt-Svc')
+        tcp.append(dict(x, proto=r.get('proto'), altSvc=alt[0] if alt else None))
+json.dump({'source': 'caddy access log (HTTP/3.0 entries; the others in tcpRequests)', 'requests': h3, 'tcpRequests': tcp}, open(sys.argv[2], 'w'), indent=1)
+PY
+}
+
+# 8. chromium-caddy-altsvc (findings: quic-alt-svc.ts): Chromium loads alt.html over HTTP/2 (it
+#    knows nothing of h3 yet); Caddy's responses advertise h3 on the same port; Chromium opens a
+#    QUIC connection at once, but keeps sending on its HTTP/2 connection while that is open. The
+#    page is busy for 2.5 s, Caddy closes the idle HTTP/2 connection, and the two images added
+#    then (and the favicon) go over h3.
+scenario_chromium_caddy_altsvc() {
+  local stem=chromium-caddy-altsvc port=18701
+  rm -f "$Q/$stem".*
+  nss_db
+  caddy_conf "$WORK/Caddyfile.$port" $port "$WORK/access-$port.log"
+  HOME="$WORK" XDG_CONFIG_HOME="$WORK/cfg" XDG_DATA_HOME="$WORK/data" caddy run --config "$WORK/Caddyfile.$port" --adapter caddyfile > "$WORK/caddy-$port.log" 2>&1 &
+  local caddy=$!
+  PIDS+=("$caddy")
+  sleep 2
+  cap_start "$WORK/$stem.pcap" "port $port"
+  chromium_run -- "$WORK/chromium-$stem" "$Q/$stem.keys" "https://quic.test:$port/alt.html"
+  cap_stop
+  kill "$caddy" 2>/dev/null || true
+  wait "$caddy" 2>/dev/null || true
+  cp "$WORK/$stem.pcap" "$Q/$stem.pcap"
+  expected_from_caddy "$WORK/access-$port.log" "$Q/$stem.expected.json"
+}
+
+# 9. chromium-quic-fallback (findings: quic-fallback.ts): in a network namespace of its own, a
+#    first Chromium run learns h3 from Caddy (Alt-Svc) and uses it (not captured: it only fills
+#    the profile's "Network Persistent State" with the alternative service and that QUIC worked).
+#    Then UDP to Caddy is dropped (iptables in the namespace) and a second run with the same
+#    profile loads fallback.html: it sends QUIC Initials that nothing answers, and — QUIC having
+#    worked before, its TCP attempt held back a little (17–22 ms in our runs) — connects over TCP.
+#    Captured: the second run only, with its own key log. The log's "persisted:" line shows what
+#    the first run left; without `supports_quic` Chromium does not hold TCP back, races it first,
+#    and the finding is blocked-while-tcp-open instead (seen once in five runs).
+scenario_chromium_quic_fallback() {
+  local stem=chromium-quic-fallback port=18702 ns=wirefall-quic-fb
+  rm -f "$Q/$stem".*
+  nss_db
+  ip netns del $ns 2>/dev/null || true
+  ip netns add $ns
+  ip netns exec $ns ip link set lo up
+  caddy_conf "$WORK/Caddyfile.$port" $port "$WORK/access-$port.log"
+  ip netns exec $ns env HOME="$WORK" XDG_CONFIG_HOME="$WORK/cfg-$port" XDG_DATA_HOME="$WORK/data-$port" caddy run --config "$WORK/Caddyfile.$port" --adapter caddyfile > "$WORK/caddy-$port.log" 2>&1 &
+  local caddy=$!
+  PIDS+=("$caddy")
+  sleep 2
+  chromium_run ip netns exec $ns -- "$WORK/chromium-$stem" "$WORK/$stem.learn.keys" "https://quic.test:$port/alt.html"
+  grep -q '"HTTP/3.0"' "$WORK/access-$port.log" || log "the first run did not use h3"
+  log "persisted: $(grep -o '"supports_quic":{[^}]*}\|"network_stats":{[^}]*}' "$WORK/chromium-$stem/Default/Network Persistent State" | tr '\n' ' ')"
+  local skip
+  skip=$(wc -l < "$WORK/access-$port.log")
+  ip netns exec $ns iptables -A INPUT -p udp --dport $port -j DROP
+  ip netns exec $ns tcpdump -U --immediate-mode -i lo -w "$WORK/$stem.pcap" "port $port" >/dev/null 2>&1 &
+  CAP_PID=$!
+  PIDS+=("$CAP_PID")
+  sleep 1
+  chromium_run ip netns exec $ns -- "$WORK/chromium-$stem" "$Q/$stem.keys" "https://quic.test:$port/fallback.html"
+  cap_stop
+  kill "$caddy" 2>/dev/null || true
+  wait "$caddy" 2>/dev/null || true
+  ip netns del $ns
+  cp "$WORK/$stem.pcap" "$Q/$stem.pcap"
+  expected_from_caddy "$WORK/access-$port.log" "$Q/$stem.expected.json" "$skip"
+}
+
+# 10. chromium-quic-blocked-forced (findings: quic-fallback.ts, no-fallback): QUIC forced on the
+#     origin (--origin-to-force-quic-on) and UDP to it dropped in a namespace of its own: Chromium
+#     sends Initials for 4 s, never tries TCP, and the page fails (ERR_QUIC_PROTOCOL_ERROR, kept
+#     in the .expected.json as `chromiumError`). Caddy listens on TCP too: nothing reaches it.
+#     No key log: without a handshake there are no secrets.
+scenario_chromium_quic_blocked_forced() {
+  local stem=chromium-quic-blocked-forced port=18703 ns=wirefall-quic-fb
+  rm -f "$Q/$stem".*
+  nss_db
+  ip netns del $ns 2>/dev/null || true
+  ip netns add $ns
+  ip netns exec $ns ip link set lo up
+  ip netns exec $ns iptables -A INPUT -p udp --dport $port -j DROP
+  caddy_conf "$WORK/Caddyfile.$port" $port "$WORK/access-$port.log"
+  ip netns exec $ns env HOME="$WORK" XDG_CONFIG_HOME="$WORK/cfg-$port" XDG_DATA_HOME="$WORK/data-$port" caddy run --config "$WORK/Caddyfile.$port" --adapter caddyfile > "$WORK/caddy-$port.log" 2>&1 &
+  local caddy=$!
+  PIDS+=("$caddy")
+  sleep 2
+  ip netns exec $ns tcpdump -U --immediate-mode -i lo -w "$WORK/$stem.pcap" "port $port" >/dev/null 2>&1 &
+  CAP_PID=$!
+  PIDS+=("$CAP_PID")
+  sleep 1
+  ip netns exec $ns env HOME="$CH_HOME" timeout 40 chromium --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
+    --user-data-dir="$WORK/chromium-$stem" --ssl-key-log-file="$Q/$stem.keys" --enable-quic --origin-to-force-quic-on=quic.test:$port \
+    --host-resolver-rules="MAP quic.test 127.0.0.1, MAP * ~NOTFOUND" --disable-background-networking \
+    --dump-dom "https://quic.test:$port/fallback.html" > "$WORK/dom.html" 2> "$WORK/chromium.err" || true
+  cap_stop
+  kill "$caddy" 2>/dev/null || true
+  wait "$caddy" 2>/dev/null || true
+  ip netns del $ns
+  cp "$WORK/$stem.pcap" "$Q/$stem.pcap"
+  touch "$WORK/access-$port.log"
+  # No handshake, no secrets: Chromium leaves its key log empty.
+  [ -s "$Q/$stem.keys" ] || rm -f "$Q/$stem.keys"
+  expected_from_caddy "$WORK/access-$port.log" "$Q/$stem.expected.json"
+  python3 - "$Q/$stem.expected.json" "$WORK/chromium.err" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+m = re.search(r'ERR_[A-Z_]+', open(sys.argv[2], errors='replace').read())
+d['chromiumError'] = m.group(0) if m else None
+json.dump(d, open(sys.argv[1], 'w'), indent=1)
+PY
 }
 
 main() {

@@ -36,7 +36,9 @@
  * Which detectors stream: hol-stall, h2-tcp-hol and h2-flow-control (per connection);
  * blind-relay-hang and keepalive-policy (per connection, plus windows for relay legs and retries);
  * missed-reuse, h2-missed-reuse, tls-missed-reuse and tls-resumption (per client and origin, in
- * order of opening, windowed; their per-origin summaries at the end). h2-coalescing runs through
+ * order of opening, windowed; their per-origin summaries at the end); quic-missed-reuse and
+ * quic-fallback (likewise), quic-alt-svc (noted in order of opening, judged at the end) and
+ * quic-0rtt (per connection, summed up per origin at the end). h2-coalescing runs through
  * `fallback()` (see its module for why).
  *
  * Where it can be wrong: the watermark assumes packets in capture order (the engine subtracts the

@@ -230,7 +230,8 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
   return {
     onOrdered(n) {
       // TCP only: a QUIC connection's close (CONNECTION_CLOSE in 1-RTT packets) is invisible
-      // without keys, so "open and idle" cannot be judged from the capture.
+      // without keys, so "open and idle" cannot be judged from the capture (quic-missed-reuse.ts
+      // judges QUIC connections, with keys).
       if (n.tls === undefined || n.transport === 'quic') return;
       const k = originKey(n);
       let g = groups.get(k);

@@ -67,10 +67,14 @@ export function selfDelimited(r: Request): boolean {
  * names on one address and port are two origins (RFC 6454 §4: the host is part of the origin), and
  * a client pools connections per origin; connections for another name on the same address are
  * only shared by HTTP/2 coalescing (h2-coalescing.ts). A TLS connection without SNI (an IP
- * literal, or a ClientHello not captured) forms its own group with the others without one.
+ * literal, or a ClientHello not captured) forms its own group with the others without one. QUIC
+ * connections form groups of their own, apart from TCP ones to the same address and port.
  */
 export function originKey(c: Connection): string {
   const base = `${c.client.ip}→${endpoint(c.server)}`;
+  // QUIC apart from TCP on the same address and port: one pool does not hold both, and a TLS
+  // session from TCP is not offered on QUIC (or the other way round).
+  if (c.transport === 'quic') return `${base} quic:${sniOf(c) ?? ''}`;
   return c.tls ? `${base} tls:${sniOf(c) ?? ''}` : base;
 }
 
@@ -217,7 +221,7 @@ export function ev(packet: number | null, time: number | null, what: string): Ev
 }
 
 /** "GET /f1.txt" */
-export function label(r: Request): string {
+export function label(r: Pick<Request, 'method' | 'target'>): string {
   return `${r.method} ${r.target}`;
 }
 
