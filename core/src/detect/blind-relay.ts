@@ -57,8 +57,29 @@ const PROXY_PORTS = new Set([3128, 3129, 8080, 8118, 8888, 8000, 1080]);
 
 interface Leg {
   up: LegConn;
-  upReq: Request;
+  upReq: LegRequest;
 }
+
+/**
+ * What the leg index keeps of a request (the fields a leg lookup and its evidence read), not the
+ * request: a connection open for the whole capture keeps every request it carried in the index
+ * until its end, and a whole record per request held ~3x the memory.
+ */
+type LegRequest = Pick<Request, 'id' | 'connectionId' | 'index' | 'method' | 'target' | 'requestHeaders'> & {
+  times: Pick<Request['times'], 'requestStartTime' | 'responseEndTime'>;
+  packets: { request: [number, number] };
+};
+
+const legRequest = (r: Request): LegRequest => ({
+  id: r.id,
+  connectionId: r.connectionId,
+  index: r.index,
+  method: r.method,
+  target: r.target,
+  requestHeaders: r.requestHeaders,
+  times: { requestStartTime: r.times.requestStartTime, responseEndTime: r.times.responseEndTime },
+  packets: { request: r.packets.request },
+});
 
 /** What a possible upstream leg needs of its connection (not its requests: see `via`). */
 interface LegConn {
@@ -69,7 +90,7 @@ interface LegConn {
   via: Request | undefined;
 }
 
-function sameRequest(a: Request, b: Request): boolean {
+function sameRequest(a: Request, b: LegRequest): boolean {
   if (a.method !== b.method) return false;
   const targetOk = a.target === b.target || (/^https?:\/\//i.test(a.target) && a.target.endsWith(b.target) && b.target.startsWith('/'));
   if (!targetOk) return false;
@@ -80,7 +101,7 @@ function sameRequest(a: Request, b: Request): boolean {
 
 const hasVia = (r: Request) => header(r.responseHeaders, 'via') !== undefined || header(r.requestHeaders, 'via') !== undefined;
 
-const legKey = (r: Request): string => `${r.method} ${r.target.slice(r.target.lastIndexOf('/') + 1)}`;
+const legKey = (r: Pick<Request, 'method' | 'target'>): string => `${r.method} ${r.target.slice(r.target.lastIndexOf('/') + 1)}`;
 
 /**
  * Candidate upstream requests of the HTTP/1 connections seen so far, so that finding the leg of a
@@ -95,7 +116,7 @@ class LegIndex {
    * list is sorted when next searched), where the tail is the target after its last '/': a target
    * equal to another, or a path ending an absolute-form one, has the same tail.
    */
-  private readonly byKey = new Map<string, { l: Request[]; sorted: boolean }>();
+  private readonly byKey = new Map<string, { l: LegRequest[]; sorted: boolean }>();
   private readonly conns = new Map<number, LegConn & { live: number }>();
   /** Requests indexed, and how many were left by the last pruning pass. */
   private size = 0;
@@ -104,7 +125,8 @@ class LegIndex {
   add(c: Connection, reqs: readonly Request[]): void {
     if (!reqs.length) return;
     this.conns.set(c.id, { c, server: endpoint(c.server), requests: reqs.length, via: reqs.find(hasVia), live: reqs.length });
-    for (const b of reqs) {
+    for (const r of reqs) {
+      const b = legRequest(r);
       const k = legKey(b);
       let e = this.byKey.get(k);
       if (!e) this.byKey.set(k, (e = { l: [], sorted: true }));

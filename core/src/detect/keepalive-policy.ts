@@ -270,7 +270,14 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
       o.minId = Math.min(o.minId, c.id);
       const wasRaced = raced.delete(c.id);
       if (reqs.length) {
-        const m: Member = { c, reqs, origin: o };
+        // A member is read for its first request (timeout-too-short) and for retries, which start
+        // within retryWindowMs of a race its connection opened after: only the requests started
+        // within retryWindowMs of its opening can be one (a connection open for the whole capture
+        // would otherwise keep every request it carried).
+        const until = openTime(c) + retryWindowMs;
+        let n = 1;
+        while (n < reqs.length && reqs[n].times.requestStartTime <= until) n++;
+        const m: Member = { c, reqs: n === reqs.length ? reqs : reqs.slice(0, n), origin: o };
         o.members.push(m);
         kept.push(m);
       }

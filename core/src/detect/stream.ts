@@ -19,8 +19,9 @@
  * connection can change it: at `onWatermark` when their window has passed, or at `finish()` for
  * findings that aggregate a whole client/origin pair ("N of M connections …").
  *
- * Memory. The driver keeps (1) the requests of connections not yet complete, as slim copies
- * holding only what some enabled detector `reads`; (2) complete connections not yet released to
+ * Memory. The driver keeps (1) the requests of connections not yet complete, holding only what
+ * some enabled detector `reads`, column-wise (`RequestLog`, ~250 bytes a request; the slim Request
+ * records are made again at each hand-out); (2) complete connections not yet released to
  * `onOrdered` (opened after the oldest connection still open), slim as well, at most
  * `MAX_DETECT_PENDING_RECORDS` connections plus requests: past it the oldest are released early
  * (counted as `detectWatermarkForced`), and a connection arriving behind what was released is
@@ -46,7 +47,7 @@
  * past MAX_DETECT_PENDING_RECORDS, hands a connection in after later ones were judged — counted as
  * `detectLateConnections`, and its cross-connection findings may then differ from `detectAll`'s.
  */
-import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Report, Request } from '../model/types.js';
+import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Report, Request, RequestTimes } from '../model/types.js';
 import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
 import { Heap } from '../util/heap.js';
@@ -231,9 +232,134 @@ export function slimConnection(c: Connection, paths: readonly string[]): Connect
   return { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, h2: pick(c.h2, paths) as H2ConnectionFacts | undefined, extra: undefined };
 }
 
+/**
+ * The slim requests of one connection, held column-wise until the connection completes: numbers in
+ * one growing Float64Array, strings and shared sub-records in one array, STRIDE and REFS slots a
+ * request (~250 bytes, against ~720 for a slim Request object with its times and packets records).
+ * A connection open for the whole capture holds every request it carried until its end, so this is
+ * what the driver's memory grows with; the Request objects are made again for each hand-out
+ * (`requests()`), used by the detectors and dropped.
+ */
+export class RequestLog {
+  private num = new Float64Array(LOG_STRIDE * 4);
+  private readonly refs: unknown[] = [];
+  private n = 0;
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(r: Request, reads: MergedReads, strings: Strings): void {
+    if ((this.n + 1) * LOG_STRIDE > this.num.length) {
+      const grown = new Float64Array(this.num.length * 2);
+      grown.set(this.num);
+      this.num = grown;
+    }
+    const a = this.num;
+    const o = this.n * LOG_STRIDE;
+    const t = r.times;
+    a[o] = r.id;
+    a[o + 1] = r.index;
+    a[o + 2] = r.streamId ?? NaN;
+    a[o + 3] = r.status ?? NaN;
+    for (let k = 0; k < TIME_KEYS.length; k++) a[o + 4 + k] = t[TIME_KEYS[k]] ?? NaN;
+    const p = r.packets;
+    a[o + 15] = p.request[0];
+    a[o + 16] = p.request[1];
+    a[o + 17] = p.response ? p.response[0] : NaN;
+    a[o + 18] = p.response ? p.response[1] : NaN;
+    a[o + 19] = r.lostBytes;
+    a[o + 20] = (r.pipelined ? 1 : 0) | (r.connectionReused ? 2 : 0) | (r.pushed === undefined ? 0 : r.pushed ? 4 : 8);
+    const s = slimRequest(r, reads, strings);
+    this.refs.push(s.method, s.url, s.target, s.httpVersion, s.requestHeaders, s.responseHeaders, s.state, s.upgrade, s.h2);
+    this.n++;
+  }
+
+  /** Slim Request objects (as `slimRequest` makes them), in index order, ties in arrival order. */
+  requests(): Request[] {
+    const out: Request[] = new Array(this.n);
+    const a = this.num;
+    const f = this.refs;
+    for (let i = 0; i < this.n; i++) {
+      const o = i * LOG_STRIDE;
+      const q = i * LOG_REFS;
+      const times = {} as RequestTimes;
+      for (let k = 0; k < TIME_KEYS.length; k++) {
+        const v = a[o + 4 + k];
+        (times as unknown as Record<string, number | null>)[TIME_KEYS[k]] = Number.isNaN(v) ? null : v;
+      }
+      const flags = a[o + 20];
+      const streamId = a[o + 2];
+      const status = a[o + 3];
+      out[i] = {
+        id: a[o],
+        connectionId: 0,
+        index: a[o + 1],
+        streamId: Number.isNaN(streamId) ? undefined : streamId,
+        method: f[q] as string,
+        url: f[q + 1] as string,
+        target: f[q + 2] as string,
+        httpVersion: f[q + 3] as string,
+        status: Number.isNaN(status) ? null : status,
+        statusText: '',
+        requestHeaders: f[q + 4] as Header[],
+        responseHeaders: f[q + 5] as Header[],
+        informational: undefined,
+        trailers: undefined,
+        sizes: NO_SIZES,
+        times,
+        timings: NO_TIMINGS,
+        pipelined: (flags & 1) !== 0,
+        connectionReused: (flags & 2) !== 0,
+        pushed: flags & 4 ? true : flags & 8 ? false : undefined,
+        state: f[q + 6] as Request['state'],
+        packets: { request: [a[o + 15], a[o + 16]], response: Number.isNaN(a[o + 17]) ? null : [a[o + 17], a[o + 18]] },
+        lostBytes: a[o + 19],
+        anomalies: NO_ANOMALIES,
+        upgrade: f[q + 7] as string | undefined,
+        h2: f[q + 8] as H2RequestFacts | undefined,
+        http1: undefined,
+        extra: undefined,
+      };
+    }
+    // Index order, ties in arrival (id) order: as `requestsByConnection`.
+    for (let i = 1; i < out.length; i++) {
+      if (out[i - 1].index > out[i].index) {
+        out.sort((x, y) => x.index - y.index);
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Sets the connection id of the requests (one per log, so not stored per request). */
+  withConnection(reqs: Request[], id: number): Request[] {
+    for (const r of reqs) r.connectionId = id;
+    return reqs;
+  }
+}
+
+const TIME_KEYS = [
+  'queuedTime',
+  'dnsStartTime',
+  'dnsEndTime',
+  'connectStartTime',
+  'connectEndTime',
+  'sslStartTime',
+  'sslEndTime',
+  'requestStartTime',
+  'requestEndTime',
+  'responseStartTime',
+  'responseEndTime',
+] as const satisfies readonly (keyof RequestTimes)[];
+/** Numbers a request (id, index, streamId, status, the times, packets, lostBytes, flags). */
+const LOG_STRIDE = 4 + TIME_KEYS.length + 4 + 2;
+/** References a request (method, url, target, httpVersion, header lists, state, upgrade, h2). */
+const LOG_REFS = 9;
+
 interface Held {
   c: Connection;
-  reqs: Request[];
+  reqs: Request[] | RequestLog;
   at: number;
   /** Records it stands for (with no `onOrdered` detector, only its place is held, for the watermark). */
   n: number;
@@ -252,7 +378,8 @@ export interface StreamMember {
 export class DetectStream {
   private readonly reads: MergedReads;
   private readonly strings = new Strings();
-  private readonly pending = new Map<number, Request[]>();
+  /** Requests of connections not complete yet: a column-wise log when slim, else the records. */
+  private readonly pending = new Map<number, Request[] | RequestLog>();
   private readonly order = new Heap<Held>(openOrder);
   private held = 0;
   /** (open time, id) of the last connection released to `onOrdered`. */
@@ -273,22 +400,30 @@ export class DetectStream {
 
   request(r: Request): void {
     if (!this.members.length) return;
-    const l = this.pending.get(r.connectionId);
-    const s = this.slim ? slimRequest(r, this.reads, this.strings) : r;
-    if (l) l.push(s);
-    else this.pending.set(r.connectionId, [s]);
+    let l = this.pending.get(r.connectionId);
+    if (l === undefined) this.pending.set(r.connectionId, (l = this.slim ? new RequestLog() : []));
+    if (l instanceof RequestLog) l.push(r, this.reads, this.strings);
+    else l.push(r);
   }
 
-  connection(c: Connection): void {
-    const reqs = this.pending.get(c.id) ?? [];
-    this.pending.delete(c.id);
+  /** The requests held for `c`, as Request records in index order (ties in arrival order). */
+  private requestsOf(held: Request[] | RequestLog | undefined, id: number): Request[] {
+    if (held === undefined) return [];
+    if (held instanceof RequestLog) return held.withConnection(held.requests(), id);
     // Index order, ties in arrival (id) order: as `requestsByConnection`.
-    for (let i = 1; i < reqs.length; i++) {
-      if (reqs[i - 1].index > reqs[i].index) {
-        reqs.sort((a, b) => a.index - b.index);
+    for (let i = 1; i < held.length; i++) {
+      if (held[i - 1].index > held[i].index) {
+        held.sort((a, b) => a.index - b.index);
         break;
       }
     }
+    return held;
+  }
+
+  connection(c: Connection): void {
+    const log = this.pending.get(c.id);
+    this.pending.delete(c.id);
+    const reqs = this.requestsOf(log, c.id);
     for (const m of this.members) m.detector.onConnection?.(c, reqs);
     if (!this.members.length) return;
     const at = openTime(c);
@@ -296,7 +431,8 @@ export class DetectStream {
     // Without an `onOrdered` detector only the place is held: the windows of the others (relay
     // legs, retries) follow the watermark, which the early release below keeps moving.
     const n = 1 + reqs.length;
-    if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionH2) : c, reqs, at, n });
+    // Held for `onOrdered` in the log's compact form (its records are made again on release).
+    if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionH2) : c, reqs: log instanceof RequestLog ? log : reqs, at, n });
     else this.order.push({ c: { id: c.id } as Connection, reqs: [], at, n });
     this.held += n;
     const max = this.ctx.limits?.pending ?? MAX_DETECT_PENDING_RECORDS;
@@ -322,7 +458,8 @@ export class DetectStream {
       this.releasedAt = h.at;
       this.releasedId = h.c.id;
     }
-    for (const d of this.ordered) d.onOrdered!(h.c, h.reqs);
+    const reqs = h.reqs instanceof RequestLog ? this.requestsOf(h.reqs, h.c.id) : h.reqs;
+    for (const d of this.ordered) d.onOrdered!(h.c, reqs);
   }
 
   watermark(t: number): void {
@@ -336,7 +473,7 @@ export class DetectStream {
     if (this.finished) return;
     this.finished = true;
     // Requests whose connection never came (cannot happen with the engine; a report may lack it).
-    for (const reqs of this.pending.values()) if (reqs.length) this.ctx.count('detectRequestsWithoutConnection', reqs.length);
+    for (const held of this.pending.values()) if (held.length) this.ctx.count('detectRequestsWithoutConnection', held.length);
     this.pending.clear();
     while (this.order.size) this.release(this.order.pop()!);
     for (const m of this.members) m.detector.onWatermark?.(Infinity);

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyzeFile, analyzeStream } from '../../../core/src/engine.js';
 import { DETECTOR_DEFS, detectAll, detectStream, type DetectOptions } from '../../../core/src/detect/index.js';
-import { DetectStream, fallback, mergeReads, slimRequest, type StreamMember } from '../../../core/src/detect/stream.js';
+import { DetectStream, fallback, mergeReads, RequestLog, slimRequest, Strings, type StreamMember } from '../../../core/src/detect/stream.js';
 import { openTime } from '../../../core/src/detect/util.js';
 import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
 import type { Connection, Finding, Report, Request, RequestTimes } from '../../../core/src/model/types.js';
@@ -313,4 +313,24 @@ describe('bounded memory', () => {
     expect(run(1000).counts).toEqual({});
     expect(run(50)).toEqual({ found: [], counts: { detectFallbackSkipped: 1 } });
   });
+});
+
+describe('RequestLog: the column-wise slim requests of an open connection', () => {
+  const reads = mergeReads(DETECTOR_DEFS.map((d) => d.reads));
+  for (const name of ['pipelining.pcap', 'h2-push.pcap', 'h2-loss-hol.pcap', 'blind-relay.pcap', 'expect-100-continue.pcap']) {
+    it(`${name}: hands back exactly what slimRequest keeps, per connection in index order`, async () => {
+      const report = await analyzeFile(sample(name));
+      const byConn = new Map<number, Request[]>();
+      for (const r of report.requests) byConn.set(r.connectionId, [...(byConn.get(r.connectionId) ?? []), r]);
+      expect(byConn.size).toBeGreaterThan(0);
+      for (const [id, reqs] of byConn) {
+        const log = new RequestLog();
+        // Completion order (as the engine hands them out), not index order.
+        for (const r of [...reqs].sort((a, b) => a.id - b.id)) log.push(r, reads, new Strings());
+        expect(log.length).toBe(reqs.length);
+        const want = [...reqs].sort((a, b) => a.index - b.index || a.id - b.id).map((r) => slimRequest(r, reads));
+        expect(log.withConnection(log.requests(), id)).toEqual(want);
+      }
+    });
+  }
 });
