@@ -40,6 +40,7 @@ import { createQuicTable, QUIC_CONNECTION_ID_BASE, type QuicTable } from './quic
 import { MinHeap } from './util/heap.js';
 import { MarkBudget, MAX_MARK_RECORDS_TOTAL } from './tcp/marks.js';
 import { VERSION } from './version.js';
+import { microsInPlace } from './model/micros.js';
 
 export interface AnalyzeOptions {
   signal?: AbortSignal;
@@ -318,6 +319,8 @@ class Engine implements RecordSink {
         times.dnsEndTime = dns.answerTime;
       }
     }
+    // Request times are microseconds (model/micros.ts), and so are the timings made from them.
+    microsInPlace(times);
     // Every field written out in one literal, in the model's order: all requests share one hidden
     // class (a spread `{ ...d, id }` gave each its own, making every later read megamorphic).
     // Absent optional fields are `undefined`, which JSON output omits.
@@ -338,7 +341,7 @@ class Engine implements RecordSink {
       trailers: d.trailers,
       sizes: d.sizes,
       times,
-      timings: harTimings(times),
+      timings: microsInPlace(harTimings(times)),
       pipelined: d.pipelined,
       connectionReused: d.connectionReused,
       pushed: d.pushed,

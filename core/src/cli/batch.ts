@@ -8,10 +8,10 @@ import { analyzeFile, analyzeStream, type AnalyzeProgress } from '../engine.js';
 import { detectAll, detectStream, type DetectOptions } from '../detect/index.js';
 import { CancelledError, WirefallError } from '../errors.js';
 import type { CaptureInfo, Report } from '../model/types.js';
-import { jsonLine } from './json-out.js';
+import { jsonLine, requestLine } from './json-out.js';
 import { releaseFifo } from '../capture/reader.js';
 import { loadKeyLog } from '../tls/keylog.js';
-import { whatIf } from '../whatif/whatif.js';
+import { MAX_WHATIF_STREAM_CONNECTIONS, MAX_WHATIF_STREAM_REQUESTS, whatIf, WhatIfCollector, type WhatIfOptions } from '../whatif/whatif.js';
 
 export type OutputMode = 'report' | 'ndjson';
 
@@ -24,6 +24,8 @@ export interface FileTask {
   classicParser?: 'pcap-parser' | 'builtin';
   /** TLS key log files (NSS format), read for each file; the capture's own DSBs are added. */
   keylogFiles?: string[];
+  /** What-if options (`--whatif-keepalive-timeout`). */
+  whatIf?: WhatIfOptions;
 }
 
 export interface FileOutcome {
@@ -58,7 +60,7 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
   try {
     if (task.mode === 'report') {
       const keyLog = await loadKeyLog({ files: task.keylogFiles });
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r, task.whatIf) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
@@ -79,16 +81,20 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
         (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n),
       );
       const keyLog = await loadKeyLog({ files: task.keylogFiles });
+      // The what-if estimate needs every request: a slim copy of each, up to its named limit.
+      const what = new WhatIfCollector();
       const res = await analyzeStream(
         task.file,
         {
           onConnection: (c) => {
             emit('connection', c);
             detect.connection(c);
+            what.connection(c);
           },
           onRequest: (r) => {
-            emit('request', r);
+            cb.onLine?.(requestLine('request', task.file, r));
             detect.request(r);
+            what.request(r);
           },
           onWatermark: (t) => detect.watermark(t),
         },
@@ -99,6 +105,9 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
       outcome.capture = res.capture;
       outcome.connections = res.connections;
       outcome.requests = res.requests;
+      const w = what.finish(task.whatIf);
+      // Past the collector's limits: no estimate (one over part of the capture would not be its own).
+      emit('whatIf', w ?? { skipped: `more than ${MAX_WHATIF_STREAM_REQUESTS} requests or ${MAX_WHATIF_STREAM_CONNECTIONS} TCP connections (${what.droppedRequests} requests, ${what.droppedConnections} connections not kept): --format json has the estimate` });
       emit('capture', res.capture);
     }
   } catch (e) {

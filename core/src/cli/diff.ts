@@ -167,7 +167,10 @@ export function formatDiffTable(d: Diff): string {
   out.push(`end-to-end ${ms(b.durationMs)} → ${ms(a.durationMs)} (${signed(a.durationMs - b.durationMs, ms)}${pct(b.durationMs, a.durationMs)}); connections ${b.connections} → ${a.connections}; handshake time ${ms(b.handshakeMs)} → ${ms(a.handshakeMs)}`);
   if (d.prediction) {
     const p = d.prediction;
-    out.push(`BEFORE's what-if with connection reuse estimated ${ms(p.estimatedMs)}; AFTER measured ${ms(p.afterMeasuredMs)} (estimate ${p.errorPct >= 0 ? '+' : '−'}${Math.abs(p.errorPct).toFixed(1)}%)`);
+    const what = p.policy === 'keepalive-timeout' ? `with the server's idle timeout raised to ${p.keepaliveTimeoutS} s` : 'with connection reuse';
+    out.push(
+      `BEFORE's what-if ${what} estimated ${ms(p.estimatedMs)} and ${p.beforeConnections} → ${p.estimatedConnections} connections; AFTER measured ${ms(p.afterMeasuredMs)} and ${p.afterConnections} (estimate ${p.errorPct >= 0 ? '+' : '−'}${Math.abs(p.errorPct).toFixed(1)}%)`,
+    );
   }
   for (const o of d.origins) {
     const rows = originRows(o);

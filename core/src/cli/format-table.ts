@@ -162,10 +162,24 @@ export function whatIfLines(report: Report): string[] {
   for (const [name, e] of [
     ['reuse', w.reuse],
     ['h2', w.h2],
+    // Absent from reports made before the policy existed.
+    ['keepalive-timeout', w.keepaliveTimeout],
   ] as const) {
-    if (e.requests === 0) continue;
-    const title = name === 'reuse' ? 'with connection reuse' : 'with one HTTP/2 connection per HTTP/1.x origin';
-    out.push(`  ${title}: ${estimateLine(e, '')} · confidence ${Math.round(e.confidence * 100)}%`);
+    if (!e || e.requests === 0) continue;
+    if (name === 'keepalive-timeout') {
+      const title = `with the server’s idle timeout raised to ${e.keepaliveTimeoutS} s`;
+      const closes = e.serverIdleCloses ?? 0;
+      if (!closes) {
+        out.push(`  ${title}: the server closed no connection after an idle, nothing changes`);
+        continue;
+      }
+      const avoided = e.serverIdleClosesAvoided ?? 0;
+      const enough = e.sufficientTimeoutS != null && e.keepaliveTimeoutS !== undefined && e.sufficientTimeoutS < e.keepaliveTimeoutS ? `, ${e.sufficientTimeoutS} s would do` : '';
+      out.push(`  ${title}: ${estimateLine(e, '')}; ${avoided} of ${closes} idle closes by the server avoided${enough} · confidence ${Math.round(e.confidence * 100)}%`);
+    } else {
+      const title = name === 'reuse' ? 'with connection reuse' : 'with one HTTP/2 connection per HTTP/1.x origin';
+      out.push(`  ${title}: ${estimateLine(e, '')} · confidence ${Math.round(e.confidence * 100)}%`);
+    }
     const rows = e.perOrigin.filter((o) => o.savedMs > 0 || e.perOrigin.length === 1);
     if (e.perOrigin.length > 1) {
       for (const o of rows.slice(0, WHATIF_TABLE_ORIGINS)) {

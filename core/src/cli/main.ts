@@ -54,9 +54,12 @@ analyze options:
   -f, --format table|json|ndjson   output format (default: table)
                                     json: one Report (several files: {"reports": [...], ...});
                                     ndjson: one record per line as it completes, in bounded memory:
-                                    {"type":"request"|"connection"|"finding"|"capture"|"error"|"summary","file":...};
+                                    {"type":"request"|"connection"|"finding"|"whatIf"|"capture"|"error"|"summary","file":...};
                                     a finding as soon as no later record can change it (per
-                                    connection when it completes; per client and origin at the end)
+                                    connection when it completes; per client and origin at the end);
+                                    per file, before its capture record, a whatIf record (the
+                                    estimates of report.whatIf; "skipped" instead past 250 000
+                                    requests or 100 000 connections, the most it keeps for them)
       --pretty                     indent --format json (2 spaces); compact by default. Times in
                                     every output are ms rounded to µs (at most 3 decimals)
   -o, --output FILE                write there instead of standard output ('-' is standard
@@ -76,6 +79,11 @@ analyze options:
                                     in a pcapng (Decryption Secrets Block, editcap --inject-secrets)
                                     are used without it. Each TLS connection says in
                                     connection.tls.undecryptedReason why it was not decrypted
+      --whatif-keepalive-timeout SECONDS
+                                   the server idle timeout the what-if keepalive-timeout estimate
+                                    assumes (default 10: the reuse window missed-reuse and the
+                                    what-if reuse estimate use); whatIf.keepaliveTimeout says which
+                                    whole-second timeout would already save as much
       --pcap-reader pcap-parser|builtin
                                    reader for classic pcap files (default: pcap-parser, the
                                     project's chosen library; builtin is wirefall's own reader,
@@ -173,10 +181,13 @@ async function analyze(argv: string[]): Promise<number> {
       'pcap-reader': { type: 'string' },
       keylog: { type: 'string', multiple: true },
       pretty: { type: 'boolean', default: false },
+      'whatif-keepalive-timeout': { type: 'string' },
     },
   });
   const format = values.format!;
   const pretty = values.pretty === true;
+  const keepaliveTimeoutS = values['whatif-keepalive-timeout'] !== undefined ? Number(values['whatif-keepalive-timeout']) : undefined;
+  if (keepaliveTimeoutS !== undefined && !(keepaliveTimeoutS > 0 && Number.isFinite(keepaliveTimeoutS))) throw new UsageError(`--whatif-keepalive-timeout must be a positive number of seconds`);
   const keylogFiles = values.keylog;
   const classicParser = pcapReader(values['pcap-reader']);
   if (!['table', 'json', 'ndjson'].includes(format)) throw new UsageError(`unknown --format ${format} (table, json or ndjson)`);
@@ -205,7 +216,8 @@ async function analyze(argv: string[]): Promise<number> {
   if (files.includes(STDIN_PATH) && isatty(0)) {
     throw new UsageError(`'-' reads a capture from standard input, which is a terminal: pipe one in (tcpdump -U -w - | wirefall analyze -)`);
   }
-  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser, keylogFiles }));
+  const whatIfOptions = keepaliveTimeoutS !== undefined ? { keepaliveTimeoutS } : undefined;
+  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser, keylogFiles, whatIf: whatIfOptions }));
   const stop = new RunStop();
   const out = openOutput(values.output, files, stop);
   const unlisten = stop.onSignals();

@@ -43,6 +43,10 @@
  *                            percent from run to run, so an equal number of them is not a regression
  *   duration                 the capture's end-to-end time grew by more than REGRESSION_TOLERANCE
  *
+ * Prediction: BEFORE's what-if estimate (whatif/whatif.ts) of the policy its findings point at
+ * (`predictionPolicy`: `keepalive-timeout` when its missed reuse is by idle timeout, else `reuse`)
+ * against AFTER's measured end-to-end time and connections, both as the what-if measures them.
+ *
  * Where it can be wrong: the two captures are compared as given — different request lists, a
  * capture that missed the start of a connection (no handshake seen), or a capture point near the
  * server (handshakes under-count the client's round trip) make the columns less comparable; the
@@ -134,11 +138,50 @@ export interface Diff {
   origins: DiffOrigin[];
   findings: { resolved: DiffFinding[]; new: DiffFinding[]; unchanged: DiffFinding[] };
   /**
-   * BEFORE's what-if reuse estimate against AFTER's measured end-to-end time (both the what-if's
-   * `measuredMs` definition); present when BEFORE's report carries `whatIf`.
+   * BEFORE's what-if estimate against AFTER's measured end-to-end time (both the what-if's
+   * `measuredMs` definition); present when BEFORE's report carries `whatIf` (see `predictionPolicy`).
    */
-  prediction?: { policy: 'reuse'; beforeMeasuredMs: number; estimatedMs: number; afterMeasuredMs: number; errorPct: number };
+  prediction?: Prediction;
   regressions: Regression[];
+}
+
+export interface Prediction {
+  /** The what-if policy that matches BEFORE's problem (`predictionPolicy`). */
+  policy: 'reuse' | 'keepalive-timeout';
+  /** Why that policy: the findings it was read from. */
+  basis: string;
+  /** keepalive-timeout: the server idle timeout (s) the estimate assumed. */
+  keepaliveTimeoutS?: number;
+  beforeMeasuredMs: number;
+  estimatedMs: number;
+  afterMeasuredMs: number;
+  /** (estimatedMs − afterMeasuredMs) / afterMeasuredMs × 100 */
+  errorPct: number;
+  /** Connections of the requests covered: BEFORE measured, BEFORE estimated, AFTER measured. */
+  beforeConnections: number;
+  estimatedConnections: number;
+  afterConnections: number;
+}
+
+/** missed-reuse rules that say a connection ended by an idle timeout (detect/missed-reuse.ts). */
+const IDLE_RULES: ReadonlySet<string> = new Set(['server-idle-timeout', 'client-idle-timeout']);
+
+/**
+ * The what-if policy that predicts AFTER: `keepalive-timeout` when every missed reuse BEFORE shows
+ * is by an idle timeout (missed-reuse rules server-idle-timeout and client-idle-timeout, at least
+ * one of the server's) — the fix was the server's timeout; else `reuse` (the client pooled). A
+ * client-idle-timeout counts with them: when a server and a client time out one idle connection
+ * together, the first FIN the capture shows may be the client's answer to the server's TLS
+ * close_notify, and the keepalive-timeout estimate reads who closed first from both.
+ */
+export function predictionPolicy(before: Pick<Report, 'findings'>): { policy: Prediction['policy']; basis: string } {
+  const rules = new Set<string>();
+  for (const f of before.findings) if (f.kind === 'missed-reuse' && f.rule) rules.add(f.rule);
+  const list = [...rules].sort().join(', ');
+  if (rules.has('server-idle-timeout') && [...rules].every((r) => IDLE_RULES.has(r))) {
+    return { policy: 'keepalive-timeout', basis: `BEFORE's missed reuse is by idle timeout (missed-reuse ${list}): the server's idle timeout raised` };
+  }
+  return { policy: 'reuse', basis: rules.size ? `BEFORE's missed reuse (missed-reuse ${list}): its avoidable connections reused` : 'no missed reuse BEFORE: avoidable connections reused, if any' };
 }
 
 /** The origin a connection was addressed as (see the module comment). */
@@ -396,15 +439,23 @@ export function diffReports(before: Report, after: Report, files: { before: stri
   }
 
   const diff: Diff = { before: b.capture, after: a.capture, origins, findings: { resolved, new: added, unchanged }, regressions };
-  const w = before.whatIf?.reuse;
+  const pick = predictionPolicy(before);
+  // A report made before keepaliveTimeout existed: the reuse estimate.
+  const w = pick.policy === 'keepalive-timeout' && before.whatIf?.keepaliveTimeout ? before.whatIf.keepaliveTimeout : before.whatIf?.reuse;
   const m = after.whatIf?.reuse;
   if (w && m && w.requests > 0 && m.measuredMs > 0) {
+    const policy = w.policy === 'keepalive-timeout' ? 'keepalive-timeout' : 'reuse';
     diff.prediction = {
-      policy: 'reuse',
+      policy,
+      basis: policy === pick.policy ? pick.basis : `${pick.basis} (BEFORE's report has no keepalive-timeout estimate: reuse instead)`,
+      ...(w.keepaliveTimeoutS !== undefined ? { keepaliveTimeoutS: w.keepaliveTimeoutS } : {}),
       beforeMeasuredMs: w.measuredMs,
       estimatedMs: w.estimatedMs,
       afterMeasuredMs: m.measuredMs,
       errorPct: round((100 * (w.estimatedMs - m.measuredMs)) / m.measuredMs),
+      beforeConnections: w.connections,
+      estimatedConnections: w.estimatedConnections,
+      afterConnections: m.connections,
     };
   }
   return diff;

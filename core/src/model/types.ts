@@ -721,7 +721,7 @@ export interface Report {
 }
 
 /* What-if estimates (issue 16): computed by core/src/whatif/whatif.ts, documented there. */
-export type WhatIfPolicy = 'reuse' | 'h2';
+export type WhatIfPolicy = 'reuse' | 'h2' | 'keepalive-timeout';
 
 export interface WhatIfHandshakes {
   /** TCP handshakes avoided (connections not opened). */
@@ -771,10 +771,23 @@ export interface WhatIfEstimate {
   assumptions: string[];
   perOrigin: WhatIfOrigin[];
   originsOmitted: number;
+  /** `keepalive-timeout` only: the server's idle timeout (s) the estimate assumes. */
+  keepaliveTimeoutS?: number;
+  /** `keepalive-timeout` only: connections the server closed after an idle (covered requests' connections). */
+  serverIdleCloses?: number;
+  /** `keepalive-timeout` only: those closes that no longer happen (a later connection uses the connection instead). */
+  serverIdleClosesAvoided?: number;
+  /**
+   * `keepalive-timeout` only: the smallest whole-second timeout that saves as much (the longest gap
+   * bridged plus one round trip, rounded up); null when no close is avoided.
+   */
+  sufficientTimeoutS?: number | null;
 }
 
 export interface WhatIf {
   reuse: WhatIfEstimate;
   /** Only HTTP/1.x origins are covered. */
   h2: WhatIfEstimate;
+  /** The server's idle timeout raised: the connections it closed for idleness stay open for the client's next request. */
+  keepaliveTimeout: WhatIfEstimate;
 }

@@ -1,6 +1,8 @@
 /**
  * What-if: how long the capture's HTTP traffic would have taken under another connection policy,
- * replayed on the capture's own measurements (issue 16, part 1). A pure function of the Report.
+ * replayed on the capture's own measurements (issue 16, part 1). A pure function of the Report
+ * (`whatIf`), or of its records pushed one by one (`WhatIfCollector`, for the NDJSON stream: it
+ * keeps a slim copy of what the replay reads, within named limits).
  *
  * Signature. Requests are grouped by client address and origin (server address and port, the SNI
  * over TLS — `originKey` — and, over cleartext, the Host of the connection's first request). TCP
@@ -27,13 +29,34 @@
  *     handshake, a warm congestion window.
  *   - `h2` (HTTP/1.x origins only): one multiplexed connection per group: every connection after
  *     the group's first is avoided, and no request waits for a busy connection.
+ *   - `keepalive-timeout` (`keepaliveTimeout` in the Report): the server's idle timeout raised to
+ *     N s (`keepaliveTimeoutS`, default WHATIF_KEEPALIVE_TIMEOUT_S). Only the closes the server
+ *     made for idleness go away: a connection P had a *server idle close* when
+ *       - the server closed first: its FIN/RST was the connection's first, or over TLS its
+ *         close_notify (or an alert that could not be decrypted) came before any close of the
+ *         client's (a client-side capture sees the client's FIN answer the server's close_notify
+ *         before the server's own FIN arrives, so the first FIN alone would name the client);
+ *       - after an idle: at least WHATIF_IDLE_CLOSE_MS (missed-reuse's `idleCloseMs`) from its
+ *         last response end, or the close matched an advertised `Keep-Alive: timeout`
+ *         (`close.reason` 'idle-timeout', http1/keepalive.ts decideCloseReason);
+ *       - and for no other reason: every exchange complete, the last response persistent
+ *         (`keepAlive.reusableAfter`), and `close.reason` none of connection-close-header,
+ *         max-requests, http10-no-keepalive, close-delimited-body (decideCloseReason decides those
+ *         before it looks at idleness).
+ *     Had the server waited N s, P would have stayed open: a measured connection Q of the group
+ *     opened after P's close takes P's simulated connection when Q's first request is needed
+ *     within N s of P's last (estimated) response end, as `reuse` would. Closes by the client
+ *     (its own idle timeout, no pool, `Connection: close`) and every other close stay.
  *
  * Cost model. Handshakes at their measured times (`handshakeCost`: TCP SYN → ACK + TLS ClientHello
  * → handshake end). Slow start (RFC 5681 §3.1, initial window 10 segments, RFC 6928): a cold
  * connection delivers S bytes in k = ceil(log2(S / (10 × MSS) + 1)) round trips, a warm one in
  * one, so a reused connection saves (k − 1) × RTT on its first response, RTT being the group's
  * smallest measured TCP handshake and MSS 1460 bytes; never more than that response's measured
- * receiving time.
+ * receiving time. A connection idle longer than a retransmission timeout restarts slow start
+ * (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle`, on by default, with an RTO of about RTT +
+ * 200 ms): reused after an idle longer than RTT + WHATIF_RTO_MIN_MS, it saves no slow start — so
+ * `keepalive-timeout`, whose reuses all follow an idle the server found long, saves handshakes only.
  *
  * Measured / estimated end-to-end time: from the first need time (first SYN) to the last response
  * end of the requests covered, per group and over all groups.
@@ -46,23 +69,31 @@
  *  - The server's wait and the transfer times are kept as measured: a server that is slower
  *    under more concurrency (h2), or faster on a warm connection, is not modelled.
  *  - Slow start is modelled from sizes and the handshake RTT only (no loss, no pacing, MSS 1460,
- *    initial window 10); HTTP/2 transfers that share one connection are not slowed by sharing.
+ *    initial window 10, restart after idle at RTT + 200 ms); HTTP/2 transfers that share one
+ *    connection are not slowed by sharing.
  *  - The capture point: near the server, handshakes under-count the client's round trip.
- *  - A simulated connection stays reusable while idle up to `maxIdleMs` (10 s, missed-reuse's
- *    reuse window), whatever the server's idle timeout was: a server that closes sooner (its
- *    Keep-Alive timeout) would have cost the handshake anyway.
+ *  - `reuse` and `h2`: a simulated connection stays reusable while idle up to `maxIdleMs` (10 s,
+ *    missed-reuse's reuse window), whatever the server's idle timeout was: a server that closes
+ *    sooner (its Keep-Alive timeout) would have cost the handshake anyway.
+ *  - `keepalive-timeout`: the client is taken to use an idle connection it still has (it did, up
+ *    to the server's close); a client whose own idle timeout is shorter than the gap closes it
+ *    anyway. A server close after an idle is taken for its idle timeout, not a restart or a
+ *    per-connection limit it did not announce. A raised timeout keeps more idle connections open
+ *    on the server: not priced.
  *  - Requests without a response end (incomplete, reset) are kept at their measured times and
  *    lower the confidence (the share of requests placed from measured times).
  *  - A client's connections to other origins are replayed apart: a loop that alternates between
  *    two origins keeps the other origin's time as think time.
  *
- * Cost: O(n log n) in the requests (one sort and two heaps per client and origin); the per-origin
- * rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first.
+ * Cost: O(n log n) in the requests (one sort and a few heaps per client and origin); the
+ * per-origin rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first. The streaming
+ * collector keeps 80 bytes per request and about 300 per TCP connection, up to
+ * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS (then it gives no estimate).
  */
-import type { Connection, Report, Request, WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPolicy } from '../model/types.js';
+import type { CloseReason, Connection, Report, Request, WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPolicy } from '../model/types.js';
 
 export type { WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPolicy };
-import { fmtMs, handshakeCost, hostOf, isHttp1, originKey, originLabel } from '../detect/util.js';
+import { fmtMs, hostOf, isHttp1, originKey, originLabel } from '../detect/util.js';
 import { MinHeap } from '../util/heap.js';
 
 /** Per-origin rows kept in each estimate, largest saving first; the rest are counted in `originsOmitted`. */
@@ -72,14 +103,30 @@ export const WHATIF_MSS = 1460;
 export const WHATIF_INITIAL_WINDOW = 10;
 /** How long a simulated connection stays reusable when idle: missed-reuse's `reuseWindowMs` default. */
 export const WHATIF_MAX_IDLE_MS = 10_000;
+/**
+ * `keepalive-timeout`'s default N (seconds): missed-reuse's reuse window, the idle `reuse` already
+ * allows — so the policy asks "which of reuse's savings does the server's idle timeout account
+ * for" — and between common server defaults (Apache and Node.js 5 s, nginx 75 s).
+ */
+export const WHATIF_KEEPALIVE_TIMEOUT_S = WHATIF_MAX_IDLE_MS / 1000;
+/** A server close at least this long after the last response is an idle close: missed-reuse's `idleCloseMs`. */
+export const WHATIF_IDLE_CLOSE_MS = 500;
+/** Linux's minimum retransmission timeout (TCP_RTO_MIN): idle beyond RTT + this restarts slow start. */
+export const WHATIF_RTO_MIN_MS = 200;
+/** Requests the streaming collector keeps (80 bytes each, 20 MB in all); beyond, it gives no estimate. */
+export const MAX_WHATIF_STREAM_REQUESTS = 250_000;
+/** TCP connections the streaming collector keeps (about 300 bytes each, 30 MB in all); beyond, no estimate. */
+export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
 
 export interface WhatIfOptions {
   /** Assumed MSS in bytes (default WHATIF_MSS). */
   mss?: number;
   /** Initial congestion window in segments (default WHATIF_INITIAL_WINDOW). */
   initialWindow?: number;
-  /** A simulated connection idle longer than this is not reused (default WHATIF_MAX_IDLE_MS). */
+  /** `reuse`, `h2`: a simulated connection idle longer than this is not reused (default WHATIF_MAX_IDLE_MS). */
   maxIdleMs?: number;
+  /** `keepalive-timeout`: the server's idle timeout raised to this many seconds (default WHATIF_KEEPALIVE_TIMEOUT_S). */
+  keepaliveTimeoutS?: number;
 }
 
 const COMMON_ASSUMPTIONS = [
@@ -88,42 +135,148 @@ const COMMON_ASSUMPTIONS = [
   'The handshake round trip is measured at the capture point: captured near the server, it under-counts the client’s.',
 ];
 
+/** Closes decideCloseReason explains by something other than idleness (http1/keepalive.ts). */
+const NOT_IDLE: ReadonlySet<CloseReason> = new Set<CloseReason>(['connection-close-header', 'max-requests', 'http10-no-keepalive', 'close-delimited-body', 'capture-end']);
+
+/** What the replay reads of a connection: a slim copy (the NDJSON stream keeps these, not the records). */
+interface WConn {
+  id: number;
+  client: string;
+  serverIp: string;
+  /** `originKey`; over cleartext the first request's Host is added to it when grouping. */
+  key: string;
+  label: string;
+  tls: boolean;
+  protocol: string;
+  http1: boolean;
+  startSeen: boolean;
+  /** SYN, else first packet. */
+  open: number;
+  tcpMs: number;
+  /** TLS ClientHello → handshake end, when seen on the connection; else the first request's ssl phase counts. */
+  tlsMs: number | null;
+  /** When the server started closing, if it closed first (FIN/RST, or TLS close_notify); else null. */
+  serverCloseAt: number | null;
+  closeReason: CloseReason;
+  /** The last response kept the connection persistent (`keepAlive.reusableAfter`; true without HTTP/1 facts). */
+  lastReusable: boolean;
+}
+
+/** What the replay reads of a request. */
+interface WReq {
+  id: number;
+  connectionId: number;
+  index: number;
+  complete: boolean;
+  requestStart: number;
+  requestEnd: number | null;
+  responseStart: number | null;
+  responseEnd: number | null;
+  /** ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown. */
+  sslMs: number;
+  responseBytes: number;
+  /** The Host it named: only for a connection's first request (index 1), else null. */
+  host: string | null;
+}
+
+function slimConn(c: Connection): WConn | null {
+  if (c.transport === 'quic') return null;
+  const tls = c.tls;
+  const tlsMs = tls && tls.clientHelloTime !== null && tls.handshakeEndTime !== null && tls.handshakeEndTime > tls.clientHelloTime ? tls.handshakeEndTime - tls.clientHelloTime : null;
+  // Who started closing: the first FIN/RST, unless a TLS alert of the other side came before it.
+  let server = c.close.by === 'server' && c.close.time !== null ? c.close.time : Infinity;
+  let client = c.close.by === 'client' && c.close.time !== null ? c.close.time : Infinity;
+  for (const a of tls?.alerts ?? []) {
+    if (a.description !== null && a.description !== 'close_notify') continue;
+    if (a.side === 'server') server = Math.min(server, a.time);
+    else client = Math.min(client, a.time);
+  }
+  return {
+    id: c.id,
+    client: c.client.ip,
+    serverIp: c.server.ip,
+    key: originKey(c),
+    label: originLabel(c),
+    tls: !!tls,
+    protocol: c.protocol,
+    http1: isHttp1(c),
+    startSeen: c.startSeen,
+    open: c.synTime ?? c.firstTime,
+    tcpMs: c.handshakeRttMs > 0 ? c.handshakeRttMs : 0,
+    tlsMs,
+    serverCloseAt: server < client ? server : null,
+    closeReason: c.close.reason,
+    lastReusable: c.keepAlive ? (c.keepAlive.reusableAfter.at(-1) ?? false) : true,
+  };
+}
+
+function slimReq(r: Request): WReq {
+  const t = r.times;
+  return {
+    id: r.id,
+    connectionId: r.connectionId,
+    index: r.index,
+    complete: r.state === 'complete',
+    requestStart: t.requestStartTime,
+    requestEnd: t.requestEndTime,
+    responseStart: t.responseStartTime,
+    responseEnd: t.responseEndTime,
+    sslMs: t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0,
+    responseBytes: r.sizes.responseBody + r.sizes.responseHeaders,
+    // Only a connection's first request names its cleartext origin (groupsOf).
+    host: r.index === 1 ? hostOf(r) : null,
+  };
+}
+
+/** A measured connection as the replay sees it. */
+interface GConn {
+  c: WConn;
+  /** TCP + TLS handshake as measured (`handshakeCost` of the connection and its first request). */
+  handshakeMs: number;
+  requests: number;
+  /** Its server idle close (see `keepalive-timeout`): when, and the idle before it; null when none. */
+  idleClose: { at: number; idleMs: number } | null;
+}
+
 interface Group {
   client: string;
   origin: string;
   protocol: string;
   http1: boolean;
-  conns: Connection[];
-  reqs: Request[];
+  conns: GConn[];
+  reqs: WReq[];
 }
 
-function groupsOf(report: Report): Group[] {
-  const byConn = new Map<number, Request[]>();
-  for (const r of report.requests) {
-    const l = byConn.get(r.connectionId);
-    if (l) l.push(r);
-    else byConn.set(r.connectionId, [r]);
-  }
+function groupsOf(conns: Iterable<WConn>, byConn: Map<number, WReq[]>): Group[] {
   const groups = new Map<string, Group>();
-  for (const c of report.connections) {
-    if (c.transport === 'quic') continue;
+  for (const c of conns) {
     const reqs = byConn.get(c.id);
     if (!reqs?.length) continue;
     reqs.sort((a, b) => a.index - b.index);
-    const host = c.tls ? null : hostOf(reqs[0]);
-    const key = `${originKey(c)}${host ? ` host:${host}` : ''}`;
+    const host = c.tls ? null : reqs[0].host;
+    const key = `${c.key}${host ? ` host:${host}` : ''}`;
     let g = groups.get(key);
     if (!g) {
-      const label = originLabel(c);
       // Cleartext: "host (ip:port)" when the Host names something other than the address itself.
-      const origin = host && host !== c.server.ip.toLowerCase() && `[${host}]` !== c.server.ip ? `${host} (${label})` : label;
-      g = { client: c.client.ip, origin, protocol: c.protocol, http1: true, conns: [], reqs: [] };
+      const origin = host && host !== c.serverIp.toLowerCase() && `[${host}]` !== c.serverIp ? `${host} (${c.label})` : c.label;
+      g = { client: c.client, origin, protocol: c.protocol, http1: true, conns: [], reqs: [] };
       groups.set(key, g);
     }
-    if (!isHttp1(c)) g.http1 = false;
+    if (!c.http1) g.http1 = false;
     if (g.protocol !== c.protocol) g.protocol = 'mixed';
-    g.conns.push(c);
-    for (const r of reqs) g.reqs.push(r);
+    let lastEnd = -Infinity;
+    let complete = true;
+    for (const r of reqs) {
+      g.reqs.push(r);
+      if (!r.complete || r.responseEnd === null) complete = false;
+      else lastEnd = Math.max(lastEnd, r.responseEnd);
+    }
+    let idleClose: GConn['idleClose'] = null;
+    if (c.serverCloseAt !== null && complete && c.lastReusable && !NOT_IDLE.has(c.closeReason)) {
+      const idleMs = c.serverCloseAt - lastEnd;
+      if (idleMs >= WHATIF_IDLE_CLOSE_MS || (c.closeReason === 'idle-timeout' && idleMs >= 0)) idleClose = { at: c.serverCloseAt, idleMs };
+    }
+    g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? reqs[0].sslMs), requests: reqs.length, idleClose });
   }
   return [...groups.values()];
 }
@@ -146,32 +299,42 @@ interface GroupResult {
   startEstimated: number;
   endEstimated: number;
   placed: number;
+  /** keepalive-timeout: server idle closes, those that no longer happen, the longest gap bridged (+ RTT). */
+  idleCloses: number;
+  idleClosesAvoided: number;
+  longestBridgedMs: number;
 }
 
 function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResult {
   const mss = opts.mss ?? WHATIF_MSS;
   const iw = opts.initialWindow ?? WHATIF_INITIAL_WINDOW;
-  const connById = new Map(g.conns.map((c) => [c.id, c]));
+  const connById = new Map(g.conns.map((c) => [c.c.id, c]));
   let rtt = Infinity;
-  for (const c of g.conns) if (c.handshakeRttMs > 0) rtt = Math.min(rtt, c.handshakeRttMs);
+  for (const c of g.conns) if (c.c.tcpMs > 0) rtt = Math.min(rtt, c.c.tcpMs);
   const rttMs = rtt === Infinity ? -1 : rtt;
   const multiplexed = policy === 'h2' || !g.http1;
-  const maxIdle = opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS;
+  const keepalive = policy === 'keepalive-timeout';
+  const maxIdle = keepalive ? 1000 * (opts.keepaliveTimeoutS ?? WHATIF_KEEPALIVE_TIMEOUT_S) : (opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS);
+  /** Idle after which a reused connection has restarted slow start (RFC 5681 §4.1). */
+  const restartMs = (rttMs > 0 ? rttMs : 0) + WHATIF_RTO_MIN_MS;
 
   const seenConn = new Set<number>();
   // Requests by need time; the first of each connection needs it at its SYN.
   const items = g.reqs.map((r) => {
     const first = !seenConn.has(r.connectionId) && (seenConn.add(r.connectionId), true);
-    const c = connById.get(r.connectionId)!;
-    const need = first && c.startSeen ? Math.min(c.synTime ?? c.firstTime, r.times.requestStartTime) : r.times.requestStartTime;
-    return { r, c, first, need, end: r.times.responseEndTime, estEnd: 0 };
+    const gc = connById.get(r.connectionId)!;
+    const need = first && gc.c.startSeen ? Math.min(gc.c.open, r.requestStart) : r.requestStart;
+    return { r, gc, first, need, end: r.responseEnd, estEnd: 0 };
   });
-  items.sort((a, b) => a.need - b.need || a.r.times.requestStartTime - b.r.times.requestStartTime || a.r.id - b.r.id);
+  items.sort((a, b) => a.need - b.need || a.r.requestStart - b.r.requestStart || a.r.id - b.r.id);
 
   const done = new MinHeap<(typeof items)[number]>((x) => x.end!);
   let pred: (typeof items)[number] | null = null;
   const simOf = new Map<number, SimConn>();
   const idle = new MinHeap<{ at: number; s: SimConn }>((x) => x.at);
+  // keepalive-timeout: connections the server closed for idleness, until the client's need passes their close.
+  const closing = new MinHeap<{ closeAt: number; at: number; s: SimConn }>((x) => x.closeAt);
+  const left = new Map(g.conns.map((c) => [c.c.id, c.requests]));
   let single: SimConn | null = null;
   const avoided: WhatIfHandshakes = { tcp: 0, tls: 0, ms: 0 };
   let estConns = 0;
@@ -181,18 +344,27 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
   let startE = Infinity;
   let endE = -Infinity;
   let thinkMs = 0;
+  let idleCloses = 0;
+  let idleClosesAvoided = 0;
+  let longestBridgedMs = 0;
+  for (const c of g.conns) if (c.idleClose) idleCloses++;
 
   for (const it of items) {
-    const { r, c } = it;
+    const { r, gc } = it;
+    const c = gc.c;
     while (done.size && done.peek()!.end! <= it.need) {
       const d = done.pop()!;
       if (!pred || d.end! >= pred.end!) pred = d;
     }
-    const t = r.times;
+    // A connection the server closed before this need: with the longer timeout, still open and idle.
+    while (closing.size && closing.peek()!.closeAt <= it.need) {
+      const x = closing.pop()!;
+      idle.push({ at: x.at, s: x.s });
+    }
     startM = Math.min(startM, it.need);
     if (it.end === null) {
       // Not placed: kept at its measured times.
-      it.estEnd = t.requestEndTime ?? t.requestStartTime;
+      it.estEnd = r.requestEnd ?? r.requestStart;
       startE = Math.min(startE, it.need);
       endM = Math.max(endM, it.estEnd);
       endE = Math.max(endE, it.estEnd);
@@ -201,6 +373,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
         simOf.set(c.id, s);
         estConns++;
       }
+      left.set(c.id, left.get(c.id)! - 1);
       continue;
     }
     placed++;
@@ -211,9 +384,14 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     let setup = 0;
     let ssSaving = 0;
     if (it.first) {
-      const measuredSetup = Math.max(0, t.requestStartTime - it.need);
-      if (policy === 'h2') sim = single && estNeed - single.busyUntil <= maxIdle ? single : undefined;
-      else {
+      const measuredSetup = Math.max(0, r.requestStart - it.need);
+      let idleFor = 0;
+      if (policy === 'h2') {
+        if (single && estNeed - single.busyUntil <= maxIdle) {
+          sim = single;
+          idleFor = estNeed - single.busyUntil;
+        }
+      } else {
         while (idle.size) {
           const top = idle.peek()!;
           // A stale entry (the connection was used since), or one idle too long to be kept: never again.
@@ -223,19 +401,23 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
           }
           if (multiplexed || top.at <= estNeed) {
             sim = top.s;
+            idleFor = estNeed - top.at;
             idle.pop();
+            if (keepalive) {
+              idleClosesAvoided++;
+              longestBridgedMs = Math.max(longestBridgedMs, idleFor + (rttMs > 0 ? rttMs : 0));
+            }
           }
           break;
         }
       }
       if (sim) {
-        const hc = handshakeCost(c, r);
         avoided.tcp++;
         if (c.tls) avoided.tls++;
-        avoided.ms += hc.ms;
-        setup = Math.max(0, measuredSetup - hc.ms);
-        const recv = t.responseStartTime !== null ? Math.max(0, it.end - t.responseStartTime) : 0;
-        if (rttMs > 0) ssSaving = Math.min(recv, slowStartExtraRtts(r.sizes.responseBody + r.sizes.responseHeaders, mss, iw) * rttMs);
+        avoided.ms += gc.handshakeMs;
+        setup = Math.max(0, measuredSetup - gc.handshakeMs);
+        const recv = r.responseStart !== null ? Math.max(0, it.end - r.responseStart) : 0;
+        if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(r.responseBytes, mss, iw) * rttMs);
       } else {
         sim = { busyUntil: -Infinity };
         estConns++;
@@ -246,7 +428,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     } else sim = simOf.get(c.id)!;
     let estStart = estNeed + setup;
     if (!multiplexed && sim.busyUntil > estStart) estStart = sim.busyUntil;
-    const dur = Math.max(0, it.end - t.requestStartTime - ssSaving);
+    const dur = Math.max(0, it.end - r.requestStart - ssSaving);
     // Never later than measured: the replay only removes work.
     it.estEnd = Math.min(it.end, estStart + dur);
     startE = Math.min(startE, estNeed);
@@ -254,6 +436,10 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     if (multiplexed) sim.busyUntil = Math.max(sim.busyUntil === -Infinity ? it.estEnd : sim.busyUntil, it.estEnd);
     else sim.busyUntil = it.estEnd;
     if (policy === 'reuse') idle.push({ at: sim.busyUntil, s: sim });
+    const rest = left.get(c.id)! - 1;
+    left.set(c.id, rest);
+    // The measured connection's last exchange: a server idle close no longer happens under keepalive-timeout.
+    if (keepalive && rest === 0 && gc.idleClose) closing.push({ closeAt: gc.idleClose.at, at: sim.busyUntil, s: sim });
     done.push(it);
   }
   const measuredMs = Math.max(0, endM - startM);
@@ -274,7 +460,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     unplacedRequests: g.reqs.length - placed,
     thinkMs: round(thinkMs),
   };
-  return { row, startMeasured: startM, endMeasured: endM, startEstimated: startE, endEstimated: endE, placed };
+  return { row, startMeasured: startM, endMeasured: endM, startEstimated: startE, endEstimated: endE, placed, idleCloses, idleClosesAvoided, longestBridgedMs };
 }
 
 function round(v: number): number {
@@ -283,14 +469,21 @@ function round(v: number): number {
 
 /** The assumptions every estimate of `policy` makes (those a capture raises are added to them). */
 function generalAssumptions(policy: WhatIfPolicy, opts: WhatIfOptions): string[] {
-  const list = [
+  const maxIdle = opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS;
+  const n = opts.keepaliveTimeoutS ?? WHATIF_KEEPALIVE_TIMEOUT_S;
+  const head =
     policy === 'reuse'
-      ? `reuse: a connection is avoided when a connection of its client and origin is idle (HTTP/1.x: no exchange in flight) when its first request is needed; it then skips its TCP and TLS handshakes as measured, and a connection stays reusable while idle up to ${opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS} ms (missed-reuse’s reuse window), whatever idle timeout the server had.`
-      : `h2: each HTTP/1.x client and origin uses one multiplexed connection (a new one only after ${opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS} ms idle): every other connection is avoided and no request waits for a busy connection; transfers that would share the connection are not slowed by sharing it, and a server slower under more concurrency is not modelled.`,
-    `Slow start: a cold connection delivers a response of S bytes in ceil(log2(S / (${opts.initialWindow ?? WHATIF_INITIAL_WINDOW} × ${opts.mss ?? WHATIF_MSS} B) + 1)) round trips, a warm one in one; the difference, at the origin's smallest TCP handshake time, is saved on a reused connection’s first response (never more than its measured receiving time). No loss, no pacing.`,
+      ? `reuse: a connection is avoided when a connection of its client and origin is idle (HTTP/1.x: no exchange in flight) when its first request is needed; it then skips its TCP and TLS handshakes as measured, and a connection stays reusable while idle up to ${maxIdle} ms (missed-reuse’s reuse window), whatever idle timeout the server had.`
+      : policy === 'h2'
+        ? `h2: each HTTP/1.x client and origin uses one multiplexed connection (a new one only after ${maxIdle} ms idle): every other connection is avoided and no request waits for a busy connection; transfers that would share the connection are not slowed by sharing it, and a server slower under more concurrency is not modelled.`
+        : `keepalive-timeout: the server’s idle timeout raised to ${n} s. A connection the server closed after at least ${WHATIF_IDLE_CLOSE_MS} ms idle (its FIN/RST first, or its TLS close_notify before the client’s; not after Connection: close, a request limit, HTTP/1.0 or a body delimited by the close) stays open, and the client’s next connection to the origin, opened after that close, uses it instead when needed within ${n} s of its last response: no TCP and TLS handshakes. The client’s own closes stay; it is taken to use an idle connection it still has, as it did until the server closed it.`;
+  const list = [
+    head,
+    `Slow start: a cold connection delivers a response of S bytes in ceil(log2(S / (${opts.initialWindow ?? WHATIF_INITIAL_WINDOW} × ${opts.mss ?? WHATIF_MSS} B) + 1)) round trips, a warm one in one; the difference, at the origin's smallest TCP handshake time, is saved on a reused connection’s first response (never more than its measured receiving time), unless the connection was idle longer than a retransmission timeout (RTT + ${WHATIF_RTO_MIN_MS} ms), after which slow start restarts (RFC 5681 §4.1). No loss, no pacing.`,
     ...COMMON_ASSUMPTIONS,
   ];
   if (policy === 'h2') list.push('A request that waited for a free connection in the pool cannot be told from one that depended on the previous response: it keeps its measured gap, so the saving from lifting the pool limit is a floor.');
+  if (policy === 'keepalive-timeout') list.push('A server close after an idle is taken for its idle timeout (not a restart, or a limit it did not announce); the memory and sockets a longer timeout holds on the server are not priced.');
   return list;
 }
 
@@ -298,6 +491,7 @@ function generalAssumptions(policy: WhatIfPolicy, opts: WhatIfOptions): string[]
 export const WHATIF_GENERAL_ASSUMPTIONS: Readonly<Record<WhatIfPolicy, readonly string[]>> = {
   reuse: generalAssumptions('reuse', {}),
   h2: generalAssumptions('h2', {}),
+  'keepalive-timeout': generalAssumptions('keepalive-timeout', {}),
 };
 
 function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): WhatIfEstimate {
@@ -310,6 +504,9 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
   let requests = 0;
   let connections = 0;
   let estimatedConnections = 0;
+  let idleCloses = 0;
+  let idleClosesAvoided = 0;
+  let longestBridgedMs = 0;
   const avoided: WhatIfHandshakes = { tcp: 0, tls: 0, ms: 0 };
   for (const x of results) {
     sM = Math.min(sM, x.startMeasured);
@@ -323,6 +520,9 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
     avoided.tcp += x.row.handshakesAvoided.tcp;
     avoided.tls += x.row.handshakesAvoided.tls;
     avoided.ms += x.row.handshakesAvoided.ms;
+    idleCloses += x.idleCloses;
+    idleClosesAvoided += x.idleClosesAvoided;
+    longestBridgedMs = Math.max(longestBridgedMs, x.longestBridgedMs);
   }
   const measuredMs = results.length ? Math.max(0, eM - sM) : 0;
   const estimatedMs = results.length ? Math.min(measuredMs, Math.max(0, eE - sE)) : 0;
@@ -335,7 +535,7 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
     );
   }
   if (placed < requests) assumptions.push(`${requests - placed} of ${requests} requests have no response end (incomplete, reset) and are kept at their measured times.`);
-  return {
+  const e: WhatIfEstimate = {
     policy,
     measuredMs: round(measuredMs),
     estimatedMs: round(estimatedMs),
@@ -350,10 +550,133 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
     perOrigin: rows.slice(0, MAX_WHATIF_ORIGINS),
     originsOmitted: Math.max(0, rows.length - MAX_WHATIF_ORIGINS),
   };
+  if (policy === 'keepalive-timeout') {
+    const n = opts.keepaliveTimeoutS ?? WHATIF_KEEPALIVE_TIMEOUT_S;
+    const sufficient = idleClosesAvoided ? Math.max(1, Math.ceil(longestBridgedMs / 1000)) : null;
+    e.keepaliveTimeoutS = n;
+    e.serverIdleCloses = idleCloses;
+    e.serverIdleClosesAvoided = idleClosesAvoided;
+    e.sufficientTimeoutS = sufficient;
+  }
+  return e;
+}
+
+/** Numbers kept per request by the collector (one Float64Array row; null times as NaN). */
+const ROW = 10;
+
+/**
+ * Collects what the what-if replay needs from records pushed one by one, in any order (a request
+ * may come before or after its connection): the NDJSON stream's way to an estimate without the
+ * Report. A request is kept as one row of numbers (80 bytes; the Host only for a connection's first
+ * request), a TCP connection as a slim record (about 300 bytes). Past `maxRequests`
+ * (MAX_WHATIF_STREAM_REQUESTS) requests or `maxConnections` (MAX_WHATIF_STREAM_CONNECTIONS) TCP
+ * connections it keeps no more, counts what it dropped (`droppedRequests`, `droppedConnections`),
+ * and `finish` returns null: an estimate over part of a capture would not be the capture's.
+ */
+export class WhatIfCollector {
+  private readonly conns = new Map<number, WConn>();
+  private rows = new Float64Array(ROW * 1024);
+  private n = 0;
+  private readonly hosts = new Map<number, string>();
+  /** Requests and TCP connections not kept because a limit was reached. */
+  droppedRequests = 0;
+  droppedConnections = 0;
+  constructor(
+    private readonly maxRequests = MAX_WHATIF_STREAM_REQUESTS,
+    private readonly maxConnections = MAX_WHATIF_STREAM_CONNECTIONS,
+  ) {}
+
+  connection(c: Connection): void {
+    if (c.transport === 'quic') return;
+    if (this.conns.size >= this.maxConnections) {
+      this.droppedConnections++;
+      return;
+    }
+    const w = slimConn(c);
+    if (w) this.conns.set(c.id, w);
+  }
+
+  request(r: Request): void {
+    if (this.n >= this.maxRequests) {
+      this.droppedRequests++;
+      return;
+    }
+    if ((this.n + 1) * ROW > this.rows.length) {
+      const grown = new Float64Array(Math.min(this.maxRequests * ROW, this.rows.length * 2));
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    // slimReq's fields, written in place (no object per request).
+    const t = r.times;
+    const o = this.n * ROW;
+    const a = this.rows;
+    a[o] = r.id;
+    a[o + 1] = r.connectionId;
+    a[o + 2] = r.index;
+    a[o + 3] = r.state === 'complete' ? 1 : 0;
+    a[o + 4] = t.requestStartTime;
+    a[o + 5] = t.requestEndTime ?? NaN;
+    a[o + 6] = t.responseStartTime ?? NaN;
+    a[o + 7] = t.responseEndTime ?? NaN;
+    a[o + 8] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
+    a[o + 9] = r.sizes.responseBody + r.sizes.responseHeaders;
+    if (r.index === 1) {
+      const h = hostOf(r);
+      if (h !== null) this.hosts.set(this.n, h);
+    }
+    this.n++;
+  }
+
+  /** The estimates of everything pushed (see `whatIf`); null when records were dropped at a limit. */
+  finish(opts: WhatIfOptions = {}): WhatIf | null {
+    if (this.droppedRequests || this.droppedConnections) return null;
+    const byConn = new Map<number, WReq[]>();
+    const a = this.rows;
+    const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+    for (let i = 0; i < this.n; i++) {
+      const o = i * ROW;
+      const w: WReq = {
+        id: a[o],
+        connectionId: a[o + 1],
+        index: a[o + 2],
+        complete: a[o + 3] === 1,
+        requestStart: a[o + 4],
+        requestEnd: orNull(a[o + 5]),
+        responseStart: orNull(a[o + 6]),
+        responseEnd: orNull(a[o + 7]),
+        sslMs: a[o + 8],
+        responseBytes: a[o + 9],
+        host: this.hosts.get(i) ?? null,
+      };
+      const l = byConn.get(w.connectionId);
+      if (l) l.push(w);
+      else byConn.set(w.connectionId, [w]);
+    }
+    const conns = [...this.conns.values()].sort((x, y) => x.id - y.id);
+    return estimates(groupsOf(conns, byConn), opts);
+  }
+}
+
+function estimates(groups: Group[], opts: WhatIfOptions): WhatIf {
+  return {
+    reuse: estimate(groups, 'reuse', opts),
+    h2: estimate(groups.filter((g) => g.http1), 'h2', opts),
+    keepaliveTimeout: estimate(groups, 'keepalive-timeout', opts),
+  };
 }
 
 /** The what-if estimates of a report (see the module comment). */
 export function whatIf(report: Pick<Report, 'connections' | 'requests'>, opts: WhatIfOptions = {}): WhatIf {
-  const groups = groupsOf(report as Report);
-  return { reuse: estimate(groups, 'reuse', opts), h2: estimate(groups.filter((g) => g.http1), 'h2', opts) };
+  const byConn = new Map<number, WReq[]>();
+  for (const r of report.requests) {
+    const l = byConn.get(r.connectionId);
+    if (l) l.push(slimReq(r));
+    else byConn.set(r.connectionId, [slimReq(r)]);
+  }
+  const conns: WConn[] = [];
+  for (const c of report.connections) {
+    const w = slimConn(c);
+    if (w) conns.push(w);
+  }
+  return estimates(groupsOf(conns, byConn), opts);
 }

@@ -6,11 +6,15 @@
  * containers, toJSON, escaped newlines); and every time carries at most microseconds.
  */
 import { describe, expect, it } from 'vitest';
-import { roundTimes, writeJson, writePrettyJson } from '../../../core/src/cli/json-out.js';
+import { jsonLine, requestJson, requestLine, roundTimes, writeJson, writePrettyJson } from '../../../core/src/cli/json-out.js';
+import { micros } from '../../../core/src/model/micros.js';
+import { KeyLog } from '../../../core/src/tls/keylog.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { analyzeFile } from '../../../core/src/engine.js';
 import { detectAll } from '../../../core/src/detect/index.js';
 import { toHar } from '../../../core/src/model/har.js';
-import { sample } from '../../helpers/env.js';
+import { listCaptures, sample, SAMPLES } from '../../helpers/env.js';
 
 const pieces = (v: unknown, chars?: number): string[] => {
   const out: string[] = [];
@@ -73,5 +77,36 @@ describe('pretty JSON in pieces', () => {
     const report = await analyzeFile(sample('keepalive-pool.pcap'));
     const longestRecord = Math.max(...[...report.connections, ...report.requests].map((x) => JSON.stringify(x, null, 2).length));
     for (const p of pieces(report, 4096)) expect(p.length).toBeLessThan(4096 + 2 * longestRecord);
+  });
+});
+
+describe('request records without the replacer (requestJson, requestLine)', () => {
+  // Every capture in samples/ (TLS and QUIC with their key logs): HTTP/1, HTTP/2, HTTP/3, pushes,
+  // interim responses, anomalies, delivered times — the fast path and the replacer must agree.
+  const files = ['', 'tls', 'quic', 'whatif'].flatMap((d) => listCaptures(join(SAMPLES, d)));
+  it(`${files.length} sample captures: each request line is byte for byte jsonLine({ type, file, ...request }), and most take the fast path`, async () => {
+    let requests = 0;
+    let fast = 0;
+    for (const f of files) {
+      const keys = f.replace(/\.pcap(ng)?(\.gz)?$/, '.keys');
+      const keyLog = new KeyLog();
+      if (existsSync(keys)) keyLog.addText(readFileSync(keys, 'utf8'));
+      const report = await analyzeFile(f, { keyLog });
+      for (const r of report.requests) {
+        expect(requestLine('request', f, r)).toBe(jsonLine({ type: 'request', file: f, ...r }));
+        requests++;
+        if (requestJson(r) === JSON.stringify(r)) fast++;
+      }
+    }
+    expect(requests).toBeGreaterThan(500);
+    // The engine rounds times and timings itself: most records have nothing left to round.
+    expect(fast / requests).toBeGreaterThan(0.5);
+  });
+
+  it('a request record carries times and timings in microseconds already (model/micros.ts)', async () => {
+    const report = await analyzeFile(sample('tcp-loss-http1.pcap'));
+    for (const r of report.requests) {
+      for (const v of [...Object.values(r.times), ...Object.values(r.timings)]) if (typeof v === 'number') expect(micros(v)).toBe(v);
+    }
   });
 });

@@ -69,6 +69,18 @@ describe('wirefall diff', () => {
     expect(s.regressions.length).toBeGreaterThan(0);
   });
 
+  it('the idle-timeout pair: the prediction is the keepalive-timeout estimate (BEFORE\'s missed reuse is by idle timeout), in the table and the JSON', () => {
+    const q = PAIRS.find((x) => x.policy === 'keepalive-timeout')!;
+    const args = [pcap(q.before), pcap(q.after), '--keylog', keys(q.before), '--keylog', keys(q.after)];
+    const t = run(['diff', ...args]);
+    expect(t.code).toBe(EXIT.OK);
+    expect(t.out).toMatch(/^BEFORE's what-if with the server's idle timeout raised to 10 s estimated 6\.3\d s and 5 → 1 connections; AFTER measured 6\.3\d s and 1 \(estimate [+−]\d\.\d%\)$/m);
+    const d = JSON.parse(run(['diff', ...args, '-f', 'json']).out);
+    expect(validate(d) ? [] : validate.errors!.slice(0, 5)).toEqual([]);
+    expect(d.prediction).toMatchObject({ policy: 'keepalive-timeout', keepaliveTimeoutS: 10, beforeConnections: 5, estimatedConnections: 1, afterConnections: 1 });
+    expect(Math.abs(d.prediction.errorPct)).toBeLessThan(15);
+  });
+
   it('-o FILE: written through a temporary file, nothing left beside it', () => {
     const out = join(tmp, 'diff.json');
     writeFileSync(out, 'old');

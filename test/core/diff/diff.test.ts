@@ -4,9 +4,9 @@
  * estimate on BEFORE against AFTER's measured time, and tshark's view of the same captures.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { diffReports, type Diff } from '../../../core/src/diff/diff.js';
+import { diffReports, predictionPolicy, type Diff } from '../../../core/src/diff/diff.js';
 import { handshakeCost } from '../../../core/src/detect/util.js';
-import type { Report } from '../../../core/src/model/types.js';
+import type { Finding, Report } from '../../../core/src/model/types.js';
 import { hasTshark } from '../../helpers/env.js';
 import { tsharkFields } from '../../helpers/tshark.js';
 import { execFileSync } from 'node:child_process';
@@ -119,23 +119,35 @@ describe.each(PAIRS.map((p) => [p.name, p] as [string, Pair]))('diff: %s', (_nam
   });
 
   // Each pair gets the check that applies to it (no test skipped on a pair it does not concern).
-  if (p.predicts) it('the what-if estimate on BEFORE predicts AFTER’s measured end-to-end time within ±15%', () => {
-    const w = rep(p.before).whatIf!.reuse;
+  if (p.predicts) it(`the what-if estimate (${p.policy}) on BEFORE predicts AFTER’s measured end-to-end time within ±15%, and ${p.n} → 1 connections`, () => {
+    const w = p.policy === 'reuse' ? rep(p.before).whatIf!.reuse : rep(p.before).whatIf!.keepaliveTimeout;
     const after = rep(p.after).whatIf!.reuse;
     expect(w.confidence).toBe(1);
     expect(w.estimatedConnections).toBe(1);
     expect(after.measuredMs).toBe(d.after.durationMs);
     expect(w.measuredMs).toBe(d.before.durationMs);
     const err = (w.estimatedMs - after.measuredMs) / after.measuredMs;
-    console.log(`${p.name}: BEFORE ${w.measuredMs} ms, estimated with reuse ${w.estimatedMs} ms, AFTER measured ${after.measuredMs} ms: ${(100 * err).toFixed(1)}%`);
+    console.log(`${p.name}: BEFORE ${w.measuredMs} ms, estimated with ${p.policy} ${w.estimatedMs} ms, AFTER measured ${after.measuredMs} ms: ${(100 * err).toFixed(1)}%`);
     expect(Math.abs(err)).toBeLessThan(0.15);
-    expect(d.prediction).toEqual({ policy: 'reuse', beforeMeasuredMs: w.measuredMs, estimatedMs: w.estimatedMs, afterMeasuredMs: after.measuredMs, errorPct: expect.closeTo(100 * err, 2) });
+    expect(d.prediction).toEqual({
+      policy: p.policy,
+      basis: expect.stringMatching(p.policy === 'reuse' ? /missed-reuse client-no-pool/ : /by idle timeout \(missed-reuse client-idle-timeout, server-idle-timeout\)/),
+      ...(p.policy === 'keepalive-timeout' ? { keepaliveTimeoutS: 10 } : {}),
+      beforeMeasuredMs: w.measuredMs,
+      estimatedMs: w.estimatedMs,
+      afterMeasuredMs: after.measuredMs,
+      errorPct: expect.closeTo(100 * err, 2),
+      beforeConnections: p.n,
+      estimatedConnections: 1,
+      afterConnections: 1,
+    });
     // The estimate is not merely "BEFORE minus its handshakes": the model had to place the
     // requests; and it must beat doing nothing by far.
     expect(w.estimatedMs).toBeLessThan(w.measuredMs - 0.9 * w.handshakesAvoided.ms);
   });
 
   else it('a process per request: the estimate keeps the process starts as think time, says so, and is a floor of the saving', () => {
+    expect(d.prediction).toMatchObject({ policy: p.policy, beforeConnections: p.n, estimatedConnections: 1, afterConnections: 1 });
     const w = rep(p.before).whatIf!.reuse;
     const after = rep(p.after).whatIf!.reuse;
     console.log(`${p.name}: BEFORE ${w.measuredMs} ms, estimated with reuse ${w.estimatedMs} ms, AFTER measured ${after.measuredMs} ms: ${((100 * (w.estimatedMs - after.measuredMs)) / after.measuredMs).toFixed(1)}%`);
@@ -143,6 +155,30 @@ describe.each(PAIRS.map((p) => [p.name, p] as [string, Pair]))('diff: %s', (_nam
     expect(w.estimatedMs).toBeGreaterThan(after.measuredMs);
     expect(w.estimatedMs).toBeLessThan(w.measuredMs);
     expect(w.assumptions.some((a) => /think time/.test(a) && /new process/.test(a) && /floor/.test(a))).toBe(true);
+  });
+});
+
+describe('prediction: the what-if policy BEFORE\'s findings point at (predictionPolicy)', () => {
+  const f = (kind: string, rule?: string) => ({ kind, rule }) as unknown as Finding;
+  it.each([
+    ['no findings', [], 'reuse'],
+    ['missed-reuse client-no-pool', [f('missed-reuse', 'client-no-pool')], 'reuse'],
+    ['missed-reuse server-idle-timeout', [f('missed-reuse', 'server-idle-timeout')], 'keepalive-timeout'],
+    ['server-idle-timeout + client-idle-timeout (a simultaneous close)', [f('missed-reuse', 'client-idle-timeout'), f('missed-reuse', 'server-idle-timeout')], 'keepalive-timeout'],
+    ['client-idle-timeout alone: the client’s own timeout, not the server’s', [f('missed-reuse', 'client-idle-timeout')], 'reuse'],
+    ['server-idle-timeout and client-no-pool: the client does not pool either', [f('missed-reuse', 'server-idle-timeout'), f('missed-reuse', 'client-no-pool')], 'reuse'],
+    ['server-idle-timeout and a keepalive-policy finding (other kinds do not matter)', [f('missed-reuse', 'server-idle-timeout'), f('keepalive-policy', 'timeout-too-short')], 'keepalive-timeout'],
+  ] as [string, Finding[], string][])('%s → %s', (_what, findings, policy) => {
+    expect(predictionPolicy({ findings }).policy).toBe(policy);
+  });
+
+  it('BEFORE made before keepaliveTimeout existed: the reuse estimate, and the basis says so', () => {
+    const p = PAIRS.find((x) => x.policy === 'keepalive-timeout')!;
+    const old = JSON.parse(JSON.stringify(rep(p.before))) as Report;
+    delete (old.whatIf as Partial<NonNullable<Report['whatIf']>>).keepaliveTimeout;
+    const d = diffReports(old, rep(p.after));
+    expect(d.prediction).toMatchObject({ policy: 'reuse', estimatedMs: old.whatIf!.reuse.estimatedMs, basis: expect.stringMatching(/no keepalive-timeout estimate: reuse instead/) });
+    expect(d.prediction).not.toHaveProperty('keepaliveTimeoutS');
   });
 });
 

@@ -22,6 +22,8 @@ export interface Pair {
   origin: string;
   /** One client process, no think time between requests: the what-if must predict AFTER within ±15%. */
   predicts: boolean;
+  /** The what-if policy the diff's prediction uses (diff.ts predictionPolicy, from BEFORE's missed-reuse rules). */
+  policy: 'reuse' | 'keepalive-timeout';
   /** missed-reuse rules BEFORE shows. */
   missedReuse: string[];
   /** TLS handshakes BEFORE resumed (Node's agent caches sessions; requests.get and curl processes do not). */
@@ -38,6 +40,7 @@ export const PAIRS: Pair[] = [
     n: 50,
     origin: '10.99.0.2:18601',
     predicts: true,
+    policy: 'reuse',
     // requests.get closes its Session (and connection) before the next one opens.
     missedReuse: ['client-no-pool'],
     resumedBefore: 0,
@@ -50,6 +53,7 @@ export const PAIRS: Pair[] = [
     n: 50,
     origin: '10.99.0.2:18602',
     predicts: true,
+    policy: 'reuse',
     missedReuse: ['client-no-pool'],
     resumedBefore: 0,
     minSaved: 0.5,
@@ -62,6 +66,7 @@ export const PAIRS: Pair[] = [
     n: 20,
     origin: '10.99.0.2:18603',
     predicts: false,
+    policy: 'reuse',
     missedReuse: ['client-no-pool'],
     resumedBefore: 0,
     minSaved: 0.5,
@@ -73,6 +78,8 @@ export const PAIRS: Pair[] = [
     n: 5,
     origin: '10.99.0.2:18604',
     predicts: true,
+    // The server's idle timeout was the fix: the keepalive-timeout estimate (N = 10 s, the default).
+    policy: 'keepalive-timeout',
     missedReuse: ['client-idle-timeout', 'server-idle-timeout'],
     resumedBefore: 4,
     minSaved: 0.03,

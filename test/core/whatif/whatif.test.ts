@@ -27,7 +27,7 @@ async function analyze(name: string, keys?: string): Promise<Report> {
 }
 
 function expectNeverLonger(w: WhatIf): void {
-  for (const e of [w.reuse, w.h2]) {
+  for (const e of [w.reuse, w.h2, w.keepaliveTimeout]) {
     expect(e.estimatedMs).toBeLessThanOrEqual(e.measuredMs);
     expect(e.savedMs).toBeGreaterThanOrEqual(0);
     for (const o of e.perOrigin) {
