@@ -104,9 +104,14 @@ describe('README examples', () => {
       const r = spawnSync('sh', ['-c', cmd], { cwd, env: ENV, encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120_000 });
       expect(r.status, `${cmd}\n${r.stderr}`).toBe(0);
       const har = /-o (\S+\.har)/.exec(cmd);
+      const svg = /-o (\S+\.svg)/.exec(cmd);
       if (har) {
         const doc = JSON.parse(readFileSync(join(cwd, har[1]!), 'utf8')) as { log: { entries: unknown[] } };
         expect(doc.log.entries.length).toBeGreaterThan(0);
+      } else if (svg) {
+        const text = readFileSync(join(cwd, svg[1]!), 'utf8');
+        expect(text).toMatch(/^<\?xml[^>]*>\s*<svg /);
+        expect(text.trimEnd().endsWith('</svg>')).toBe(true);
       } else {
         expect(r.stdout.length).toBeGreaterThan(0);
       }

@@ -57,6 +57,10 @@ export function createIpcHandler(store: DocStore, actions: DesktopActions) {
         return actions.openPaths(a[0] as string[]);
       case 'addKeyLog':
         return store.addKeyLog(a[0] as string, a[1] as string);
+      case 'headerTables':
+        return store.headerTables(a[0] as string, a[1] as number);
+      case 'diff':
+        return store.diff(a[0] as string, a[1] as string);
     }
     throw new IpcRejection('unknown method');
   };

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApiEvent, DocInfo, ExportKind, ExportResult, HostInfo, UiCommand } from '../../core/src/view/api.js';
 import { DocStore } from '../../core/src/view/docs.js';
 import { phases } from '../../core/src/model/phases.js';
+import { headerTables } from '../../core/src/view/header-tables.js';
 import { toHar } from '../../core/src/model/har.js';
 import type { Report } from '../../core/src/model/types.js';
 import { APP_SCHEME, APP_URL, allowPermission, appUrlToRelativePath, browserWindowOptions, isAllowedNavigation, securityHeaders } from './security.js';
@@ -50,6 +51,8 @@ const store = new DocStore(
       w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
     }),
   phases,
+  // The HPACK / QPACK inspector decodes the capture again, recording one connection's tables.
+  (path, connId, texts) => headerTables(path, connId, { files: [], ...(texts ? { texts } : {}) }),
 );
 
 // ---- Open Recent ------------------------------------------------------------------------------

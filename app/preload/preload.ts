@@ -23,6 +23,8 @@ const api: WirefallApi = {
   openDialog: () => call('openDialog'),
   openPaths: (paths) => call('openPaths', paths),
   addKeyLog: (doc, text) => call('addKeyLog', doc, text),
+  headerTables: (doc, id) => call('headerTables', doc, id),
+  diff: (before, after) => call('diff', before, after),
   subscribe(listener: (ev: ApiEvent) => void) {
     const h = (_e: IpcRendererEvent, ev: ApiEvent) => listener(ev);
     ipcRenderer.on(EVENT, h);

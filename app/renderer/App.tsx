@@ -3,14 +3,25 @@ import type { ApiEvent, DocInfo, HostInfo, ViewModel, WirefallApi } from '../../
 import { Toolbar } from './components/Toolbar.js';
 import { Overview } from './components/Overview.js';
 import { Grid, type GridHandle } from './components/Grid.js';
-import { Details } from './components/Details.js';
+import { Details, type Tab as DetailsTab } from './components/Details.js';
 import { FindingsPanel } from './components/FindingsPanel.js';
 import { Progress } from './components/Progress.js';
+import { DirectoryList, OpenCaptureControls, useUpload } from './components/OpenCapture.js';
+import { WhatIfPanel } from './components/WhatIfPanel.js';
+import { DiffView } from './components/DiffView.js';
 import { buildRows, DEFAULT_SORT, EMPTY_FILTER, facets, type Filter, type Sort } from './model/rows.js';
 import { captureExtent, clampWindow, zoomWindow, type TimeWindow } from './model/timescale.js';
 import { formatCount, formatMs } from './model/format.js';
 import { copyText } from './clipboard.js';
 import { globalKeyAction } from './model/keys.js';
+import { evidenceTarget } from '../../core/src/view/evidence-nav.js';
+import type { Evidence } from '../../core/src/model/types.js';
+
+/** The moment an evidence click marks in the waterfall. */
+export interface EvidenceMark {
+  time: number;
+  label: string;
+}
 
 export interface Highlight {
   finding: number | null;
@@ -27,9 +38,16 @@ export function App({ api }: { api: WirefallApi }) {
   const [error, setError] = useState<string | null>(null);
   const [toast, setToast] = useState<string | null>(null);
   const [dragOver, setDragOver] = useState(false);
+  // `wirefall view BEFORE --compare AFTER`: the Diff tab (DiffView.tsx), open first.
+  const [showDiff, setShowDiff] = useState(false);
+  // Or any two open captures, compared from the tab bar ("Compare with…"), in either host.
+  const [comparePair, setComparePair] = useState<{ before: string; after: string } | null>(null);
 
   useEffect(() => {
-    void api.host().then(setHost);
+    void api.host().then((h) => {
+      setHost(h);
+      if (h.compare) setShowDiff(true);
+    });
     void api.listDocs().then((d) => {
       setDocs(d);
       setActive((a) => a ?? d[0]?.id ?? null);
@@ -88,6 +106,10 @@ export function App({ api }: { api: WirefallApi }) {
     [api, active, flash],
   );
 
+  // Browser mode: captures opened or dropped are sent to the view server (OpenCapture.tsx).
+  const opened = useCallback((d: DocInfo) => setActive(d.id), []);
+  const { upload, state: uploadState } = useUpload(api, opened, setError);
+
   const onDrop = useCallback(
     (e: React.DragEvent) => {
       e.preventDefault();
@@ -98,6 +120,10 @@ export function App({ api }: { api: WirefallApi }) {
       if (keyLogs.length && active) void addKeyLogFiles(keyLogs);
       const files = all.filter((f) => !keyLogs.includes(f));
       if (files.length === 0) return;
+      if (host?.kind === 'browser' && host.canUpload && api.upload) {
+        upload(files);
+        return;
+      }
       const paths = files.map((f) => window.wirefallFiles?.pathForFile(f) ?? '').filter(Boolean);
       if (!host?.canOpenFiles || paths.length === 0) {
         flash('Drop a capture onto the desktop app; in browser mode run `wirefall view <capture>`');
@@ -105,10 +131,12 @@ export function App({ api }: { api: WirefallApi }) {
       }
       api.openPaths(paths).catch((err: Error) => setError(err.message));
     },
-    [api, host, flash, active, addKeyLogFiles],
+    [api, host, flash, active, addKeyLogFiles, upload],
   );
 
   const model = activeDoc ? models[activeDoc.id] : undefined;
+  const pair = comparePair ?? host?.compare ?? null;
+  const diffShown = showDiff && pair !== null;
   return (
     <div
       className={`app${dragOver ? ' drag-over' : ''}`}
@@ -122,10 +150,13 @@ export function App({ api }: { api: WirefallApi }) {
       <header className="tabs" role="tablist">
         <span className="brand">wirefall</span>
         {docs.map((d) => (
-          <div key={d.id} role="tab" aria-selected={d.id === active} className={`tab${d.id === active ? ' active' : ''}`} onClick={() => setActive(d.id)} title={d.path ?? d.title}>
+          <div key={d.id} role="tab" aria-selected={d.id === active && !diffShown} className={`tab${d.id === active && !diffShown ? ' active' : ''}`} onClick={() => {
+              setActive(d.id);
+              setShowDiff(false);
+            }} title={d.path ?? d.title}>
             <span className={`tab-state ${d.state}${models[d.id]?.capture.error ? ' damaged' : ''}`} title={models[d.id]?.capture.error ? `damaged capture: ${models[d.id]!.capture.error!.message}` : d.state} />
             {d.title}
-            {host?.kind === 'electron' && (
+            {(host?.kind === 'electron' || host?.canUpload) && (
               <button
                 className="tab-close"
                 aria-label={`Close ${d.title}`}
@@ -139,6 +170,35 @@ export function App({ api }: { api: WirefallApi }) {
             )}
           </div>
         ))}
+        {api.diff && active && docs.length >= 2 && (
+          <select
+            className="tab-compare"
+            data-testid="compare-with"
+            aria-label="Compare this capture with another"
+            value=""
+            onChange={(e) => {
+              const after = e.target.value;
+              if (!after || !active) return;
+              setComparePair({ before: active, after });
+              setShowDiff(true);
+            }}
+          >
+            <option value="">Compare with…</option>
+            {docs
+              .filter((d) => d.id !== active && d.state === 'ready')
+              .map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.title}
+                </option>
+              ))}
+          </select>
+        )}
+        {pair && (
+          <div role="tab" aria-selected={diffShown} className={`tab${diffShown ? ' active' : ''}`} data-testid="diff-tab" onClick={() => setShowDiff(true)} title="The two captures side by side (wirefall diff)">
+            Diff
+          </div>
+        )}
+        <OpenCaptureControls api={api} host={host} upload={upload} state={uploadState} onOpened={opened} onError={setError} />
         {host?.canOpenFiles && (
           <button className="tab-open" onClick={() => void api.openDialog().catch((e: Error) => setError(e.message))}>
             Open…
@@ -166,10 +226,12 @@ export function App({ api }: { api: WirefallApi }) {
           {error} <button onClick={() => setError(null)}>Dismiss</button>
         </div>
       )}
-      {!activeDoc && <div className="empty">{host?.canOpenFiles ? 'Open a capture (File › Open, or drop a .pcap here).' : 'No capture.'}</div>}
-      {activeDoc && activeDoc.state !== 'ready' && <Progress doc={activeDoc} onCancel={() => void api.cancel(activeDoc.id)} />}
-      {activeDoc && ready && !model && <div className="empty">Loading…</div>}
-      {activeDoc && model && <DocView key={activeDoc.id} api={api} model={model} flash={flash} host={host} />}
+      {diffShown && pair && <DiffView key={`${pair.before}/${pair.after}`} api={api} pair={pair} docs={docs} />}
+      {!diffShown && !activeDoc && host?.directory && <DirectoryList api={api} host={host} onOpened={opened} onError={setError} />}
+      {!diffShown && !activeDoc && !host?.directory && <div className="empty">{host?.canOpenFiles ? 'Open a capture (File › Open, or drop a .pcap here).' : host?.canUpload ? 'Open a capture (Open…, or drop a .pcap here).' : 'No capture.'}</div>}
+      {!diffShown && activeDoc && activeDoc.state !== 'ready' && <Progress doc={activeDoc} onCancel={() => void api.cancel(activeDoc.id)} />}
+      {!diffShown && activeDoc && ready && !model && <div className="empty">Loading…</div>}
+      {!diffShown && activeDoc && model && <DocView key={activeDoc.id} api={api} model={model} flash={flash} host={host} />}
       {toast && <div className="toast">{toast}</div>}
     </div>
   );
@@ -182,7 +244,10 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
   const [selected, setSelected] = useState<number | null>(null);
   const [selectedConn, setSelectedConn] = useState<number | null>(null);
   const [highlight, setHighlight] = useState<Highlight>(NO_HIGHLIGHT);
+  const [mark, setMark] = useState<EvidenceMark | null>(null);
+  const [openTab, setOpenTab] = useState<{ tab: DetailsTab; seq: number } | null>(null);
   const [showFindings, setShowFindings] = useState(model.findings.length > 0);
+  const [showWhatIf, setShowWhatIf] = useState(false);
   const gridRef = useRef<GridHandle>(null);
   const filterRef = useRef<HTMLInputElement>(null);
 
@@ -229,7 +294,8 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
   // Keys (model/keys.ts): Esc, / and Ctrl/Cmd+F, + − 0 (and Ctrl/Cmd+ them in browser mode).
   const escape = useRef<() => void>(() => {});
   escape.current = () => {
-    if (selected !== null || selectedConn !== null) {
+    if (mark !== null) setMark(null);
+    else if (selected !== null || selectedConn !== null) {
       setSelected(null);
       setSelectedConn(null);
     } else if (highlight.finding !== null) setHighlight(NO_HIGHLIGHT);
@@ -285,6 +351,30 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
     [model, highlight.finding],
   );
 
+  /** An evidence line (or a finding's request) clicked: select its request, zoom to the moment, mark it. */
+  const goToEvidence = useCallback(
+    (i: number, ev: Evidence | null, requestId?: number) => {
+      const f = model.findings[i];
+      if (!f) return;
+      const t = evidenceTarget(model, requestId !== undefined ? { ...f, requestIds: [requestId] } : f, ev, extent);
+      const conns = new Set(f.connectionIds);
+      for (const r of f.requestIds) if (model.requests[r]) conns.add(model.requests[r]!.connectionId);
+      setHighlight({ finding: i, connections: conns, requests: new Set(f.requestIds) });
+      setWindow(t.window);
+      setMark({ time: t.time, label: ev ? `${ev.packet !== null ? `#${ev.packet} ` : ''}${ev.what}` : (model.requests[t.requestId ?? -1]?.name ?? f.summary) });
+      if (t.requestId !== null) {
+        setSelected(t.requestId);
+        setSelectedConn(null);
+        gridRef.current?.scrollToRequest(t.requestId);
+      } else if (t.connectionId !== null) {
+        setSelected(null);
+        setSelectedConn(t.connectionId);
+        gridRef.current?.scrollToConnection(t.connectionId);
+      }
+    },
+    [model, extent, setWindow],
+  );
+
   const selectedRow = selected !== null ? (model.requests.find((r) => r.id === selected) ?? null) : null;
   const detailConn = selectedRow ? selectedRow.connectionId : selectedConn;
 
@@ -301,6 +391,8 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
         showFindings={showFindings}
         setShowFindings={setShowFindings}
         findingsCount={model.findings.length}
+        showWhatIf={showWhatIf}
+        setShowWhatIf={model.whatIf ? setShowWhatIf : undefined}
         onExport={(kind) =>
           void api.exportDoc(model.doc, kind).then(
             (r) => r.saved && flash(`Exported ${r.location ?? ''}`),
@@ -337,6 +429,12 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
             setSelectedConn(id);
           }}
           highlight={highlight}
+          mark={mark}
+          onShowFindings={(id) => {
+            setSelected(id);
+            setSelectedConn(null);
+            setOpenTab((o) => ({ tab: 'findings', seq: (o?.seq ?? 0) + 1 }));
+          }}
           onCopyCurl={copyCurl}
           compact={selectedRow !== null || selectedConn !== null}
         />
@@ -352,10 +450,13 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
             }}
             onCopyCurl={copyCurl}
             onSelectFinding={selectFinding}
+            onEvidence={goToEvidence}
+            openTab={openTab}
           />
         )}
       </div>
-      {showFindings && <FindingsPanel model={model} active={highlight.finding} onSelect={selectFinding} />}
+      {showFindings && <FindingsPanel model={model} active={highlight.finding} onSelect={selectFinding} onEvidence={goToEvidence} />}
+      {showWhatIf && <WhatIfPanel whatIf={model.whatIf} onClose={() => setShowWhatIf(false)} />}
       <footer className="status-bar">
         <span data-testid="status-requests">
           {shownRequests === model.requests.length ? `${formatCount(model.requests.length)} requests` : `${formatCount(shownRequests)} / ${formatCount(model.requests.length)} requests`}

@@ -40,6 +40,7 @@ import { createQuicTable, QUIC_CONNECTION_ID_BASE, type QuicTable } from './quic
 import { MinHeap } from './util/heap.js';
 import { MarkBudget, MAX_MARK_RECORDS_TOTAL } from './tcp/marks.js';
 import { VERSION } from './version.js';
+import { groupFindings } from './view/finding-groups.js';
 import { microsInPlace } from './model/micros.js';
 
 export interface AnalyzeOptions {
@@ -530,7 +531,11 @@ export async function analyzeFile(
   );
   connections.sort((a, b) => a.id - b.id);
   const report: Report = { wirefall: VERSION, capture, connections, requests, findings: [] };
-  if (opts.findings) report.findings = opts.findings(report);
+  if (opts.findings) {
+    report.findings = opts.findings(report);
+    // The findings at human scale (view/finding-groups.ts): what the UI's cards and the table show.
+    report.findingGroups = groupFindings(report.findings);
+  }
   if (opts.whatIf) report.whatIf = opts.whatIf(report);
   return report;
 }

@@ -27,6 +27,7 @@ export function req(p: Partial<RequestRow> & { id: number }): RequestRow {
     pipelined: false,
     connectionReused: false,
     state: 'complete',
+    packets: [p.id * 10, p.id * 10 + 5],
     findings: [],
     ...p,
   };

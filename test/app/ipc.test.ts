@@ -101,3 +101,33 @@ describe('document store', () => {
     expect(await store.settled(d.id)).toMatchObject({ state: 'error', error: { code: 'CAPTURE_FORMAT', message: 'bad magic' } });
   });
 });
+
+describe('IPC: the diff and the header-table inspector reach the desktop app', () => {
+  it('diff of two real captures equals diffReports through the store (one place for both hosts)', async () => {
+    const { analyzeFile } = await import('../../core/src/engine.js');
+    const { KeyLog } = await import('../../core/src/tls/keylog.js');
+    const { diffReports } = await import('../../core/src/diff/diff.js');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(import.meta.dirname, '../../samples/whatif');
+    const analyze = async (path: string) => {
+      const k = new KeyLog();
+      k.addText(readFileSync(path.replace(/\.pcap$/, '.keys'), 'utf8'));
+      return analyzeFile(path, { keyLog: k });
+    };
+    const store = new DocStore((p) => analyze(p), phases);
+    const handle = createIpcHandler(store, { host: { kind: 'electron', canOpenFiles: true, platform: 'linux' }, openDialog: async () => [], openPaths: async () => [], exportDoc: async () => ({ saved: false }) });
+    const a = store.open(join(dir, 'requests-get-50.pcap'), 1);
+    const b = store.open(join(dir, 'requests-session-50.pcap'), 1);
+    await store.settled(a.id);
+    await store.settled(b.id);
+    const got = (await handle(app, 'diff', [a.id, b.id])) as { diff: ReturnType<typeof diffReports> };
+    const want = diffReports(store.report(a.id), store.report(b.id), { before: 'requests-get-50.pcap', after: 'requests-session-50.pcap' });
+    expect(got.diff.origins.map((o) => [o.before?.connections, o.after?.connections])).toEqual(want.origins.map((o) => [o.before?.connections, o.after?.connections]));
+    expect(want.origins[0]!.before!.connections).toBe(50);
+    await expect(handle(app, 'diff', [a.id])).rejects.toThrow(/invalid IPC/);
+    await expect(handle(app, 'diff', [a.id, '../x'])).rejects.toThrow(/invalid IPC/);
+    // The inspector: without a table decoder the store says so (the desktop main passes one).
+    await expect(handle(app, 'headerTables', [a.id, 0])).rejects.toThrow(/not available/);
+  });
+});

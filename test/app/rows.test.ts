@@ -76,3 +76,38 @@ describe('grouping by connection', () => {
     expect(performance.now() - t0).toBeLessThan(1500);
   });
 });
+
+describe('DevTools-style filter keywords', () => {
+  const reqs = [
+    req({ id: 0, url: 'https://www.example.com/a.png', host: 'www.example.com', size: 60 * 1024, mimeType: 'image/png' }),
+    req({ id: 1, url: 'https://example.com/api', host: 'example.com:8443', size: 300, mimeType: 'application/json', findings: [0] }),
+    req({ id: 2, url: 'https://cdn.test/x.js', host: 'cdn.test', size: -1, state: 'no-response', status: null, findings: [1] }),
+    req({ id: 3, url: 'http://[::1]:8080/', host: '[::1]:8080', size: 2 * 1024 * 1024, mimeType: 'text/html', state: 'reset' }),
+  ];
+  const ctx = { findingKind: (i: number) => ['hol-stall', 'blind-relay-hang'][i] };
+  const q = (text: string) => ids(filterRequests(reqs, { ...EMPTY_FILTER, text }, ctx));
+  it('domain: exact host (port ignored), *.domain for it and its subdomains, other wildcards', () => {
+    expect(q('domain:example.com')).toEqual([1]);
+    expect(q('domain:*.example.com')).toEqual([0, 1]);
+    expect(q('domain:*.test')).toEqual([2]);
+    expect(q('domain:c*n.test')).toEqual([2]);
+    expect(q('domain:::1')).toEqual([3]);
+    expect(q('-domain:*.example.com')).toEqual([2, 3]);
+  });
+  it('larger-than: response bytes with k/M units', () => {
+    expect(q('larger-than:50k')).toEqual([0, 3]);
+    expect(q('larger-than:1M')).toEqual([3]);
+    expect(q('larger-than:299')).toEqual([0, 1, 3]);
+    expect(q('larger-than:lots')).toEqual([]);
+  });
+  it('mime-type: by prefix; is:running: not complete; has-finding: by kind or any', () => {
+    expect(q('mime-type:image/')).toEqual([0]);
+    expect(q('mime-type:application/json')).toEqual([1]);
+    expect(q('is:running')).toEqual([2, 3]);
+    expect(q('is:other')).toEqual([]);
+    expect(q('has-finding:hol-stall')).toEqual([1]);
+    expect(q('has-finding:blind-relay-hang')).toEqual([2]);
+    expect(q('has-finding:')).toEqual([1, 2]);
+    expect(q('has-finding:hol-stall domain:example.com')).toEqual([1]);
+  });
+});

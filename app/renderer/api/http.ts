@@ -1,5 +1,6 @@
 /** WirefallApi over HTTP, for browser mode (`wirefall view`, core/src/view/server.ts). */
 import type { ApiEvent, DocId, DocInfo, ExportKind, ExportResult, WirefallApi } from '../../../core/src/view/api.js';
+import type { DiffViewModel } from '../../../core/src/view/diff-view.js';
 
 export function createHttpApi(token: string, base = ''): WirefallApi {
   async function call<T>(method: string, args: unknown[]): Promise<T> {
@@ -23,6 +24,9 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
     closeDoc: (doc) => call('closeDoc', [doc]),
     openDialog: () => call('openDialog', []),
     openPaths: (paths) => call('openPaths', [paths]),
+    headerTables: (doc, id) => call('headerTables', [doc, id]),
+    openListed: (name) => call('openListed', [name]),
+    upload: (file, onProgress) => uploadCapture(base, token, file, onProgress),
     async addKeyLog(doc, text) {
       // Its own endpoint: a key log may be larger than an API call's body limit.
       const res = await fetch(`${base}/api/keylog?doc=${encodeURIComponent(doc)}`, {
@@ -55,6 +59,13 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
       }
       return { saved: true, location: name };
     },
+    async diff(before: DocId, after: DocId): Promise<DiffViewModel> {
+      // Its own endpoint (GET /api/diff), behind the same token, Host and Origin checks.
+      const res = await fetch(`${base}/api/diff?before=${encodeURIComponent(before)}&after=${encodeURIComponent(after)}`, { headers: { 'X-Wirefall-Token': token } });
+      const body = (await res.json().catch(() => ({ error: { message: `HTTP ${res.status}` } }))) as { result?: DiffViewModel; error?: { message: string } };
+      if (!res.ok || body.error || !body.result) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+      return body.result;
+    },
     subscribe(listener: (ev: ApiEvent) => void): () => void {
       const es = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`);
       es.onmessage = (m) => listener(JSON.parse(m.data as string) as ApiEvent);
@@ -74,4 +85,31 @@ export function exportFailure(kind: ExportKind, status: number, body: string): s
 export function attachmentName(header: string | null): string | null {
   const m = header ? /filename="([^"]+)"/i.exec(header) : null;
   return m ? m[1]! : null;
+}
+
+/**
+ * Send a capture to the view server (POST /api/upload, streamed there to a temporary file).
+ * XMLHttpRequest, not fetch: only it reports upload progress. The token goes in the header, as
+ * for every other call; the server checks Host and Origin as well.
+ */
+export function uploadCapture(base: string, token: string, file: Blob & { readonly name: string }, onProgress?: (sent: number, total: number) => void): Promise<DocInfo> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${base}/api/upload?name=${encodeURIComponent(file.name)}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('X-Wirefall-Token', token);
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onerror = () => reject(new Error(`Upload of ${file.name} failed (connection error)`));
+    xhr.onload = () => {
+      let body: { result?: DocInfo; error?: { message: string } } = {};
+      try {
+        body = JSON.parse(xhr.responseText) as typeof body;
+      } catch {
+        body = { error: { message: xhr.responseText.slice(0, 300) || `HTTP ${xhr.status}` } };
+      }
+      if (xhr.status !== 200 || body.error || !body.result) reject(new Error(`Upload of ${file.name} failed: ${body.error?.message ?? `HTTP ${xhr.status}`}`));
+      else resolve(body.result);
+    };
+    xhr.send(file);
+  });
 }

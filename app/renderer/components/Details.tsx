@@ -1,5 +1,7 @@
 /** Details pane for the selected request (or connection): Headers, Timing, Connection, Findings. */
-import { Fragment, useEffect, useState } from 'react';
+import { Fragment, useEffect, useRef, useState } from 'react';
+import { Splitter, usePersistentSize } from './Splitter.js';
+import { clampSize, MIN_DETAILS_W } from '../model/layout.js';
 import type { RequestRow, ViewModel, WirefallApi } from '../../../core/src/view/api.js';
 import type { Connection, Header, PhaseId, Request } from '../../../core/src/model/types.js';
 import { PHASE_STYLES, STALL_STYLES } from '../model/phaseStyles.js';
@@ -9,13 +11,19 @@ import { hpackNotes } from '../model/hpack.js';
 import { connectionFacts } from '../../../core/src/view/facts.js';
 import { endpointText } from '../../../core/src/model/endpoint.js';
 import { lateSegments, lateSegmentsText } from '../../../core/src/model/late-segments.js';
+import { EvidenceLinks, type OnEvidence } from './FindingsPanel.js';
+import { HeaderTablesTab } from './HeaderTables.js';
 
-type Tab = 'headers' | 'timing' | 'connection' | 'findings';
+export type Tab = 'headers' | 'timing' | 'connection' | 'findings' | 'hpack';
 const SETUP: PhaseId[] = ['queueing', 'blocking', 'proxy', 'dns', 'connecting', 'ssl'];
 
-export function Details(props: { api: WirefallApi; model: ViewModel; row: RequestRow | null; connId: number | null; onClose(): void; onCopyCurl(id: number): void; onSelectFinding(i: number): void }) {
+export function Details(props: { api: WirefallApi; model: ViewModel; row: RequestRow | null; connId: number | null; onClose(): void; onCopyCurl(id: number): void; onSelectFinding(i: number): void; onEvidence: OnEvidence; openTab?: { tab: Tab; seq: number } | null }) {
   const { api, model, row, connId } = props;
-  const [tab, setTab] = useState<Tab>(row ? 'headers' : 'connection');
+  const [tab, setTab] = useState<Tab>(props.openTab?.tab ?? (row ? 'headers' : 'connection'));
+  // A finding marker clicked in the table opens this pane on its Findings tab.
+  useEffect(() => {
+    if (props.openTab) setTab(props.openTab.tab);
+  }, [props.openTab]);
   const [req, setReq] = useState<Request | null>(null);
   const [conn, setConn] = useState<Connection | null>(null);
   useEffect(() => {
@@ -26,24 +34,38 @@ export function Details(props: { api: WirefallApi; model: ViewModel; row: Reques
     setConn(null);
     if (connId !== null) void api.getConnection(model.doc, connId).then(setConn);
   }, [api, model.doc, connId]);
-  const effTab: Tab = !row && (tab === 'headers' || tab === 'timing') ? 'connection' : tab;
   const findingIdx = row ? row.findings : connId !== null ? (model.connections.find((c) => c.id === connId)?.findings ?? []) : [];
-  const tabs: Tab[] = row ? ['headers', 'timing', 'connection', 'findings'] : ['connection', 'findings'];
+  const connRow = connId !== null ? model.connections.find((c) => c.id === connId) : undefined;
+  // HTTP/2 and HTTP/3 connections: the HPACK / QPACK dynamic-table inspector.
+  const codec = connRow?.protocol === 'h3' ? 'QPACK' : connRow?.protocol === 'h2' || connRow?.protocol === 'h2c' ? 'HPACK' : null;
+  const effTab: Tab = !row && (tab === 'headers' || tab === 'timing') ? 'connection' : tab === 'hpack' && !codec ? (row ? 'headers' : 'connection') : tab;
+  const tabs: Tab[] = [...(row ? (['headers', 'timing', 'connection', 'findings'] as Tab[]) : (['connection', 'findings'] as Tab[])), ...(codec ? (['hpack'] as Tab[]) : [])];
+  // Its width, dragged at its left edge (kept across sessions).
+  const asideRef = useRef<HTMLElement>(null);
+  const width = usePersistentSize('wirefall.detailsWidth');
   return (
-    <aside className="details" data-testid="details">
+    <aside className="details" data-testid="details" ref={asideRef} style={width.size !== null ? { width: width.size, maxWidth: 'none' } : undefined}>
+      <Splitter
+        axis="x"
+        label="Drag to resize the details pane"
+        testId="details-splitter"
+        onMove={(d) => width.drag(() => asideRef.current?.getBoundingClientRect().width ?? 400, d, (s, dd) => clampSize(s, -dd, MIN_DETAILS_W, window.innerWidth * 0.8))}
+        onEnd={width.end}
+      />
       <div className="details-tabs" role="tablist">
         <button className="icon close" onClick={props.onClose} aria-label="Close details">
           ×
         </button>
         {tabs.map((t) => (
           <button key={t} role="tab" aria-selected={effTab === t} className={effTab === t ? 'active' : ''} onClick={() => setTab(t)}>
-            {t === 'findings' ? `Findings (${findingIdx.length})` : t[0]!.toUpperCase() + t.slice(1)}
+            {t === 'findings' ? `Findings (${findingIdx.length})` : t === 'hpack' ? codec : t[0]!.toUpperCase() + t.slice(1)}
           </button>
         ))}
       </div>
       <div className="details-body">
         {effTab === 'headers' && row && <HeadersTab row={row} req={req} onCopyCurl={() => props.onCopyCurl(row.id)} />}
         {effTab === 'timing' && row && <TimingTab row={row} />}
+        {effTab === 'hpack' && codec && connId !== null && <HeaderTablesTab api={api} model={model} connId={connId} streamId={row?.streamId} />}
         {effTab === 'connection' && <ConnectionTab conn={conn} model={model} connId={connId} />}
         {effTab === 'findings' && (
           <div className="detail-findings">
@@ -54,17 +76,7 @@ export function Details(props: { api: WirefallApi; model: ViewModel; row: Reques
                 <div key={i} className={`finding sev-${f.severity}`} role="button" tabIndex={0} onClick={() => props.onSelectFinding(i)}>
                   <span className={`sev sev-${f.severity}`}>{f.severity}</span> <b>{f.kind}</b> {f.summary}
                   <div className="advice">{f.advice}</div>
-                  {f.evidence.length > 0 && (
-                    <ul className="evidence">
-                      {f.evidence.slice(0, 20).map((e, j) => (
-                        <li key={j}>
-                          {e.packet !== null ? `#${e.packet} ` : ''}
-                          {e.time !== null ? `@${formatMs(e.time)} ` : ''}
-                          {e.what}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
+                  <EvidenceLinks i={i} f={f} model={model} onEvidence={props.onEvidence} />
                 </div>
               );
             })}
@@ -275,10 +287,46 @@ function ConnectionTab({ conn, model, connId }: { conn: Connection | null; model
               {formatMs(row.synTime ?? row.firstTime)} → {formatMs(row.close.time ?? row.lastTime)} ({formatMs((row.close.time ?? row.lastTime) - (row.synTime ?? row.firstTime))}){row.startSeen ? '' : ', start not captured'}
             </td>
           </tr>
-          <tr>
-            <th>Handshake</th>
-            <td>{row.handshakeRttMs >= 0 ? `${formatMs(row.handshakeRttMs)} (SYN → ACK)` : 'not seen'}</td>
-          </tr>
+          {row.quic ? (
+            <>
+              <tr>
+                <th>QUIC</th>
+                <td data-testid="quic-version">
+                  {row.quic.version}
+                  {row.quic.retry ? ', after a Retry' : ''} · ended by {row.quic.end}
+                  {row.quic.closeError ? ` (${row.quic.closeError})` : ''}
+                </td>
+              </tr>
+              <tr>
+                <th>Connection IDs</th>
+                <td className="mono wrap" data-testid="quic-cids">
+                  original DCID {row.quic.originalDcid}
+                  <br />
+                  client: {row.quic.connectionIds.client.join(', ') || '—'}
+                  <br />
+                  server: {row.quic.connectionIds.server.join(', ') || '—'}
+                </td>
+              </tr>
+              {row.quic.migrations.length > 0 && (
+                <tr>
+                  <th>Migrations</th>
+                  <td data-testid="quic-migrations">
+                    {row.quic.migrations.map((m, i) => (
+                      <div key={i}>
+                        {formatMs(m.time)} (#{m.packet}): {m.from} → {m.to}
+                      </div>
+                    ))}
+                    <span className="muted">client address changes (migration or NAT rebinding, RFC 9000 §9); the connection IDs kept one connection</span>
+                  </td>
+                </tr>
+              )}
+            </>
+          ) : (
+            <tr>
+              <th>Handshake</th>
+              <td>{row.handshakeRttMs >= 0 ? `${formatMs(row.handshakeRttMs)} (SYN → ACK)` : 'not seen'}</td>
+            </tr>
+          )}
           {row.tlsSummary && (
             <tr>
               <th>TLS</th>

@@ -5,14 +5,16 @@
  * requests beneath.
  */
 import { type ReactElement, forwardRef, memo, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import type { ConnectionRow, RequestRow, ViewModel } from '../../../core/src/view/api.js';
-import type { Highlight } from '../App.js';
+import type { ConnectionRow, QuicLane, RequestRow, ViewModel } from '../../../core/src/view/api.js';
+import type { EvidenceMark, Highlight } from '../App.js';
 import type { GridRow, Sort, SortKey } from '../model/rows.js';
 import { laneLayout, labelWidth, panWindow, phaseBars, placeLaneLabels, spansPx, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
 import { PHASE_STYLES, STALL_STYLES } from '../model/phaseStyles.js';
 import { formatBytes, formatMs } from '../model/format.js';
 import { endpointText } from '../../../core/src/model/endpoint.js';
 import { gridMove } from '../model/keys.js';
+import { clampSize, columnWidths, MAX_COLUMN_W, MIN_COLUMN_W } from '../model/layout.js';
+import { Splitter } from './Splitter.js';
 
 export const ROW_H = 24;
 /** Below this much room for the waterfall, only the compact columns are shown. */
@@ -41,7 +43,8 @@ export const COLUMNS: Col[] = [
   { key: 'size', label: 'Size', width: 66, align: 'right' },
   { key: 'time', label: 'Time', width: 66, align: 'right', title: "Total duration, as the Timing tab's Total: queueing and connection setup included" },
 ];
-const COMPACT_COLUMNS = COLUMNS.filter((c) => c.compact);
+/** localStorage key of the column widths the user dragged. */
+const COLUMN_WIDTHS_KEY = 'wirefall.columnWidths';
 const widthOf = (cols: Col[]) => cols.reduce((s, c) => s + c.width, 0);
 
 export interface GridHandle {
@@ -62,6 +65,10 @@ interface Props {
   onSelect(id: number): void;
   onSelectConn(id: number): void;
   highlight: Highlight;
+  /** The moment an evidence click marked (a vertical line across the waterfall). */
+  mark?: EvidenceMark | null;
+  /** The finding marker of a row clicked: show that request's findings. */
+  onShowFindings?(id: number): void;
   onCopyCurl(id: number): void;
   /** Fewer columns, for when the details pane takes half the width. */
   compact: boolean;
@@ -84,8 +91,37 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     return () => ro.disconnect();
   }, []);
 
+  // Column widths the user dragged (kept across sessions, model/layout.ts).
+  const [stored, setStored] = useState<Partial<Record<SortKey, number>>>(() => {
+    try {
+      return JSON.parse(localStorage.getItem(COLUMN_WIDTHS_KEY) ?? '{}') as Partial<Record<SortKey, number>>;
+    } catch {
+      return {};
+    }
+  });
+  const allCols = useMemo(() => {
+    const w = columnWidths(COLUMNS, stored);
+    return COLUMNS.map((c) => ({ ...c, width: w[c.key] }));
+  }, [stored]);
+  const dragBase = useRef<number | null>(null);
+  const resizeColumn = useCallback((key: SortKey, start: number, delta: number) => {
+    dragBase.current ??= start;
+    const width = clampSize(dragBase.current, delta, MIN_COLUMN_W, MAX_COLUMN_W);
+    setStored((s) => ({ ...s, [key]: width }));
+  }, []);
+  const endResize = useCallback(() => {
+    dragBase.current = null;
+    setStored((s) => {
+      try {
+        localStorage.setItem(COLUMN_WIDTHS_KEY, JSON.stringify(s));
+      } catch {
+        // No storage: the widths last for this page.
+      }
+      return s;
+    });
+  }, []);
   // Narrow windows (or an open details pane) keep the compact columns, so the waterfall stays on screen.
-  const cols = props.compact || size.w - widthOf(COLUMNS) < MIN_WATERFALL_W ? COMPACT_COLUMNS : COLUMNS;
+  const cols = props.compact || size.w - widthOf(allCols) < MIN_WATERFALL_W ? allCols.filter((c) => c.compact) : allCols;
   const FIXED_W = widthOf(cols);
   const wfW = Math.max(120, size.w - FIXED_W - 8);
   const rowIndex = useMemo(() => {
@@ -192,6 +228,7 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
           highlighted={highlight.requests.has(r.req.id)}
           onSelect={props.onSelect}
           onMenu={openMenu}
+          onShowFindings={props.onShowFindings}
         />,
       );
   }
@@ -223,6 +260,20 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
             {c.label}
             {sort.key === c.key && <span className="sort-arrow">{sort.dir > 0 ? '▲' : '▼'}</span>}
           </div>
+        ))}
+        {/* Column resize handles, at each column's right edge (outside the headers, so their names stay the labels). */}
+        {cols.map((c, i) => (
+          <Splitter
+            key={`rs-${c.key}`}
+            axis="x"
+            className="col-resize"
+            testId="col-resize"
+            dataKey={c.key}
+            style={{ left: widthOf(cols.slice(0, i + 1)) - 3 }}
+            label={`Drag to resize the ${c.label} column`}
+            onMove={(d) => resizeColumn(c.key, c.width, d)}
+            onEnd={endResize}
+          />
         ))}
         <div
           className={`cell hcell ruler${sort.key === 'waterfall' ? ' sorted' : ''}`}
@@ -257,6 +308,11 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
             ))}
           </div>
           {visible}
+          {props.mark && props.mark.time >= win.t0 && props.mark.time <= win.t1 && (
+            <span className="evidence-mark" data-testid="evidence-mark" data-time={props.mark.time} style={{ left: FIXED_W + xOf(props.mark.time, win, wfW) }} title={`${formatMs(props.mark.time)} ${props.mark.label}`}>
+              <span className="evidence-mark-label">{formatMs(props.mark.time)}</span>
+            </span>
+          )}
         </div>
         {rows.length === 0 && <div className="empty">No requests match the filter.</div>}
       </div>
@@ -290,7 +346,7 @@ function cellContent(key: SortKey, req: RequestRow) {
     case 'name':
       return (
         <>
-          {req.findings.length > 0 && <span className="finding-dot" title={`${req.findings.length} finding(s)`} />}
+          {req.findings.length > 0 && <span className="finding-dot" data-testid="finding-dot" title={`${req.findings.length} finding(s): click to show them`} />}
           {req.pushed && (
             <span className="push-badge" data-testid="push-badge" title={`Server push${req.pushed.promisedBy !== null ? `, promised on stream ${req.pushed.promisedBy}` : ''}`}>
               Push
@@ -329,7 +385,7 @@ function cellTitle(key: SortKey, req: RequestRow): string | undefined {
 }
 
 /** Memoised: while scrolling only rows entering the viewport render. */
-const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(id: number, x: number, y: number): void }) {
+const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu, onShowFindings }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(id: number, x: number, y: number): void; onShowFindings?: ((id: number) => void) | undefined }) {
   const bars = phaseBars(req.phases, win, wfW);
   const err = req.status === null || req.status >= 400;
   return (
@@ -339,7 +395,11 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
       role="row"
       data-request-id={req.id}
       data-connection-id={req.connectionId}
-      onClick={() => onSelect(req.id)}
+      onClick={(e) => {
+        // The finding marker opens the request's findings (Details › Findings).
+        if (onShowFindings && (e.target as HTMLElement).classList.contains('finding-dot')) onShowFindings(req.id);
+        else onSelect(req.id);
+      }}
       onContextMenu={(e) => {
         e.preventDefault();
         onSelect(req.id);
@@ -415,10 +475,11 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
     spans.push({ x: Math.max(-2, x), w: Math.max(2, Math.min(wfW + 2, xOf(end, win, wfW)) - Math.max(-2, x)), id: rid, hung: r.noResponse?.text });
     if (spans.length > 2000) break;
   }
-  const fixedLabel = `#${conn.id} ${endpointText(conn.client)} → ${endpointText(conn.server)} · ${conn.protocol}${conn.tlsShort ? ` · ${conn.tlsShort}` : ''} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
+  const q = conn.quic;
+  const fixedLabel = `#${conn.id} ${endpointText(conn.client)} → ${endpointText(conn.server)} · ${conn.protocol}${q ? ` · ${quicLabel(q)}` : ''}${conn.tlsShort ? ` · ${conn.tlsShort}` : ''} · ${conn.requestCount} req${conn.requestCount === 1 ? '' : 's'}${shown !== conn.requestCount ? ` (${shown} shown)` : ''}`;
   return (
-    <div className={`row lane${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}`} style={{ top }} role="row" data-lane-id={conn.id} onClick={() => onSelect(conn.id)}>
-      <div className="cell lane-label" style={{ width: fixedW }} title={fixedLabel}>
+    <div className={`row lane${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${q ? ' quic' : ''}`} style={{ top }} role="row" data-lane-id={conn.id} data-transport={conn.transport ?? 'tcp'} onClick={() => onSelect(conn.id)}>
+      <div className="cell lane-label" style={{ width: fixedW }} title={q ? `${fixedLabel}\n${quicTitle(q)}` : fixedLabel} data-testid="lane-label">
         <span className="lane-icon">⇄</span>
         {fixedLabel}
         {conn.findings.length > 0 && <span className="finding-dot" title={`${conn.findings.length} finding(s)`} />}
@@ -451,6 +512,21 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
               title={`${n} retransmitted or out-of-order segment${n === 1 ? '' : 's'} ${side} → ${side === 'client' ? 'server' : 'client'} at ${formatMs(s)}${e > s ? ` – ${formatMs(e)}` : ''} (first #${p})`}
             />
           ))}
+        {q &&
+          q.migrations
+            .filter((m) => m.time >= win.t0 && m.time <= win.t1)
+            .map((m, i) => (
+              <span
+                key={`m${i}`}
+                className="migration-mark"
+                data-testid="migration-mark"
+                data-time={m.time}
+                style={{ left: xOf(m.time, win, wfW) }}
+                title={`Client address changed ${m.from} → ${m.to} at ${formatMs(m.time)} (packet #${m.packet}): connection migration or NAT rebinding (RFC 9000 §9); the connection IDs kept it one connection`}
+              >
+                ⇆
+              </span>
+            ))}
         {segs
           .filter((s) => s.kind === 'close')
           .map((s, i) => {
@@ -465,3 +541,19 @@ const LaneRow = memo(function LaneRow({ top, fixedW, conn, shown, model, win, wf
     </div>
   );
 });
+
+/** A QUIC lane's label part: version and the client's original Destination Connection ID (shortened). */
+export function quicLabel(q: QuicLane): string {
+  const cid = q.originalDcid.length > 8 ? `${q.originalDcid.slice(0, 8)}…` : q.originalDcid;
+  return `${q.version} · DCID ${cid || '(empty)'}${q.migrations.length ? ` · ${q.migrations.length} migration${q.migrations.length > 1 ? 's' : ''}` : ''}`;
+}
+
+/** Every connection ID, for the lane's tooltip. */
+export function quicTitle(q: QuicLane): string {
+  return [
+    `QUIC ${q.version}${q.retry ? ', after a Retry' : ''}; original DCID ${q.originalDcid}`,
+    `client's connection IDs: ${q.connectionIds.client.join(', ') || '—'}`,
+    `server's connection IDs: ${q.connectionIds.server.join(', ') || '—'}`,
+    `ended: ${q.end}${q.closeError ? ` (${q.closeError})` : ''}`,
+  ].join('\n');
+}

@@ -17,6 +17,9 @@ export function Toolbar(props: {
   showFindings: boolean;
   setShowFindings(s: boolean): void;
   findingsCount: number;
+  /** The What-if panel (WhatIfPanel.tsx); the button is shown when set. */
+  showWhatIf?: boolean;
+  setShowWhatIf?(s: boolean): void;
   onExport(kind: ExportKind): void;
   exportInMenu: boolean;
 }) {
@@ -28,7 +31,7 @@ export function Toolbar(props: {
         className="filter-text"
         type="search"
         placeholder="Filter (text, conn:3, status:404, -term)  /"
-        title="Filter requests (/ or Ctrl+F); Esc returns to the table"
+        title={'Filter requests (/ or Ctrl+F); Esc returns to the table.\nKeywords: domain:*.example.com  larger-than:50k  mime-type:image/  is:running  has-finding:KIND  conn:N  status:404  method:POST  -term'}
         aria-label="Filter"
         value={filter.text}
         onChange={(e) => setFilter({ ...filter, text: e.target.value })}
@@ -78,6 +81,11 @@ export function Toolbar(props: {
         <button className={`chip${props.showFindings ? ' on' : ''}`} data-testid="toggle-findings" onClick={() => props.setShowFindings(!props.showFindings)} aria-pressed={props.showFindings}>
           Findings ({props.findingsCount})
         </button>
+        {props.setShowWhatIf && (
+          <button className={`chip${props.showWhatIf ? ' on' : ''}`} data-testid="toggle-whatif" title="What if connections had been reused (estimates from this capture's timings)" onClick={() => props.setShowWhatIf!(!props.showWhatIf)} aria-pressed={props.showWhatIf}>
+            What-if
+          </button>
+        )}
         {!props.exportInMenu && (
           <>
             <button data-testid="export-har" onClick={() => props.onExport('har')}>

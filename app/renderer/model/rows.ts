@@ -29,14 +29,73 @@ export function statusClass(status: number | null): StatusClass {
 
 type TermTest = (r: RequestRow) => boolean;
 
-function compileTerm(term: string): TermTest {
+/** What some keywords need beyond the row: the kind of finding i (`has-finding:KIND`). */
+export interface FilterContext {
+  findingKind(i: number): string | undefined;
+}
+
+/** "50k" → 51200, "1.5M" → 1572864, "300" → 300 (DevTools' larger-than: units); NaN when malformed. */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(s);
+  if (!m) return Number.NaN;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult;
+}
+
+/** `domain:` value, DevTools-style: exact host, or `*.example.com` for it and its subdomains; the port ignored. */
+function domainTest(pattern: string): TermTest {
+  const p = pattern.toLowerCase();
+  const hostOf = (r: RequestRow) => r.host.toLowerCase().replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (p.startsWith('*.')) {
+    const base = p.slice(2);
+    return (r) => {
+      const h = hostOf(r);
+      return h === base || h.endsWith(`.${base}`);
+    };
+  }
+  if (p.includes('*')) {
+    const re = new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return (r) => re.test(hostOf(r));
+  }
+  return (r) => hostOf(r) === p;
+}
+
+/**
+ * One filter term. Keywords (DevTools' where the model can answer them): `conn:N`, `status:N`,
+ * `method:M`, `domain:HOST` (`*.example.com`), `larger-than:SIZE` (response bytes on the wire;
+ * `k`/`M` suffixes), `mime-type:TYPE` (prefix match, `image/`), `is:running` (not complete: no
+ * response, cut off, reset), `has-finding:KIND` (or `has-finding:` for any); anything else is a
+ * substring of URL, method, status or remote address.
+ */
+function compileTerm(term: string, ctx?: FilterContext): TermTest {
   const neg = term.startsWith('-') && term.length > 1;
   const t = (neg ? term.slice(1) : term).toLowerCase();
   let test: TermTest;
   const conn = /^conn(?:ection)?:(\d+)$/.exec(t);
   const status = /^status(?:-code)?:(\d+)$/.exec(t);
   const method = /^method:(\S+)$/.exec(t);
-  if (conn) {
+  const kw = /^(domain|larger-than|mime-type|is|has-finding):(.*)$/.exec(t);
+  if (kw) {
+    const v = kw[2]!;
+    switch (kw[1]) {
+      case 'domain':
+        test = domainTest(v);
+        break;
+      case 'larger-than': {
+        const n = parseSize(v);
+        test = Number.isNaN(n) ? () => false : (r) => r.size > n;
+        break;
+      }
+      case 'mime-type':
+        test = (r) => r.mimeType !== undefined && r.mimeType.startsWith(v);
+        break;
+      case 'is':
+        test = v === 'running' ? (r) => r.state !== 'complete' : () => false;
+        break;
+      default:
+        test = v === '' ? (r) => r.findings.length > 0 : (r) => r.findings.some((i) => ctx?.findingKind(i)?.toLowerCase() === v);
+    }
+  } else if (conn) {
     const id = Number(conn[1]);
     test = (r) => r.connectionId === id;
   } else if (status) {
@@ -56,8 +115,8 @@ function compileTerm(term: string): TermTest {
 }
 
 /** A predicate for a filter; compile once, run on every row. */
-export function compileFilter(f: Filter): (r: RequestRow) => boolean {
-  const terms = f.text.trim().split(/\s+/).filter(Boolean).map(compileTerm);
+export function compileFilter(f: Filter, ctx?: FilterContext): (r: RequestRow) => boolean {
+  const terms = f.text.trim().split(/\s+/).filter(Boolean).map((t) => compileTerm(t, ctx));
   const methods = new Set(f.methods);
   const classes = new Set(f.statusClasses);
   const protocols = new Set(f.protocols);
@@ -71,9 +130,9 @@ export function compileFilter(f: Filter): (r: RequestRow) => boolean {
   };
 }
 
-export function filterRequests(rows: readonly RequestRow[], f: Filter): RequestRow[] {
+export function filterRequests(rows: readonly RequestRow[], f: Filter, ctx?: FilterContext): RequestRow[] {
   if (!isFilterActive(f)) return rows.slice();
-  const p = compileFilter(f);
+  const p = compileFilter(f, ctx);
   return rows.filter(p);
 }
 
@@ -129,7 +188,7 @@ export type GridRow = { kind: 'lane'; conn: ConnectionRow; shown: number } | { k
  * without a matching request are hidden while a filter is active.
  */
 export function buildRows(model: ViewModel, f: Filter, s: Sort, group: boolean): GridRow[] {
-  const reqs = sortRequests(filterRequests(model.requests, f), s);
+  const reqs = sortRequests(filterRequests(model.requests, f, { findingKind: (i) => model.findings[i]?.kind }), s);
   if (!group) return reqs.map((req) => ({ kind: 'request', req }));
   const byConn = new Map<number, RequestRow[]>();
   for (const r of reqs) {

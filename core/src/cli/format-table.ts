@@ -11,6 +11,7 @@ import { endpointText as ep } from '../model/endpoint.js';
 import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
 import { harTotalTime } from '../model/phases.js';
 import { WHATIF_GENERAL_ASSUMPTIONS } from '../whatif/whatif.js';
+import { groupFindings, type FindingGroup } from '../view/finding-groups.js';
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined || v < 0) return '-';
@@ -72,6 +73,35 @@ export function findingLines(f: Finding, indent = '  '): string[] {
   return lines;
 }
 
+/** Cases listed under a group in the table (the JSON's findingGroups[].findings has them all). */
+export const TABLE_GROUP_CASES = 10;
+
+/**
+ * A finding group in the table: a single case as findingLines; several as one header (severity,
+ * kind/rule, count, connections, total without double counting), the worst case with its evidence,
+ * the advice once, then one line per case.
+ */
+export function groupLines(g: FindingGroup, findings: readonly Finding[], indent = '  '): string[] {
+  if (g.findings.length === 1) return findingLines(findings[g.findings[0]!]!, indent);
+  const worst = findings[g.worst]!;
+  const n = g.findings.length;
+  const conns = g.connectionIds.length === 0 ? '' : g.connectionIds.length <= 3 ? ` on connection${g.connectionIds.length === 1 ? '' : 's'} ${g.connectionIds.join(', ')}` : ` on ${g.connectionIds.length} connections`;
+  // The union of the cases' time ranges bounds the total: overlapping cases are counted once.
+  const total = g.costMs > 0 ? ` (total ~${ms(g.costMs)}${g.costSumMs > g.costMs ? `, not ${ms(g.costSumMs)}: the cases overlap in time` : ''})` : '';
+  const lines = [`${indent}[${g.severity}] ${g.kind}${g.rule ? `/${g.rule}` : ''} ×${n}${conns}${total}`];
+  const cost = worst.costMs !== undefined ? ` (cost ~${ms(worst.costMs)})` : '';
+  lines.push(`${indent}    worst: ${worst.summary}${cost}`);
+  for (const e of worst.evidence.slice(0, 3)) lines.push(`${indent}      evidence: ${e.packet !== null ? `packet ${e.packet}` : ''}${e.time !== null ? ` at ${ms(e.time)}` : ''} — ${e.what}`);
+  lines.push(`${indent}    advice: ${worst.advice}`);
+  lines.push(`${indent}    cases:`);
+  for (const i of g.findings.slice(0, TABLE_GROUP_CASES)) {
+    const f = findings[i]!;
+    lines.push(`${indent}      - ${f.summary}${f.costMs !== undefined ? ` (cost ~${ms(f.costMs)})` : ''}`);
+  }
+  if (n > TABLE_GROUP_CASES) lines.push(`${indent}      … ${n - TABLE_GROUP_CASES} more (--format json: findingGroups)`);
+  return lines;
+}
+
 export function formatTable(report: Report): string {
   const out: string[] = [];
   const cap = report.capture;
@@ -91,13 +121,15 @@ export function formatTable(report: Report): string {
     l.push(r);
     byConn.set(r.connectionId, l);
   }
-  const findingsByConn = new Map<number, Finding[]>();
-  for (const f of report.findings) {
-    for (const id of f.connectionIds.slice(0, 1)) {
-      const l = findingsByConn.get(id) ?? [];
-      l.push(f);
-      findingsByConn.set(id, l);
-    }
+  // Findings at human scale (view/finding-groups.ts, as the UI's cards and the JSON's findingGroups):
+  // one entry per kind, rule and connection set, under the connection its first case names.
+  const groups = report.findingGroups ?? groupFindings(report.findings);
+  const groupsByConn = new Map<number, FindingGroup[]>();
+  const unattached: FindingGroup[] = [];
+  for (const g of groups) {
+    const id = report.findings[Math.min(...g.findings)]?.connectionIds[0];
+    if (id === undefined) unattached.push(g);
+    else groupsByConn.set(id, [...(groupsByConn.get(id) ?? []), g]);
   }
   out.push('');
   out.push(`  ${pad('ID', 4)} ${pad('CLIENT', 22)} ${pad('SERVER', 22)} ${pad('PROTO', 9)} ${pad('START', 9)} ${pad('LIFETIME', 9)} ${pad('REQS', 5)} CLOSE`);
@@ -126,18 +158,18 @@ export function formatTable(report: Report): string {
       if (t.undecryptedReason) out.push(`       not decrypted (${t.undecryptedReason}): ${explainUndecrypted(t.undecryptedReason)}`);
     }
     for (const r of (byConn.get(c.id) ?? []).sort((a, b) => a.index - b.index)) out.push(requestLine(r));
-    for (const f of findingsByConn.get(c.id) ?? []) out.push(...findingLines(f, '    '));
+    for (const g of groupsByConn.get(c.id) ?? []) out.push(...groupLines(g, report.findings, '    '));
   }
   if (report.connections.some((c) => !c.startSeen)) out.push('  * connection started before the capture (no SYN seen)');
-  const unattached = report.findings.filter((f) => f.connectionIds.length === 0);
   if (unattached.length) {
     out.push('', 'Findings:');
-    for (const f of unattached) out.push(...findingLines(f));
+    for (const g of unattached) out.push(...groupLines(g, report.findings));
   }
   if (report.findings.length) {
     const kinds = new Map<string, number>();
     for (const f of report.findings) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
-    out.push('', `Findings: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+    const grouped = groups.length < report.findings.length ? ` (${groups.length} group${groups.length === 1 ? '' : 's'})` : '';
+    out.push('', `Findings: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}${grouped}`);
   }
   if (report.whatIf && report.whatIf.reuse.requests > 0) out.push('', ...whatIfLines(report));
   // Captured text (hosts, URLs, SNI, evidence, file names) reaches the terminal only escaped.

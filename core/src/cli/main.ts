@@ -41,6 +41,9 @@ Usage:
   wirefall har <capture> [-o out.har] [--keylog F]   HAR 1.2 export (Chrome DevTools can import it)
   wirefall diff <before> <after> [options]  the same work captured twice, side by side per origin
   wirefall view <capture> [--port N] [--keylog F]    serve the waterfall UI on 127.0.0.1
+  wirefall view <dir> [--port N] [--keylog F]        the same, listing the directory's captures to open
+  wirefall waterfall <capture> -o out.svg [options]  the waterfall, findings marked, as SVG
+  wirefall view <before> --compare <after> [...]     the same, with the two captures' diff (as diff)
   wirefall hpack inflate [story.json]         decode an hpack-test-case story (stdin if no file)
   wirefall --help | --version
 
@@ -104,6 +107,16 @@ the Host, else the server address, with the port; findings are matched by kind a
                                       than 10% (and 1 ms)
                                     duration  end-to-end time (first SYN to last response byte)
                                       grew by more than 10% (and 1 ms)
+
+waterfall options (the UI's drawing: one lane per connection, its requests beneath, phases as
+the Timing tab's, findings marked on their rows and listed by group below):
+  -o, --output FILE                the SVG file (written as for analyze; '-' is standard output)
+      --keylog FILE                TLS key log, as for analyze; repeatable
+  -w, --width N                    width in pixels (default 1200, 480 to 20000)
+      --theme light|dark           colours of the UI's light or dark theme (default light)
+      --max-rows N                 lanes and requests drawn at most (default 2000; the rest counted)
+  PNG: no rasteriser is bundled; open the SVG in a browser (chromium --headless
+  --screenshot=out.png out.svg), or take a screenshot of wirefall view
 
 Times in JSON are milliseconds since the capture's first packet; see core/schema/report.schema.json.
 Connection ids: TCP connections are numbered as tshark's tcp.stream; QUIC connections from
@@ -370,13 +383,13 @@ async function view(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { port: { type: 'string', short: 'p' }, keylog: { type: 'string', multiple: true } },
+    options: { port: { type: 'string', short: 'p' }, keylog: { type: 'string', multiple: true }, compare: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new UsageError('view needs exactly one capture file');
+  if (positionals.length !== 1) throw new UsageError('view needs exactly one capture file (and --compare AFTER for a diff)');
   const port = values.port !== undefined ? Number(values.port) : 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535`);
   const { startViewFromCli } = await import('./view.js');
-  return startViewFromCli(positionals[0], port, values.keylog ?? []);
+  return startViewFromCli(positionals[0], port, values.keylog ?? [], values.compare);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -403,6 +416,8 @@ export async function main(argv: string[]): Promise<number> {
         return await view(rest);
       case 'diff':
         return await (await import('./diff.js')).diff(rest);
+      case 'waterfall':
+        return await (await import('./waterfall.js')).waterfall(rest);
       default:
         throw new UsageError(`unknown command ${cmd}; see wirefall --help`);
     }

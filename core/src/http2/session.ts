@@ -62,6 +62,7 @@ import { HeaderListTooLargeError, HpackError } from './hpack/errors.js';
 import { addStats, compressionStats, ZERO_STATS, type CompressionStats } from './hpack/stats.js';
 import { TcpHolTracker, TransportMap } from './tcp-hol.js';
 import { MinHeap } from '../util/heap.js';
+import { headerTapFor, http1Line, MAX_TAP_ENTRIES, type HeaderTap, type TableStateRecord } from '../header-tap.js';
 
 /** Named limits (bounded memory per connection; overflow is counted in `connection.h2.dropped`). */
 export const MAX_WINDOW_SAMPLES = 1000;
@@ -319,6 +320,8 @@ export class Http2Session implements StreamSink {
   private readonly out: ExchangeSink;
   private readonly prefaceSeen: boolean;
   private readonly sides: Record<Side, SideState>;
+  /** Set only while the view records this connection's HPACK tables (header-tap.ts). */
+  private readonly tap: HeaderTap | null;
   private readonly streams = new Map<number, Stream>();
   private nextIndex = 1;
   private lastClientStreamId = 0;
@@ -408,6 +411,21 @@ export class Http2Session implements StreamSink {
       connStalls: 0,
     });
     this.sides = { client: mk('client'), server: mk('server') };
+    this.tap = headerTapFor(info.id);
+  }
+
+  /** The decoder's table as header-tap.ts records it (HPACK indices 62… newest first). */
+  private tapTable(side: Side): TableStateRecord {
+    const t = this.sides[side].decoder.tableSnapshot(MAX_TAP_ENTRIES);
+    return {
+      entries: t.entries.map((e, i) => ({ index: 62 + i, name: e.name, value: e.value, size: e.size, ...(e.unknown ? { unknown: true } : {}) })),
+      entryCount: t.entryCount,
+      size: t.size,
+      maxSize: t.maxSize,
+      unknownOlderEntries: t.unknownOlderEntries,
+      inserted: t.inserted,
+      evicted: t.evicted,
+    };
   }
 
   /**
@@ -879,7 +897,38 @@ export class Http2Session implements StreamSink {
 
   private completeBlock(side: Side, b: PendingBlock): void {
     const s = this.sides[side];
+    const before = this.tap?.wants ? this.tapTable(side) : null;
     const block = this.decodeBlock(side, b);
+    if (before) {
+      const after = this.tapTable(side);
+      this.tap!.add({
+        codec: 'hpack',
+        side,
+        streamId: b.kind === 'PUSH_PROMISE' ? b.promisedStreamId : b.streamId,
+        kind: b.kind,
+        time: b.endTime,
+        packet: b.lastPacket,
+        before,
+        sizeUpdates: block ? block.sizeUpdates : [],
+        inserted: Math.max(0, after.inserted - before.inserted),
+        evicted: Math.max(0, after.evicted - before.evicted),
+        fields: (block?.fields ?? []).map((f) => ({
+          name: f.name,
+          value: f.value,
+          rep: f.rep,
+          ...(f.table ? { table: f.table } : {}),
+          ...(f.index !== undefined ? { index: f.index } : f.nameIndex !== undefined ? { index: f.nameIndex } : {}),
+          wireBytes: f.wireBytes,
+          http1Bytes: f.unknown ? http1Line(f.name, f.value) : f.nameOctets + 2 + f.valueOctets + 2,
+          ...(f.rep === 'incremental' ? { inserted: true } : {}),
+          ...(f.valueHuffman ? { huffman: true } : {}),
+          ...(f.unknown ? { unknown: true } : {}),
+        })),
+        encodedBytes: b.bytes,
+        http1Bytes: block ? compressionStats(block).http1Bytes : 0,
+        ...(block ? {} : { error: b.damaged ? 'bytes of the block are missing from the capture' : 'the block could not be decoded; the table is no longer known' }),
+      });
+    }
     let stats: CompressionStats = { ...ZERO_STATS, encodedBytes: b.bytes };
     if (block) {
       stats = compressionStats(block);

@@ -29,7 +29,8 @@ import { isUniStream, type QuicStreamSink } from '../quic/streams.js';
 import { QuicReader } from '../quic/varint.js';
 import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo } from '../tcp/stream.js';
 import { H3Frame, H3Stream, h3FrameName, h3SettingName, isReservedH3 } from './constants.js';
-import { QpackDecoder, type QpackField, type SectionResult } from './qpack/decoder.js';
+import { QpackDecoder, QPACK_ENTRY_OVERHEAD, type QpackField, type SectionResult } from './qpack/decoder.js';
+import { headerTapFor, http1Line, MAX_TAP_ENTRIES, type HeaderTap, type TableStateRecord } from '../header-tap.js';
 
 /** HEADERS / PUSH_PROMISE payload octets buffered; a larger block is skipped and the fields lost. */
 export const MAX_H3_HEADER_BLOCK_BYTES = 1 << 20;
@@ -249,11 +250,72 @@ export class Http3Session implements QuicStreamSink {
   private sectionsDecoded = { client: 0, server: 0 };
   private dynamicRefs = { client: 0, server: 0 };
 
+  /** Set only while the view records this connection's QPACK tables (header-tap.ts). */
+  private readonly tap: HeaderTap | null;
+  /** The decoder counters at the last recorded section, per sender (what the encoder stream did since). */
+  private tapSeen: Record<Side, { inserts: number; evictions: number; capacityUpdates: number }> = {
+    client: { inserts: 0, evictions: 0, capacityUpdates: 0 },
+    server: { inserts: 0, evictions: 0, capacityUpdates: 0 },
+  };
+
   constructor(
     private readonly info: StreamInfo,
     private readonly out: ExchangeSink,
     private readonly count: (name: string, n?: number) => void,
-  ) {}
+  ) {
+    this.tap = headerTapFor(info.id);
+  }
+
+  /** The sender's decoder table as header-tap.ts records it (absolute indices, newest first). */
+  private tapTable(side: Side): TableStateRecord {
+    const dec = this.decoders[side];
+    const t = dec.snapshot();
+    return {
+      entries: t.entries.slice(0, MAX_TAP_ENTRIES).map((e) => ({ index: e.index, name: e.name, value: e.value, size: e.name.length + e.value.length + QPACK_ENTRY_OVERHEAD })),
+      entryCount: t.entries.length,
+      size: t.size,
+      maxSize: t.capacity,
+      unknownOlderEntries: false,
+      inserted: t.insertCount,
+      evicted: dec.stats.evictions,
+    };
+  }
+
+  /** Record a decoded (or failed) field section for the inspector (header-tap.ts). */
+  private tapSection(side: Side, ex: Exchange, block: Uint8Array, r: SectionResult, time: number): void {
+    if (!this.tap?.wants) return;
+    const st = this.decoders[side].stats;
+    const seen = this.tapSeen[side];
+    const fields = r.kind === 'ok' ? r.fields : [];
+    this.tap.add({
+      codec: 'qpack',
+      side,
+      streamId: ex.id,
+      kind: 'HEADERS',
+      time,
+      packet: null,
+      before: this.tapTable(side),
+      sizeUpdates: [],
+      inserted: st.inserts + st.duplicates - seen.inserts,
+      evicted: st.evictions - seen.evictions,
+      capacityUpdates: st.capacityUpdates - seen.capacityUpdates,
+      fields: fields.map((f) => ({
+        name: f.name,
+        value: f.value,
+        rep: f.rep,
+        ...(f.table ? { table: f.table } : {}),
+        ...(f.index !== undefined ? { index: f.index } : {}),
+        wireBytes: null,
+        http1Bytes: http1Line(f.name, f.value),
+        ...(f.huffman ? { huffman: true } : {}),
+        ...(f.unknown ? { unknown: true } : {}),
+      })),
+      encodedBytes: block.length,
+      http1Bytes: fields.reduce((n, f) => n + http1Line(f.name, f.value), 0),
+      ...(r.kind === 'error' ? { error: r.error.message } : {}),
+    });
+    this.tapSeen[side] = { inserts: st.inserts + st.duplicates, evictions: st.evictions, capacityUpdates: st.capacityUpdates };
+  }
 
   private mkFacts(): SideFacts {
     return { settings: null, settingsTime: null, goaway: null, controlFrames: {}, streams: { control: 0, push: 0, encoder: 0, decoder: 0, reserved: 0, unknown: 0 } };
@@ -415,6 +477,7 @@ export class Http3Session implements QuicStreamSink {
     dir.headerBytes += block.length;
     const dec = this.decoders[side];
     const r = dec.decodeSection(block);
+    if (r.kind !== 'blocked') this.tapSection(side, ex, block, r, time);
     if (r.kind === 'blocked') {
       const q = this.blocked[side];
       if (q.length >= MAX_BLOCKED_SECTIONS) {
@@ -478,6 +541,7 @@ export class Http3Session implements QuicStreamSink {
         continue;
       }
       b.dir.blocked--;
+      this.tapSection(side, b.ex, b.block, r, b.time);
       this.applySection(side, b.ex, b.dir, r, b.time);
       this.maybeEmit(b.ex);
     }

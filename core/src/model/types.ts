@@ -9,6 +9,7 @@
  *   milliseconds. Unknown durations are -1 (as in HAR and DevTools), unknown times are `null`.
  * Packet numbers are 1-based frame numbers, as Wireshark/tshark count them.
  */
+import type { FindingGroup } from '../view/finding-groups.js';
 
 export interface Endpoint {
   ip: string;
@@ -716,6 +717,12 @@ export interface Report {
   connections: Connection[];
   requests: Request[];
   findings: Finding[];
+  /**
+   * The findings grouped by kind, rule and connection set (view/finding-groups.ts), most severe and
+   * costliest first; each group lists its cases as indices into `findings`, and its `costMs` never
+   * counts overlapping cases twice. Present when detectors ran (not in NDJSON).
+   */
+  findingGroups?: FindingGroup[];
   /** What-if estimates (core/src/whatif/whatif.ts): the same traffic under another connection policy. */
   whatIf?: WhatIf;
 }

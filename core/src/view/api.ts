@@ -24,7 +24,12 @@ import type {
   Request,
   Side,
   UndecryptedReason,
+  WhatIf,
 } from '../model/types.js';
+import type { HeaderTableHistory } from '../header-tap.js';
+
+export type { HeaderBlockRecord, HeaderTableHistory, TableStateRecord, FieldCostRecord, TableEntryRecord } from '../header-tap.js';
+import type { DiffViewModel } from './diff-view.js';
 
 /** One open capture (a tab in the app, the single document of `wirefall view`). */
 export type DocId = string;
@@ -133,8 +138,27 @@ export interface RequestRow {
   arrivals?: { runs: ArrivalTuple[]; shared: boolean; unit: 'packets' | 'frames' };
   /** Stall segments with their cause (view/marks.ts), in time order. */
   stalls?: StallMark[];
+  /** The response's media type (Content-Type without parameters, lower case), when it has one. */
+  mimeType?: string;
+  /** Packet numbers of the exchange: first request packet, last packet (of the response when there is one). */
+  packets: [number, number];
   /** Indices into ViewModel.findings that name this request. */
   findings: number[];
+}
+
+/** A QUIC connection's lane facts (Connection.quic, RFC 9000): version, connection IDs, migrations. */
+export interface QuicLane {
+  version: string;
+  /** The client's first Destination Connection ID (hex), which keys the Initial secrets. */
+  originalDcid: string;
+  /** Connection IDs seen (hex) by the side that chose them. */
+  connectionIds: { client: string[]; server: string[] };
+  /** Client address changes (RFC 9000 §9): migration or NAT rebinding. */
+  migrations: { time: number; packet: number; from: string; to: string }[];
+  end: 'connection-close' | 'stateless-reset' | 'idle-timeout' | 'capture-end';
+  /** CONNECTION_CLOSE error name, e.g. 'H3_NO_ERROR', with who sent it. */
+  closeError: string | null;
+  retry: boolean;
 }
 
 export interface ConnectionRow {
@@ -162,6 +186,9 @@ export interface ConnectionRow {
   late?: { marks: LateTuple[]; total: number };
   keepAlive: { timeoutS?: number; max?: number; clientConnection?: string; serverConnection?: string; defaultPersistent: boolean } | null;
   requestCount: number;
+  /** What carries the connection ('tcp' when absent). */
+  transport?: 'tcp' | 'quic';
+  quic?: QuicLane;
   /** Request ids on this connection in index order. */
   requestIds: number[];
   /** Indices into ViewModel.findings that name this connection. */
@@ -175,6 +202,8 @@ export interface ViewModel {
   connections: ConnectionRow[];
   requests: RequestRow[];
   findings: Finding[];
+  /** The report's what-if estimates (whatif/whatif.ts), as computed by core; absent in older reports. */
+  whatIf?: WhatIf;
 }
 
 export type ExportKind = 'har' | 'report';
@@ -208,7 +237,13 @@ export type UiCommand =
 export interface HostInfo {
   kind: 'electron' | 'browser';
   canOpenFiles: boolean;
+  /** Browser mode: captures can be sent to the server (POST /api/upload, streamed to a temp file). */
+  canUpload?: boolean;
+  /** `wirefall view DIR`: the captures in that directory, to open by name. */
+  directory?: { path: string; captures: { name: string; bytes: number }[] };
   platform: string;
+  /** Two open captures to compare (`wirefall view BEFORE --compare AFTER`): the UI opens their diff. */
+  compare?: { before: DocId; after: DocId };
 }
 
 /**
@@ -237,7 +272,22 @@ export interface WirefallApi {
    * 'analyzing'). Both hosts: the text is read in the page, no path crosses the API.
    */
   addKeyLog(doc: DocId, text: string): Promise<DocInfo>;
+  /**
+   * The HPACK (h2) or QPACK (h3) table history of one connection for the inspector: the capture is
+   * analysed again with that connection recording (view/header-tables.ts). Optional: a host
+   * without it has no inspector.
+   */
+  headerTables?(doc: DocId, connectionId: number): Promise<HeaderTableHistory>;
+  /** Browser mode (`canUpload`): send a capture file to the server, which opens it. */
+  upload?(file: Blob & { readonly name: string }, onProgress?: (sent: number, total: number) => void): Promise<DocInfo>;
+  /** `wirefall view DIR` (`HostInfo.directory`): open one of the listed captures by name. */
+  openListed?(name: string): Promise<DocInfo>;
   subscribe(listener: (ev: ApiEvent) => void): () => void;
+  /**
+   * The diff of two ready captures (view/diff-view.ts: diff/diff.ts `diffReports` plus their lanes
+   * per origin): GET /api/diff in browser mode, the IPC call in the desktop app.
+   */
+  diff?(before: DocId, after: DocId): Promise<DiffViewModel>;
 }
 
 /** Method names, for hosts that dispatch by name (IPC channel `wirefall:call`, HTTP `/api/<name>`). */
@@ -254,6 +304,9 @@ export const API_METHODS = [
   'openDialog',
   'openPaths',
   'addKeyLog',
+  'headerTables',
+  'openListed',
+  'diff',
 ] as const satisfies readonly Exclude<keyof WirefallApi, 'subscribe'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];
@@ -281,12 +334,17 @@ export function validateCall(method: unknown, args: unknown): string | null {
       return args.length === 1 && isDoc(args[0]) ? null : 'expected (doc)';
     case 'getRequest':
     case 'getConnection':
+    case 'headerTables':
     case 'curl':
       return args.length === 2 && isDoc(args[0]) && isId(args[1]) ? null : 'expected (doc, id)';
     case 'exportDoc':
       return args.length === 2 && isDoc(args[0]) && (args[1] === 'har' || args[1] === 'report') ? null : "expected (doc, 'har' | 'report')";
     case 'addKeyLog':
       return args.length === 2 && isDoc(args[0]) && typeof args[1] === 'string' && args[1].length <= MAX_KEYLOG_UPLOAD_CHARS ? null : `expected (doc, text of at most ${MAX_KEYLOG_UPLOAD_CHARS} characters)`;
+    case 'diff':
+      return args.length === 2 && isDoc(args[0]) && isDoc(args[1]) ? null : 'expected (before doc, after doc)';
+    case 'openListed':
+      return args.length === 1 && typeof args[0] === 'string' && args[0].length > 0 && args[0].length < 256 && !/[/\\\0]/.test(args[0]) && args[0] !== '..' && args[0] !== '.' ? null : 'expected (name)';
     case 'openPaths':
       return args.length === 1 &&
         Array.isArray(args[0]) &&

@@ -3,10 +3,10 @@
  * Pure; phases come from model/phases.ts (the one place they are computed).
  */
 import { explainUndecrypted, tlsShort, tlsSummary } from '../tls/explain.js';
-import type { Connection, IdlePeriod, Phase, Report, Request, RequestTimes } from '../model/types.js';
+import type { Connection, IdlePeriod, Phase, QuicInfo, Report, Request, RequestTimes } from '../model/types.js';
 import { endpointText } from '../model/endpoint.js';
 import { noResponseText, noResponseWait, phaseSpan } from '../model/phases.js';
-import type { ConnectionRow, DocId, PhaseTuple, RequestRow, ViewModel } from './api.js';
+import type { ConnectionRow, DocId, PhaseTuple, QuicLane, RequestRow, ViewModel } from './api.js';
 import { connectionLateMarks, requestArrivals, requestStalls, stallIndex, type StallIndex } from './marks.js';
 
 /** DevTools' Name column: the last path segment plus query, or the host for "/". */
@@ -105,6 +105,8 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
     ...(r.pushed ? { pushed: pushedBy(r) } : {}),
     ...(arrivals ? { arrivals } : {}),
     ...(stalls.length > 0 ? { stalls } : {}),
+    ...mimeOf(r),
+    packets: [r.packets.request[0], r.packets.response ? r.packets.response[1] : r.packets.request[1]],
     findings,
   };
 }
@@ -181,8 +183,23 @@ export function toConnectionRow(c: Connection, requestIds: number[], findings: n
         }
       : null,
     requestCount: c.requestCount,
+    ...(c.transport ? { transport: c.transport } : {}),
+    ...(c.quic ? { quic: quicLane(c.quic) } : {}),
     requestIds,
     findings,
+  };
+}
+
+/** The lane's QUIC facts (Connection.quic): version, connection IDs, migrations, how it ended. */
+export function quicLane(q: QuicInfo): QuicLane {
+  return {
+    version: q.negotiatedVersion ?? q.version,
+    originalDcid: q.originalDcid,
+    connectionIds: { client: q.connectionIds.client.slice(0, 16), server: q.connectionIds.server.slice(0, 16) },
+    migrations: q.migrations.slice(0, 200).map((m) => ({ time: m.time, packet: m.packet, from: endpointText(m.from), to: endpointText(m.to) })),
+    end: q.end,
+    closeError: q.close ? `${q.close.error} by the ${q.close.by}` : null,
+    retry: q.retry !== null,
   };
 }
 
@@ -232,6 +249,7 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
     }),
     requests,
     findings: report.findings,
+    ...(report.whatIf ? { whatIf: report.whatIf } : {}),
   };
 }
 
@@ -254,4 +272,11 @@ export function toCurl(r: Request): string {
   if (r.httpVersion === 'HTTP/1.0') parts.push('--http1.0');
   else if (r.httpVersion === 'h2') parts.push('--http2-prior-knowledge');
   return parts.join(' ');
+}
+
+/** The response's Content-Type without parameters, lower case (DevTools' `mime-type:` filter). */
+function mimeOf(r: Request): { mimeType?: string } {
+  const ct = r.responseHeaders.find((h) => h.name.toLowerCase() === 'content-type')?.value;
+  const m = ct?.split(';')[0]!.trim().toLowerCase();
+  return m ? { mimeType: m } : {};
 }

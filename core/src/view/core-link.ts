@@ -1,5 +1,6 @@
 /**
- * The engine entry points the view layer uses: analysis (engine.ts `analyzeFile` + detectors),
+ * The engine entry points the view layer uses: analysis (engine.ts `analyzeFile` + detectors +
+ * the what-if estimate),
  * the one `phases()` function (model/phases.ts) and HAR export (model/har.ts). Injectable (tests,
  * embedding) through ViewServerOptions.core.
  */
@@ -7,10 +8,12 @@ import { analyzeFile, type AnalyzeProgress } from '../engine.js';
 import { detectAll } from '../detect/index.js';
 import { phases } from '../model/phases.js';
 import { toHar } from '../model/har.js';
+import { whatIf } from '../whatif/whatif.js';
 import type { Report } from '../model/types.js';
 import type { AnalysisProgress } from './api.js';
 import type { PhasesFn } from './compact.js';
 import { loadKeyLog, type KeyLogSources } from '../tls/keylog.js';
+import { headerTables, type HeaderTablesFn } from './header-tables.js';
 
 export type { KeyLogSources };
 
@@ -18,6 +21,8 @@ export interface CoreLinks {
   analyzeFile(path: string, opts: { onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal; keylog?: KeyLogSources }): Promise<Report>;
   phases: PhasesFn;
   toHar(report: Report): unknown;
+  /** The HPACK/QPACK inspector's re-decoding (view/header-tables.ts); the engine's when absent. */
+  headerTables?: HeaderTablesFn;
 }
 
 export function toAnalysisProgress(p: AnalyzeProgress): AnalysisProgress {
@@ -34,7 +39,10 @@ export const CORE: CoreLinks = {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: (p: AnalyzeProgress) => opts.onProgress!(toAnalysisProgress(p)) } : {}),
       findings: (r) => detectAll(r),
+      // The what-if estimates (report.whatIf), shown in the UI's What-if panel.
+      whatIf: (r) => whatIf(r),
     }),
   phases,
   toHar,
+  headerTables,
 };

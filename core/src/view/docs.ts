@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Report, Request } from '../model/types.js';
 import { MAX_KEYLOGS_PER_DOC, type AnalysisProgress, type ApiEvent, type DocId, type DocInfo, type ViewModel } from './api.js';
 import { toCurl, toViewModel, type PhasesFn } from './compact.js';
+import type { HeaderTableHistory } from '../header-tap.js';
+import { MAX_CACHED_TABLES } from './header-tables-limits.js';
+import { toDiffView, type DiffViewModel } from './diff-view.js';
 
 /** `keylogTexts`: key logs opened in the app for this capture (added to any the host itself uses). */
 export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal, keylogTexts?: string[]) => Promise<Report>;
@@ -47,14 +50,41 @@ export class DocError extends Error {
   }
 }
 
+/** Re-analyses a capture recording one connection's header tables (view/header-tables.ts). */
+export type Tables = (path: string, connectionId: number, keylogTexts: string[] | undefined) => Promise<HeaderTableHistory>;
+
 export class DocStore {
   private readonly docs = new Map<DocId, Doc>();
   private readonly listeners = new Set<(ev: ApiEvent) => void>();
+  /** Header-table histories asked for, newest last (at most MAX_CACHED_TABLES). */
+  private readonly tableCache = new Map<string, Promise<HeaderTableHistory>>();
 
   constructor(
     private readonly analyze: Analyze,
     private readonly phases: PhasesFn,
+    private readonly tables: Tables | null = null,
   ) {}
+
+  /**
+   * The HPACK / QPACK table history of an HTTP/2 or HTTP/3 connection (the inspector), computed by
+   * analysing the capture again (`tables`); cached per document and connection.
+   */
+  headerTables(id: DocId, connId: number): Promise<HeaderTableHistory> {
+    const d = this.ready(id);
+    const c = this.connection(id, connId);
+    if (!this.tables) return Promise.reject(new DocError('not-ready', 'The header-table inspector is not available here'));
+    if (!d.info.path) return Promise.reject(new DocError('not-ready', `${d.info.title} has no capture file to decode again`));
+    if (c.protocol !== 'h2' && c.protocol !== 'h2c' && c.protocol !== 'h3') return Promise.reject(new DocError('unknown-connection', `Connection ${connId} is ${c.protocol}: no HPACK or QPACK table`));
+    const key = `${id}/${d.keylogs.length}/${connId}`;
+    let p = this.tableCache.get(key);
+    if (!p) {
+      p = this.tables(d.info.path, connId, d.keylogs.length ? [...d.keylogs] : undefined);
+      p.catch(() => this.tableCache.delete(key));
+      this.tableCache.set(key, p);
+      while (this.tableCache.size > MAX_CACHED_TABLES) this.tableCache.delete(this.tableCache.keys().next().value!);
+    }
+    return p;
+  }
 
   subscribe(listener: (ev: ApiEvent) => void): () => void {
     this.listeners.add(listener);
@@ -205,6 +235,11 @@ export class DocStore {
 
   report(id: DocId): Report {
     return this.ready(id).report;
+  }
+
+  /** The diff of two ready documents (view/diff-view.ts), for every host (GET /api/diff, IPC). */
+  diff(before: DocId, after: DocId): DiffViewModel {
+    return toDiffView(this.report(before), this.report(after), { doc: before, title: this.info(before).title }, { doc: after, title: this.info(after).title });
   }
 
   model(id: DocId): ViewModel {

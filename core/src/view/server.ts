@@ -10,11 +10,20 @@
  *  - a cross-origin Origin header is refused; API calls must be POSTed as application/json;
  *  - responses carry a strict CSP, nosniff, no-referrer and frame-ancestors 'none'.
  *
+ * Opening captures from the page: POST /api/upload?name= (application/octet-stream, the token
+ * header, the same Host/Origin checks) streams the body to a file in a private temporary directory
+ * (mkdtemp; removed on close), bounded only by the free space statfs reports; `openListed` opens a
+ * capture of `wirefall view DIR` by a name from the directory's listing, never by a path.
+ *
  * API over HTTP: POST /api/call {method, args} → {result} | {error}; GET /api/events → Server-Sent
- * Events of ApiEvent; GET /api/export?doc=&kind=har|report → attachment.
+ * Events of ApiEvent; GET /api/export?doc=&kind=har|report → attachment; GET /api/diff?before=&after=
+ * → {result: DiffViewModel} (view/diff-view.ts) of two ready documents.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -24,8 +33,9 @@ import type { Report } from '../model/types.js';
 import { MAX_KEYLOG_UPLOAD_CHARS, validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
-import { roundTimes } from '../cli/json-out.js';
+import { prettyJsonPieces, streamPieces } from './export-stream.js';
 import { DocStore, DocError, type Analyze } from './docs.js';
+import { headerTables } from './header-tables.js';
 
 export interface ViewServerOptions {
   /** A capture to analyse (progress is streamed to the page) … */
@@ -42,6 +52,10 @@ export interface ViewServerOptions {
   core?: CoreLinks;
   /** TLS key log files (`wirefall view --keylog`), used for every capture this server analyses. */
   keylogFiles?: string[];
+  /** `wirefall view DIR`: the page lists the captures in this directory (not recursive) to open. */
+  directory?: string;
+  /** A second capture to compare with the first (`wirefall view BEFORE --compare AFTER`): both are opened, the UI shows their diff. */
+  compareWith?: string;
 }
 
 /** Where analysis runs: a worker thread (compiled build) or the server's own thread. */
@@ -55,6 +69,8 @@ export interface ViewServer {
   docs: DocStore;
   /** The document id of the capture/report given in the options. */
   doc: DocId;
+  /** With `compareWith`: the two documents the UI compares (`doc` is `before`). */
+  compare?: { before: DocId; after: DocId };
   analysis: AnalysisMode;
   close(): Promise<void>;
 }
@@ -145,7 +161,7 @@ export function allowedHosts(port: number): string[] {
 
 export async function startViewServer(opts: ViewServerOptions): Promise<ViewServer> {
   if (opts.host !== undefined && opts.host !== '127.0.0.1') throw new Error('wirefall view only listens on 127.0.0.1');
-  if (!opts.capturePath && !opts.report) throw new Error('startViewServer needs capturePath or report');
+  if (!opts.capturePath && !opts.report && !opts.directory) throw new Error('startViewServer needs capturePath, report or directory');
   const staticDir = resolve(opts.staticDir);
   try {
     await stat(join(staticDir, 'index.html'));
@@ -174,8 +190,23 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
             w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
           })
       : (path, onProgress, signal, texts) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [], texts } });
-  const docs = new DocStore(analyze, core.phases);
-  const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, platform: process.platform };
+  const tables = core.headerTables ?? headerTables;
+  const docs = new DocStore(analyze, core.phases, (path, connId, texts) => tables(path, connId, { files: opts.keylogFiles ?? [], ...(texts ? { texts } : {}) }));
+  const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, canUpload: true, platform: process.platform };
+  const directory = opts.directory ? resolve(opts.directory) : null;
+  if (directory) hostInfo.directory = { path: directory, captures: await listCaptures(directory) };
+  /** Captures sent from the page (POST /api/upload), removed when their document closes or the server does. */
+  let uploadDir: string | null = null;
+  const uploads = new Map<DocId, string>();
+  docs.subscribe((ev) => {
+    if (ev.type !== 'docs') return;
+    const open = new Set(ev.docs.map((d) => d.id));
+    for (const [id, dir] of uploads)
+      if (!open.has(id)) {
+        uploads.delete(id);
+        void rm(dir, { recursive: true, force: true });
+      }
+  });
   const sse = new Set<ServerResponse>();
   docs.subscribe((ev: ApiEvent) => {
     const line = `data: ${JSON.stringify(ev)}\n\n`;
@@ -214,6 +245,17 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         return { saved: false };
       case 'addKeyLog':
         return docs.addKeyLog(args[0] as string, args[1] as string);
+      case 'headerTables':
+        return docs.headerTables(args[0] as string, args[1] as number);
+      case 'openListed': {
+        // Only a name the directory listing has now: no path from the page is ever opened.
+        if (!directory) throw new Error('No directory is being served (`wirefall view DIR`)');
+        const captures = await listCaptures(directory);
+        hostInfo.directory = { path: directory, captures };
+        const hit = captures.find((c) => c.name === args[0]);
+        if (!hit) throw new Error(`${String(args[0])} is not a capture in ${directory}`);
+        return docs.open(join(directory, hit.name), hit.bytes);
+      }
       case 'openDialog':
       case 'openPaths':
         throw new Error('Opening files is not available in browser mode; run `wirefall view <capture>`');
@@ -302,6 +344,40 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
           return sendJson(res, e instanceof DocError && e.code === 'unknown-doc' ? 404 : 409, { error: { code: e instanceof DocError ? e.code : 'error', message: (e as Error).message } });
         }
       }
+      if (url.pathname === '/api/upload') {
+        // A capture opened in the page (Open… or dropped): streamed to a temporary file, bounded
+        // only by the disk (statfs), then analysed like `wirefall view FILE`.
+        if (req.method !== 'POST') return send(res, 405, 'method not allowed');
+        if (!(req.headers['content-type'] ?? '').startsWith('application/octet-stream')) return send(res, 415, 'expected application/octet-stream');
+        const name = uploadName(url.searchParams.get('name'));
+        const declared = Number(req.headers['content-length'] ?? NaN);
+        uploadDir ??= await mkdtemp(join(tmpdir(), 'wirefall-view-'));
+        const fs = await statfs(uploadDir).catch(() => null);
+        if (fs && Number.isFinite(declared) && declared > fs.bavail * fs.bsize) {
+          res.setHeader('Connection', 'close');
+          return sendJson(res, 507, { error: { code: 'no-space', message: `${declared} bytes do not fit in ${uploadDir} (${fs.bavail * fs.bsize} bytes free)` } });
+        }
+        const destDir = await mkdtemp(join(uploadDir, 'u'));
+        const dest = join(destDir, name);
+        try {
+          await pipeline(req, createWriteStream(dest, { flags: 'wx' }));
+        } catch (e) {
+          await rm(dest, { force: true });
+          res.setHeader('Connection', 'close');
+          return sendJson(res, 400, { error: { code: 'upload-failed', message: `upload of ${name} failed: ${(e as Error).message}` } });
+        }
+        const st = await stat(dest);
+        try {
+          const info = docs.open(dest, st.size);
+          // Not kept (too many open): its file goes at once; else when its tab is closed.
+          if (info.state === 'error') await rm(destDir, { recursive: true, force: true });
+          else uploads.set(info.id, destDir);
+          return sendJson(res, 200, { result: info });
+        } catch (e) {
+          await rm(destDir, { recursive: true, force: true });
+          return sendJson(res, 409, { error: { code: e instanceof DocError ? e.code : 'error', message: (e as Error).message } });
+        }
+      }
       if (url.pathname === '/api/events') {
         if (sse.size >= MAX_SSE_SUBSCRIBERS) return send(res, 503, `more than ${MAX_SSE_SUBSCRIBERS} event streams open`);
         res.statusCode = 200;
@@ -317,15 +393,34 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         const kind = url.searchParams.get('kind');
         const invalid = validateCall('exportDoc', [doc, kind]);
         if (invalid) return send(res, 400, invalid);
+        let value: unknown;
+        let name: string;
         try {
           const report = docs.report(doc);
           const stem = basename(report.capture.file || docs.info(doc).title).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
-          const name = kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`;
-          const body = JSON.stringify(kind === 'har' ? core.toHar(report) : report, roundTimes, 2);
-          res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
-          return send(res, 200, body, 'application/json; charset=utf-8');
+          name = kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`;
+          value = kind === 'har' ? core.toHar(report) : report;
         } catch (e) {
           return send(res, 409, (e as Error).message);
+        }
+        // Streamed in pieces with back-pressure (view/export-stream.ts): any size, bounded memory.
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
+        await streamPieces(res, prettyJsonPieces(value));
+        return;
+      }
+      if (url.pathname === '/api/diff') {
+        if (req.method !== 'GET') return send(res, 405, 'method not allowed');
+        const before = url.searchParams.get('before') ?? '';
+        const after = url.searchParams.get('after') ?? '';
+        if (validateCall('getModel', [before]) || validateCall('getModel', [after])) return sendJson(res, 400, { error: { code: 'bad-request', message: 'expected before=DOC&after=DOC' } });
+        try {
+          const result = docs.diff(before, after);
+          return sendJson(res, 200, { result });
+        } catch (e) {
+          const code = e instanceof DocError ? e.code : 'error';
+          return sendJson(res, code === 'unknown-doc' ? 404 : code === 'not-ready' ? 409 : 500, { error: { code, message: (e as Error).message } });
         }
       }
       return send(res, 404, 'not found');
@@ -342,12 +437,20 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const addr = server.address();
   port = typeof addr === 'object' && addr ? addr.port : 0;
 
-  let doc: DocId;
+  let doc: DocId = '';
   if (opts.report) doc = docs.add(opts.report).id;
-  else {
+  else if (opts.capturePath) {
     const path = resolve(opts.capturePath!);
     const st = await stat(path);
     doc = docs.open(path, st.size).id;
+  }
+  let compare: ViewServer['compare'];
+  if (opts.compareWith) {
+    if (!doc) throw new Error('startViewServer: compareWith needs a capture (or report) to compare with');
+    const path = resolve(opts.compareWith);
+    const st = await stat(path);
+    compare = { before: doc, after: docs.open(path, st.size).id };
+    hostInfo.compare = compare;
   }
 
   return {
@@ -356,13 +459,40 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     token,
     docs,
     doc,
+    ...(compare ? { compare } : {}),
     analysis,
     close: () =>
       new Promise<void>((ok) => {
         for (const r of sse) r.end();
         sse.clear();
-        server.close(() => ok());
+        server.close(() => {
+          if (uploadDir) void rm(uploadDir, { recursive: true, force: true }).finally(ok);
+          else ok();
+        });
         server.closeAllConnections();
       }),
   };
+}
+
+/** File names `wirefall view DIR` lists (classic pcap, pcapng, gzip-compressed). */
+const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
+/** Captures listed from a directory, at most. */
+export const MAX_LISTED_CAPTURES = 1000;
+
+/** The captures directly in `dir` (files only, by name), with their sizes. */
+export async function listCaptures(dir: string): Promise<{ name: string; bytes: number }[]> {
+  const out: { name: string; bytes: number }[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isFile() || !CAPTURE_NAME.test(e.name)) continue;
+    const st = await stat(join(dir, e.name)).catch(() => null);
+    if (st) out.push({ name: e.name, bytes: st.size });
+    if (out.length >= MAX_LISTED_CAPTURES) break;
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A safe file name for an uploaded capture: the page's name without any path, else 'capture.pcap'. */
+export function uploadName(given: string | null): string {
+  const base = (given ?? '').split(/[\\/]/).pop()!.replace(/[^\w.+-]/g, '_').replace(/^\.+/, '').slice(0, 120);
+  return base.length > 0 ? base : 'capture.pcap';
 }
