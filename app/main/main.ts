@@ -6,13 +6,14 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, session, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { Worker } from 'node:worker_threads';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiEvent, DocInfo, ExportKind, ExportResult, HostInfo, UiCommand } from '../../core/src/view/api.js';
 import { DocStore } from '../../core/src/view/docs.js';
 import { phases } from '../../core/src/model/phases.js';
 import { headerTables } from '../../core/src/view/header-tables.js';
+import { prettyJsonPieces, writePiecesToFile } from '../../core/src/view/export-stream.js';
 import { toHar } from '../../core/src/model/har.js';
 import type { Report } from '../../core/src/model/types.js';
 import { APP_SCHEME, APP_URL, allowPermission, appUrlToRelativePath, browserWindowOptions, isAllowedNavigation, securityHeaders } from './security.js';
@@ -113,7 +114,9 @@ async function exportDoc(doc: string, kind: ExportKind): Promise<ExportResult> {
     filters: kind === 'har' ? [{ name: 'HAR', extensions: ['har'] }] : [{ name: 'JSON', extensions: ['json'] }],
   });
   if (r.canceled || !r.filePath) return { saved: false };
-  await writeFile(r.filePath, JSON.stringify(kind === 'har' ? toHar(report) : report, null, 2));
+  // Streamed to a temporary file and renamed (view/export-stream.ts): any size, the old file kept on
+  // failure, and the same bytes as the CLI's and the browser's exports (times in µs).
+  await writePiecesToFile(r.filePath, prettyJsonPieces(kind === 'har' ? toHar(report) : report));
   return { saved: true, location: r.filePath };
 }
 

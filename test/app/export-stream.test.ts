@@ -161,3 +161,31 @@ describe('export of a ≥ 100k-request capture from wirefall view', () => {
     expect((JSON.parse(har.body.toString('utf8')) as { log: { entries: unknown[] } }).log.entries.length).toBe(requests);
   });
 });
+
+describe('desktop exports: writePiecesToFile (app/main/main.ts)', () => {
+  it('writes the CLI\'s bytes through a temporary file, and a failure part-way keeps the old file and leaves nothing behind', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const { writePiecesToFile } = await import('../../core/src/view/export-stream.js');
+    const dir = mkdtempSync(join(tmpdir(), 'wf-desktop-export-'));
+    try {
+      const report = await CORE.analyzeFile(sample('h2-push.pcap'), {});
+      const target = join(dir, 'h2-push.wirefall.json');
+      await writePiecesToFile(target, prettyJsonPieces(report, 700));
+      const cli: string[] = [];
+      writePrettyJson(report, (s) => cli.push(s));
+      expect(readFileSync(target, 'utf8')).toBe(cli.join(''));
+      // A serialisation error after some pieces: the file written before stays whole.
+      function* failing(): Generator<string> {
+        yield '{"partial": ';
+        throw new Error('boom');
+      }
+      await expect(writePiecesToFile(target, failing())).rejects.toThrow('boom');
+      expect(readFileSync(target, 'utf8')).toBe(cli.join(''));
+      expect(readdirSync(dir)).toEqual(['h2-push.wirefall.json']);
+      // An unwritable place: rejected, nothing created.
+      await expect(writePiecesToFile(join(dir, 'missing-dir', 'x.json'), prettyJsonPieces(report))).rejects.toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

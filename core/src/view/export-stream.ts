@@ -11,6 +11,9 @@
  * the same bytes.
  */
 import type { ServerResponse } from 'node:http';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { jsonSafe } from '../cli/escape.js';
 import { PIECE_CHARS, roundTimes } from '../cli/json-out.js';
 
@@ -89,5 +92,47 @@ export async function streamPieces(res: ServerResponse, pieces: Iterable<string>
     return false;
   } finally {
     res.off('close', onClose);
+  }
+}
+
+/**
+ * Writes `pieces` to the file `path` as the CLI's `-o` does: into a temporary file beside it
+ * (`.NAME.wirefall-PID.tmp`), waiting for the stream to drain, then renamed onto `path` — so a
+ * failure part-way (a full disk, a serialisation error) leaves an existing file as it was and no
+ * partial file behind. The desktop app's exports (app/main/main.ts) use it: any size, bounded memory.
+ */
+export async function writePiecesToFile(path: string, pieces: Iterable<string>): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.wirefall-${process.pid}.tmp`);
+  const out = createWriteStream(tmp);
+  try {
+    await new Promise<void>((ok, fail) => {
+      out.once('open', () => ok());
+      out.once('error', fail);
+    });
+    for (const piece of pieces) {
+      if (!out.write(piece)) {
+        await new Promise<void>((ok, fail) => {
+          const done = () => {
+            out.off('error', failed);
+            ok();
+          };
+          const failed = (e: Error) => {
+            out.off('drain', done);
+            fail(e);
+          };
+          out.once('drain', done);
+          out.once('error', failed);
+        });
+      }
+    }
+    await new Promise<void>((ok, fail) => {
+      out.once('error', fail);
+      out.end(() => ok());
+    });
+    await rename(tmp, path);
+  } catch (e) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw e;
   }
 }
