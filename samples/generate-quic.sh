@@ -24,13 +24,13 @@
 # test/core/quic/tshark-quic-differential.test.ts (tshark 4.0 decodes QUIC and HTTP/3 frames with
 # the key log, but not QPACK field sections).
 # Ports: 18460 (ngtcp2), 18461 (Caddy); the findings scenarios: 18700 (ngtcp2), 18701 (Caddy, Alt-Svc),
-# 18702 and 18703 (Caddy in a network namespace with UDP dropped).
+# 18702 and 18703 (Caddy in a network namespace with UDP dropped), 18710 (ngtcp2 across a lossy veth pair).
 set -euo pipefail
 
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${OUT:-$SELF}"
 Q="$OUT/quic"
-SCENARIOS=(ngtcp2_basic ngtcp2_chacha_keyupdate ngtcp2_retry_rebind ngtcp2_resumed_0rtt chromium_caddy_page dsb_pcapng ngtcp2_missed_reuse chromium_caddy_altsvc chromium_quic_fallback chromium_quic_blocked_forced)
+SCENARIOS=(ngtcp2_basic ngtcp2_chacha_keyupdate ngtcp2_retry_rebind ngtcp2_resumed_0rtt chromium_caddy_page dsb_pcapng ngtcp2_missed_reuse chromium_caddy_altsvc chromium_quic_fallback chromium_quic_blocked_forced ngtcp2_stream_loss)
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
 for t in tcpdump gtlsserver gtlsclient caddy chromium openssl editcap python3; do
@@ -39,7 +39,7 @@ done
 mkdir -p "$Q"
 WORK="$(mktemp -d /tmp/wirefall-quic.XXXXXX)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; ip netns del wirefall-quic-fb 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; ip netns del wirefall-quic-fb 2>/dev/null || true; ip netns del wfq-loss-c 2>/dev/null || true; ip netns del wfq-loss-r 2>/dev/null || true; ip netns del wfq-loss-s 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 log() { echo "[generate-quic] $*" >&2; }
 
@@ -474,6 +474,80 @@ m = re.search(r'ERR_[A-Z_]+', open(sys.argv[2], errors='replace').read())
 d['chromiumError'] = m.group(0) if m else None
 json.dump(d, open(sys.argv[1], 'w'), indent=1)
 PY
+}
+
+# 11. ngtcp2-h3-stream-loss (findings: quic-stream-loss.ts): ngtcp2's client fetches four 256 KB
+#     files concurrently (four request streams on one connection) from Caddy through a lossy
+#     path. Three network namespaces: client 10.80.0.1 <-veth-> router <-veth-> server 10.80.1.2
+#     (MTU 1500, offloads off). The router forwards server->client at 8 Mbit/s (tbf queue, so the
+#     RTT grows to tens of ms under load, as on a slow link) and drops every 41st forwarded UDP
+#     datagram from the server after its 30th (iptables `-m statistic --mode nth` in FORWARD:
+#     this kernel has no netem; a DROP in the server's own OUTPUT chain would fail its sendmsg
+#     with EPERM, which quic-go takes as fatal). Captured on the client's veth: the receiver's
+#     view, where a dropped datagram is missing and its STREAM data comes again in a later packet.
+#     Caddy (quic-go) interleaves the four responses; ngtcp2's server would send them one after
+#     the other (RFC 9218's default priority is non-incremental). quic-go's UDP GSO is off (the
+#     tbf would see unsegmented super-datagrams).
+scenario_ngtcp2_stream_loss() {
+  local stem=ngtcp2-h3-stream-loss port=18710 c=wfq-loss-c r=wfq-loss-r s=wfq-loss-s i
+  rm -f "$Q/$stem".*
+  for i in 1 2 3 4; do
+    head -c 262144 <(openssl enc -aes-128-ctr -nosalt -K 0f0e0d0c0b0a09080706050403020100 -iv 0000000000000000000000000000000$i </dev/zero 2>/dev/null) > "$DOCS/s$i.bin"
+  done
+  for i in $c $r $s; do ip netns del $i 2>/dev/null || true; ip netns add $i; ip -n $i link set lo up; done
+  ip link add wfql-c netns $c mtu 1500 type veth peer name wfql-rc netns $r mtu 1500
+  ip link add wfql-s netns $s mtu 1500 type veth peer name wfql-rs netns $r mtu 1500
+  ip -n $c addr add 10.80.0.1/30 dev wfql-c
+  ip -n $r addr add 10.80.0.2/30 dev wfql-rc
+  ip -n $r addr add 10.80.1.1/30 dev wfql-rs
+  ip -n $s addr add 10.80.1.2/30 dev wfql-s
+  for i in "$c:wfql-c" "$r:wfql-rc" "$r:wfql-rs" "$s:wfql-s"; do
+    ip -n "${i%%:*}" link set "${i#*:}" up
+    ip netns exec "${i%%:*}" ethtool -K "${i#*:}" tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  ip -n $c route add default via 10.80.0.2
+  ip -n $s route add default via 10.80.1.1
+  ip netns exec $r sysctl -qw net.ipv4.ip_forward=1
+  tc -n $r qdisc add dev wfql-rc root tbf rate 8mbit burst 16kb latency 300ms
+  ip netns exec $r iptables -A FORWARD -p udp --sport $port -m statistic --mode nth --every 41 --packet 30 -j DROP
+  cat > "$WORK/Caddyfile.$port" <<CADDY
+{
+	auto_https off
+	admin off
+	storage file_system $WORK/caddy-data-$port
+	servers {
+		protocols h1 h2 h3
+	}
+}
+https://quic.test:$port {
+	tls $PKI/leaf.pem $PKI/leaf.key
+	root * $DOCS
+	file_server
+	log {
+		output file $WORK/access-$port.log
+		format json
+	}
+}
+CADDY
+  ip netns exec $s env QUIC_GO_DISABLE_GSO=true HOME="$WORK" XDG_CONFIG_HOME="$WORK/cfg-$port" XDG_DATA_HOME="$WORK/data-$port" caddy run --config "$WORK/Caddyfile.$port" --adapter caddyfile > "$WORK/caddy-$port.log" 2>&1 &
+  local srv=$!
+  PIDS+=("$srv")
+  sleep 2
+  ip netns exec $c tcpdump -U --immediate-mode -s 0 -i wfql-c -w "$WORK/$stem.pcap" "udp port $port" >/dev/null 2>&1 &
+  CAP_PID=$!
+  PIDS+=("$CAP_PID")
+  sleep 1
+  SSLKEYLOGFILE="$Q/$stem.keys" ip netns exec $c timeout 60 gtlsclient --no-quic-dump --no-http-dump --exit-on-all-streams-close \
+    --sni=quic.test 10.80.1.2 $port https://quic.test/s1.bin https://quic.test/s2.bin https://quic.test/s3.bin https://quic.test/s4.bin \
+    > "$WORK/$stem.log" 2>&1 || log "gtlsclient exited $?"
+  cap_stop
+  log "server datagrams dropped by the router: $(ip netns exec $r iptables -L FORWARD -v -x -n | awk '/DROP/ { print $1 }')"
+  kill "$srv" 2>/dev/null || true
+  wait "$srv" 2>/dev/null || true
+  for i in $c $r $s; do ip netns del $i; done
+  rm -f "$DOCS"/s?.bin
+  cp "$WORK/$stem.pcap" "$Q/$stem.pcap"
+  expected_from_ngtcp2 "$WORK/$stem.log" "$Q/$stem.expected.json"
 }
 
 main() {

@@ -31,10 +31,28 @@
  *     -e tcp.stream`, the engine alone, µs per request and peak RSS on 1x and 2x; ndjson to a slow
  *     pipe (a reader taking 20 MB/s) on 1x and 2x; and an in-process split of an ndjson and a json
  *     run into engine, detectors and output (µs per request) with the time spent in GC.
+ *  7. QUIC / HTTP/3: a ≥ 100 MB capture from samples/bench-seed-quic.pcap (ngtcp2's gtlsclient ->
+ *     gtlsserver, QUIC v1, TLS_AES_128_GCM_SHA256, two connections × 24 GETs, 16 small files and 8
+ *     bodies of 100 KB; made by samples/tools/quic-bench-seed.sh with its key log
+ *     samples/bench-seed-quic.keys), replayed by quic-synth.mjs: each copy has its own client
+ *     address AND its own connection IDs (QUIC names a connection by its IDs: copies that kept them
+ *     would be one migrating connection), every packet re-sealed so the one key log decrypts all.
+ *     100 MB rather than 200 like parts 2 and 5: tshark decrypting and dissecting HTTP/3 keeps
+ *     every QUIC connection's state, and the part should stay within minutes per round on the
+ *     2-core machine. Before timing, both tools must find every request: wirefall's h3 requests,
+ *     and for tshark (4.0 decodes HTTP/3 frames but not QPACK, and dissects a STREAM frame sent
+ *     twice twice, so HEADERS frames over-count) the distinct client-initiated bidirectional
+ *     streams (id % 4 == 0) in client packets carrying an HTTP/3 HEADERS frame, per QUIC
+ *     connection; both must also count 2 × copies connections. Then, in rounds: wirefall
+ *     `analyze --format json --keylog` (default reader and --pcap-reader builtin) vs
+ *     `tshark -o tls.keylog_file:… -Y 'udp.dstport == P && http3.frame_type == 1' -T fields
+ *     -e quic.connection.number -e quic.stream.stream_id`; and without keys (what every QUIC
+ *     connection shows from its Initials alone): wirefall `analyze --format json` vs
+ *     `tshark -Y quic -T fields -e quic.connection.number -e tls.handshake.extensions_server_name`.
  *
  * Options: --quick (smaller files, one round, for a smoke run), --rounds=N (rounds of the tshark
  * comparisons, default 3), --keep (keep generated captures in .bench/), --only=PART[,PART] (parts:
- * `plain` = 1-4, `https` = 5, `requests` = 6; default all).
+ * `plain` = 1-4, `https` = 5, `requests` = 6, `quic` = 7; default all).
  * Needs tshark and /usr/bin/time (Debian packages tshark, time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,6 +62,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loopsFor, plan, planStretch, stretch, synthesize } from './synth.mjs';
+import { planQuic, synthesizeQuic } from './quic-synth.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, '.bench');
@@ -52,7 +71,7 @@ const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 /** Rounds of the tshark comparisons (--rounds=N; default 3, 1 with --quick). */
 const roundsN = roundsArg ? Math.max(1, Number(roundsArg.slice('--rounds='.length)) | 0) : quick ? 1 : 3;
 const keep = process.argv.includes('--keep');
-const PARTS = ['plain', 'https', 'requests'];
+const PARTS = ['plain', 'https', 'requests', 'quic'];
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const parts = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',').filter(Boolean) : PARTS);
 for (const p of parts) {
@@ -454,6 +473,123 @@ async function requestsPart() {
   generated.push(one.path, two.path);
 }
 
+/**
+ * Part 7, QUIC / HTTP/3: the ngtcp2 seed replayed with distinct client addresses and connection IDs
+ * (quic-synth.mjs), against tshark decrypting the same file with the same key log, and both
+ * without keys.
+ */
+async function quicPart() {
+  const seedPath = join(ROOT, 'samples', 'bench-seed-quic.pcap');
+  const keys = join(ROOT, 'samples', 'bench-seed-quic.keys');
+  for (const f of [seedPath, keys]) {
+    if (!existsSync(f)) {
+      console.error(`bench: ${f} is missing; make the QUIC seed with: sudo samples/tools/quic-bench-seed.sh`);
+      process.exit(2);
+    }
+  }
+  const target = quick ? 20 * MB : 105 * MB;
+  const path = join(OUT, quick ? 'quic-quick.pcap' : 'quic.pcap');
+  const want = planQuic(seedPath, target);
+  if (!existsSync(path) || statSync(path).size !== want.bytes || statSync(path).mtimeMs < Math.max(statSync(seedPath).mtimeMs, statSync(new URL('./quic-synth.mjs', import.meta.url)).mtimeMs)) {
+    process.stderr.write(`bench: synthesising ${path} (${(target / MB).toFixed(0)} MB) from bench-seed-quic.pcap, re-sealing every packet … `);
+    const r = await synthesizeQuic(seedPath, keys, path, target);
+    process.stderr.write(`${r.packets} packets, ${r.copies} copies\n`);
+  }
+  const copies = want.copies;
+  // The server's port: the destination of the seed's first packet (the client's first Initial).
+  const seedBuf = readFileSync(seedPath);
+  const port = seedBuf.readUInt16BE(24 + 16 + 14 + (seedBuf[24 + 16 + 14] & 0x0f) * 4 + 2);
+  const tsArgs = (file) => ['-n', '-r', file, '-o', `tls.keylog_file:${keys}`, '-Y', `udp.dstport == ${port} && http3.frame_type == 1`, '-T', 'fields', '-e', 'quic.connection.number', '-e', 'quic.stream.stream_id', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  const tsNoKeys = (file) => ['-n', '-r', file, '-Y', 'quic', '-T', 'fields', '-e', 'quic.connection.number', '-e', 'tls.handshake.extensions_server_name'];
+  const tsCount = (file) => {
+    const r = spawnSync('tshark', tsArgs(file), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+    if (r.status !== 0) throw new Error(`tshark on ${file} failed (${r.status})`);
+    const streams = new Set();
+    const conns = new Set();
+    for (const line of r.stdout.split('\n')) {
+      if (!line) continue;
+      const [c, ids] = line.split('\t');
+      conns.add(c);
+      for (const id of (ids ?? '').split(',')) if (id !== '' && Number(id) % 4 === 0) streams.add(`${c} ${id}`);
+    }
+    return { requests: streams.size, connections: conns.size };
+  };
+  const tsConnections = (file) => {
+    const r = spawnSync('tshark', tsNoKeys(file), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+    if (r.status !== 0) throw new Error(`tshark on ${file} failed (${r.status})`);
+    return new Set(r.stdout.split('\n').flatMap((l) => (l ? l.split('\t')[0].split(',').filter(Boolean) : []))).size;
+  };
+  const wfCount = (file, withKeys) => {
+    const out = join(OUT, 'quic-verify.json');
+    const r = spawnSync(node, [wf, 'analyze', '--no-progress', '-f', 'json', ...(withKeys ? ['--keylog', keys] : []), '-o', out, file], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`wirefall on ${file} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    const rep = JSON.parse(readFileSync(out, 'utf8'));
+    rmSync(out, { force: true });
+    const quicConns = rep.connections.filter((c) => c.transport === 'quic');
+    const bad = Object.fromEntries(Object.entries(rep.capture.counters ?? {}).filter(([k]) => /^quic(Cid|Initial|Unmatched|Malformed|Coalesced|Connections?NotTracked)/.test(k)));
+    return {
+      requests: rep.requests.filter((q) => q.httpVersion === 'h3').length,
+      connections: quicConns.length,
+      decrypted: quicConns.filter((c) => c.tls?.decrypted).length,
+      bad,
+    };
+  };
+
+  const seedTs = tsCount(seedPath);
+  const seedWf = wfCount(seedPath, true);
+  if (seedTs.requests === 0 || seedTs.requests !== seedWf.requests || seedTs.connections !== seedWf.connections) {
+    throw new Error(`bench: on the QUIC seed tshark finds ${seedTs.requests} requests on ${seedTs.connections} connections, wirefall ${seedWf.requests} on ${seedWf.connections}`);
+  }
+  process.stderr.write(`bench: verifying the QUIC capture (${copies} copies × ${seedTs.requests} requests on ${seedTs.connections} connections) … `);
+  const expect = { requests: copies * seedTs.requests, connections: copies * seedTs.connections };
+  const w = wfCount(path, true);
+  const wNo = wfCount(path, false);
+  const t = tsCount(path);
+  const tNo = tsConnections(path);
+  process.stderr.write(`wirefall ${w.requests} requests on ${w.connections} connections (${w.decrypted} decrypted; without keys ${wNo.connections} connections), tshark ${t.requests} on ${t.connections} (without keys ${tNo})\n`);
+  const bad = [];
+  if (w.requests !== expect.requests || w.connections !== expect.connections || w.decrypted !== expect.connections) bad.push(`wirefall found ${w.requests} requests on ${w.connections} connections, ${w.decrypted} decrypted`);
+  if (Object.keys(w.bad).length) bad.push(`wirefall counted ${JSON.stringify(w.bad)} (copies colliding?)`);
+  if (wNo.connections !== expect.connections) bad.push(`wirefall without keys found ${wNo.connections} connections`);
+  if (t.requests !== expect.requests || t.connections !== expect.connections) bad.push(`tshark found ${t.requests} requests on ${t.connections} connections`);
+  if (tNo !== expect.connections) bad.push(`tshark without keys found ${tNo} connections`);
+  if (bad.length) throw new Error(`bench: ${path} holds ${expect.requests} requests on ${expect.connections} QUIC connections, but ${bad.join('; ')}: the comparison would be meaningless`);
+
+  const keylog = ['--keylog', keys];
+  const r = rounds(roundsN, {
+    wf: ['wirefall analyze --format json --keylog (QUIC)', node, wfRun('json', path, 'pcap-parser', keylog)],
+    wfBuiltin: ['wirefall … --keylog --pcap-reader builtin (QUIC)', node, wfRun('json', path, 'builtin', keylog)],
+    ts: ['tshark -o tls.keylog_file -Y http3.frame_type == 1 -T fields (QUIC)', 'tshark', tsArgs(path)],
+    wfNoKeys: ['wirefall analyze --format json, no key log (QUIC)', node, wfRun('json', path)],
+    wfNoKeysBuiltin: ['wirefall … no key log, --pcap-reader builtin (QUIC)', node, wfRun('json', path, 'builtin')],
+    tsNoKeys: ['tshark -Y quic -T fields, no key log (QUIC)', 'tshark', tsNoKeys(path)],
+  });
+  const mb = size(path) / MB;
+  const pk = want.packets;
+  const row = (x) => `| ${x.label} | ${x.seconds.toFixed(2)} s | ${rate(x, mb)} | ${(expect.requests / x.seconds).toFixed(0)} | ${(pk / x.seconds / 1e3).toFixed(0)} k | ${x.rssMB.toFixed(0)} MB |`;
+  const rss = (a, b) => `${(a.rssMB / b.rssMB).toFixed(2)}`;
+  lines.push(
+    '',
+    `QUIC / HTTP/3 (ngtcp2, QUIC v1, TLS_AES_128_GCM_SHA256): ${mb.toFixed(0)} MB, ${pk} packets, ${copies} copies × ${seedTs.connections} connections × ` +
+      `${seedTs.requests / seedTs.connections} requests = ${expect.requests} requests on ${expect.connections} connections, each copy with its own client address and connection IDs`,
+    `Checked before timing: wirefall found ${w.requests} h3 requests on ${w.connections} QUIC connections (${w.decrypted} decrypted; ${wNo.connections} without keys); ` +
+      `tshark found ${t.requests} client request streams carrying HTTP/3 HEADERS on ${t.connections} connections (${tNo} without keys).`,
+    '',
+    `| run | time | throughput | requests/s | packets/s | peak RSS |`,
+    `|---|---|---|---|---|---|`,
+    ...[r.wf, r.wfBuiltin, r.ts, r.wfNoKeys, r.wfNoKeysBuiltin, r.tsNoKeys].map(row),
+    '',
+    `Ratios (${roundsN} round(s) of every command, medians), default reader (pcap-parser) / --pcap-reader builtin:`,
+    `- with the key log, wirefall (HTTP/3 requests, QPACK decoded) vs tshark (HTTP/3 frames): ${faster(r.ts, r.wf)} / ${faster(r.ts, r.wfBuiltin)} faster; ` +
+      `${rate(r.wf, mb)} / ${rate(r.wfBuiltin, mb)} vs ${rate(r.ts, mb)}; peak RSS ${r.wf.rssMB.toFixed(0)} / ${r.wfBuiltin.rssMB.toFixed(0)} MB vs ${r.ts.rssMB.toFixed(0)} MB (wirefall/tshark ${rss(r.wf, r.ts)})`,
+    `- without keys (connections, SNI, ALPN from the Initials), wirefall vs tshark -Y quic: ${faster(r.tsNoKeys, r.wfNoKeys)} / ${faster(r.tsNoKeys, r.wfNoKeysBuiltin)} faster; ` +
+      `peak RSS ${r.wfNoKeys.rssMB.toFixed(0)} / ${r.wfNoKeysBuiltin.rssMB.toFixed(0)} MB vs ${r.tsNoKeys.rssMB.toFixed(0)} MB`,
+    `- the key log's cost to wirefall (decrypting 1-RTT, HTTP/3, QPACK): ${(r.wf.seconds / r.wfNoKeys.seconds).toFixed(1)}x the time of the run without keys`,
+  );
+  results.quic = { files: { quic: size(path), copies, packets: pk }, verify: { expect, wirefall: w, wirefallNoKeys: wNo, tshark: t, tsharkNoKeys: tNo }, runs: r };
+  generated.push(path);
+}
+
 if (parts.has('plain')) {
   const h1Size = quick ? 60 * MB : 520 * MB;
   const h2Size = quick ? 30 * MB : 210 * MB;
@@ -517,6 +653,7 @@ if (parts.has('plain')) {
 
 if (parts.has('https')) await httpsPart();
 if (parts.has('requests')) await requestsPart();
+if (parts.has('quic')) await quicPart();
 
 const text = lines.join('\n');
 console.log(text);

@@ -6,7 +6,9 @@
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 
-export function readSeed(path) {
+/** The seed's records; `client` is the address each copy rewrites: the sender of the first SYN,
+ * or with `anyFirst` (UDP seeds: QUIC) the sender of the first packet. */
+export function readSeed(path, { anyFirst = false } = {}) {
   const buf = readFileSync(path);
   if (buf.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${path}: seed must be a little-endian µs pcap`);
   if (buf.readUInt32LE(20) !== 1) throw new Error(`${path}: seed must be Ethernet`);
@@ -21,7 +23,7 @@ export function readSeed(path) {
     off += 16 + cap;
   }
   // The client is the sender of the first SYN; its address is what each copy rewrites.
-  const syn = pkts.find((p) => p.data[14 + 9] === 6 && (p.data[14 + 20 + 13] & 0x12) === 0x02);
+  const syn = anyFirst ? pkts[0] : pkts.find((p) => p.data[14 + 9] === 6 && (p.data[14 + 20 + 13] & 0x12) === 0x02);
   if (!syn) throw new Error(`${path}: no SYN in seed`);
   const client = syn.data.subarray(14 + 12, 14 + 16);
   return { header: buf.subarray(0, 24), pkts, client: Buffer.from(client), durUs: pkts.at(-1).us };

@@ -9,6 +9,8 @@ export const LINKTYPE = {
   RAW: 101,
   RAW_OPENBSD: 12,
   RAW_ALT: 14,
+  PPP: 9,
+  PPP_HDLC: 50,
   LOOP: 108,
   LINUX_SLL: 113,
   IPV4: 228,
@@ -20,6 +22,7 @@ export const LINKTYPE = {
 const NAMES: Record<number, string> = {
   0: 'NULL',
   1: 'EN10MB',
+  9: 'PPP',
   12: 'RAW',
   14: 'RAW',
   101: 'RAW',
@@ -27,6 +30,7 @@ const NAMES: Record<number, string> = {
   113: 'LINUX_SLL',
   228: 'IPV4',
   229: 'IPV6',
+  50: 'PPP_HDLC',
   239: 'NFLOG',
   276: 'LINUX_SLL2',
 };
@@ -52,6 +56,34 @@ const ETH_QINQ_OLD = 0x9100;
 
 /** Maximum stacked VLAN tags we walk through before giving up. */
 const MAX_VLAN_TAGS = 8;
+
+/** RFC 1661 §2 / RFC 1332 / RFC 5072: the PPP protocol numbers of IPv4 and IPv6. */
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+
+/**
+ * PPP (LINKTYPE_PPP 9, LINKTYPE_PPP_HDLC 50): an optional HDLC address and control field
+ * (0xff 0x03, RFC 1662 §3.1; omitted with Address-and-Control-Field-Compression, RFC 1661
+ * §6.6), then the protocol field: two octets, or one when Protocol-Field-Compression leaves
+ * off the leading 0x00 (RFC 1661 §6.5; a protocol number's last octet is odd, its first even,
+ * so an odd first octet is a compressed one-octet field).
+ */
+function pppOffset(d: Uint8Array): number {
+  let off = 0;
+  if (d.length >= 2 && d[0] === 0xff && d[1] === 0x03) off = 2;
+  if (off >= d.length) return TRUNCATED;
+  let proto: number;
+  if (d[off] & 1) {
+    proto = d[off];
+    off += 1;
+  } else {
+    if (off + 2 > d.length) return TRUNCATED;
+    proto = (d[off] << 8) | d[off + 1];
+    off += 2;
+  }
+  if (proto !== PPP_IPV4 && proto !== PPP_IPV6) return NOT_IP;
+  return off < d.length ? off : TRUNCATED;
+}
 
 function etherTypeOk(t: number): boolean {
   return t === ETH_IPV4 || t === ETH_IPV6;
@@ -94,6 +126,9 @@ export function networkOffset(lt: number, d: Uint8Array): number {
       if (fam === 2 || fam === 24 || fam === 28 || fam === 30 || fam === 10) return 4;
       return NOT_IP;
     }
+    case LINKTYPE.PPP:
+    case LINKTYPE.PPP_HDLC:
+      return pppOffset(d);
     case LINKTYPE.RAW:
     case LINKTYPE.RAW_OPENBSD:
     case LINKTYPE.RAW_ALT:

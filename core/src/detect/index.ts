@@ -25,6 +25,7 @@ import { quic0Rtt } from './quic-0rtt.js';
 import { quicAltSvc } from './quic-alt-svc.js';
 import { quicFallback } from './quic-fallback.js';
 import { quicMissedReuse } from './quic-missed-reuse.js';
+import { quicStreamLoss } from './quic-stream-loss.js';
 import { tlsMissedReuse } from './tls-missed-reuse.js';
 import { tlsResumption } from './tls-resumption.js';
 
@@ -68,7 +69,7 @@ function wanted(d: DetectorDef, f: Finding, opts: DetectOptions): boolean {
   return !opts.only || opts.only.includes(d.name) || opts.only.includes(f.kind);
 }
 
-export const DETECTOR_DEFS: DetectorDef[] = [missedReuse, blindRelay, holStall, keepAlivePolicy, h2MissedReuse, h2TcpHol, h2FlowControl, tlsMissedReuse, tlsResumption, h2Coalescing, quicMissedReuse, quicAltSvc, quicFallback, quic0Rtt];
+export const DETECTOR_DEFS: DetectorDef[] = [missedReuse, blindRelay, holStall, keepAlivePolicy, h2MissedReuse, h2TcpHol, h2FlowControl, tlsMissedReuse, tlsResumption, h2Coalescing, quicMissedReuse, quicAltSvc, quicFallback, quic0Rtt, quicStreamLoss];
 
 /** Detectors by name. */
 export const DETECTORS: Record<string, Detector> = Object.fromEntries(DETECTOR_DEFS.map((d) => [d.name, d.detect]));

@@ -52,6 +52,7 @@ import { suiteName } from '../tls/suites.js';
 import { OffsetAssembler, type HeldBudget } from './assembler.js';
 import { decodePacketNumber, initialKeys, PacketKeys, quicSuite, removeHeaderProtection, retryIntegrityValid, type QuicSuite } from './crypto.js';
 import { frameTypeName, parseFrames, transportErrorName, type FrameVisitor } from './frames.js';
+import { QuicLossTracker } from './loss.js';
 import type { PacketHeader } from './packet.js';
 import { isUniStream, streamInitiator, type QuicStreamSink } from './streams.js';
 import { findExtension, parseTransportParams, type TransportParams } from './transport-params.js';
@@ -214,7 +215,9 @@ export class QuicConnection implements ExchangeSink {
   requestCount = 0;
 
   /** The packet being processed (frame callbacks read it). */
-  private cur = { side: 'client' as Side, epoch: 'initial' as Epoch, time: 0, packet: 0 };
+  private cur = { side: 'client' as Side, epoch: 'initial' as Epoch, time: 0, packet: 0, pn: 0 };
+  /** Per-stream loss facts (loss.ts), from the first decrypted 1-RTT or 0-RTT packet. */
+  private loss: QuicLossTracker | null = null;
   private readonly visitor: FrameVisitor;
 
   constructor(
@@ -418,7 +421,11 @@ export class QuicConnection implements ExchangeSink {
     c.epoch = epoch;
     c.time = time;
     c.packet = packet;
+    c.pn = pn;
+    const app = epoch === '1rtt' || epoch === '0rtt';
+    if (app) (this.loss ??= new QuicLossTracker()).packet(side, pn);
     const r = parseFrames(payload, this.visitor);
+    if (app) this.loss!.packetDone(side, pn);
     if (!r.ok) this.noteAnomaly(QUIC_ANOMALY.MALFORMED_FRAME, 'quicMalformedFrames', time, packet, `${side} ${epoch} packet ${pn}: ${r.detail}`);
   }
 
@@ -512,6 +519,9 @@ export class QuicConnection implements ExchangeSink {
         if (type === 0x14 || type === 0x15) this.sides[this.cur.side].stats.zeroWindow++;
       },
       crypto: (offset, data) => this.onCrypto(offset, data),
+      ackRange: (smallest, largest) => {
+        if (this.cur.epoch === '1rtt') this.loss?.ackRange(this.cur.side, smallest, largest);
+      },
       stream: (id, offset, data, fin) => this.onStream(id, offset, data, fin),
       resetStream: (id, code, finalSize) => this.onResetStream(id, code, finalSize),
       stopSending: (id, code) => {
@@ -576,6 +586,7 @@ export class QuicConnection implements ExchangeSink {
       this.noteAnomaly(QUIC_ANOMALY.FRAME_IN_WRONG_EPOCH, 'quicFrameInWrongEpoch', time, packet, `STREAM frame in a ${epoch} packet (RFC 9000 §12.5)`);
       return;
     }
+    this.loss?.stream(side, id, offset, data.length, time, packet, this.cur.pn);
     const d = this.streamDir(id, side, time, packet);
     if (d === null) return;
     if (fin) d.finalSize = offset + data.length;
@@ -950,6 +961,8 @@ export class QuicConnection implements ExchangeSink {
       anomalies: this.anomalies,
     };
     if (this.facts) conn.extra = this.facts;
+    const loss = this.loss?.result();
+    if (loss) conn.extra = { ...conn.extra, quicLoss: loss };
     return conn;
   }
 

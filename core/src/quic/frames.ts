@@ -41,6 +41,8 @@ export interface FrameVisitor {
   /** Every frame, first, with its type (PADDING runs once per run). */
   frame?(type: number): void;
   ack?(largest: number, ranges: number, ecn: boolean): void;
+  /** §19.3.1: each acknowledged range [smallest, largest] of an ACK frame, largest first (before `ack`). */
+  ackRange?(smallest: number, largest: number): void;
   crypto?(offset: number, data: Uint8Array): void;
   stream?(id: number, offset: number, data: Uint8Array, fin: boolean): void;
   resetStream?(id: number, errorCode: number, finalSize: number): void;
@@ -97,12 +99,21 @@ export function parseFrames(payload: Uint8Array, v: FrameVisitor): FrameParseRes
         const largest = r.varint();
         r.varint();
         const count = r.varint();
-        r.varint();
+        const first = r.varint();
         // Each range is at least two octets: a count beyond what is left cannot be real.
         if (count > r.left) return truncated(frames, 'ACK', at);
+        // §19.3.1: the first range is [largest − First ACK Range, largest]; each next one ends
+        // Gap + 2 below the previous smallest and spans ACK Range Length + 1 numbers.
+        let smallest = largest - first;
+        const ranges = v.ackRange !== undefined && !r.bad && smallest >= 0;
+        if (ranges) v.ackRange!(smallest, largest);
         for (let i = 0; i < count && !r.bad; i++) {
-          r.varint();
-          r.varint();
+          const gap = r.varint();
+          const len = r.varint();
+          if (!ranges || r.bad) continue;
+          const hi = smallest - gap - 2;
+          smallest = hi - len;
+          if (smallest >= 0) v.ackRange!(smallest, hi);
         }
         if (type === 0x03) {
           r.varint();

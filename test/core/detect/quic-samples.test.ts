@@ -1,5 +1,6 @@
 /**
- * The QUIC detectors (layer `quic`: quic-missed-reuse, quic-alt-svc, quic-fallback, quic-0rtt) on
+ * The QUIC detectors (layer `quic`: quic-missed-reuse, quic-alt-svc, quic-fallback, quic-0rtt,
+ * quic-stream-loss) on
  * every sample capture — samples/, samples/tls and samples/quic, with and without their key logs —
  * against the complete list of QUIC findings each must produce (and nothing else: no false QUIC
  * finding on TCP, TLS or HTTP/2 captures). Then the streaming contract on QUIC records: the
@@ -27,6 +28,7 @@ const EXPECTED: Record<string, string[]> = {
   'quic/chromium-quic-fallback.pcap keys': ['quic-blocked/fallback-to-tcp'],
   'quic/chromium-quic-fallback.pcap no keys': ['quic-blocked/fallback-to-tcp'],
   'quic/chromium-quic-blocked-forced.pcap no keys': ['quic-blocked/no-fallback'],
+  'quic/ngtcp2-h3-stream-loss.pcap keys': ['hol-stall/stream-loss'],
 };
 
 function inputs(): { name: string; file: string; keys?: string }[] {
@@ -78,7 +80,7 @@ function shifted<T>(x: T, d: number): T {
   return out as T;
 }
 
-const STEMS = ['ngtcp2-h3-missed-reuse', 'ngtcp2-h3-0rtt', 'chromium-caddy-altsvc', 'chromium-quic-fallback'];
+const STEMS = ['ngtcp2-h3-missed-reuse', 'ngtcp2-h3-0rtt', 'chromium-caddy-altsvc', 'chromium-quic-fallback', 'ngtcp2-h3-stream-loss'];
 
 async function overlay(copies: number, dt: number): Promise<Report> {
   const connections: Connection[] = [];
@@ -146,7 +148,7 @@ describe('the QUIC detectors stream: batch == streaming on QUIC records in any o
   ] as const)('%s', async (_name, copies, dt) => {
     const r = await overlay(copies, dt);
     const want = detectAll(r).filter((f) => f.layer === 'quic');
-    expect(new Set(want.map((f) => f.kind))).toEqual(new Set(['missed-reuse', 'alt-svc', 'quic-blocked', 'quic-0rtt']));
+    expect(new Set(want.map((f) => f.kind))).toEqual(new Set(['missed-reuse', 'alt-svc', 'quic-blocked', 'quic-0rtt', 'hol-stall']));
     for (const seed of [1, 2, 3]) {
       const s = streamed(r, seed);
       expect(canonical(s.findings.filter((f) => f.layer === 'quic')), `seed ${seed}`).toEqual(canonical(want));
