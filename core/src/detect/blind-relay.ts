@@ -45,7 +45,7 @@
 import type { Connection, Evidence, Finding, Request } from '../model/types.js';
 import type { DetectorDef, DetectOptions } from './index.js';
 import { defineDetector, slimConnection, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
-import { endpoint, ev, fmtMs, header, isHttp1, label, maxOf, MinHeap, minOf, selfDelimited, threshold, tokens } from './util.js';
+import { endpoint, ev, fmtMs, header, isHttp1, label, maxOf, MinHeap, minOf, reusableAfter, selfDelimited, threshold, tokens } from './util.js';
 import { firstIndex } from '../util/search.js';
 
 const THRESHOLDS = {
@@ -318,7 +318,7 @@ function hangsOf(c: Connection, reqs: readonly Request[], hangMs: number): Hang[
     if (r.index < 2 || r.times.responseStartTime !== null || r.state === 'complete') continue;
     // reqs is in index order: the exchange before r, if the capture has it, is the one before.
     const prev = reqs[k - 1].index === r.index - 1 ? reqs[k - 1] : undefined;
-    if (!prev || prev.state !== 'complete' || !(c.keepAlive?.reusableAfter[prev.index - 1] ?? false)) continue;
+    if (!prev || prev.state !== 'complete' || !reusableAfter(c, prev)) continue;
     const sent = r.times.requestEndTime ?? r.times.requestStartTime;
     if (closeT === null || r.times.requestStartTime >= closeT) continue; // open at capture end, or sent into a closing connection
     const hang = closeT - sent;
@@ -328,7 +328,12 @@ function hangsOf(c: Connection, reqs: readonly Request[], hangMs: number): Hang[
   return out;
 }
 
-/** (b): a keep-alive response that is close-delimited, with the connection left open. */
+/**
+ * (b): a keep-alive response that is close-delimited, with the connection left open. Close-delimited
+ * as the session framed it (`http1.closeDelimited`, RFC 9112 §6.3); "keep-alive" is the token the
+ * response carried — the relay's signature (it forwarded the origin's header), not a persistence
+ * decision: a close-delimited response ends its connection whatever it says.
+ */
 function closeDelimited(c: Connection, reqs: readonly Request[], hangMs: number): Finding[] {
   const out: Finding[] = [];
   const closeT = c.close.time;
@@ -366,7 +371,8 @@ export const blindRelay: DetectorDef = defineDetector({
   thresholds: THRESHOLDS,
   reads: {
     requestHeaders: ['host', 'connection', 'proxy-connection', 'via'],
-    responseHeaders: ['connection', 'via', 'transfer-encoding', 'content-length'],
+    responseHeaders: ['connection', 'via'],
+    requestHttp1: ['closeDelimited'],
   },
   stream,
 });

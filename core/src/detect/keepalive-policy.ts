@@ -2,12 +2,12 @@
  * keepalive-policy: keep-alive behaviour that contradicts itself or the traffic (HTTP/1.x only).
  * Each finding has a `rule`:
  *
- *  - `server-stopped-keepalive`: on a connection where earlier responses allowed persistence, a
- *    later response (n ≥ 2) says `Connection: close` (or is HTTP/1.0 without keep-alive) while the
- *    client had not asked to close. One finding per server, naming the connections and the
- *    request counts (often a per-connection request limit such as nginx `keepalive_requests`).
+ *  - `server-stopped-keepalive`: on a connection where every earlier exchange persisted, a later
+ *    response (n ≥ 2) says `Connection: close` while the client had asked the connection to
+ *    persist. One finding per server, naming the connections and the request counts (often a
+ *    per-connection request limit such as nginx `keepalive_requests`).
  *  - `client-dropped-keepalive`: HTTP/1.0 requests on a connection carried `Connection:
- *    keep-alive`, then one did not (RFC 9112 §9.3: the connection then ends after it).
+ *    keep-alive`, then an HTTP/1.0 one did not (RFC 9112 §9.3: the connection then ends after it).
  *  - `keepalive-timeout-contradicted`: the last response before an idle advertised `Keep-Alive:
  *    timeout=T`, and the server closed the idle connection more than a tolerance
  *    (max(`keepAliveToleranceMs`, 10 % of T)) before T (warning) or after it (info) — or served a
@@ -27,6 +27,11 @@
  *    connection to the same origin followed within `reuseWindowMs` of the last response: that
  *    side's idle timeout is shorter than this traffic's gaps. Suggests a value: 1.5 × the largest
  *    observed gap, rounded up to whole seconds. Not reported where a stale race already is.
+ *
+ * Persistence (RFC 9112 §9.3) is read as the HTTP/1 session recorded it per exchange
+ * (`keepAlive.clientPersistence`, `serverPersistence`, `reusableAfter`: decided once in
+ * http1/keepalive.ts); the Connection and Keep-Alive headers are read only to quote them, and for
+ * the advertised Keep-Alive timeout and max.
  *
  * Streaming (stream.ts): the per-connection rules as each connection completes (one with a stale
  * race waits until the watermark passes the race + `retryWindowMs`, so its retry has been seen);
@@ -49,6 +54,7 @@ import type { DetectorDef, DetectOptions } from './index.js';
 import { defineDetector, type FindingSink, type StreamingDetector } from './stream.js';
 import {
   capEvidence,
+  clientPersistence,
   endpoint,
   ev,
   exchangeEnd,
@@ -62,8 +68,11 @@ import {
   minOf,
   openTime,
   originKey,
+  persistAsked,
+  persisted,
+  reusableAfter,
+  serverPersistence,
   threshold,
-  tokens,
 } from './util.js';
 import { parseKeepAlive } from '../http1/keepalive.js';
 import { firstIndex } from '../util/search.js';
@@ -77,25 +86,6 @@ const THRESHOLDS = {
   reuseWindowMs: { default: 10_000, unit: 'ms', description: 'a new connection this soon after a closed one’s last response counts as a missed reuse' },
   idleCloseMs: { default: 500, unit: 'ms', description: 'a close after at least this much idle is an idle timeout, not an immediate close' },
 } as const;
-
-function persists(r: Request): boolean {
-  const q = tokens(r.requestHeaders, 'connection');
-  const s = tokens(r.responseHeaders, 'connection');
-  if (q.includes('close') || s.includes('close')) return false;
-  const c11 = r.httpVersion !== 'HTTP/1.0' && r.httpVersion !== 'HTTP/0.9';
-  return c11 || q.includes('keep-alive');
-}
-
-/** The client asked for persistence: HTTP/1.1 without close, or HTTP/1.0 with keep-alive. */
-function persistsAsked(r: Request): boolean {
-  const q = tokens(r.requestHeaders, 'connection');
-  if (q.includes('close')) return false;
-  return (r.httpVersion !== 'HTTP/1.0' && r.httpVersion !== 'HTTP/0.9') || q.includes('keep-alive');
-}
-
-function serverRefused(r: Request): boolean {
-  return tokens(r.responseHeaders, 'connection').includes('close') && !tokens(r.requestHeaders, 'connection').includes('close');
-}
 
 /**
  * The retry of raced request `r` (connection `c`): the first request with the same method and
@@ -221,11 +211,13 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
   return {
     onConnection(c, reqs) {
       if (!isHttp1(c)) return;
-      // server-stopped-keepalive: `keptSoFar`, every response before k persisted (a running prefix).
-      for (let k = 1, keptSoFar = reqs.length > 0 && persists(reqs[0]); k < reqs.length && keptSoFar; k++) {
+      // server-stopped-keepalive: `keptSoFar`, every exchange before k persisted (a running prefix);
+      // r: the client asked to persist and the server answered Connection: close (RFC 9112 §9.3,
+      // as the session recorded it).
+      for (let k = 1, keptSoFar = reqs.length > 0 && persisted(c, reqs[0]); k < reqs.length && keptSoFar; k++) {
         const r = reqs[k];
-        if (r.state !== 'complete' || !serverRefused(r) || !persistsAsked(r)) {
-          keptSoFar = persists(r);
+        if (r.state !== 'complete' || serverPersistence(c, r) !== 'close' || !persistAsked(c, r)) {
+          keptSoFar = persisted(c, r);
           continue;
         }
         const key = endpoint(c.server);
@@ -294,7 +286,7 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
       // every connection opened within the reuse window of the last response has been seen.
       if (wasRaced || c.close.time === null || c.close.how === 'rst') return;
       const last = reqs.at(-1);
-      if (!last || last.state !== 'complete' || !persists(last) || !(c.keepAlive?.reusableAfter[last.index - 1] ?? false)) return;
+      if (!last || last.state !== 'complete' || !reusableAfter(c, last)) return;
       const closeTime = c.close.time;
       const idle = closeTime - exchangeEnd(last);
       if (idle < idleCloseMs) return;
@@ -410,13 +402,15 @@ function stoppedFinding(server: string, items: { c: { id: number }; r: Request }
 
 /** client-dropped-keepalive, keepalive-timeout-contradicted and keepalive-max-contradicted on one connection. */
 function perConnection(c: Connection, reqs: readonly Request[], tolMs: number, idleCloseMs: number, out: Finding[]): void {
-  // client-dropped-keepalive
-  const askedKeepAlive = (p: Request) => tokens(p.requestHeaders, 'connection').includes('keep-alive');
-  // Only while every earlier request asked for keep-alive (a running prefix, so this stays linear).
+  // client-dropped-keepalive: an HTTP/1.0 request without keep-alive (RFC 9112 §9.3 'http/1.0', as
+  // the session recorded it), only while every earlier request was HTTP/1.0 asking keep-alive (a
+  // running prefix, so this stays linear).
+  const askedKeepAlive = (p: Request) => clientPersistence(c, p) === 'keep-alive';
   for (let k = 1, askedSoFar = reqs.length > 0 && askedKeepAlive(reqs[0]); k < reqs.length && askedSoFar; k++) {
     const r = reqs[k];
-    if (r.httpVersion !== 'HTTP/1.0' || askedKeepAlive(r)) {
-      askedSoFar = askedKeepAlive(r);
+    const basis = clientPersistence(c, r);
+    if (basis !== 'http/1.0') {
+      askedSoFar = basis === 'keep-alive';
       continue;
     }
     out.push({
@@ -446,7 +440,7 @@ function perConnection(c: Connection, reqs: readonly Request[], tolMs: number, i
   };
   const last = done.at(-1);
   const idleUntilClose = last && c.close.time !== null && !reqs.some((r) => r.times.requestStartTime > exchangeEnd(last) && r.times.requestStartTime < c.close.time!);
-  if (last && idleUntilClose && c.close.by === 'server' && persists(last)) {
+  if (last && idleUntilClose && c.close.by === 'server' && persisted(c, last)) {
     const t = kaOf(last).timeoutS;
     const idle = c.close.time! - exchangeEnd(last);
     const tol = t !== undefined ? Math.max(tolMs, t * 100) : 0;
@@ -474,7 +468,7 @@ function perConnection(c: Connection, reqs: readonly Request[], tolMs: number, i
   for (let k = 1; k < done.length; k++) {
     const prev = done[k - 1];
     const t = kaOf(prev).timeoutS;
-    if (t === undefined || !persists(prev)) continue;
+    if (t === undefined || !persisted(c, prev)) continue;
     const gap = done[k].times.requestStartTime - exchangeEnd(prev);
     const tol = Math.max(tolMs, t * 100);
     if (gap > t * 1000 + tol) {

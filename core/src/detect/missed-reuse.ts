@@ -10,7 +10,8 @@
  *  1. Some P was *open and idle* at t: established, no FIN/RST yet, at least one exchange and all
  *     exchanges started before t complete by t, the last of them self-delimited (Content-Length,
  *     chunked, or bodiless by status/method: RFC 9112 §6.3) and persistent (no `close`, HTTP/1.0
- *     with keep-alive: `keepAlive.reusableAfter`) — and the client never sent another request on P
+ *     with keep-alive: §9.3) — `keepAlive.reusableAfter`, as the HTTP/1 session decided it once
+ *     (http1/keepalive.ts) — and the client never sent another request on P
  *     afterwards. P could have carried N's request → avoidable, rule `idle-connection-unused`
  *     (the signature of a client that makes a new pool per request and leaves the old one open).
  *     An idle P that is used again later is taken as a pool opening parallel connections ahead of
@@ -34,6 +35,9 @@
  *         response although the server offered keep-alive — connection churn;
  *       - `client-idle-timeout`: the client closed after an idle, then reconnected;
  *       - `reset` / `server-close`: anything else.
+ *     Each side's persistence is read as the HTTP/1 session recorded it
+ *     (`keepAlive.clientPersistence` / `serverPersistence`), the framing likewise
+ *     (`http1.closeDelimited`): decided once in http1/keepalive.ts, not re-derived from headers.
  *
  * A connection whose first request repeats one that failed on a just-closed P (same method and
  * target) is a retry after a stale-connection race; keepalive-policy reports it, not this one.
@@ -70,6 +74,7 @@ import type { DetectorDef, DetectOptions } from './index.js';
 import { defineDetector, type FindingSink, type StreamContext, type StreamingDetector } from './stream.js';
 import {
   capEvidence,
+  clientPersistence,
   closedBy,
   ev,
   exchangeEnd,
@@ -88,6 +93,7 @@ import {
   originKey,
   originLabel,
   selfDelimited,
+  serverPersistence,
   setupCostMs,
   threshold,
   tokens,
@@ -145,15 +151,16 @@ export const THRESHOLDS = {
 function causeOf(p: Connection, last: Request, count: number, earlierKept: boolean, idleCloseMs: number): { cause: ReuseCause; idleMs: number } {
   const lastEnd = exchangeEnd(last);
   const idleMs = p.close.time !== null ? Math.max(0, p.close.time - lastEnd) : 0;
-  const reqConn = tokens(last.requestHeaders, 'connection');
-  const respConn = tokens(last.responseHeaders, 'connection');
-  if (last.httpVersion === 'HTTP/1.0' && !reqConn.includes('keep-alive')) return { cause: 'http10-no-keepalive', idleMs };
+  // Each side's persistence (RFC 9112 §9.3) and the framing (§6.3) as the session recorded them.
+  const client = clientPersistence(p, last);
+  const server = serverPersistence(p, last);
+  if (client === 'http/1.0') return { cause: 'http10-no-keepalive', idleMs };
   if (p.close.reason === 'http10-no-keepalive') return { cause: 'http10-no-keepalive', idleMs };
   if (!selfDelimited(last) || p.close.reason === 'close-delimited-body') return { cause: 'not-self-delimited', idleMs };
   // RFC 9112 §9.6: a server that receives `close` closes after its response and SHOULD say
   // `close` too — the server's header then only echoes the client's choice.
-  if (reqConn.includes('close')) return { cause: 'client-no-pool', idleMs };
-  if (respConn.includes('close')) {
+  if (client === 'close') return { cause: 'client-no-pool', idleMs };
+  if (server === 'close') {
     const max = p.keepAlive?.max;
     if (earlierKept || p.close.reason === 'max-requests' || (max !== undefined && count >= max)) return { cause: 'max-requests', idleMs };
     return { cause: 'server-connection-close', idleMs };
@@ -201,7 +208,8 @@ function keep(c: Connection, reqs: readonly Request[]): Kept {
     last,
     count: reqs.length,
     earlierKept: reqs.length > 1 && reusable.slice(0, reqs.length - 1).every(Boolean),
-    reusableAtEnd: reqs.length > 0 && !reqs.some((r) => r.state !== 'complete' || r.times.responseEndTime === null) && selfDelimited(last!) && (reusable[last!.index - 1] ?? false),
+    // reusableAfter holds the whole decision: both sides persisted and the response self-delimited.
+    reusableAtEnd: reqs.length > 0 && !reqs.some((r) => r.state !== 'complete' || r.times.responseEndTime === null) && (reusable[last!.index - 1] ?? false),
     failed,
     dead: false,
   };
@@ -448,7 +456,7 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
     if (isRetryOf(nFirst, best)) return;
     const last = best.last!;
     const { cause, idleMs } = causeOf(best.c, last, best.count, best.earlierKept, idleCloseMs);
-    add(g, n, nFirst, best, cause, idleMs, t0 - exchangeEnd(last), best.count, tokens(last.requestHeaders, 'connection').includes('close'));
+    add(g, n, nFirst, best, cause, idleMs, t0 - exchangeEnd(last), best.count, clientPersistence(best.c, last) === 'close');
   }
 
   function add(g: Group, n: Connection, first: Request, by: Kept, cause: ReuseCause, idleMs: number, gapMs: number, served: number, clientClose: boolean | undefined): void {
@@ -595,8 +603,9 @@ export const missedReuse: DetectorDef = defineDetector({
   kinds: ['missed-reuse', 'excess-parallel-connections'],
   thresholds: THRESHOLDS,
   reads: {
-    requestHeaders: ['connection', 'host', ':authority'],
-    responseHeaders: ['connection', 'transfer-encoding', 'content-length'],
+    requestHeaders: ['host', ':authority'],
+    responseHeaders: ['connection'],
+    requestHttp1: ['closeDelimited'],
     url: true,
   },
   stream,

@@ -47,7 +47,7 @@
  * past MAX_DETECT_PENDING_RECORDS, hands a connection in after later ones were judged — counted as
  * `detectLateConnections`, and its cross-connection findings may then differ from `detectAll`'s.
  */
-import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Report, Request, RequestTimes } from '../model/types.js';
+import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Http1RequestFacts, Report, Request, RequestTimes } from '../model/types.js';
 import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
 import { Heap } from '../util/heap.js';
@@ -60,6 +60,11 @@ export interface DetectorReads {
   responseHeaders?: readonly string[];
   /** `request.h2` keys (the other protocol facts of requests are not kept). */
   requestH2?: readonly (keyof H2RequestFacts)[];
+  /**
+   * `request.http1` facts the HTTP/1 session recorded (RFC 9112 §6.3 framing: `closeDelimited`),
+   * kept as a flag: detectors read them instead of deciding them again from headers.
+   */
+  requestHttp1?: readonly 'closeDelimited'[];
   /** `request.url` (only kept when the request has no Host / :authority header). */
   url?: boolean;
   /**
@@ -105,12 +110,16 @@ const NO_HEADERS: Header[] = [];
 const NO_ANOMALIES: Request['anomalies'] = [];
 const NO_SIZES: Request['sizes'] = Object.freeze({ requestHeaders: 0, requestBody: 0, responseHeaders: 0, responseBody: 0, responseBodyWire: 0, responseBodyDecoded: -1 });
 const NO_TIMINGS: Request['timings'] = Object.freeze({ blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 });
+/** The `http1` of a slim request whose response was close-delimited (the only HTTP/1 fact kept). */
+const CLOSE_DELIMITED: Http1RequestFacts = Object.freeze({ closeDelimited: true as const });
 const NO_STATS = Object.freeze({ packets: 0, frameBytes: 0, payloadBytes: 0, deliveredBytes: 0, retransmissions: 0, outOfOrder: 0, lostBytes: 0, zeroWindow: 0, truncatedSegments: 0 });
 
 export interface MergedReads {
   requestHeaders: Set<string>;
   responseHeaders: Set<string>;
   requestH2: readonly string[];
+  /** Some detector reads `request.http1.closeDelimited`. */
+  closeDelimited: boolean;
   url: boolean;
   orderedConnectionH2: readonly string[];
 }
@@ -120,6 +129,7 @@ export function mergeReads(all: readonly DetectorReads[]): MergedReads {
     requestHeaders: new Set(all.flatMap((r) => r.requestHeaders ?? [])),
     responseHeaders: new Set(all.flatMap((r) => r.responseHeaders ?? [])),
     requestH2: [...new Set(all.flatMap((r) => r.requestH2 ?? []))],
+    closeDelimited: all.some((r) => r.requestHttp1?.includes('closeDelimited')),
     url: all.some((r) => r.url),
     orderedConnectionH2: [...new Set(all.flatMap((r) => r.orderedConnectionH2 ?? []))],
   };
@@ -222,7 +232,7 @@ export function slimRequest(r: Request, reads: MergedReads, strings: Strings = n
     anomalies: NO_ANOMALIES,
     upgrade: r.upgrade,
     h2: pick(r.h2, reads.requestH2) as H2RequestFacts | undefined,
-    http1: undefined,
+    http1: reads.closeDelimited && r.http1?.closeDelimited ? CLOSE_DELIMITED : undefined,
     extra: undefined,
   };
 }
@@ -269,8 +279,8 @@ export class RequestLog {
     a[o + 17] = p.response ? p.response[0] : NaN;
     a[o + 18] = p.response ? p.response[1] : NaN;
     a[o + 19] = r.lostBytes;
-    a[o + 20] = (r.pipelined ? 1 : 0) | (r.connectionReused ? 2 : 0) | (r.pushed === undefined ? 0 : r.pushed ? 4 : 8);
     const s = slimRequest(r, reads, strings);
+    a[o + 20] = (r.pipelined ? 1 : 0) | (r.connectionReused ? 2 : 0) | (r.pushed === undefined ? 0 : r.pushed ? 4 : 8) | (s.http1 === CLOSE_DELIMITED ? 16 : 0);
     this.refs.push(s.method, s.url, s.target, s.httpVersion, s.requestHeaders, s.responseHeaders, s.state, s.upgrade, s.h2);
     this.n++;
   }
@@ -318,7 +328,7 @@ export class RequestLog {
         anomalies: NO_ANOMALIES,
         upgrade: f[q + 7] as string | undefined,
         h2: f[q + 8] as H2RequestFacts | undefined,
-        http1: undefined,
+        http1: flags & 16 ? CLOSE_DELIMITED : undefined,
         extra: undefined,
       };
     }
@@ -352,7 +362,10 @@ const TIME_KEYS = [
   'responseStartTime',
   'responseEndTime',
 ] as const satisfies readonly (keyof RequestTimes)[];
-/** Numbers a request (id, index, streamId, status, the times, packets, lostBytes, flags). */
+/**
+ * Numbers a request (id, index, streamId, status, the times, packets, lostBytes, flags: pipelined 1,
+ * connectionReused 2, pushed 4 / not pushed 8, http1.closeDelimited 16).
+ */
 const LOG_STRIDE = 4 + TIME_KEYS.length + 4 + 2;
 /** References a request (method, url, target, httpVersion, header lists, state, upgrade, h2). */
 const LOG_REFS = 9;

@@ -1,10 +1,13 @@
 /**
  * Shared helpers for detectors: grouping connections by client and origin, reading headers,
  * asking whether a connection was idle and reusable at an instant, and formatting durations.
- * Pure functions of the Report; no detector state lives here.
+ * Pure functions of the Report; no detector state lives here. HTTP/1 persistence and framing are
+ * read from what the session recorded (`keepAlive.clientPersistence` / `serverPersistence` /
+ * `reusableAfter`, `http1.closeDelimited`), never decided again from headers.
  */
-import type { Connection, Evidence, Report, Request } from '../model/types.js';
+import type { Connection, Evidence, PersistBasis, Report, Request } from '../model/types.js';
 import { endpointText } from '../model/endpoint.js';
+import { persists } from '../http1/keepalive.js';
 
 /** HTTP/1.x connections: the only ones the HTTP/1 detectors reason about. */
 export function isHttp1(c: Connection): boolean {
@@ -50,16 +53,40 @@ export function isIdempotent(method: string): boolean {
 }
 
 /**
- * RFC 9112 §6.3: a response is self-delimited (the connection can carry another message after
- * it) when it has no body by definition (HEAD, 1xx, 204, 304) or a Transfer-Encoding ending in
- * chunked or a Content-Length. Otherwise its body runs until the connection closes.
+ * RFC 9112 §6.3: was the response to `r` self-delimited (not ended by the connection's close)? As
+ * the HTTP/1 session framed it and recorded it (`http1.closeDelimited`, decided in
+ * http1/keepalive.ts) — never re-derived here from Content-Length / Transfer-Encoding.
  */
-export function selfDelimited(r: Request): boolean {
-  if (r.method === 'HEAD' || r.status === 204 || r.status === 304) return true;
-  if (r.status !== null && r.status >= 100 && r.status < 200) return true;
-  const te = tokens(r.responseHeaders, 'transfer-encoding');
-  if (te.length) return te[te.length - 1] === 'chunked';
-  return header(r.responseHeaders, 'content-length') !== undefined;
+export function selfDelimited(r: Pick<Request, 'http1'>): boolean {
+  return r.http1?.closeDelimited !== true;
+}
+
+/**
+ * RFC 9112 §9.3 for exchange `r` of connection `c` as the session recorded it: why the server
+ * (reading the request: `clientPersistence`) and the client (reading the response:
+ * `serverPersistence`) let the connection persist or not (http1/keepalive.ts `persistBasis`).
+ * null when not known (no final response, a request not recorded, not an HTTP/1 connection).
+ */
+export function clientPersistence(c: Connection, r: Pick<Request, 'index'>): PersistBasis | null {
+  return c.keepAlive?.clientPersistence?.[r.index - 1] ?? null;
+}
+export function serverPersistence(c: Connection, r: Pick<Request, 'index'>): PersistBasis | null {
+  return c.keepAlive?.serverPersistence?.[r.index - 1] ?? null;
+}
+
+/** The client asked the connection to persist after `r` (HTTP/1.1 without close, or HTTP/1.0 with keep-alive). */
+export function persistAsked(c: Connection, r: Pick<Request, 'index'>): boolean {
+  return persists(clientPersistence(c, r));
+}
+
+/** Both sides let the connection persist after `r` (RFC 9112 §9.3; `reusableAfter` adds framing and the rest). */
+export function persisted(c: Connection, r: Pick<Request, 'index'>): boolean {
+  return persists(clientPersistence(c, r)) && persists(serverPersistence(c, r));
+}
+
+/** `keepAlive.reusableAfter` of exchange `r`: the connection could carry another request after it. */
+export function reusableAfter(c: Connection, r: Pick<Request, 'index'>): boolean {
+  return c.keepAlive?.reusableAfter[r.index - 1] ?? false;
 }
 
 /**

@@ -27,9 +27,20 @@
 import { Buffer } from 'node:buffer';
 import { serverAuthority, type EndHow, type StreamChunk, type StreamInfo, type StreamSink } from '../tcp/stream.js';
 import type { ExchangeSink, RequestDraft } from '../model/exchange.js';
-import type { Anomaly, AppProtocol, DeliveredTimes, ExchangeState, Header, Http1RequestFacts, KeepAliveContract, Side } from '../model/types.js';
+import type { Anomaly, AppProtocol, DeliveredTimes, ExchangeState, Header, Http1RequestFacts, KeepAliveContract, PersistBasis, Side } from '../model/types.js';
 import { BodyDecoder, MAX_BODY_KEEP, contentCoding } from './decode.js';
-import { connectionTokens, parseKeepAlive, persistsAfter, atLeast11, type HttpCloseFacts } from './keepalive.js';
+import {
+  atLeast11,
+  connectionTokens,
+  framingByHeaders,
+  framingByStatus,
+  parseKeepAlive,
+  persistBasis,
+  reusableAfter,
+  transferCodingsChunked,
+  type BodyFraming,
+  type HttpCloseFacts,
+} from './keepalive.js';
 import { TCHAR, looksLikeHttp1Request, looksLikeHttp1Response } from './sniff.js';
 
 /** Most bytes of one header block (start line + fields + CRLFs), and of one trailer block. */
@@ -193,6 +204,9 @@ interface Exchange {
   respLastPacket: number | null;
   respStarted: boolean;
   respDone: boolean;
+  /** The final response's framing (RFC 9112 §6.3, keepalive.ts); null until decided. */
+  framing: BodyFraming | null;
+  /** framing === 'close': the response body ends with the connection. */
   closeDelimited: boolean;
   informational: { status: number; time: number }[];
   trailers: Header[] | null;
@@ -379,7 +393,12 @@ export class Http1Session implements StreamSink {
   /** Body decoders not finished yet, and who waits for them (see settled()). */
   private decoding = 0;
   private waiters: (() => void)[] = [];
-  private readonly ka: KeepAliveContract = { defaultPersistent: true, reusableAfter: [] };
+  private readonly ka: KeepAliveContract & Required<Pick<KeepAliveContract, 'clientPersistence' | 'serverPersistence'>> = {
+    defaultPersistent: true,
+    reusableAfter: [],
+    clientPersistence: [],
+    serverPersistence: [],
+  };
   private firstMax: number | undefined;
   private prevMax: number | undefined;
   private lastMax: number | undefined;
@@ -470,8 +489,10 @@ export class Http1Session implements StreamSink {
     if (this.unrecordedTotal > 0) this.settleUnrecorded();
     if (outstanding > 0) this.out.keepAlive({ ...this.ka });
     const l = this.lastComplete;
-    const lastConn = l ? [...l.req.connection, ...(l.resp?.connection ?? [])] : [];
-    // Who closed is TCP's record: the engine decides the reason from these facts and it.
+    // Who closed is TCP's record: the engine decides the reason from these facts and it. Each
+    // side's persistence is what updateKeepAlive recorded for the last complete exchange.
+    const client = l ? this.ka.clientPersistence[l.index - 1] : null;
+    const server = l ? this.ka.serverPersistence[l.index - 1] : null;
     const facts: HttpCloseFacts = {
       outstanding,
       requestCount: this.requestCount,
@@ -479,10 +500,9 @@ export class Http1Session implements StreamSink {
         ? {
             index: l.index,
             closeDelimited: l.closeDelimited,
-            clientSentClose: l.req.connection.includes('close'),
-            serverSentClose: l.resp?.connection.includes('close') ?? false,
-            http10NoKeepAlive:
-              (!atLeast11(l.version) || !atLeast11(l.respVersion ?? l.version)) && !lastConn.includes('keep-alive'),
+            clientSentClose: client === 'close',
+            serverSentClose: server === 'close',
+            http10NoKeepAlive: client === 'http/1.0' || server === 'http/1.0',
             max: this.lastMax,
           }
         : null,
@@ -761,6 +781,7 @@ export class Http1Session implements StreamSink {
       respLastPacket: null,
       respStarted: false,
       respDone: false,
+      framing: null,
       closeDelimited: false,
       informational: [],
       trailers: null,
@@ -861,6 +882,8 @@ export class Http1Session implements StreamSink {
     ex.respStart = chunk.time;
     ex.respFirstPacket = chunk.packet;
     ex.resp = d.facts;
+    // An HTTP/0.9 response (no status line, no headers) runs until the server closes.
+    ex.framing = 'close';
     ex.closeDelimited = true;
     d.st = BODY_CLOSE;
   }
@@ -871,7 +894,7 @@ export class Http1Session implements StreamSink {
       reqBody: 0, reqStart: chunk.time, reqEnd: chunk.time, reqFirstPacket: chunk.packet, reqLastPacket: chunk.packet,
       reqDone: true, resp: null, respVersion: null, status: null, statusText: '', respHeaderBytes: 0, respBody: 0,
       respWire: 0, respStart: null, respEnd: null, respFirstPacket: null, respLastPacket: null, respStarted: false,
-      respDone: false, closeDelimited: false, informational: [], trailers: null, pipelined: false, lostBytes: 0,
+      respDone: false, framing: null, closeDelimited: false, informational: [], trailers: null, pipelined: false, lostBytes: 0,
       anomalies: [], anomaliesDropped: 0, droppedSummary: null, gapInBodyReported: false, bareLfReported: false, upgrade: undefined, dReqStart: null, dReqEnd: null, dRespStart: null, dRespEnd: null, decoder: null, kept: null, keptLen: 0, emitted: null, state: null,
     } satisfies Exchange;
     this.awaiting.unshift(ex);
@@ -977,13 +1000,6 @@ export class Http1Session implements StreamSink {
     return first;
   }
 
-  /** Transfer-Encoding: is chunked the final coding? (RFC 9112 §6.3 ¶4). null when absent. */
-  private chunkedFinal(f: Facts): boolean | null {
-    if (f.transferEncoding === null) return null;
-    const codings = connectionTokens(f.transferEncoding);
-    return codings[codings.length - 1] === 'chunked';
-  }
-
   private headersComplete(d: Dir, chunk: StreamChunk): void {
     const ex = d.ex!;
     const f = d.facts;
@@ -995,33 +1011,36 @@ export class Http1Session implements StreamSink {
   private requestHeadersComplete(d: Dir, ex: Exchange, f: Facts, chunk: StreamChunk): void {
     ex.reqHeaderBytes = d.headerBytes;
     if (f.proxyConnection !== null) this.ka.proxyConnection = f.proxyConnection;
-    const chunked = this.chunkedFinal(f);
+    const chunked = transferCodingsChunked(f.transferEncoding);
     const cl = this.contentLength(ex, f, chunk);
-    if (chunked !== null) {
-      if (cl !== null) this.anomaly(ex, HTTP1_ANOMALY.TE_WITH_CL, chunk, 'Transfer-Encoding wins over Content-Length');
-      if (chunked) {
+    if (chunked !== null && cl !== null) this.anomaly(ex, HTTP1_ANOMALY.TE_WITH_CL, chunk, 'Transfer-Encoding wins over Content-Length');
+    // RFC 9112 §6.3 (keepalive.ts framingByHeaders decides).
+    switch (framingByHeaders('client', chunked, cl)) {
+      case 'chunked':
         d.st = CHUNK_SIZE;
         return;
-      }
-      // RFC 9112 §6.3 ¶4: request body length cannot be determined; the server answers 400 and closes.
-      this.anomaly(ex, HTTP1_ANOMALY.TE_NOT_CHUNKED, chunk, `Transfer-Encoding: ${f.transferEncoding}`);
-      d.st = DONE;
-      ex.reqDone = true;
-      return this.flush(false);
+      case 'invalid':
+        // ¶4: the request body length cannot be determined; the server answers 400 and closes.
+        this.anomaly(ex, HTTP1_ANOMALY.TE_NOT_CHUNKED, chunk, `Transfer-Encoding: ${f.transferEncoding}`);
+        d.st = DONE;
+        ex.reqDone = true;
+        return this.flush(false);
+      case 'length':
+        d.st = BODY_LENGTH;
+        d.remaining = cl!;
+        return;
+      default:
+        // ¶7 (or Content-Length 0 / unusable): no body.
+        this.requestDone(ex, d);
     }
-    if (cl !== null && cl > 0) {
-      d.st = BODY_LENGTH;
-      d.remaining = cl;
-      return;
-    }
-    // RFC 9112 §6.3 ¶7: a request without Content-Length or Transfer-Encoding has no body.
-    this.requestDone(ex, d);
   }
 
   private responseHeadersComplete(d: Dir, ex: Exchange, f: Facts, chunk: StreamChunk): void {
     const status = ex.status!;
     d.st = START;
-    if (status >= 100 && status < 200 && status !== 101) {
+    // RFC 9112 §6.3 ¶1–2 first (keepalive.ts framingByStatus), then the framing headers.
+    const byStatus = framingByStatus(ex.method, status);
+    if (byStatus === 'interim') {
       // RFC 9110 §15.2: interim response, no body; the final response follows for the same request.
       ex.informational.push({ status, time: d.msgStart });
       ex.status = null;
@@ -1030,7 +1049,8 @@ export class Http1Session implements StreamSink {
     }
     ex.resp = f;
     ex.respHeaderBytes = d.headerBytes;
-    if (status === 101) {
+    ex.framing = byStatus;
+    if (byStatus === 'switch') {
       // RFC 9110 §15.2.2: the protocol changes right after the 101's empty line.
       const token = (f.upgrade ?? ex.req.upgrade ?? '').split(',')[0].trim().toLowerCase();
       const kind = token.startsWith('websocket') ? 'websocket' : token === 'h2c' ? 'h2c' : token || 'unknown';
@@ -1038,15 +1058,15 @@ export class Http1Session implements StreamSink {
       this.responseDone(ex);
       return this.startHandoff(kind, kind === 'websocket' ? 'websocket' : kind === 'h2c' ? 'h2c' : 'unknown');
     }
-    if (ex.method === 'CONNECT' && status >= 200 && status < 300) {
+    if (byStatus === 'tunnel') {
       // RFC 9110 §9.3.6: after a 2xx to CONNECT the connection is a tunnel; no body.
       this.responseDone(ex);
       this.out.extra({ tunnel: ex.target });
       return this.startHandoff('tunnel', 'tunnel');
     }
-    // RFC 9112 §6.3 ¶1: HEAD, 1xx, 204 and 304 responses end with the header block.
-    if (ex.method === 'HEAD' || status === 204 || status === 304) return this.responseDone(ex);
-    const chunked = this.chunkedFinal(f);
+    // RFC 9112 §6.3 ¶1: HEAD, 204 and 304 responses end with the header block.
+    if (byStatus === 'none') return this.responseDone(ex);
+    const chunked = transferCodingsChunked(f.transferEncoding);
     const cl = this.contentLength(ex, f, chunk);
     if (this.decode && !ex.orphan) {
       const coding = contentCoding(f.contentEncoding);
@@ -1054,23 +1074,27 @@ export class Http1Session implements StreamSink {
         ex.decoder = new BodyDecoder(coding, this.keep);
       } else if (this.keep > 0 && !f.contentEncoding) ex.kept = [];
     }
-    if (chunked !== null) {
-      // RFC 9112 §6.3 ¶3: Transfer-Encoding overrides Content-Length.
-      if (cl !== null) this.anomaly(ex, HTTP1_ANOMALY.TE_WITH_CL, chunk, 'Transfer-Encoding wins over Content-Length');
-      if (chunked) {
+    // RFC 9112 §6.3 ¶3: Transfer-Encoding overrides Content-Length.
+    if (chunked !== null && cl !== null) this.anomaly(ex, HTTP1_ANOMALY.TE_WITH_CL, chunk, 'Transfer-Encoding wins over Content-Length');
+    const framing = framingByHeaders('server', chunked, cl);
+    ex.framing = framing;
+    switch (framing) {
+      case 'chunked':
         d.st = CHUNK_SIZE;
         return;
-      }
-      this.anomaly(ex, HTTP1_ANOMALY.TE_NOT_CHUNKED, chunk, `Transfer-Encoding: ${f.transferEncoding}; read until close`);
-    } else if (cl !== null && cl >= 0) {
-      if (cl === 0) return this.responseDone(ex);
-      d.st = BODY_LENGTH;
-      d.remaining = cl;
-      return;
+      case 'length':
+        d.st = BODY_LENGTH;
+        d.remaining = cl!;
+        return;
+      case 'none':
+        return this.responseDone(ex);
+      default:
+        // ¶4 (a final coding other than chunked), ¶5 (unusable Content-Length), ¶8 (neither): the
+        // body runs until the server closes the connection.
+        if (chunked === false) this.anomaly(ex, HTTP1_ANOMALY.TE_NOT_CHUNKED, chunk, `Transfer-Encoding: ${f.transferEncoding}; read until close`);
+        ex.closeDelimited = true;
+        d.st = BODY_CLOSE;
     }
-    // RFC 9112 §6.3 ¶8: otherwise the body runs until the server closes the connection.
-    ex.closeDelimited = true;
-    d.st = BODY_CLOSE;
   }
 
   // ---------------------------------------------------------------- bodies and message ends
@@ -1119,10 +1143,12 @@ export class Http1Session implements StreamSink {
     if (ex.decoder) this.finishDecoder(ex);
     if (ex.orphan) {
       if (ex.index > 0) {
-        // An unrecorded request's response: only whether the connection stayed reusable is kept.
+        // An unrecorded request's response: only the response's side and whether the connection
+        // stayed reusable are kept (the request taken as asking nothing, in the response's version).
         const resp = ex.resp ?? newFacts();
         const v = ex.respVersion ?? 'HTTP/1.1';
-        this.ka.reusableAfter[ex.index - 1] = persistsAfter(v, [], v, resp.connection) && !ex.closeDelimited && ex.upgrade === undefined;
+        const server = persistBasis(v, resp.connection);
+        this.recordPersistence(ex.index, null, server, reusableAfter({ client: persistBasis(v, []), server, framing: ex.framing, version: v }));
       }
       return;
     }
@@ -1183,14 +1209,21 @@ export class Http1Session implements StreamSink {
         this.firstMax ??= p.max;
       }
     }
-    const persistent = persistsAfter(ex.version, ex.req.connection, ex.respVersion ?? ex.version, resp.connection);
-    const tunnel = ex.method === 'CONNECT' && ex.status !== null && ex.status >= 200 && ex.status < 300;
-    const reusable = persistent && !ex.closeDelimited && ex.upgrade === undefined && !tunnel &&
-      ex.version !== 'HTTP/0.9' && this.lastMax !== 0;
-    this.ka.reusableAfter[ex.index - 1] = reusable;
-    // reusableAfter grows in place (no per-response copy: that would be quadratic on long
+    // RFC 9112 §9.3, decided by keepalive.ts and recorded once for every reader.
+    const client = persistBasis(ex.version, ex.req.connection);
+    const server = persistBasis(ex.respVersion ?? ex.version, resp.connection);
+    this.recordPersistence(ex.index, client, server, reusableAfter({ client, server, framing: ex.framing, version: ex.version, max: this.lastMax }));
+    // The per-exchange arrays grow in place (no per-response copy: that would be quadratic on long
     // keep-alive connections); the object from the last call is the current contract.
     this.out.keepAlive({ ...this.ka });
+  }
+
+  /** The keep-alive contract's facts of exchange `index` (see KeepAliveContract). */
+  private recordPersistence(index: number, client: PersistBasis | null, server: PersistBasis | null, reusable: boolean): void {
+    const i = index - 1;
+    this.ka.clientPersistence[i] = client;
+    this.ka.serverPersistence[i] = server;
+    this.ka.reusableAfter[i] = reusable;
   }
 
   // ---------------------------------------------------------------- upgrades and tunnels
@@ -1445,7 +1478,9 @@ export class Http1Session implements StreamSink {
     else if (ex.closeDelimited && sEnd) ex.state = 'complete';
     else ex.state = ex.respStarted ? 'incomplete-response' : 'no-response';
     if (ex.decoder) ex.decoder.fail('truncated');
-    if (!ex.orphan && ex.index > 0) this.ka.reusableAfter[ex.index - 1] = false;
+    // Ended before its response did: not reusable; each side's persistence as far as it was seen.
+    if (!ex.orphan && ex.index > 0)
+      this.recordPersistence(ex.index, persistBasis(ex.version, ex.req.connection), ex.resp ? persistBasis(ex.respVersion ?? ex.version, ex.resp.connection) : null, false);
     if (!ex.reqDone) this.anomaly(ex, HTTP1_ANOMALY.REQUEST_INCOMPLETE, { packet: ex.reqLastPacket, time: ex.reqEnd } as StreamChunk,
       'the request was not complete when the connection ended');
     ex.reqDone = true;

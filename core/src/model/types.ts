@@ -89,9 +89,34 @@ export interface KeepAliveContract {
   /** `Keep-Alive: max=M`. */
   max?: number;
   proxyConnection?: string;
-  /** After each response, whether the connection was still reusable (index → boolean). */
+  /**
+   * After each exchange (exchange index − 1), whether the connection was still reusable for another
+   * request: both sides let it persist (below), the response was self-delimited (not
+   * `http1.closeDelimited`), no protocol switch or tunnel, no `Keep-Alive: max=0`; false when the
+   * connection ended before the response completed (http1/keepalive.ts `reusableAfter`).
+   */
   reusableAfter: boolean[];
+  /**
+   * Per exchange (index − 1, beside `reusableAfter`): RFC 9112 §9.3 as the server read the request
+   * (http1/keepalive.ts `persistBasis`). The client asked the connection to persist when `http/1.1`
+   * or `keep-alive`. null for a request answered but not recorded (past the session's limit of
+   * outstanding requests). Absent in reports written before it was recorded.
+   */
+  clientPersistence?: (PersistBasis | null)[];
+  /**
+   * The same for the final response, as the client read it: the server let the connection persist
+   * when `http/1.1` or `keep-alive`. null when no final response header block was seen.
+   */
+  serverPersistence?: (PersistBasis | null)[];
 }
+
+/**
+ * Why the recipient of an HTTP/1 message decided the connection does or does not persist after
+ * it (RFC 9112 §9.3, tested in this order): `close` — the Connection header lists close (not
+ * persistent); `http/1.1` — HTTP/1.1 or later (persistent by default); `keep-alive` — HTTP/1.0
+ * listing keep-alive (persistent); `http/1.0` — HTTP/1.0 (or 0.9) without it (not persistent).
+ */
+export type PersistBasis = 'close' | 'http/1.1' | 'keep-alive' | 'http/1.0';
 
 /**
  * The HTTP protocol of a connection once known ('h2' is HTTP/2 over TLS, 'h2c' over cleartext TCP,
@@ -656,7 +681,12 @@ export interface Http1RequestFacts {
   deliveredTimes?: DeliveredTimes;
   /** The status line's version when it differs from the request's (`HTTP/1.0` answering `HTTP/1.1`). */
   responseHttpVersion?: string;
-  /** The response body ended with the connection (no Content-Length, not chunked). */
+  /**
+   * The response body ended with the connection (RFC 9112 §6.3 ¶4, ¶5, ¶8: neither Content-Length
+   * nor chunked as the final coding, or an unusable Content-Length): the response is not
+   * self-delimited, and the connection could not carry another exchange after it. Decided by
+   * http1/keepalive.ts (`framingByStatus`, `framingByHeaders`); absent when self-delimited.
+   */
   closeDelimited?: true;
   /** Decoded response body octets kept (base64, up to the session's `keep` option), and whether more were cut. */
   body?: string;

@@ -274,10 +274,25 @@ describe('bounded memory', () => {
     for (const q of r.requests) {
       const s = slimRequest(q, reads);
       expect(s.requestHeaders.map((h) => h.name.toLowerCase())).toEqual(['host']);
-      expect(s.responseHeaders.map((h) => h.name.toLowerCase()).sort()).toEqual(['connection', 'content-length']);
+      // Framing is read from what the session recorded (http1.closeDelimited), not from
+      // Content-Length / Transfer-Encoding: those are not kept.
+      expect(s.responseHeaders.map((h) => h.name.toLowerCase()).sort()).toEqual(['connection']);
       expect(s.url).toBe('');
       expect(s.times).toBe(q.times);
+      expect(s.http1).toBeUndefined();
     }
+  });
+
+  it('slim copies keep http1.closeDelimited (RFC 9112 §6.3, as the session framed it) and nothing else of http1', async () => {
+    const r = await analyze(sample('close-delimited.pcap'));
+    const reads = mergeReads(DETECTOR_DEFS.map((d) => d.reads));
+    expect(reads.closeDelimited).toBe(true);
+    const delimited = r.requests.filter((q) => q.http1?.closeDelimited);
+    expect(delimited.length).toBeGreaterThan(0);
+    for (const q of r.requests) expect(slimRequest(q, reads).http1).toEqual(q.http1?.closeDelimited ? { closeDelimited: true } : undefined);
+    // Not kept when no enabled detector reads it.
+    const none = mergeReads(DETECTOR_DEFS.filter((d) => !d.reads.requestHttp1).map((d) => d.reads));
+    for (const q of delimited) expect(slimRequest(q, none).http1).toBeUndefined();
   });
 
   it('a connection open for the whole capture does not hold every later one: the oldest are released early, counted', async () => {
@@ -317,7 +332,8 @@ describe('bounded memory', () => {
 
 describe('RequestLog: the column-wise slim requests of an open connection', () => {
   const reads = mergeReads(DETECTOR_DEFS.map((d) => d.reads));
-  for (const name of ['pipelining.pcap', 'h2-push.pcap', 'h2-loss-hol.pcap', 'blind-relay.pcap', 'expect-100-continue.pcap']) {
+  // close-delimited.pcap and http10-close.pcap: responses with http1.closeDelimited (a flag of the log).
+  for (const name of ['pipelining.pcap', 'h2-push.pcap', 'h2-loss-hol.pcap', 'blind-relay.pcap', 'expect-100-continue.pcap', 'close-delimited.pcap', 'http10-close.pcap']) {
     it(`${name}: hands back exactly what slimRequest keeps, per connection in index order`, async () => {
       const report = await analyzeFile(sample(name));
       const byConn = new Map<number, Request[]>();
@@ -333,4 +349,17 @@ describe('RequestLog: the column-wise slim requests of an open connection', () =
       }
     });
   }
+
+  it('carries http1.closeDelimited through the log, beside the other flags', async () => {
+    const report = await analyzeFile(sample('close-delimited.pcap'));
+    const withFlag = report.requests.filter((r) => r.http1?.closeDelimited);
+    expect(withFlag.length).toBeGreaterThan(0);
+    for (const pipelined of [false, true]) {
+      const log = new RequestLog();
+      for (const r of report.requests) log.push({ ...r, pipelined, connectionReused: pipelined }, reads, new Strings());
+      const back = log.requests();
+      expect(back.map((r) => r.http1?.closeDelimited ?? false)).toEqual(report.requests.map((r) => r.http1?.closeDelimited ?? false));
+      expect(back.every((r) => r.pipelined === pipelined && r.connectionReused === pipelined)).toBe(true);
+    }
+  });
 });
