@@ -6,12 +6,12 @@
  * tab's Total) and "Started at"; IPv6 endpoints in brackets; request and response versions where
  * they differ. Skips where /usr/bin/chromium is absent; fails instead under CI=true.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { harTotalTime } from '../../core/src/model/phases.js';
 import { formatMs } from '../../app/renderer/model/format.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 
@@ -25,13 +25,7 @@ async function cell(page: Page, row: Locator, label: string): Promise<Locator> {
 
 describe.skipIf(skip)('details in Chromium', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('an h2c connection: HTTP/2 facts instead of keep-alive, and the finding\'s count of late segments', async () => {
     const report = await CORE.analyzeFile(sample('h2-loss-hol.pcap'), {});

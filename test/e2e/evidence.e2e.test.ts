@@ -6,25 +6,19 @@
  * /usr/bin/chromium is absent; fails instead under CI=true.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { phases } from '../../core/src/model/phases.js';
 import { toViewModel } from '../../core/src/view/compact.js';
 import { formatMs } from '../../app/renderer/model/format.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 
 describe.skipIf(skip)('evidence in Chromium', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('draws a request that never got an answer as waiting until the close, not as idle', async () => {
     const report = await CORE.analyzeFile(sample('blind-relay.pcap'), {});

@@ -5,24 +5,18 @@
  * page as a failure, never as "Exported". Skips where /usr/bin/chromium is absent; fails instead
  * under CI=true.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import type { Report } from '../../core/src/model/types.js';
-import { buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 
 describe.skipIf(skip)('exports in the page', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('Export HAR saves the whole streamed file and says so', async () => {
     const v = await openView(browser, { capturePath: sample('keepalive-pool.pcap') });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { startViewServer, type ViewServer, type ViewServerOptions } from '../../core/src/view/server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,6 +51,22 @@ export function buildRenderer(): string {
 export async function launch(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * One browser for a describe block: the renderer is built and Chromium launched before its tests,
+ * closed after them. `set` receives the browser: `let browser: Browser; useBrowser((b) => (browser = b));`.
+ */
+export function useBrowser(set: (b: Browser) => void): void {
+  let b: Browser | undefined;
+  beforeAll(async () => {
+    buildRenderer();
+    b = await launch();
+    set(b);
+  });
+  afterAll(async () => {
+    await b?.close();
+  });
 }
 
 export interface Opened {

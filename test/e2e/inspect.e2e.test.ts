@@ -9,7 +9,7 @@
  */
 import { readFileSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { phases } from '../../core/src/model/phases.js';
@@ -18,7 +18,7 @@ import { evidenceTarget } from '../../core/src/view/evidence-nav.js';
 import { headerTables } from '../../core/src/view/header-tables.js';
 import { startViewServer } from '../../core/src/view/server.js';
 import { directionBlocks } from '../../app/renderer/model/tables.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, buildRenderer, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 
@@ -36,13 +36,7 @@ async function inView(page: Page, selector: string): Promise<boolean> {
 
 describe.skipIf(skip)('inspecting evidence, header tables, QUIC and opening captures in Chromium', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('an evidence line selects its request, zooms the waterfall to the moment and marks it (blind relay)', async () => {
     const report = await CORE.analyzeFile(sample('blind-relay.pcap'), {});

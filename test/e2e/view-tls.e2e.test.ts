@@ -4,12 +4,12 @@
  * to fix it; a key log given to `wirefall view --keylog` or opened in the page decrypts it, and the
  * requests appear. The facts shown are core's (tls/explain.ts), read by the page, never recomputed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { explainUndecrypted, tlsShort, tlsSummary } from '../../core/src/tls/explain.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 const CAP = sample('tls/chromium-h2.pcap');
@@ -17,13 +17,7 @@ const KEYS = sample('tls/chromium-h2.keys');
 
 describe.skipIf(skip)('wirefall view on HTTPS', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('without keys: the lane and the Connection tab say the traffic is encrypted, why, and how to fix it', async () => {
     const report = await CORE.analyzeFile(CAP, {});

@@ -6,14 +6,14 @@
  * toolbar control reachable, lane labels apart, the last ruler tick whole, long values wrapping).
  * Skips where /usr/bin/chromium is absent; fails instead under CI=true.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { toViewModel } from '../../core/src/view/compact.js';
 import { phases } from '../../core/src/model/phases.js';
 import { lateSegments } from '../../core/src/model/late-segments.js';
 import { buildRows, DEFAULT_SORT, EMPTY_FILTER } from '../../app/renderer/model/rows.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 
@@ -34,13 +34,7 @@ async function selectedId(page: Page): Promise<number | null> {
 
 describe.skipIf(skip)('waterfall evidence in Chromium', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it("h2-loss-hol: arrival runs and stall segments in every stream's bar, with the cause on hover; loss marks on the lane", async () => {
     const { report, model } = await analyze('h2-loss-hol.pcap');

@@ -6,13 +6,13 @@
  * test computes them) — for the Python pair, connections 50 → 1 and the findings resolved — and the
  * diff endpoint refuses a request without the token.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { CORE } from '../../core/src/view/core-link.js';
 import { diffReports } from '../../core/src/diff/diff.js';
 import { startViewServer } from '../../core/src/view/server.js';
 import { formatMs } from '../../app/renderer/model/format.js';
-import { ARTIFACTS, buildRenderer, chromiumMissing, launch, openView, sample } from './helpers.js';
+import { ARTIFACTS, buildRenderer, chromiumMissing, openView, sample, useBrowser } from './helpers.js';
 
 const skip = chromiumMissing();
 const BEFORE = sample('whatif/requests-get-50.pcap');
@@ -21,13 +21,7 @@ const KEYS = [sample('whatif/requests-get-50.keys'), sample('whatif/requests-ses
 
 describe.skipIf(skip)('what-if panel and diff view in browser mode', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    buildRenderer();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  useBrowser((b) => (browser = b));
 
   it('the What-if panel shows core’s estimates, per policy and origin, as formatted', async () => {
     const report = await CORE.analyzeFile(BEFORE, { keylog: { files: [KEYS[0]!] } });
