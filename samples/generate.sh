@@ -455,6 +455,19 @@ scenario_h2_push() {
   report "$f"
 }
 
+# D3b: node:http2 pushes three assets with the page; the client cancels one promise
+# (RST_STREAM CANCEL) and never gets an answer to another (tools/h2-push-cancel.mjs).
+scenario_h2_push_cancel() {
+  local port=18124 f="$OUT/h2-push-cancel.pcap"
+  start_bg node "$TOOLS/h2-push-cancel.mjs" server 127.0.0.1 $port
+  wait_port 127.0.0.1 $port
+  cap_start "$f" lo "tcp port $port"
+  timeout 20 node "$TOOLS/h2-push-cancel.mjs" client 127.0.0.1 $port >&2
+  cap_stop
+  stop_all_servers
+  report "$f"
+}
+
 # D4: client advertises tiny windows (-w 10 -W 10 -> 2^10-1 = 1023 bytes) and downloads
 # 256 KiB: the server stalls on flow control until each WINDOW_UPDATE.
 scenario_h2_flow_control() {
@@ -623,7 +636,7 @@ ALL_SCENARIOS=(
   http10_keepalive http10_close keepalive_timeout_max chunked_gzip expect_100_continue
   close_delimited pipelining browser_pageload
   blind_relay stale_race no_pool_node_fetch pool_node_fetch
-  h2c_prior_knowledge h2c_upgrade h2_push h2_flow_control h2load
+  h2c_prior_knowledge h2c_upgrade h2_push h2_push_cancel h2_flow_control h2load
   h2_two_connections h2_loss_hol h2_clean tcp_loss_http1 ipv6_keepalive bench_seed_http1
 )
 

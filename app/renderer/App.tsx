@@ -154,7 +154,7 @@ export function App({ api }: { api: WirefallApi }) {
               setActive(d.id);
               setShowDiff(false);
             }} title={d.path ?? d.title}>
-            <span className={`tab-state ${d.state}${models[d.id]?.capture.error ? ' damaged' : ''}`} title={models[d.id]?.capture.error ? `damaged capture: ${models[d.id]!.capture.error!.message}` : d.state} />
+            <span className={`tab-state ${d.state}${tabMark(models[d.id])}`} data-testid="tab-state" title={tabTitle(d, models[d.id])} />
             {d.title}
             {(host?.kind === 'electron' || host?.canUpload) && (
               <button
@@ -237,6 +237,45 @@ export function App({ api }: { api: WirefallApi }) {
   );
 }
 
+/** The tab dot's mark: a damaged capture, else one with counted anomalies (view/counter-docs.ts). */
+function tabMark(m: ViewModel | undefined): string {
+  if (m?.capture.error) return ' damaged';
+  return m?.warnings?.length ? ' warnings' : '';
+}
+
+function tabTitle(d: DocInfo, m: ViewModel | undefined): string {
+  if (m?.capture.error) return `damaged capture: ${m.capture.error.message}`;
+  const w = m?.warnings ?? [];
+  if (w.length) return `${w.length} counted anomal${w.length === 1 ? 'y' : 'ies'}: ${w.map((x) => x.name).join(', ')}`;
+  return d.state;
+}
+
+/** Counted anomalies, one line each with what it means and what to do; dismissible (per tab). */
+function WarningsBanner({ warnings, onDismiss }: { warnings: NonNullable<ViewModel['warnings']>; onDismiss(): void }) {
+  return (
+    <div className="warnings-banner" role="status" data-testid="warnings-banner">
+      <div className="warnings-head">
+        <strong>
+          {warnings.length} counted anomal{warnings.length === 1 ? 'y' : 'ies'}
+        </strong>{' '}
+        <span className="muted">— what is shown is right for what was read, but may be incomplete:</span>
+        <button className="warnings-dismiss" aria-label="Dismiss" title="Dismiss" data-testid="warnings-dismiss" onClick={onDismiss}>
+          ×
+        </button>
+      </div>
+      <ul>
+        {warnings.map((w) => (
+          <li key={`${w.source}:${w.name}`} data-testid="warning" data-name={w.name} data-count={w.count}>
+            <code>{w.name}</code> × {formatCount(w.count)}: {w.meaning}
+            {w.connectionIds?.length ? ` (connection${w.connectionIds.length === 1 ? '' : 's'} ${w.connectionIds.join(', ')})` : ''}
+            {w.action ? <span className="muted"> — {w.action}</span> : null}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewModel; flash: (m: string) => void; host: HostInfo | null }) {
   const [filter, setFilter] = useState<Filter>(EMPTY_FILTER);
   const [sort, setSort] = useState<Sort>(DEFAULT_SORT);
@@ -247,6 +286,8 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
   const [mark, setMark] = useState<EvidenceMark | null>(null);
   const [openTab, setOpenTab] = useState<{ tab: DetailsTab; seq: number } | null>(null);
   const [showFindings, setShowFindings] = useState(model.findings.length > 0);
+  const [warningsDismissed, setWarningsDismissed] = useState(false);
+  const warnings = !warningsDismissed && model.warnings?.length ? model.warnings : null;
   const [showWhatIf, setShowWhatIf] = useState(false);
   const gridRef = useRef<GridHandle>(null);
   const filterRef = useRef<HTMLInputElement>(null);
@@ -379,7 +420,7 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
   const detailConn = selectedRow ? selectedRow.connectionId : selectedConn;
 
   return (
-    <div className={`doc${model.capture.error ? ' with-damage' : ''}${showFindings ? ' with-findings' : ''}${selectedRow || selectedConn !== null ? ' with-details' : ''}`}>
+    <div className={`doc${model.capture.error || warnings ? ' with-damage' : ''}${showFindings ? ' with-findings' : ''}${selectedRow || selectedConn !== null ? ' with-details' : ''}`}>
       <Toolbar
         filter={filter}
         setFilter={setFilter}
@@ -401,10 +442,15 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
         }
         exportInMenu={host?.kind === 'electron'}
       />
-      {model.capture.error && (
-        <div className="damage-banner" role="alert" data-testid="damage-banner">
-          Damaged capture ({model.capture.error.code}): {model.capture.error.message}.{' '}
-          <span className="muted">Everything read before the damage is shown; exchanges cut off by it may look unanswered or incomplete.</span>
+      {(model.capture.error || warnings) && (
+        <div className="banners">
+          {model.capture.error && (
+            <div className="damage-banner" role="alert" data-testid="damage-banner">
+              Damaged capture ({model.capture.error.code}): {model.capture.error.message}.{' '}
+              <span className="muted">Everything read before the damage is shown; exchanges cut off by it may look unanswered or incomplete.</span>
+            </div>
+          )}
+          {warnings && <WarningsBanner warnings={warnings} onDismiss={() => setWarningsDismissed(true)} />}
         </div>
       )}
       <Overview model={model} extent={extent} win={win} setWindow={setWindow} highlight={highlight} />

@@ -79,7 +79,7 @@ describe('server push', () => {
     const m = toViewModel(report, 'd1', phases);
     const pushed = m.requests.filter((r) => r.pushed);
     expect(pushed.map((r) => r.name).sort()).toEqual(['j1.js', 's1.css', 's2.css']);
-    for (const r of pushed) expect(r.pushed).toEqual({ promisedBy: 13 });
+    for (const r of pushed) expect(r.pushed).toEqual({ promisedBy: 13, outcome: 'delivered' });
     expect(m.requests.find((r) => r.name === 'index.html')!.pushed).toBeUndefined();
     const entries = toHar(report).log.entries as Record<string, any>[];
     expect(entries.filter((e) => e._pushed === true).map((e) => (e.request.url as string).split('/').pop()).sort()).toEqual(['j1.js', 's1.css', 's2.css']);

@@ -13,6 +13,7 @@ import { endpointText } from '../../../core/src/model/endpoint.js';
 import { lateSegments, lateSegmentsText } from '../../../core/src/model/late-segments.js';
 import { EvidenceLinks, type OnEvidence } from './FindingsPanel.js';
 import { HeaderTablesTab } from './HeaderTables.js';
+import { pushText, pushWhen } from '../model/push.js';
 
 export type Tab = 'headers' | 'timing' | 'connection' | 'findings' | 'hpack';
 const SETUP: PhaseId[] = ['queueing', 'blocking', 'proxy', 'dns', 'connecting', 'ssl'];
@@ -192,7 +193,19 @@ function HeadersTab({ row, req, onCopyCurl }: { row: RequestRow; req: Request | 
  */
 export function TimingTab({ row }: { row: RequestRow }) {
   const ph = row.phases;
-  if (ph.length === 0) return <p className="muted">No timing.</p>;
+  const push = row.pushed && (
+    <p className={`timing-push${row.pushed.outcome !== 'delivered' ? ' cancelled' : ''}`} data-testid="timing-push">
+      Initiator: {pushText(row.pushed)}
+      {row.pushed.outcome === 'delivered' ? ' (the server pushed this response; the browser sent no request)' : row.pushed.outcome === 'cancelled' && pushWhen(row.pushed) ? `, ${pushWhen(row.pushed)}` : ''}
+    </p>
+  );
+  if (ph.length === 0)
+    return (
+      <div className="timing">
+        {push}
+        <p className="muted">No timing.</p>
+      </div>
+    );
   const t0 = row.timingStartTime;
   const span = Math.max(1e-6, row.durationMs);
   const setup = ph.filter((p) => SETUP.includes(p[0]));
@@ -213,12 +226,8 @@ export function TimingTab({ row }: { row: RequestRow }) {
         {row.startTime !== row.timingStartTime ? `, request sent at ${formatMs(row.startTime)}` : ''}
         {row.connectionReused ? ', on a reused connection' : ''}
       </p>
-      {row.pushed && (
-        <p className="timing-push" data-testid="timing-push">
-          Initiator: Push{row.pushed.promisedBy !== null ? ` / stream ${row.pushed.promisedBy}` : ''} (the server pushed this response; the browser sent no request)
-        </p>
-      )}
-      {row.noResponse && (
+      {push}
+      {row.noResponse && row.pushed?.outcome !== 'unanswered' && (
         <p className="timing-no-response" data-testid="timing-no-response">
           {row.noResponse.text}
         </p>

@@ -6,6 +6,7 @@
  */
 import { type ReactElement, forwardRef, memo, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ConnectionRow, QuicLane, RequestRow, ViewModel } from '../../../core/src/view/api.js';
+import { pushText, pushTip } from '../model/push.js';
 import type { EvidenceMark, Highlight } from '../App.js';
 import type { GridRow, Sort, SortKey } from '../model/rows.js';
 import { laneLayout, labelWidth, panWindow, phaseBars, placeLaneLabels, spansPx, ticks, xOf, zoomWindow, type TimeWindow } from '../model/timescale.js';
@@ -337,6 +338,8 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
 });
 
 function statusText(r: RequestRow): string {
+  if (r.pushed?.outcome === 'cancelled') return '(canceled)';
+  if (r.pushed?.outcome === 'unanswered') return '(not pushed)';
   if (r.status !== null) return String(r.status);
   return r.state === 'no-response' ? '(none)' : r.state === 'reset' ? '(reset)' : '(partial)';
 }
@@ -348,7 +351,12 @@ function cellContent(key: SortKey, req: RequestRow) {
         <>
           {req.findings.length > 0 && <span className="finding-dot" data-testid="finding-dot" title={`${req.findings.length} finding(s): click to show them`} />}
           {req.pushed && (
-            <span className="push-badge" data-testid="push-badge" title={`Server push${req.pushed.promisedBy !== null ? `, promised on stream ${req.pushed.promisedBy}` : ''}`}>
+            <span
+              className={`push-badge${req.pushed.outcome !== 'delivered' ? ' cancelled' : ''}`}
+              data-testid="push-badge"
+              data-outcome={req.pushed.outcome}
+              title={`Server push${req.pushed.promisedBy !== null ? `, promised on stream ${req.pushed.promisedBy}` : ''}${req.pushed.text ? `, ${req.pushed.text}` : ''}`}
+            >
               Push
             </span>
           )}
@@ -377,8 +385,8 @@ function cellContent(key: SortKey, req: RequestRow) {
 }
 
 function cellTitle(key: SortKey, req: RequestRow): string | undefined {
-  if (key === 'name') return req.pushed ? `${req.url}\nPush${req.pushed.promisedBy !== null ? ` / stream ${req.pushed.promisedBy}` : ''}` : req.url;
-  if (key === 'status') return req.noResponse ? req.noResponse.text : req.statusText;
+  if (key === 'name') return req.pushed ? `${req.url}\n${pushText(req.pushed)}` : req.url;
+  if (key === 'status') return req.pushed?.text ?? (req.noResponse ? req.noResponse.text : req.statusText);
   if (key === 'protocol') return req.responseHttpVersion ? `request ${req.httpVersion}, response ${req.responseHttpVersion}` : req.httpVersion;
   if (key === 'index') return req.pipelined ? 'pipelined' : req.connectionReused ? 'connection reused' : 'new connection';
   return undefined;
@@ -388,9 +396,10 @@ function cellTitle(key: SortKey, req: RequestRow): string | undefined {
 const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highlighted, onSelect, onMenu, onShowFindings }: { top: number; cols: Col[]; req: RequestRow; win: TimeWindow; wfW: number; selected: boolean; highlighted: boolean; onSelect(id: number): void; onMenu(id: number, x: number, y: number): void; onShowFindings?: ((id: number) => void) | undefined }) {
   const bars = phaseBars(req.phases, win, wfW);
   const err = req.status === null || req.status >= 400;
+  const push = req.pushed && req.pushed.outcome !== 'delivered' ? req.pushed : null;
   return (
     <div
-      className={`row req${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${err ? ' error' : ''}`}
+      className={`row req${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${err ? ' error' : ''}${push ? ' push-cancelled' : ''}`}
       style={{ top }}
       role="row"
       data-request-id={req.id}
@@ -411,10 +420,12 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
           {cellContent(c.key, req)}
         </div>
       ))}
-      <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n') + (req.noResponse ? `\n${req.noResponse.text}` : '')}>
+      <div className="cell wf" style={{ width: wfW }} title={req.phases.map(([id, s, e]) => `${PHASE_STYLES[id].label}: ${formatMs(e - s)}`).join('\n') + (push ? `\n${pushTip(push)}` : req.noResponse ? `\n${req.noResponse.text}` : '')}>
         {bars.map((b, i) => {
-          // The unanswered wait is the last phase (core adds it): drawn in the "no response" style.
+          // The unanswered wait is the last phase (core adds it): drawn in the "no response" style,
+          // or for a push promise never answered in the "cancelled push" style (drawn below).
           const hung = req.noResponse !== undefined && b.idx === req.phases.length - 1;
+          if (hung && push) return null;
           return (
             <span
               key={i}
@@ -425,6 +436,16 @@ const ReqRow = memo(function ReqRow({ top, cols, req, win, wfW, selected, highli
             />
           );
         })}
+        {push && push.startTime !== undefined && push.endTime !== undefined && (
+          // A promise cancelled or never answered: from the PUSH_PROMISE to the reset (or the close).
+          <span
+            className="bar push-cancelled"
+            data-testid="push-cancelled-bar"
+            data-outcome={push.outcome}
+            title={pushTip(push)}
+            style={{ left: xOf(push.startTime, win, wfW), width: Math.max(3, xOf(push.endTime, win, wfW) - xOf(push.startTime, win, wfW)) }}
+          />
+        )}
         <PacketMarks req={req} win={win} wfW={wfW} />
       </div>
     </div>

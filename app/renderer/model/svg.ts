@@ -27,6 +27,7 @@ import { buildRows, DEFAULT_SORT, EMPTY_FILTER, type GridRow } from './rows.js';
 import { captureExtent, labelWidth, laneLayout, phaseBars, placeLaneLabels, spansPx, ticks, xOf, type TimeWindow } from './timescale.js';
 import { PHASE_STYLES, STALL_STYLES } from './phaseStyles.js';
 import { formatBytes, formatMs } from './format.js';
+import { pushText, pushTip } from './push.js';
 
 export type SvgTheme = 'light' | 'dark';
 
@@ -249,6 +250,7 @@ export function waterfallSvg(model: ViewModel, opts: WaterfallSvgOptions = {}): 
       hatch('wf-idle', 'var(--idle)', 8) +
       hatch('wf-no-response', PHASE_STYLES.waiting.color, 7) +
       hatch('wf-lane-no-response', 'var(--error)', 7, 0.8) +
+      hatch('wf-push-cancelled', PHASE_STYLES.push.color, 6, 0.9) +
       (Object.keys(STALL_STYLES) as (keyof typeof STALL_STYLES)[]).map((k) => hatch(`wf-stall-${k}`, STALL_STYLES[k].color, 6, 0.45)).join('') +
       // Clip paths in the coordinates of the (untransformed) group that uses them.
       `<clipPath id="wf-clip"><rect x="${wfX}" y="0" width="${n(wfW)}" height="${height}"/></clipPath>` +
@@ -391,13 +393,18 @@ export function waterfallSvg(model: ViewModel, opts: WaterfallSvgOptions = {}): 
     if (i % 2 === 0) out.push(`<rect x="0" y="${y}" width="${width}" height="${SVG_ROW_H}" fill="${color('var(--bg-alt)')}" fill-opacity="0.6"/>`);
     const x0 = PAD + 14;
     const marks = labelMarks(req.findings, x0, y);
-    const status = req.status !== null ? String(req.status) : req.state === 'no-response' ? '(none)' : req.state === 'reset' ? '(reset)' : '(partial)';
+    const status = req.pushed?.outcome === 'cancelled' ? '(canceled)' : req.status !== null ? String(req.status) : req.state === 'no-response' ? '(none)' : req.state === 'reset' ? '(reset)' : '(partial)';
     const right = `${status}  ${formatMs(req.durationMs)}`;
     const rightW = labelWidth(right);
     let x = x0 + marks.w;
     let push = '';
     if (req.pushed) {
-      push = `<rect x="${x}" y="${y + 6}" width="26" height="12" rx="2" fill="${color(PHASE_STYLES.push.color)}"/><text x="${x + 13}" y="${y + 15.5}" font-size="10" text-anchor="middle" fill="#ffffff" data-testid="push-badge">Push</text>`;
+      const c = color(PHASE_STYLES.push.color);
+      // A promise cancelled or never answered: an outlined, dashed badge (the UI's "cancelled push" style).
+      push =
+        req.pushed.outcome === 'delivered'
+          ? `<rect x="${x}" y="${y + 6}" width="26" height="12" rx="2" fill="${c}"/><text x="${x + 13}" y="${y + 15.5}" font-size="10" text-anchor="middle" fill="#ffffff" data-testid="push-badge">Push</text>`
+          : `<rect x="${x + 0.5}" y="${y + 6.5}" width="25" height="11" rx="2" fill="none" stroke="${c}" stroke-dasharray="2 2"/><text x="${x + 13}" y="${y + 15.5}" font-size="10" text-anchor="middle" fill="${c}" data-testid="push-badge" data-outcome="${req.pushed.outcome}">Push<title>${xml(pushText(req.pushed))}</title></text>`;
       x += 30;
     }
     const name = `${req.method !== 'GET' ? `${req.method} ` : ''}${req.name}`;
@@ -417,6 +424,11 @@ export function waterfallSvg(model: ViewModel, opts: WaterfallSvgOptions = {}): 
           ? `<rect x="${n(b.x + 0.5)}" y="${by + 0.5}" width="${n(Math.max(0, b.w - 1))}" height="${bh - 1}" fill="url(#wf-no-response)" stroke="${color(st.color)}" data-phase="${b.id}" data-idx="${b.idx}" data-start="${s}" data-end="${e}" data-x="${n(b.x)}" data-w="${n(b.w)}" data-testid="no-response-bar"><title>${xml(tip)}</title></rect>`
           : `<rect x="${n(b.x)}" y="${by}" width="${n(b.w)}" height="${bh}" rx="1" fill="${color(st.color)}" data-phase="${b.id}" data-idx="${b.idx}" data-start="${s}" data-end="${e}"><title>${xml(tip)}</title></rect>`,
       );
+    }
+    const pc = req.pushed?.outcome === 'cancelled' ? req.pushed : null;
+    if (pc && pc.startTime !== undefined && pc.endTime !== undefined) {
+      const px = xOf(pc.startTime, win, wfW);
+      out.push(`<rect x="${n(px)}" y="8" width="${n(Math.max(3, xOf(pc.endTime, win, wfW) - px))}" height="8" fill="url(#wf-push-cancelled)" stroke="${color(PHASE_STYLES.push.color)}" stroke-dasharray="2 2" data-testid="push-cancelled-bar"><title>${xml(pushTip(pc))}</title></rect>`);
     }
     if (req.stalls)
       for (const { item: st, x: sx, w } of spansPx(req.stalls, (st) => [st.startTime, st.endTime], win, wfW, 2)) {

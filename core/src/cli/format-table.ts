@@ -12,6 +12,7 @@ import { lateSegments, lateSegmentsText } from '../model/late-segments.js';
 import { harTotalTime } from '../model/phases.js';
 import { WHATIF_GENERAL_ASSUMPTIONS } from '../whatif/whatif.js';
 import { groupFindings, type FindingGroup } from '../view/finding-groups.js';
+import { captureWarnings, warningLine } from '../view/counter-docs.js';
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined || v < 0) return '-';
@@ -115,6 +116,9 @@ export function formatTable(report: Report): string {
     out.push(`  ! key log: no usable line among ${kc.keyLogLines} (${kc.keyLogGarbageLines ?? 0} not in the NSS key log format): is it the file SSLKEYLOGFILE wrote?`);
   }
   for (const i of cap.interfaces) if (!i.supported) out.push(`  ! interface ${i.index}: unsupported link type ${i.linkTypeName} (${i.packets} packets skipped)`);
+  // Counted anomalies, each with what it means and what to do (view/counter-docs.ts, as the UI's banner).
+  const keyLogSaid = kc.keyLogLines !== undefined && !kc.keyLogEntries;
+  for (const w of captureWarnings(kc, report.connections)) if (!(keyLogSaid && w.name === 'keyLogGarbageLines')) out.push(`  ! ${warningLine(w)}`);
   const byConn = new Map<number, Request[]>();
   for (const r of report.requests) {
     const l = byConn.get(r.connectionId) ?? [];

@@ -207,6 +207,10 @@ interface Exchange {
   anomalies: Anomaly[];
   emitted: boolean;
   pushPromises: number;
+  /** A push's exchange (its id is the push ID, not a stream ID). */
+  isPush?: boolean;
+  /** A push the client (or server) cancelled with CANCEL_PUSH on its control stream (§7.2.3). */
+  cancelPush: { by: Side; time: number; packet: number } | null;
 }
 
 interface UniStream {
@@ -380,7 +384,9 @@ export class Http3Session implements QuicStreamSink {
       anomalies: [],
       emitted: false,
       pushPromises: 0,
+      cancelPush: null,
     };
+    if (pushed) e.isPush = true;
     e.req = this.mkDir(e, 'client', pushed);
     e.resp = this.mkDir(e, 'server', pushed);
     return e;
@@ -451,6 +457,7 @@ export class Http3Session implements QuicStreamSink {
         this.section('server', px, px.req, payload.subarray(r.p), chunk.time, true);
         px.req.start ??= chunk.time;
         px.req.ended = true;
+        px.req.end ??= chunk.time;
         px.req.firstPacket ??= chunk.packet;
         px.req.lastPacket = chunk.packet;
         return;
@@ -644,6 +651,12 @@ export class Http3Session implements QuicStreamSink {
               f.goaway = { id: gid, time: chunk.time, packet: chunk.packet };
               if (side === 'server') this.out.closeReason('goaway', `the server sent GOAWAY (last stream ${gid}, RFC 9114 §5.2)`);
             }
+          } else if (type === H3Frame.CANCEL_PUSH) {
+            // §7.2.3: Push ID (i). A push not (yet) promised is not tracked.
+            const r = new QuicReader(payload, 0, payload.length);
+            const pid = r.varint();
+            const px = r.bad ? undefined : this.pushes.get(pid);
+            if (px && !px.cancelPush) px.cancelPush = { by: side, time: chunk.time, packet: chunk.packet };
           } else if (type === H3Frame.DATA || type === H3Frame.HEADERS) {
             this.connAnomaly(H3_ANOMALY.FRAME_ERROR, chunk, `${name} frame on the ${side} control stream (RFC 9114 §7.2)`);
           }
@@ -711,7 +724,7 @@ export class Http3Session implements QuicStreamSink {
     if (ex.emitted) return;
     if (!ex.resp.ended || !ex.req.ended) return;
     if (ex.req.blocked > 0 || ex.resp.blocked > 0) return;
-    this.emit(ex);
+    this.emit(ex, ex.isPush === true);
   }
 
   onClose(): void {
@@ -739,7 +752,8 @@ export class Http3Session implements QuicStreamSink {
 
   private emit(ex: Exchange, pushed = false): void {
     ex.emitted = true;
-    this.exchanges.delete(ex.id);
+    // A push's id is its push ID: the request stream of the same number is another exchange.
+    if (!pushed) this.exchanges.delete(ex.id);
     if (!pushed) this.emittedIds.add(ex.id);
     if (!pushed && ex.index === 0) {
       // No HEADERS frame from the client: its start was lost to the capture, or the stream is not
@@ -827,6 +841,7 @@ export class Http3Session implements QuicStreamSink {
     if (ex.stopSending) extra.stopSending = { ...ex.stopSending, error: h3Err(ex.stopSending.code) };
     if (req.trailers) extra.requestTrailers = req.trailers;
     if (ex.pushPromises) extra.pushPromises = ex.pushPromises;
+    if (pushed && ex.cancelPush) extra.cancelPush = ex.cancelPush;
     draft.extra = extra;
     this.out.request(draft);
   }

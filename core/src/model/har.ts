@@ -123,6 +123,9 @@ function entry(report: Report, r: Request, findings: Finding[], pageref: string 
   if (r.pushed) {
     e._pushed = true;
     if (r.h2?.promisedBy !== undefined) e._promisedBy = r.h2.promisedBy;
+    // A promised push the client (or server) reset before it was delivered (RFC 9113 §8.4.2).
+    const rst = r.h2?.rst;
+    if (rst && r.state === 'reset') e._pushCancelled = { by: rst.by, code: rst.code, time: rst.time };
   }
   return e;
 }

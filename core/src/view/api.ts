@@ -30,6 +30,8 @@ import type { HeaderTableHistory } from '../header-tap.js';
 
 export type { HeaderBlockRecord, HeaderTableHistory, TableStateRecord, FieldCostRecord, TableEntryRecord } from '../header-tap.js';
 import type { DiffViewModel } from './diff-view.js';
+import type { CounterWarning } from './counter-docs.js';
+export type { CounterWarning } from './counter-docs.js';
 
 /** One open capture (a tab in the app, the single document of `wirefall view`). */
 export type DocId = string;
@@ -129,7 +131,7 @@ export interface RequestRow {
    */
   noResponse?: { startTime: number; endTime: number; until: 'close' | 'capture-end'; text: string };
   /** A server-pushed stream (RFC 9113 §8.4), with the stream whose PUSH_PROMISE announced it. */
-  pushed?: { promisedBy: number | null };
+  pushed?: PushInfo;
   /**
    * When response data arrived, as runs (at most MAX_ARRIVAL_MARKS, the narrowest pauses merged):
    * of packets, or for HTTP/2 of the stream's DATA frames (`unit`); `shared`: HTTP/2 without stream
@@ -144,6 +146,27 @@ export interface RequestRow {
   packets: [number, number];
   /** Indices into ViewModel.findings that name this request. */
   findings: number[];
+}
+
+/**
+ * A pushed stream and what became of its promise (view/compact.ts pushInfo):
+ *   - 'delivered'   the response came (wholly or in part, without a reset);
+ *   - 'cancelled'   the stream was reset — by the client (RST_STREAM CANCEL or REFUSED_STREAM: it
+ *                   did not want it, RFC 9113 §8.4.2) or the server — before its response ended;
+ *   - 'unanswered'  promised, and no response came before the connection closed or the capture ended.
+ * `endTime` is when the promise ended (the reset, the close or the capture end); `text` says it in
+ * words ("cancelled by the client (CANCEL)"); DevTools shows such a row as "(canceled)".
+ */
+export interface PushInfo {
+  promisedBy: number | null;
+  outcome: 'delivered' | 'cancelled' | 'unanswered';
+  /** The reset that cancelled it (HTTP/2 RST_STREAM, HTTP/3 RESET_STREAM), when 'cancelled'. */
+  cancel?: { by: Side; code: string; time: number; packet: number | null };
+  /** Promise time (its PUSH_PROMISE) and when it ended undelivered; absent when delivered. */
+  startTime?: number;
+  endTime?: number;
+  /** "cancelled by the client (CANCEL)", "never answered — connection closed by the client after 255 ms". */
+  text?: string;
 }
 
 /** A QUIC connection's lane facts (Connection.quic, RFC 9000): version, connection IDs, migrations. */
@@ -204,6 +227,8 @@ export interface ViewModel {
   findings: Finding[];
   /** The report's what-if estimates (whatif/whatif.ts), as computed by core; absent in older reports. */
   whatIf?: WhatIf;
+  /** Counted anomalies and warning counters, with what each means (view/counter-docs.ts captureWarnings). */
+  warnings?: CounterWarning[];
 }
 
 export type ExportKind = 'har' | 'report';

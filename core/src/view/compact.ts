@@ -6,7 +6,8 @@ import { explainUndecrypted, tlsShort, tlsSummary } from '../tls/explain.js';
 import type { Connection, IdlePeriod, Phase, QuicInfo, Report, Request, RequestTimes } from '../model/types.js';
 import { endpointText } from '../model/endpoint.js';
 import { noResponseText, noResponseWait, phaseSpan } from '../model/phases.js';
-import type { ConnectionRow, DocId, PhaseTuple, QuicLane, RequestRow, ViewModel } from './api.js';
+import type { ConnectionRow, DocId, PhaseTuple, PushInfo, QuicLane, RequestRow, ViewModel } from './api.js';
+import { captureWarnings } from './counter-docs.js';
 import { connectionLateMarks, requestArrivals, requestStalls, stallIndex, type StallIndex } from './marks.js';
 
 /** DevTools' Name column: the last path segment plus query, or the host for "/". */
@@ -72,7 +73,10 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
   if (wait) ph.push(['waiting', ph.length > 0 ? Math.max(ph[ph.length - 1]![2], wait.startTime) : wait.startTime, wait.endTime]);
   // DevTools' Time is the whole span of the phases (connection setup included), as the Timing tab's Total.
   const base = phaseSpan(list) ?? { startTime: r.times.requestStartTime, endTime: end };
-  const span = wait ? { startTime: Math.min(base.startTime, ph[0]![1]), endTime: Math.max(base.endTime, wait.endTime) } : base;
+  const push = r.pushed ? pushInfo(r, wait) : undefined;
+  let span = wait ? { startTime: Math.min(base.startTime, ph[0]![1]), endTime: Math.max(base.endTime, wait.endTime) } : base;
+  // A cancelled push lasted from its promise to the reset (DevTools' Time of a "(canceled)" row).
+  if (push?.outcome === 'cancelled' && push.endTime !== undefined) span = { startTime: Math.min(span.startTime, push.startTime ?? span.startTime), endTime: Math.max(span.endTime, push.endTime) };
   const hasResponse = r.status !== null || r.times.responseStartTime !== null;
   const respVersion = responseHttpVersion(r);
   const arrivals = requestArrivals(r, c);
@@ -101,8 +105,8 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
     pipelined: r.pipelined,
     connectionReused: r.connectionReused,
     state: r.state,
-    ...(wait ? { noResponse: { startTime: wait.startTime, endTime: wait.endTime, until: wait.until, text: noResponseText(wait) } } : {}),
-    ...(r.pushed ? { pushed: pushedBy(r) } : {}),
+    ...(wait ? { noResponse: { startTime: wait.startTime, endTime: wait.endTime, until: wait.until, text: push?.text ?? noResponseText(wait) } } : {}),
+    ...(push ? { pushed: push } : {}),
     ...(arrivals ? { arrivals } : {}),
     ...(stalls.length > 0 ? { stalls } : {}),
     ...mimeOf(r),
@@ -111,10 +115,39 @@ export function toRequestRow(r: Request, c: Connection | undefined, findings: nu
   };
 }
 
-/** Server push (RFC 9113 §8.4): the stream whose PUSH_PROMISE announced this one, when known. */
-function pushedBy(r: Request): { promisedBy: number | null } {
+const SIDE = { client: 'client', server: 'server' } as const;
+
+/**
+ * Server push (RFC 9113 §8.4, RFC 9114 §4.6): the stream whose PUSH_PROMISE announced this one,
+ * and what became of the promise (api.ts PushInfo). A reset stream whose response had not ended
+ * was cancelled (HTTP/2 `h2.rst`, HTTP/3 `extra.rst`); a promise left without a response until the
+ * close or the capture end (`noResponseWait`) was never answered.
+ */
+export function pushInfo(r: Request, wait: ReturnType<typeof noResponseWait> = null): PushInfo {
   const p = r.h2?.promisedBy;
-  return { promisedBy: typeof p === 'number' ? p : null };
+  const promisedBy = typeof p === 'number' ? p : null;
+  const promised = r.times.requestStartTime;
+  const h3 = r.extra?.rst as { by?: unknown; error?: unknown; code?: unknown; time?: unknown } | undefined;
+  const rst =
+    r.h2?.rst ??
+    (h3 && typeof h3.time === 'number' && (h3.by === 'client' || h3.by === 'server')
+      ? { by: SIDE[h3.by], code: typeof h3.error === 'string' ? h3.error : String(h3.code), time: h3.time, packet: null }
+      : undefined);
+  // HTTP/3 CANCEL_PUSH (RFC 9114 §7.2.3) on a push whose response did not come (or not wholly).
+  const cp = r.extra?.cancelPush as { by?: unknown; time?: unknown; packet?: unknown } | undefined;
+  if (!rst && cp && typeof cp.time === 'number' && (cp.by === 'client' || cp.by === 'server') && r.times.responseEndTime === null) {
+    const by = SIDE[cp.by];
+    return { promisedBy, outcome: 'cancelled', cancel: { by, code: 'CANCEL_PUSH', time: cp.time, packet: typeof cp.packet === 'number' ? cp.packet : null }, startTime: promised, endTime: Math.max(promised, cp.time), text: `${by === 'client' ? 'cancelled' : 'withdrawn'} by the ${by} (CANCEL_PUSH)` };
+  }
+  if (r.state === 'reset' && rst && r.times.responseEndTime === null) {
+    const who = `${rst.by === 'client' ? 'cancelled' : 'reset'} by the ${rst.by} (${rst.code})`;
+    return { promisedBy, outcome: 'cancelled', cancel: { by: rst.by, code: rst.code, time: rst.time, packet: rst.packet ?? null }, startTime: promised, endTime: Math.max(promised, rst.time), text: who };
+  }
+  if (r.state === 'no-response' && r.status === null) {
+    const text = wait ? `never answered — ${noResponseText(wait).replace(/^no response — /, '')}` : 'never answered';
+    return { promisedBy, outcome: 'unanswered', startTime: promised, ...(wait ? { endTime: wait.endTime } : {}), text };
+  }
+  return { promisedBy, outcome: 'delivered' };
 }
 
 /**
@@ -250,6 +283,7 @@ export function toViewModel(report: Report, doc: DocId, phases: PhasesFn): ViewM
     requests,
     findings: report.findings,
     ...(report.whatIf ? { whatIf: report.whatIf } : {}),
+    warnings: captureWarnings(report.capture.counters, report.connections),
   };
 }
 

@@ -40,6 +40,7 @@ const H2 = [
   'h2-flow-control.pcap',
   'h2-loss-hol.pcap',
   'h2-push.pcap',
+  'h2-push-cancel.pcap', // a pushed stream cancelled by the client, one promised and never answered
   'h2-two-connections.pcap',
   'h2c-prior-knowledge.pcap',
   'h2c-upgrade.pcap',
