@@ -435,7 +435,7 @@ async function requestsPart() {
     return (
       `- in-process split of a ${mode} run (1x, one run, ${(s.ms.total / 1e3).toFixed(2)} s): engine ${u(s.ms.engine)} µs/request · ` +
       `detectors ${u(s.ms.detectors)} µs (${mode === 'ndjson' ? 'slim copy + detectAll' : 'detectAll'}) · output ${u(s.ms.output)} µs ` +
-      `(${mode === 'ndjson' ? 'jsonLine + a writeSync per line' : 'writeJson, compact'}) · GC ${u(s.ms.gc)} µs, ${((100 * s.ms.gc) / s.ms.total).toFixed(0)}% of the run (inside the others)`
+      `(${mode === 'ndjson' ? 'requestLine/jsonLine + a writeSync per line' : 'writeJson, compact'}) · GC ${u(s.ms.gc)} µs, ${((100 * s.ms.gc) / s.ms.total).toFixed(0)}% of the run (inside the others)`
     );
   };
   const wv = verify['1x'].wirefall;

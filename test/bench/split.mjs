@@ -3,7 +3,7 @@
  * does what `wirefall analyze -f FORMAT -o /dev/null FILE` does, with the CLI's own functions, and
  * times each step around the engine:
  *
- *   ndjson: every record serialised (jsonLine) and written to /dev/null with one writeSync per line
+ *   ndjson: every record serialised (requestLine for requests, jsonLine for the rest) and written to /dev/null with one writeSync per line
  *           as `-o` does = output; the streaming detectors (detectStream: connection, request,
  *           watermark, finish, as batch.ts feeds them) = detectors; the rest of the run = engine
  *           (reading, IP, TCP, HTTP, building the records).
@@ -25,7 +25,7 @@ let api;
 try {
   const [engine, detect, out, batch] = await Promise.all([mod('engine.js'), mod('detect/index.js'), mod('cli/json-out.js'), mod('cli/batch.js')]);
   api = { ...engine, ...detect, ...out, ...batch };
-  for (const f of ['analyzeStream', 'analyzeFile', 'detectAll', 'detectStream', 'jsonLine', 'writeJson']) {
+  for (const f of ['analyzeStream', 'analyzeFile', 'detectAll', 'detectStream', 'jsonLine', 'requestLine', 'writeJson']) {
     if (typeof api[f] !== 'function') throw new Error(`core/dist no longer exports ${f}`);
   }
 } catch (e) {
@@ -73,7 +73,10 @@ if (mode === 'ndjson') {
         flush();
       },
       onRequest: (r) => {
-        emit('request', r);
+        // As the CLI writes requests (cli/batch.ts): requestLine, without the replacer where it can.
+        const t = now();
+        write(api.requestLine('request', file, r) + '\n');
+        output += now() - t;
         timed(() => detect.request(r));
       },
       onWatermark: (w) => {
