@@ -301,6 +301,32 @@ function latin1(b: Buffer, s: number, e: number): string {
   return (b as Latin1).latin1Slice(s, e);
 }
 
+/**
+ * Header names and short values by their position in a header block and the sender's side: a
+ * keep-alive client (and its server) repeats the same fields in the same order, so a field whose
+ * octets equal the remembered string's is that string — no new string per field and request
+ * (`latin1Slice` for every name and value was a visible share of the per-request cost). Shared by
+ * every session: a string equal in content is the same answer whichever connection asks, and
+ * memory is bounded by the slots.
+ */
+const INTERN_POSITIONS = 32;
+const INTERN_MAX_VALUE = 64;
+const internedNames: (string | undefined)[] = new Array(2 * INTERN_POSITIONS);
+const internedValues: (string | undefined)[] = new Array(2 * INTERN_POSITIONS);
+
+function interned(table: (string | undefined)[], slot: number, b: Buffer, s: number, e: number): string {
+  const n = e - s;
+  const c = table[slot];
+  if (c !== undefined && c.length === n) {
+    let k = 0;
+    while (k < n && c.charCodeAt(k) === b[s + k]) k++;
+    if (k === n) return c;
+  }
+  const v = latin1(b, s, e);
+  table[slot] = v;
+  return v;
+}
+
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
@@ -933,13 +959,15 @@ export class Http1Session implements StreamSink {
     }
     let validName = nameEnd > ls;
     for (let i = ls; i < nameEnd && validName; i++) if (TCHAR[lb[i]] !== 1) validName = false;
-    const name = latin1(lb, ls, nameEnd);
+    const pos = into.length;
+    const slot = pos < INTERN_POSITIONS ? (d.side === 'client' ? pos : INTERN_POSITIONS + pos) : -1;
+    const name = slot >= 0 ? interned(internedNames, slot, lb, ls, nameEnd) : latin1(lb, ls, nameEnd);
     if (!validName) this.anomaly(ex, HTTP1_ANOMALY.INVALID_HEADER_NAME, chunk, JSON.stringify(name.slice(0, 60)));
     let vs = colon + 1;
     let ve = le;
     while (vs < ve && (lb[vs] === SP || lb[vs] === HTAB)) vs++;
     while (ve > vs && (lb[ve - 1] === SP || lb[ve - 1] === HTAB)) ve--;
-    const value = latin1(lb, vs, ve);
+    const value = slot >= 0 && ve - vs <= INTERN_MAX_VALUE ? interned(internedValues, slot, lb, vs, ve) : latin1(lb, vs, ve);
     into.push({ name, value });
     if (facts) this.fact(facts, name, value, false);
   }

@@ -427,3 +427,21 @@ describe('split invariance: the same bytes in any chunking give identical result
     }
   });
 });
+
+describe('header strings remembered by position (interning)', () => {
+  it('a field of the same length but other octets at the same position is read as it is, on any connection', () => {
+    // Same positions, same lengths, one octet different in names and values: a remembered string
+    // must only be reused when every octet matches.
+    const first = play([C('GET /a HTTP/1.1\r\nHost: h\r\nX-Aaa: v1\r\nAccept: */*\r\n\r\n'), S('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Srv: abc\r\n\r\nx')]);
+    const second = play([
+      C('GET /b HTTP/1.1\r\nHost: h\r\nX-Aab: v2\r\nAccept: */*\r\n\r\n'),
+      S('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Srv: abd\r\n\r\ny'),
+      C('GET /c HTTP/1.1\r\nHost: h\r\nX-Aab: v2\r\nAccept: */*\r\n\r\n'),
+      S('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Srv: abc\r\n\r\nz'),
+    ]);
+    expect(first.rec.requests[0]!.requestHeaders).toEqual([{ name: 'Host', value: 'h' }, { name: 'X-Aaa', value: 'v1' }, { name: 'Accept', value: '*/*' }]);
+    expect(second.rec.requests.map((r) => r.requestHeaders[1])).toEqual([{ name: 'X-Aab', value: 'v2' }, { name: 'X-Aab', value: 'v2' }]);
+    expect(second.rec.requests.map((r) => r.responseHeaders[1]!.value)).toEqual(['abd', 'abc']);
+    expect(first.rec.requests[0]!.responseHeaders[1]).toEqual({ name: 'X-Srv', value: 'abc' });
+  });
+});
