@@ -41,8 +41,18 @@ export function roundTimes(_key: string, v: unknown): unknown {
  * take the replacer.
  */
 export function requestJson(r: Request): string {
+  return jsonSafe(requestJsonRaw(r));
+}
+
+/** requestJson before the terminal-safety escapes (writers that apply `jsonSafe` per piece). */
+function requestJsonRaw(r: Request): string {
   const plain = r.h2 === undefined && r.extra === undefined && r.informational === undefined && r.anomalies.length === 0 && r.http1?.deliveredTimes === undefined;
-  return jsonSafe(plain ? JSON.stringify(r) : JSON.stringify(r, roundTimes));
+  return plain ? JSON.stringify(r) : JSON.stringify(r, roundTimes);
+}
+
+/** A member of a report's `requests` array that is a request record (requestJsonRaw applies). */
+function isRequestRecord(v: unknown): v is Request {
+  return typeof v === 'object' && v !== null && Array.isArray((v as Request).anomalies) && typeof (v as Request).times === 'object' && (v as Request).times !== null;
 }
 
 /** One NDJSON record line `{"type":…,"file":…,…}` for a request (see requestJson). */
@@ -72,13 +82,17 @@ export function writeJson(value: unknown, write: (s: string) => void, opts: { pr
   write(jsonSafe(buf) + '\n');
 }
 
-function emitCompact(v: unknown, depth: number, put: (s: string) => void): void {
+function emitCompact(v: unknown, depth: number, put: (s: string) => void, key = ''): void {
   if (depth < STREAM_DEPTH && typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
     if (Array.isArray(v)) {
       put('[');
+      // A report's requests: each record whole, mostly without the replacer (requestJson).
+      const requests = key === 'requests';
       for (let i = 0; i < v.length; i++) {
         if (i > 0) put(',');
-        emitCompact(v[i], depth + 1, put);
+        const x: unknown = v[i];
+        if (requests && isRequestRecord(x)) put(requestJsonRaw(x));
+        else emitCompact(x, depth + 1, put);
       }
       return put(']');
     }
@@ -90,7 +104,7 @@ function emitCompact(v: unknown, depth: number, put: (s: string) => void): void 
       if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
       put((first ? '' : ',') + JSON.stringify(k) + ':');
       first = false;
-      emitCompact(roundTimes(k, x), depth + 1, put);
+      emitCompact(roundTimes(k, x), depth + 1, put, k);
     }
     return put('}');
   }

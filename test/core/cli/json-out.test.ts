@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsonLine, requestJson, requestLine, roundTimes, writeJson, writePrettyJson } from '../../../core/src/cli/json-out.js';
 import { micros } from '../../../core/src/model/micros.js';
+import { jsonSafe } from '../../../core/src/cli/escape.js';
 import { KeyLog } from '../../../core/src/tls/keylog.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ describe('request records without the replacer (requestJson, requestLine)', () =
   // Every capture in samples/ (TLS and QUIC with their key logs): HTTP/1, HTTP/2, HTTP/3, pushes,
   // interim responses, anomalies, delivered times — the fast path and the replacer must agree.
   const files = ['', 'tls', 'quic', 'whatif'].flatMap((d) => listCaptures(join(SAMPLES, d)));
-  it(`${files.length} sample captures: each request line is byte for byte jsonLine({ type, file, ...request }), and most take the fast path`, async () => {
+  it(`${files.length} sample captures: each request line is byte for byte jsonLine({ type, file, ...request }) and the compact report is JSON.stringify(report, roundTimes); most requests take the fast path`, async () => {
     let requests = 0;
     let fast = 0;
     for (const f of files) {
@@ -92,6 +93,8 @@ describe('request records without the replacer (requestJson, requestLine)', () =
       const keyLog = new KeyLog();
       if (existsSync(keys)) keyLog.addText(readFileSync(keys, 'utf8'));
       const report = await analyzeFile(f, { keyLog });
+      // The compact report writer takes the same path for its requests array: the same bytes.
+      expect(compact(report).join('')).toBe(`${jsonSafe(JSON.stringify(report, roundTimes))}\n`);
       for (const r of report.requests) {
         expect(requestLine('request', f, r)).toBe(jsonLine({ type: 'request', file: f, ...r }));
         requests++;
