@@ -4,7 +4,7 @@
  * arguments must pass validateCall. Electron-free so it is unit-tested directly.
  */
 import { validateCall, type DocInfo, type ExportKind, type ExportResult, type HostInfo } from '../../core/src/view/api.js';
-import type { DocStore } from '../../core/src/view/docs.js';
+import { callDocStore, NOT_A_STORE_METHOD, type DocStore } from '../../core/src/view/docs.js';
 import { isTrustedSender } from './security.js';
 
 export const IPC_CALL = 'wirefall:call';
@@ -32,35 +32,17 @@ export function createIpcHandler(store: DocStore, actions: DesktopActions) {
     const bad = validateCall(method, args);
     if (bad) throw new IpcRejection(`invalid IPC call: ${bad}`);
     const a = args as unknown[];
+    const served = callDocStore(store, method as string, a);
+    if (served !== NOT_A_STORE_METHOD) return served;
     switch (method as string) {
       case 'host':
         return actions.host;
-      case 'listDocs':
-        return store.list();
-      case 'getModel':
-        return store.model(a[0] as string);
-      case 'getRequest':
-        return store.request(a[0] as string, a[1] as number);
-      case 'getConnection':
-        return store.connection(a[0] as string, a[1] as number);
-      case 'curl':
-        return store.curl(a[0] as string, a[1] as number);
-      case 'cancel':
-        return store.cancel(a[0] as string);
-      case 'closeDoc':
-        return store.close(a[0] as string);
       case 'exportDoc':
         return actions.exportDoc(a[0] as string, a[1] as ExportKind);
       case 'openDialog':
         return actions.openDialog();
       case 'openPaths':
         return actions.openPaths(a[0] as string[]);
-      case 'addKeyLog':
-        return store.addKeyLog(a[0] as string, a[1] as string);
-      case 'headerTables':
-        return store.headerTables(a[0] as string, a[1] as number);
-      case 'diff':
-        return store.diff(a[0] as string, a[1] as string);
     }
     throw new IpcRejection('unknown method');
   };

@@ -275,3 +275,41 @@ export class DocStore {
     this.emit({ type: 'docs', docs: this.list() });
   }
 }
+
+/** `callDocStore`'s answer for a method the document store does not serve (the host's own). */
+export const NOT_A_STORE_METHOD: unique symbol = Symbol('not a store method');
+
+/**
+ * The WirefallApi methods both hosts serve from their DocStore, dispatched once for the view
+ * server's `/api/call` and the desktop app's IPC (arguments already checked by `validateCall`).
+ * Host-specific methods (host, exportDoc, openDialog, openPaths, openListed) answer
+ * NOT_A_STORE_METHOD.
+ */
+export function callDocStore(store: DocStore, method: string, a: readonly unknown[]): unknown {
+  switch (method) {
+    case 'listDocs':
+      return store.list();
+    case 'getModel':
+      return store.model(a[0] as DocId);
+    case 'getRequest':
+      return store.request(a[0] as DocId, a[1] as number);
+    case 'getConnection':
+      return store.connection(a[0] as DocId, a[1] as number);
+    case 'curl':
+      return store.curl(a[0] as DocId, a[1] as number);
+    case 'cancel':
+      store.cancel(a[0] as DocId);
+      return null;
+    case 'closeDoc':
+      store.close(a[0] as DocId);
+      return null;
+    case 'addKeyLog':
+      return store.addKeyLog(a[0] as DocId, a[1] as string);
+    case 'headerTables':
+      return store.headerTables(a[0] as DocId, a[1] as number);
+    case 'diff':
+      return store.diff(a[0] as DocId, a[1] as DocId);
+    default:
+      return NOT_A_STORE_METHOD;
+  }
+}

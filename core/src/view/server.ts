@@ -34,7 +34,7 @@ import { MAX_KEYLOG_UPLOAD_CHARS, validateCall, type AnalysisProgress, type ApiE
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
 import { prettyJsonPieces, streamPieces } from './export-stream.js';
-import { DocStore, DocError, type Analyze } from './docs.js';
+import { callDocStore, DocStore, DocError, NOT_A_STORE_METHOD, type Analyze } from './docs.js';
 import { headerTables } from './header-tables.js';
 
 export interface ViewServerOptions {
@@ -221,32 +221,14 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   let port = 0;
 
   async function call(method: string, args: unknown[]): Promise<unknown> {
+    const served = callDocStore(docs, method, args);
+    if (served !== NOT_A_STORE_METHOD) return served;
     switch (method) {
       case 'host':
         return hostInfo;
-      case 'listDocs':
-        return docs.list();
-      case 'getModel':
-        return docs.model(args[0] as string);
-      case 'getRequest':
-        return docs.request(args[0] as string, args[1] as number);
-      case 'getConnection':
-        return docs.connection(args[0] as string, args[1] as number);
-      case 'curl':
-        return docs.curl(args[0] as string, args[1] as number);
-      case 'cancel':
-        docs.cancel(args[0] as string);
-        return null;
-      case 'closeDoc':
-        docs.close(args[0] as string);
-        return null;
       case 'exportDoc':
         // In a browser the client downloads GET /api/export; nothing to do server-side.
         return { saved: false };
-      case 'addKeyLog':
-        return docs.addKeyLog(args[0] as string, args[1] as string);
-      case 'headerTables':
-        return docs.headerTables(args[0] as string, args[1] as number);
       case 'openListed': {
         // Only a name the directory listing has now: no path from the page is ever opened.
         if (!directory) throw new Error('No directory is being served (`wirefall view DIR`)');
