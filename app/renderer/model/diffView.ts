@@ -8,6 +8,7 @@ import type { Diff, DiffFinding, DiffOrigin, DiffOriginSide } from '../../../cor
 import type { PhaseId, Severity } from '../../../core/src/model/types.js';
 import type { ConnectionRow, RequestRow, ViewModel } from '../../../core/src/view/api.js';
 import { formatMs } from './format.js';
+import { formatCount, percentChange, signedChange } from '../../../core/src/diff/format.js';
 import { PHASE_IDS, PHASE_STYLES } from './phaseStyles.js';
 
 /** Which direction of a change is an improvement: 'down' (fewer, shorter), 'up', or neither. */
@@ -25,18 +26,13 @@ export interface DiffMetricRow {
   verdict: 'better' | 'worse' | 'same' | '';
 }
 
-const num = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
-
-function signed(v: number, unit: (x: number) => string): string {
-  if (v === 0) return '=';
-  return `${v > 0 ? '+' : '−'}${unit(Math.abs(v))}`;
-}
-
-function pct(before: number, after: number): string {
-  if (!(before > 0)) return '';
-  const p = (100 * (after - before)) / before;
-  return ` (${p > 0 ? '+' : p < 0 ? '−' : ''}${Math.abs(p).toFixed(1)}%)`;
-}
+const num = formatCount;
+const signed = signedChange;
+/** " (−65.5%)", or '' (diff/format.ts percentChange). */
+const pct = (before: number, after: number): string => {
+  const p = percentChange(before, after);
+  return p ? ` (${p})` : '';
+};
 
 function verdictOf(p: number, q: number, better: Better): DiffMetricRow['verdict'] {
   if (better === 'none') return '';

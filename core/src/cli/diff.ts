@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { diffReports, REGRESSION_KINDS, type Diff, type DiffFinding, type DiffOrigin, type DiffOriginSide, type RegressionKind } from '../diff/diff.js';
+import { formatCount, percentChange, signedChange } from '../diff/format.js';
 import type { PhaseId } from '../model/types.js';
 import { PHASE_IDS } from '../model/phases.js';
 import { runBatch, defaultJobs, type FileTask } from './batch.js';
@@ -99,20 +100,16 @@ export async function diff(argv: string[]): Promise<number> {
 
 // ------------------------------------------------------------------------- table ----
 
-function signed(v: number, unit: (x: number) => string): string {
-  if (v === 0) return '=';
-  return `${v > 0 ? '+' : '−'}${unit(Math.abs(v))}`;
-}
+const signed = signedChange;
 
 /** ", −65.5%" (relative change), or '' when there is nothing to compare with. */
 function pct(before: number, after: number): string {
-  if (!(before > 0)) return '';
-  const p = (100 * (after - before)) / before;
-  return `, ${p > 0 ? '+' : p < 0 ? '−' : ''}${Math.abs(p).toFixed(1)}%`;
+  const p = percentChange(before, after);
+  return p ? `, ${p}` : '';
 }
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-const num = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+const num = formatCount;
 
 type Row = [string, string, string, string];
 
