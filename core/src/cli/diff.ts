@@ -17,8 +17,8 @@ import type { PhaseId } from '../model/types.js';
 import { PHASE_IDS } from '../model/phases.js';
 import { runBatch, defaultJobs, type FileTask } from './batch.js';
 import { writeJson } from './json-out.js';
-import { openOutput } from './output.js';
-import { exitNow, RunStop, say, type StopReason } from './stop.js';
+import { commitUnlessStopped, openOutput } from './output.js';
+import { exitNow, RunStop, say } from './stop.js';
 import { terminalSafe } from './escape.js';
 import { ms } from './format-table.js';
 import { EXIT } from './main.js';
@@ -85,14 +85,7 @@ export async function diff(argv: string[]): Promise<number> {
   if (format === 'table') out.write(formatDiffTable(d));
   else writeJson(d, (s) => out.write(s), { pretty: values.pretty === true });
   // A write failure or a signal during the output: FILE is left as it was.
-  const stoppedBy = (): StopReason | null => stop.reason;
-  if (!stoppedBy()) out.commit();
-  const r = stoppedBy();
-  if (r) {
-    out.abandon(false);
-    if (r.kind === 'output-error') say(`wirefall: ${r.error.message}\n`);
-    return exitNow(stop.exitCode());
-  }
+  commitUnlessStopped(out, stop);
   unlisten();
   for (const r of hit) say(`wirefall: regression (${r.kind}): ${terminalSafe(r.detail)}\n`);
   return code;

@@ -14,7 +14,7 @@ import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
 import { jsonLine, writeJson, writePrettyJson } from './json-out.js';
-import { openOutput, type Output } from './output.js';
+import { abandonStopped, commitUnlessStopped, openOutput, type Output } from './output.js';
 import { exitNow, print, RunStop, say, sayRaw } from './stop.js';
 import { terminalSafe } from './escape.js';
 import { STDIN_PATH } from '../capture/reader.js';
@@ -329,11 +329,7 @@ function settle(out: Output, code: number, ndjson: boolean, path: string | undef
 /** A stopped run: the output settled (what ndjson wrote kept as .partial), then exit at once. */
 function stopped(stop: RunStop, out: Output, progress: Progress | null, ndjson: boolean): never {
   progress?.clear();
-  const partial = out.abandon(ndjson);
-  const r = stop.reason!;
-  if (r.kind === 'output-error') say(`wirefall: ${r.error.message}\n`);
-  if (partial) say(`wirefall: ${r.kind === 'signal' ? 'interrupted' : 'stopped'}; the records written so far are in ${partial}\n`);
-  return exitNow(stop.exitCode());
+  return abandonStopped(out, stop, ndjson);
 }
 
 async function har(argv: string[]): Promise<number> {
@@ -355,8 +351,7 @@ async function har(argv: string[]): Promise<number> {
   }
   const out = openOutput(values.output, positionals, stop);
   untilStopped(() => writePrettyJson(toHar(o.report!), writerFor(out, stop)));
-  if (!stop.reason) out.commit();
-  if (stop.reason) return stopped(stop, out, null, false);
+  commitUnlessStopped(out, stop);
   unlisten();
   return exitFor(o);
 }

@@ -21,7 +21,7 @@
 import { closeSync, fchmodSync, fsyncSync, ftruncateSync, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OutputError, UsageError } from '../errors.js';
-import { writeAll, type RunStop } from './stop.js';
+import { exitNow, say, writeAll, type RunStop } from './stop.js';
 
 export interface Output {
   /** Appends text. Never throws: after a failure (reported to the RunStop) writes are dropped. */
@@ -251,4 +251,22 @@ export function openOutput(path: string | undefined, inputs: string[], stop: Run
     throw failed(e);
   }
   return out;
+}
+
+/**
+ * A stopped run's output settled: FILE left as it was (an ndjson run's records kept in
+ * FILE.partial when `keepPartial`), why said once, then exit at once with the stop's code.
+ */
+export function abandonStopped(out: Output, stop: RunStop, keepPartial: boolean): never {
+  const partial = out.abandon(keepPartial);
+  const r = stop.reason!;
+  if (r.kind === 'output-error') say(`wirefall: ${r.error.message}\n`);
+  if (partial) say(`wirefall: ${r.kind === 'signal' ? 'interrupted' : 'stopped'}; the records written so far are in ${partial}\n`);
+  return exitNow(stop.exitCode());
+}
+
+/** A whole document written: commit FILE unless the run was stopped (before the commit or by it). */
+export function commitUnlessStopped(out: Output, stop: RunStop): void {
+  if (!stop.reason) out.commit();
+  if (stop.reason) abandonStopped(out, stop, false);
 }

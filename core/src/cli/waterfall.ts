@@ -17,8 +17,8 @@ import type { ViewModel } from '../view/api.js';
 import { toViewModel } from '../view/compact.js';
 import { BUILD_COMMAND } from '../view/server.js';
 import { CORE } from '../view/core-link.js';
-import { openOutput } from './output.js';
-import { exitNow, RunStop, say, type StopReason } from './stop.js';
+import { commitUnlessStopped, openOutput } from './output.js';
+import { exitNow, RunStop, say } from './stop.js';
 
 /** What app/renderer/model/waterfallSvg.ts exports (core cannot import the app's sources). */
 interface SvgModule {
@@ -75,15 +75,7 @@ export async function waterfall(argv: string[]): Promise<number> {
   const text = svg.renderWaterfallSvg(toViewModel(report, 'cli', CORE.phases), { ...(width !== undefined ? { width } : {}), theme, ...(maxRows !== undefined ? { maxRows } : {}) });
   const out = openOutput(values.output, positionals, stop);
   out.write(text);
-  // Read again after each step: a write or the commit may stop the run (TypeScript narrowed it above).
-  const reason = (): StopReason | null => stop.reason;
-  if (!reason()) out.commit();
-  const r = reason();
-  if (r) {
-    out.abandon(false);
-    if (r.kind === 'output-error') say(`wirefall: ${r.error.message}\n`);
-    return exitNow(stop.exitCode());
-  }
+  commitUnlessStopped(out, stop);
   unlisten();
   // As analyze: 3 when the capture was truncated or corrupt part-way.
   return report.capture.error ? 3 : 0;
