@@ -4,14 +4,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { analyzeFile, analyzeStream, type AnalyzeProgress } from '../engine.js';
-import { detectAll, detectStream, type DetectOptions } from '../detect/index.js';
+import { analyzeFile, type AnalyzeProgress } from '../engine.js';
+import { analyzeStreaming } from '../pipeline.js';
+import { detectAll, type DetectOptions } from '../detect/index.js';
 import { CancelledError, WirefallError } from '../errors.js';
 import type { CaptureInfo, Report } from '../model/types.js';
 import { jsonLine, requestLine } from './json-out.js';
 import { releaseFifo } from '../capture/reader.js';
 import { loadKeyLog } from '../tls/keylog.js';
-import { MAX_WHATIF_STREAM_CONNECTIONS, MAX_WHATIF_STREAM_REQUESTS, whatIf, WhatIfCollector, type WhatIfOptions } from '../whatif/whatif.js';
+import { MAX_WHATIF_STREAM_CONNECTIONS, MAX_WHATIF_STREAM_REQUESTS, whatIf, type WhatIfOptions } from '../whatif/whatif.js';
 
 export type OutputMode = 'report' | 'ndjson';
 
@@ -67,47 +68,27 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
       countFindings(outcome, report);
     } else {
       const emit = (type: string, rec: object) => cb.onLine?.(jsonLine({ type, file: task.file, ...rec }));
-      // NDJSON streams every record as it completes, and the detectors with it (detect/stream.ts):
-      // each finding is written as soon as no later record can change it, and they keep only
-      // slim copies of what they read, bounded by their windows and named limits.
-      const counts: Record<string, number> = {};
-      const detect = detectStream(
-        task.detect ?? {},
-        (f) => {
-          emit('finding', f);
-          outcome.findings++;
-          outcome.findingKinds[f.kind] = (outcome.findingKinds[f.kind] ?? 0) + 1;
-        },
-        (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n),
-      );
+      // NDJSON streams every record as it completes, and the detectors with it (pipeline.ts,
+      // detect/stream.ts): each finding is written as soon as no later record can change it.
       const keyLog = await loadKeyLog({ files: task.keylogFiles });
-      // The what-if estimate needs every request: a slim copy of each, up to its named limit.
-      const what = new WhatIfCollector();
-      const res = await analyzeStream(
+      const res = await analyzeStreaming(
         task.file,
         {
-          onConnection: (c) => {
-            emit('connection', c);
-            detect.connection(c);
-            what.connection(c);
+          connection: (c) => emit('connection', c),
+          request: (r) => cb.onLine?.(requestLine('request', task.file, r)),
+          finding: (f) => {
+            emit('finding', f);
+            outcome.findingKinds[f.kind] = (outcome.findingKinds[f.kind] ?? 0) + 1;
           },
-          onRequest: (r) => {
-            cb.onLine?.(requestLine('request', task.file, r));
-            detect.request(r);
-            what.request(r);
-          },
-          onWatermark: (t) => detect.watermark(t),
         },
-        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal },
+        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, detect: task.detect, whatIf: task.whatIf },
       );
-      detect.finish();
-      for (const [name, n] of Object.entries(counts)) res.capture.counters[name] = (res.capture.counters[name] ?? 0) + n;
       outcome.capture = res.capture;
       outcome.connections = res.connections;
       outcome.requests = res.requests;
-      const w = what.finish(task.whatIf);
+      outcome.findings = res.findings;
       // Past the collector's limits: no estimate (one over part of the capture would not be its own).
-      emit('whatIf', w ?? { skipped: `more than ${MAX_WHATIF_STREAM_REQUESTS} requests or ${MAX_WHATIF_STREAM_CONNECTIONS} TCP connections (${what.droppedRequests} requests, ${what.droppedConnections} connections not kept): --format json has the estimate` });
+      emit('whatIf', res.whatIf ?? { skipped: `more than ${MAX_WHATIF_STREAM_REQUESTS} requests or ${MAX_WHATIF_STREAM_CONNECTIONS} TCP connections (${res.whatIfDropped.requests} requests, ${res.whatIfDropped.connections} connections not kept): --format json has the estimate` });
       emit('capture', res.capture);
     }
   } catch (e) {
