@@ -83,8 +83,12 @@ export interface StreamHandlers {
    * before `time` — the first packet of the oldest connection not yet handed out, at most the
    * last packet's time. Streaming detectors release state older than it (detect/stream.ts).
    * Assumes packets in time order: a capture that goes back in time can break the promise.
+   *
+   * `requestFloor` (≥ `time`): no request handed out from now on, nor the request before it on its
+   * connection, started before it (Engine.requestFloor) — what per-request state may be dropped
+   * below while a connection open since the capture began holds `time` back.
    */
-  onWatermark?(time: number): void;
+  onWatermark?(time: number, requestFloor: number): void;
 }
 
 export interface StreamResult {
@@ -272,6 +276,81 @@ class Engine implements RecordSink {
     this.unfinished!.set(id, t);
     if (t < this.lastOpen) this.disordered.push({ id, t });
     else this.lastOpen = t;
+    this.floors.push({ id, t });
+  }
+
+  /**
+   * Per connection not handed out yet that has handed out requests: the highest request index so
+   * far and that request's start (see `requestFloor`); `floors` holds (id, floor) entries, stale
+   * ones (a later request moved the floor, or the connection was handed out) dropped lazily and
+   * all rebuilt once they outnumber the open connections twice (so an idle connection under a
+   * busy one cannot make it grow without bound).
+   */
+  private readonly lastRequest = new Map<number, { index: number; start: number; ahead?: Map<number, number> }>();
+  private floors = new MinHeap<{ id: number; t: number }>((e) => e.t);
+
+  private floorOf(id: number): number | undefined {
+    const l = this.lastRequest.get(id);
+    return l && l.index > 0 ? l.start : this.unfinished!.get(id);
+  }
+
+  /**
+   * A request was handed out (watermarks wanted only). The floor follows the handed-out prefix of
+   * the connection's indices: HTTP/2 and HTTP/3 hand streams out as they complete, not in order.
+   */
+  requestHandedOut(r: Request): void {
+    const id = r.connectionId;
+    if (!this.unfinished!.has(id)) return;
+    let l = this.lastRequest.get(id);
+    if (!l) this.lastRequest.set(id, (l = { index: 0, start: -Infinity }));
+    if (r.index <= l.index) return;
+    if (r.index > l.index + 1) {
+      // Past MAX_FLOOR_AHEAD (a stream that never completes under many that do) the floor stays
+      // where it is: lower than it could be, never wrong.
+      if ((l.ahead ??= new Map()).size < MAX_FLOOR_AHEAD) l.ahead.set(r.index, r.times.requestStartTime);
+      return;
+    }
+    l.index = r.index;
+    l.start = r.times.requestStartTime;
+    for (let next = l.ahead?.get(l.index + 1); next !== undefined; next = l.ahead!.get(l.index + 1)) {
+      l.ahead!.delete(++l.index);
+      l.start = next;
+    }
+    this.floors.push({ id, t: l.start });
+    if (this.floors.size > 2 * this.unfinished!.size + 1024) {
+      const h = new MinHeap<{ id: number; t: number }>((e) => e.t);
+      for (const k of this.unfinished!.keys()) h.push({ id: k, t: this.floorOf(k)! });
+      this.floors = h;
+    }
+  }
+
+  /** A connection was handed out (watermarks wanted only). */
+  connectionHandedOut(id: number): void {
+    this.unfinished!.delete(id);
+    this.lastRequest.delete(id);
+  }
+
+  /**
+   * See StreamHandlers.onWatermark: at least `watermark()`. For each connection not handed out
+   * yet, the start of request p, where 1..p are the indices it has handed out without a gap (its
+   * first packet while it has handed out no request 1); the least of them, at most the last
+   * packet's time. Requests are indexed in order of their start, so no request handed out from now
+   * on (index > p), nor the one before it (index ≥ p), started earlier.
+   */
+  requestFloor(): number {
+    const u = this.unfinished!;
+    const h = this.floors;
+    let w = this.packetTime;
+    while (h.size) {
+      const e = h.peek()!;
+      if (!u.has(e.id) || this.floorOf(e.id) !== e.t) {
+        h.pop();
+        continue;
+      }
+      w = Math.min(w, e.t);
+      break;
+    }
+    return Math.max(this.watermark(), w - this.l4Lag);
   }
 
   /** See StreamHandlers.onWatermark. */
@@ -451,6 +530,12 @@ function keyLogCounters(k: KeyLog): Record<string, number> {
   return out;
 }
 
+/**
+ * Requests of one connection handed out ahead of a gap in its indices that `requestFloor`
+ * remembers (HTTP/2 and HTTP/3 complete streams out of order; the gap is usually a few streams).
+ */
+export const MAX_FLOOR_AHEAD = 4096;
+
 /** pcapng Decryption Secrets Block secrets type for a TLS key log (pcapng spec §4.7). */
 export const DSB_TLS_KEY_LOG = 0x544c534b;
 
@@ -473,11 +558,12 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
     {
       onConnection: (c) => {
         connections++;
-        engine.unfinished?.delete(c.id);
+        if (engine.unfinished) engine.connectionHandedOut(c.id);
         handlers.onConnection?.(c);
       },
       onRequest: (r) => {
         requests++;
+        if (engine.unfinished) engine.requestHandedOut(r);
         handlers.onRequest?.(r);
       },
       onWatermark: handlers.onWatermark,
@@ -491,7 +577,7 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
     afterChunk: handlers.onWatermark
       ? async () => {
           await engine.drain();
-          handlers.onWatermark!(engine.watermark());
+          handlers.onWatermark!(engine.watermark(), engine.requestFloor());
         }
       : () => engine.drain(),
     onProgress: opts.onProgress

@@ -12,6 +12,7 @@
  */
 import { analyzeStream, type AnalyzeOptions } from './engine.js';
 import { detectStream, type DetectOptions } from './detect/index.js';
+import type { DetectStream } from './detect/stream.js';
 import { WhatIfCollector, type WhatIfOptions } from './whatif/whatif.js';
 import type { CaptureInfo, Connection, Finding, Request, WhatIf } from './model/types.js';
 
@@ -26,6 +27,14 @@ export interface StreamingOptions extends AnalyzeOptions {
   whatIf?: WhatIfOptions;
   /** Requests the what-if collector keeps (default MAX_WHATIF_STREAM_REQUESTS). */
   whatIfMaxRequests?: number;
+  /** TCP connections the what-if collector keeps (default MAX_WHATIF_STREAM_CONNECTIONS). */
+  whatIfMaxConnections?: number;
+  /**
+   * The detectors' driver, made here by `detectStream(opts.detect, onFinding, count)` unless given
+   * (the streamed `--format json` makes one that tags each finding with its detector and limits,
+   * cli/json-spill.ts). `onFinding` must see every finding; `count` adds to capture.counters.
+   */
+  detectors?: (onFinding: (f: Finding) => void, count: (name: string, n?: number) => void) => DetectStream;
 }
 
 export interface StreamingResult {
@@ -42,15 +51,13 @@ export interface StreamingResult {
 export async function analyzeStreaming(path: string, sinks: StreamingSinks, opts: StreamingOptions = {}): Promise<StreamingResult> {
   const counts: Record<string, number> = {};
   let findings = 0;
-  const detect = detectStream(
-    opts.detect ?? {},
-    (f) => {
-      findings++;
-      sinks.finding?.(f);
-    },
-    (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n),
-  );
-  const what = new WhatIfCollector(opts.whatIfMaxRequests);
+  const onFinding = (f: Finding) => {
+    findings++;
+    sinks.finding?.(f);
+  };
+  const count = (name: string, n = 1) => (counts[name] = (counts[name] ?? 0) + n);
+  const detect = opts.detectors ? opts.detectors(onFinding, count) : detectStream(opts.detect ?? {}, onFinding, count);
+  const what = new WhatIfCollector(opts.whatIfMaxRequests, opts.whatIfMaxConnections);
   const res = await analyzeStream(
     path,
     {
@@ -64,7 +71,7 @@ export async function analyzeStreaming(path: string, sinks: StreamingSinks, opts
         detect.request(r);
         what.request(r);
       },
-      onWatermark: (t) => detect.watermark(t),
+      onWatermark: (t, floor) => detect.watermark(t, floor),
     },
     opts,
   );

@@ -122,10 +122,14 @@ class LegIndex {
   private size = 0;
   private kept = 0;
 
-  add(c: Connection, reqs: readonly Request[]): void {
-    if (!reqs.length) return;
-    this.conns.set(c.id, { c, server: endpoint(c.server), requests: reqs.length, via: reqs.find(hasVia), live: reqs.length });
+  /** Indexes the requests of `c` that started at or after `from` (earlier ones no lookup can reach). */
+  add(c: Connection, reqs: readonly Request[], from: number): void {
+    let live = 0;
+    for (const r of reqs) if (r.times.requestStartTime >= from) live++;
+    if (!live) return;
+    this.conns.set(c.id, { c, server: endpoint(c.server), requests: reqs.length, via: reqs.find(hasVia), live });
     for (const r of reqs) {
+      if (r.times.requestStartTime < from) continue;
       const b = legRequest(r);
       const k = legKey(b);
       let e = this.byKey.get(k);
@@ -133,7 +137,12 @@ class LegIndex {
       if (e.l.length && e.l[e.l.length - 1].times.requestStartTime > b.times.requestStartTime) e.sorted = false;
       e.l.push(b);
     }
-    this.size += reqs.length;
+    this.size += live;
+  }
+
+  /** Requests indexed now. */
+  get length(): number {
+    return this.size;
   }
 
   /** Drop the requests that started before `bound` (and connections left without any): a pass each time the index has doubled. */
@@ -228,6 +237,14 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
   const waiting = new MinHeap<Waiting>((w) => w.deadline);
   const lookups = new MinHeap<Waiting>((w) => w.firstLookup);
   let watermark = -Infinity;
+  /** The request floor (stream.ts): every hang still to come has its previous request at or after it. */
+  let floor = -Infinity;
+
+  /** Where lookups can still start: the floor, a waiting hang's previous request. */
+  function lookupBound(): number {
+    while (lookups.size && lookups.peek()!.done) lookups.pop();
+    return Math.min(floor, lookups.size ? lookups.peek()!.firstLookup : Infinity);
+  }
 
   function judge(c: Connection, reqs: readonly Request[], hangs: Hang[]): void {
     for (const h of hangs) {
@@ -277,23 +294,26 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
     };
   }
 
-  function advance(t: number): void {
+  function advance(t: number, requestFloor = t): void {
     watermark = Math.max(watermark, t);
+    floor = Math.max(floor, requestFloor, watermark);
     while (waiting.size && waiting.key(waiting.peek()!) < watermark) {
       const w = waiting.pop()!;
       w.done = true;
       judge(w.c, w.reqs, w.hangs);
     }
     if (!ctx.bounded && t !== Infinity) return;
-    while (lookups.size && lookups.peek()!.done) lookups.pop();
-    legs.prune(Math.min(watermark, lookups.size ? lookups.peek()!.firstLookup : Infinity));
+    legs.prune(lookupBound());
   }
 
   return {
     onConnection(c, reqs) {
       if (!isHttp1(c)) return;
-      legs.add(ctx.bounded ? slimConnection(c, []) : c, reqs);
       const hangs = hangsOf(c, reqs, hangMs);
+      // Streaming, only requests a lookup can still reach are indexed: a connection open since the
+      // capture began, handed out at its end, would otherwise add every request it carried at once.
+      const from = ctx.bounded ? Math.min(lookupBound(), minOf(hangs, (h) => h.prev.times.requestStartTime)) : -Infinity;
+      legs.add(ctx.bounded ? slimConnection(c, []) : c, reqs, from);
       if (!hangs.length) return judge(c, reqs, hangs);
       // A leg starts within the window after the request it carries, on a connection opened by then.
       const deadline = maxOf(hangs, (h) => h.r.times.requestStartTime) + legWindowMs;
@@ -306,6 +326,7 @@ function stream(opts: DetectOptions, emit: FindingSink, ctx: StreamContext): Str
     finish() {
       advance(Infinity);
     },
+    held: () => legs.length + waiting.size,
   };
 }
 

@@ -96,8 +96,32 @@ const THRESHOLDS = {
 /** A connection of an origin with requests, kept while a retry or next-connection lookup may reach it. */
 interface Member {
   c: Connection;
-  reqs: readonly Request[];
+  /** Its first request (timeout-too-short reads it). */
+  first: Request;
+  /**
+   * Retry candidates by `method target` (`retryKey`): of the requests started within retryWindowMs of
+   * its opening, those started earlier than every one before them with the same key, in index order
+   * — the first request `retryOf` would find for a key is always one of them (it takes the first in
+   * index order started early enough). Requests on one connection start in index order, so this is
+   * one per key: a connection carrying 100,000 requests to 3 URLs keeps 3, not 100,000.
+   */
+  byKey: Map<string, Request[]>;
   origin: Origin;
+}
+
+const retryKey = (r: Pick<Request, 'method' | 'target'>): string => `${r.method} ${r.target}`;
+
+/** A Member's retry candidates from `reqs[0..n)` (see `Member.byKey`). */
+function retryCandidates(reqs: readonly Request[], n: number): Map<string, Request[]> {
+  const byKey = new Map<string, Request[]>();
+  for (let i = 0; i < n; i++) {
+    const r = reqs[i];
+    const k = retryKey(r);
+    const l = byKey.get(k);
+    if (!l) byKey.set(k, [r]);
+    else if (r.times.requestStartTime < l[l.length - 1].times.requestStartTime) l.push(r);
+  }
+  return byKey;
 }
 
 /** Per client and origin (`originKey`): what the per-origin rules need, bounded by their windows. */
@@ -131,7 +155,7 @@ function retryOf(r: Request, c: Connection, o: Origin, windowMs: number): Reques
   const m = o.members;
   for (let i = firstIndex(o.head, m.length, (k) => openTime(m[k].c) >= t0); i < m.length && openTime(m[i].c) - t0 <= windowMs; i++) {
     if (m[i].c.id === c.id) continue;
-    const retry = m[i].reqs.find((x) => x.method === r.method && x.target === r.target && x.times.requestStartTime - t0 <= windowMs);
+    const retry = m[i].byKey.get(retryKey(r))?.find((x) => x.times.requestStartTime - t0 <= windowMs);
     if (retry) return retry;
   }
   return undefined;
@@ -269,7 +293,7 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
         const until = openTime(c) + retryWindowMs;
         let n = 1;
         while (n < reqs.length && reqs[n].times.requestStartTime <= until) n++;
-        const m: Member = { c, reqs: n === reqs.length ? reqs : reqs.slice(0, n), origin: o };
+        const m: Member = { c, first: reqs[0], byKey: retryCandidates(reqs, n), origin: o };
         o.members.push(m);
         kept.push(m);
       }
@@ -305,14 +329,20 @@ function stream(opts: DetectOptions, emit: FindingSink): StreamingDetector {
             }
           }
           if (!next) return;
-          const gap = next.reqs[0].times.requestStartTime - exchangeEnd(last);
+          const gap = next.first.times.requestStartTime - exchangeEnd(last);
           if (gap > reuseWindowMs) return;
-          o.tooShort.push({ seq: n, side: c.close.by ?? 'server', c, next: { c: next.c, first: next.reqs[0] }, idle, gap });
+          o.tooShort.push({ seq: n, side: c.close.by ?? 'server', c, next: { c: next.c, first: next.first }, idle, gap });
         },
       });
     },
 
     onWatermark: advance,
+
+    held() {
+      let n = byDeadline.size;
+      for (const o of origins.values()) for (let i = o.head; i < o.members.length; i++) for (const l of o.members[i].byKey.values()) n += l.length;
+      return n;
+    },
 
     finish() {
       advance(Infinity);

@@ -51,6 +51,8 @@ import type { Connection, Finding, H2ConnectionFacts, H2RequestFacts, Header, Ht
 import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
 import { Heap } from '../util/heap.js';
+import { SpillFile } from '../util/spill.js';
+import { firstIndex } from '../util/search.js';
 
 /** What a detector reads beyond the connection record: the driver keeps only that of requests. */
 export interface DetectorReads {
@@ -81,10 +83,20 @@ export interface StreamingDetector {
   onConnection?(c: Connection, requests: readonly Request[]): void;
   /** Connections in order of opening (open time, then id); every one opened earlier came first. */
   onOrdered?(c: Connection, requests: readonly Request[]): void;
-  /** No connection opened before `t` will be handed out any more (capture time, ms). */
-  onWatermark?(t: number): void;
+  /**
+   * No connection opened before `t` will be handed out any more (capture time, ms); no request
+   * handed out from now on, nor the request before it on its connection, started before
+   * `requestFloor` (≥ t; engine.ts `requestFloor`: per-request state of connections open since the
+   * capture began may be dropped below it, where `t` stays at their opening).
+   */
+  onWatermark?(t: number, requestFloor: number): void;
   /** Capture end: emit everything still held. */
   finish?(): void;
+  /**
+   * Request records (or their stand-ins) the detector keeps now: how tests and the bench see that
+   * windowed state stays windowed. Not called on the hot path.
+   */
+  held?(): number;
 }
 
 /**
@@ -93,6 +105,11 @@ export interface StreamingDetector {
  * oldest are released early (gopacket's flush: degraded, counted, never unbounded).
  */
 export const MAX_DETECT_PENDING_RECORDS = 200_000;
+/**
+ * Requests the driver holds in memory over all RequestLogs (~250 bytes each, 8 MB): past it, the
+ * logs with the most go to a scratch file (util/spill.ts), counted as `detectRequestsSpilled`.
+ */
+export const MAX_DETECT_RESIDENT_REQUESTS = 32_768;
 /** Records (connections plus requests) a fallback detector keeps for its end-of-capture run. */
 export const MAX_DETECT_FALLBACK_RECORDS = 500_000;
 
@@ -101,8 +118,8 @@ export interface StreamContext {
   count(name: string, n?: number): void;
   /** False when driving a whole report: no limits apply (the report is in memory anyway). */
   bounded: boolean;
-  /** Tests: smaller limits than MAX_DETECT_PENDING_RECORDS / MAX_DETECT_FALLBACK_RECORDS. */
-  limits?: { pending?: number; fallback?: number };
+  /** Tests: smaller limits than MAX_DETECT_PENDING_RECORDS / MAX_DETECT_FALLBACK_RECORDS / MAX_DETECT_RESIDENT_REQUESTS. */
+  limits?: { pending?: number; fallback?: number; resident?: number };
 }
 
 /** Slim copies (streaming) hold only what detectors read; constants shared by all of them. */
@@ -246,16 +263,32 @@ export function slimConnection(c: Connection, paths: readonly string[]): Connect
  * The slim requests of one connection, held column-wise until the connection completes: numbers in
  * one growing Float64Array, strings and shared sub-records in one array, STRIDE and REFS slots a
  * request (~250 bytes, against ~720 for a slim Request object with its times and packets records).
- * A connection open for the whole capture holds every request it carried until its end, so this is
- * what the driver's memory grows with; the Request objects are made again for each hand-out
- * (`requests()`), used by the detectors and dropped.
+ * A connection open for the whole capture holds every request it carried until its end, so past
+ * the driver's budget (MAX_DETECT_RESIDENT_REQUESTS over all logs) the rows go to a scratch file
+ * in pages (`spill`, util/spill.ts): memory stays flat in the capture's size. The Request objects
+ * are made again for each hand-out (`requests()`): all at once while nothing was spilled, else one
+ * at a time as a detector reads them (a lazy list, decoding at most LAZY_PAGES_CACHED pages at a
+ * time), so a connection of a million requests is never a million objects at once.
  */
 export class RequestLog {
   private num = new Float64Array(LOG_STRIDE * 4);
-  private readonly refs: unknown[] = [];
+  private refs: unknown[] = [];
+  /** Rows in memory (after the spilled ones). */
   private n = 0;
+  private spilled = 0;
+  private readonly pages: LogPage[] = [];
+  /** Rows pushed in index order so far (ties allowed). */
+  private inOrder = true;
+  private lastIndex = -Infinity;
+
+  constructor(readonly connectionId = 0) {}
 
   get length(): number {
+    return this.spilled + this.n;
+  }
+
+  /** Rows held in memory. */
+  get resident(): number {
     return this.n;
   }
 
@@ -265,6 +298,8 @@ export class RequestLog {
       grown.set(this.num);
       this.num = grown;
     }
+    if (r.index < this.lastIndex) this.inOrder = false;
+    else this.lastIndex = r.index;
     const a = this.num;
     const o = this.n * LOG_STRIDE;
     const t = r.times;
@@ -285,68 +320,215 @@ export class RequestLog {
     this.n++;
   }
 
-  /** Slim Request objects (as `slimRequest` makes them), in index order, ties in arrival order. */
-  requests(): Request[] {
-    const out: Request[] = new Array(this.n);
-    const a = this.num;
-    const f = this.refs;
-    for (let i = 0; i < this.n; i++) {
-      const o = i * LOG_STRIDE;
-      const q = i * LOG_REFS;
-      const times = {} as RequestTimes;
-      for (let k = 0; k < TIME_KEYS.length; k++) {
-        const v = a[o + 4 + k];
-        (times as unknown as Record<string, number | null>)[TIME_KEYS[k]] = Number.isNaN(v) ? null : v;
+  /**
+   * Moves the rows in memory to `file`, LOG_PAGE_ROWS a page (numbers as they are, references as
+   * JSON with shared header lists by number: `RefTable`). False when the file cannot take them
+   * (they stay in memory).
+   */
+  spill(file: SpillFile, table: RefTable): boolean {
+    for (let from = 0; from < this.n; from += LOG_PAGE_ROWS) {
+      const rows = Math.min(LOG_PAGE_ROWS, this.n - from);
+      const nums = new Uint8Array(this.num.buffer, from * LOG_STRIDE * 8, rows * LOG_STRIDE * 8);
+      const refs = Buffer.from(JSON.stringify(table.encode(this.refs, from * LOG_REFS, rows * LOG_REFS)));
+      const offset = file.append(nums, refs);
+      if (offset === null) {
+        // Keep what is left in memory (the rows before `from` are in the file).
+        if (from) {
+          this.num = this.num.slice(from * LOG_STRIDE);
+          this.refs = this.refs.slice(from * LOG_REFS);
+          this.n -= from;
+        }
+        return false;
       }
-      const flags = a[o + 20];
-      const streamId = a[o + 2];
-      const status = a[o + 3];
-      out[i] = {
-        id: a[o],
-        connectionId: 0,
-        index: a[o + 1],
-        streamId: Number.isNaN(streamId) ? undefined : streamId,
-        method: f[q] as string,
-        url: f[q + 1] as string,
-        target: f[q + 2] as string,
-        httpVersion: f[q + 3] as string,
-        status: Number.isNaN(status) ? null : status,
-        statusText: '',
-        requestHeaders: f[q + 4] as Header[],
-        responseHeaders: f[q + 5] as Header[],
-        informational: undefined,
-        trailers: undefined,
-        sizes: NO_SIZES,
-        times,
-        timings: NO_TIMINGS,
-        pipelined: (flags & 1) !== 0,
-        connectionReused: (flags & 2) !== 0,
-        pushed: flags & 4 ? true : flags & 8 ? false : undefined,
-        state: f[q + 6] as Request['state'],
-        packets: { request: [a[o + 15], a[o + 16]], response: Number.isNaN(a[o + 17]) ? null : [a[o + 17], a[o + 18]] },
-        lostBytes: a[o + 19],
-        anomalies: NO_ANOMALIES,
-        upgrade: f[q + 7] as string | undefined,
-        h2: f[q + 8] as H2RequestFacts | undefined,
-        http1: flags & 16 ? CLOSE_DELIMITED : undefined,
-        extra: undefined,
-      };
+      this.pages.push({ offset, first: this.spilled + from, rows, numBytes: nums.length, refBytes: refs.length });
     }
-    // Index order, ties in arrival (id) order: as `requestsByConnection`.
-    for (let i = 1; i < out.length; i++) {
-      if (out[i - 1].index > out[i].index) {
-        out.sort((x, y) => x.index - y.index);
-        break;
-      }
-    }
-    return out;
+    this.spilled += this.n;
+    this.n = 0;
+    this.num = new Float64Array(LOG_STRIDE * 64);
+    this.refs = [];
+    return true;
   }
 
-  /** Sets the connection id of the requests (one per log, so not stored per request). */
+  /**
+   * Slim Request objects (as `slimRequest` makes them, with this log's connection id), in index
+   * order, ties in arrival order. Nothing spilled: an array. Else a lazy list whose elements are
+   * made as they are read (`file` and `table` are the ones `spill` was given); two reads of one
+   * element give equal objects, not the same one.
+   */
+  requests(file?: SpillFile, table?: RefTable): readonly Request[] {
+    if (!this.pages.length) {
+      const out: Request[] = new Array(this.n);
+      for (let i = 0; i < this.n; i++) out[i] = makeRequest(this.num, i * LOG_STRIDE, this.refs, i * LOG_REFS, this.connectionId);
+      // Index order, ties in arrival (id) order: as `requestsByConnection`.
+      if (!this.inOrder) out.sort((x, y) => x.index - y.index);
+      return out;
+    }
+    const cache = new Map<LogPage, { num: Float64Array; refs: unknown[] }>();
+    const pageOf = (row: number): LogPage => this.pages[firstIndex(0, this.pages.length, (k) => this.pages[k].first + this.pages[k].rows > row)];
+    const decoded = (pg: LogPage) => {
+      let d = cache.get(pg);
+      if (d) {
+        cache.delete(pg);
+        cache.set(pg, d);
+        return d;
+      }
+      const b = file!.read(pg.offset, pg.numBytes + pg.refBytes);
+      // The numbers are copied out (the read buffer's offset need not be 8-aligned).
+      const num = new Float64Array(pg.rows * LOG_STRIDE);
+      new Uint8Array(num.buffer).set(b.subarray(0, pg.numBytes));
+      d = { num, refs: table!.decode(JSON.parse(b.toString('utf8', pg.numBytes)) as unknown[]) };
+      cache.set(pg, d);
+      if (cache.size > LAZY_PAGES_CACHED) cache.delete(cache.keys().next().value!);
+      return d;
+    };
+    const row = (i: number): Request => {
+      if (i >= this.spilled) {
+        const k = i - this.spilled;
+        return makeRequest(this.num, k * LOG_STRIDE, this.refs, k * LOG_REFS, this.connectionId);
+      }
+      const pg = pageOf(i);
+      const d = decoded(pg);
+      const k = i - pg.first;
+      return makeRequest(d.num, k * LOG_STRIDE, d.refs, k * LOG_REFS, this.connectionId);
+    };
+    if (this.inOrder) return lazyList(this.length, row);
+    // Index order, ties in arrival order: a permutation of the rows (4 bytes a request).
+    const idx = new Float64Array(this.length);
+    for (const pg of this.pages) {
+      const d = decoded(pg);
+      for (let k = 0; k < pg.rows; k++) idx[pg.first + k] = d.num[k * LOG_STRIDE + 1];
+    }
+    for (let k = 0; k < this.n; k++) idx[this.spilled + k] = this.num[k * LOG_STRIDE + 1];
+    const order = Uint32Array.from({ length: this.length }, (_, i) => i).sort((x, y) => idx[x] - idx[y] || x - y);
+    return lazyList(this.length, (i) => row(order[i]));
+  }
+
+  /** Sets the connection id of the requests (tests; `requests()` sets this log's own). */
   withConnection(reqs: Request[], id: number): Request[] {
     for (const r of reqs) r.connectionId = id;
     return reqs;
   }
+}
+
+/** Requests a page of a spilled RequestLog holds. */
+export const LOG_PAGE_ROWS = 4096;
+/** Decoded pages a lazy list keeps (LRU): a pass over a list decodes each page once. */
+const LAZY_PAGES_CACHED = 8;
+
+interface LogPage {
+  offset: number;
+  /** Its first row in the log. */
+  first: number;
+  rows: number;
+  numBytes: number;
+  refBytes: number;
+}
+
+/**
+ * Spilled references: the shared header lists (`Strings.list`) and the records shared between
+ * requests by number, at most MAX_INTERNED_STRINGS of them, so that a list comes back as the same
+ * object (the detectors' token cache is by list); anything else is written whole.
+ */
+export class RefTable {
+  private readonly ids = new Map<object, number>();
+  private readonly all: object[] = [];
+
+  encode(refs: readonly unknown[], from: number, count: number): unknown[] {
+    const out: unknown[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = refs[from + i];
+      if (i % LOG_REFS === 4 || i % LOG_REFS === 5) {
+        const list = v as Header[];
+        let id = this.ids.get(list);
+        if (id === undefined && this.all.length < MAX_INTERNED_STRINGS) {
+          id = this.all.length;
+          this.ids.set(list, id);
+          this.all.push(list);
+        }
+        out[i] = id ?? list;
+      } else out[i] = v === undefined ? null : v;
+    }
+    return out;
+  }
+
+  decode(refs: unknown[]): unknown[] {
+    for (let i = 0; i < refs.length; i++) {
+      const v = refs[i];
+      if (i % LOG_REFS === 4 || i % LOG_REFS === 5) {
+        if (typeof v === 'number') refs[i] = this.all[v];
+      } else if (v === null && i % LOG_REFS >= 7) refs[i] = undefined; // upgrade, h2
+    }
+    return refs;
+  }
+}
+
+/**
+ * A read-only array whose element i is `at(i)`, made when read (a Proxy over an empty array, so
+ * Array.isArray, iteration and the Array.prototype methods the detectors use all work).
+ */
+function lazyList(n: number, at: (i: number) => Request): readonly Request[] {
+  const isIndex = (p: string | symbol): boolean => typeof p === 'string' && p.length > 0 && p.charCodeAt(0) >= 48 && p.charCodeAt(0) <= 57 && String(+p >>> 0) === p;
+  return new Proxy([] as Request[], {
+    get(t, p, recv) {
+      if (isIndex(p)) {
+        const i = +(p as string);
+        return i < n ? at(i) : undefined;
+      }
+      if (p === 'length') return n;
+      return Reflect.get(t, p, recv) as unknown;
+    },
+    has(t, p) {
+      return isIndex(p) ? +(p as string) < n : Reflect.has(t, p);
+    },
+    set() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    },
+  });
+}
+
+/** The slim Request of row `o` (numbers) / `q` (references). */
+function makeRequest(a: Float64Array, o: number, f: readonly unknown[], q: number, connectionId: number): Request {
+  const times = {} as RequestTimes;
+  for (let k = 0; k < TIME_KEYS.length; k++) {
+    const v = a[o + 4 + k];
+    (times as unknown as Record<string, number | null>)[TIME_KEYS[k]] = Number.isNaN(v) ? null : v;
+  }
+  const flags = a[o + 20];
+  const streamId = a[o + 2];
+  const status = a[o + 3];
+  return {
+    id: a[o],
+    connectionId,
+    index: a[o + 1],
+    streamId: Number.isNaN(streamId) ? undefined : streamId,
+    method: f[q] as string,
+    url: f[q + 1] as string,
+    target: f[q + 2] as string,
+    httpVersion: f[q + 3] as string,
+    status: Number.isNaN(status) ? null : status,
+    statusText: '',
+    requestHeaders: f[q + 4] as Header[],
+    responseHeaders: f[q + 5] as Header[],
+    informational: undefined,
+    trailers: undefined,
+    sizes: NO_SIZES,
+    times,
+    timings: NO_TIMINGS,
+    pipelined: (flags & 1) !== 0,
+    connectionReused: (flags & 2) !== 0,
+    pushed: flags & 4 ? true : flags & 8 ? false : undefined,
+    state: f[q + 6] as Request['state'],
+    packets: { request: [a[o + 15], a[o + 16]], response: Number.isNaN(a[o + 17]) ? null : [a[o + 17], a[o + 18]] },
+    lostBytes: a[o + 19],
+    anomalies: NO_ANOMALIES,
+    upgrade: f[q + 7] as string | undefined,
+    h2: f[q + 8] as H2RequestFacts | undefined,
+    http1: flags & 16 ? CLOSE_DELIMITED : undefined,
+    extra: undefined,
+  };
 }
 
 const TIME_KEYS = [
@@ -372,7 +554,7 @@ const LOG_REFS = 9;
 
 interface Held {
   c: Connection;
-  reqs: Request[] | RequestLog;
+  reqs: readonly Request[] | RequestLog;
   at: number;
   /** Records it stands for (with no `onOrdered` detector, only its place is held, for the watermark). */
   n: number;
@@ -393,6 +575,11 @@ export class DetectStream {
   private readonly strings = new Strings();
   /** Requests of connections not complete yet: a column-wise log when slim, else the records. */
   private readonly pending = new Map<number, Request[] | RequestLog>();
+  /** Logs with rows in memory, those rows in all, and where rows go past the budget. */
+  private readonly logs = new Set<RequestLog>();
+  private resident = 0;
+  private readonly spill = new SpillFile();
+  private readonly table = new RefTable();
   private readonly order = new Heap<Held>(openOrder);
   private held = 0;
   /** (open time, id) of the last connection released to `onOrdered`. */
@@ -400,6 +587,14 @@ export class DetectStream {
   private releasedId = -1;
   private readonly ordered: StreamingDetector[];
   private finished = false;
+  /** The last watermark and request floor given (the floor never goes back). */
+  private watermarkAt = -Infinity;
+  private floorAt = -Infinity;
+
+  /** The request floor so far (see StreamingDetector.onWatermark); -Infinity before any watermark. */
+  get requestFloor(): number {
+    return this.floorAt;
+  }
 
   constructor(
     private readonly members: readonly StreamMember[],
@@ -414,15 +609,47 @@ export class DetectStream {
   request(r: Request): void {
     if (!this.members.length) return;
     let l = this.pending.get(r.connectionId);
-    if (l === undefined) this.pending.set(r.connectionId, (l = this.slim ? new RequestLog() : []));
-    if (l instanceof RequestLog) l.push(r, this.reads, this.strings);
-    else l.push(r);
+    if (l === undefined) this.pending.set(r.connectionId, (l = this.slim ? new RequestLog(r.connectionId) : []));
+    if (l instanceof RequestLog) {
+      l.push(r, this.reads, this.strings);
+      this.logs.add(l);
+      if (++this.resident > (this.ctx.limits?.resident ?? MAX_DETECT_RESIDENT_REQUESTS) && this.ctx.bounded) this.spillSome();
+    } else l.push(r);
+  }
+
+  /**
+   * Over the budget: the logs with the most rows in memory go to the scratch file until half the
+   * budget is left (a file that cannot be written: counted once as `detectSpillFailed`, and the
+   * rows stay in memory — bounded then only by the capture).
+   */
+  private spillSome(): void {
+    if (this.spill.failed) return;
+    const budget = this.ctx.limits?.resident ?? MAX_DETECT_RESIDENT_REQUESTS;
+    const byRows = [...this.logs].sort((x, y) => y.resident - x.resident);
+    for (const l of byRows) {
+      if (this.resident <= budget / 2) break;
+      const before = l.resident;
+      if (!l.spill(this.spill, this.table)) {
+        this.ctx.count('detectSpillFailed');
+        this.resident -= before - l.resident;
+        return;
+      }
+      this.resident -= before;
+      this.logs.delete(l);
+      this.ctx.count('detectRequestsSpilled', before);
+    }
+  }
+
+  /** A log no longer held: its rows leave the budget. */
+  private dropLog(l: readonly Request[] | RequestLog | undefined): void {
+    if (!(l instanceof RequestLog)) return;
+    if (this.logs.delete(l)) this.resident -= l.resident;
   }
 
   /** The requests held for `c`, as Request records in index order (ties in arrival order). */
-  private requestsOf(held: Request[] | RequestLog | undefined, id: number): Request[] {
+  private requestsOf(held: Request[] | RequestLog | undefined): readonly Request[] {
     if (held === undefined) return [];
-    if (held instanceof RequestLog) return held.withConnection(held.requests(), id);
+    if (held instanceof RequestLog) return held.requests(this.spill, this.table);
     // Index order, ties in arrival (id) order: as `requestsByConnection`.
     for (let i = 1; i < held.length; i++) {
       if (held[i - 1].index > held[i].index) {
@@ -436,7 +663,7 @@ export class DetectStream {
   connection(c: Connection): void {
     const log = this.pending.get(c.id);
     this.pending.delete(c.id);
-    const reqs = this.requestsOf(log, c.id);
+    const reqs = this.requestsOf(log);
     for (const m of this.members) m.detector.onConnection?.(c, reqs);
     if (!this.members.length) return;
     const at = openTime(c);
@@ -446,7 +673,10 @@ export class DetectStream {
     const n = 1 + reqs.length;
     // Held for `onOrdered` in the log's compact form (its records are made again on release).
     if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionH2) : c, reqs: log instanceof RequestLog ? log : reqs, at, n });
-    else this.order.push({ c: { id: c.id } as Connection, reqs: [], at, n });
+    else {
+      this.order.push({ c: { id: c.id } as Connection, reqs: [], at, n });
+      this.dropLog(log);
+    }
     this.held += n;
     const max = this.ctx.limits?.pending ?? MAX_DETECT_PENDING_RECORDS;
     if (this.ctx.bounded && this.held > max) {
@@ -456,7 +686,8 @@ export class DetectStream {
         n++;
       }
       this.ctx.count('detectWatermarkForced', n);
-      for (const d of this.members) d.detector.onWatermark?.(this.releasedAt);
+      const w = Math.max(this.releasedAt, this.watermarkAt);
+      for (const d of this.members) d.detector.onWatermark?.(w, Math.max(w, this.floorAt));
     }
   }
 
@@ -465,32 +696,47 @@ export class DetectStream {
     return this.held;
   }
 
+  /** Request records the detectors keep now, by detector (those that say: `held`). */
+  detectorsHeld(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.members) if (m.detector.held) out[m.name] = m.detector.held();
+    return out;
+  }
+
   private release(h: Held): void {
     this.held -= h.n;
     if (h.at > this.releasedAt || (h.at === this.releasedAt && h.c.id > this.releasedId)) {
       this.releasedAt = h.at;
       this.releasedId = h.c.id;
     }
-    const reqs = h.reqs instanceof RequestLog ? this.requestsOf(h.reqs, h.c.id) : h.reqs;
+    const reqs = h.reqs instanceof RequestLog ? this.requestsOf(h.reqs) : h.reqs;
     for (const d of this.ordered) d.onOrdered!(h.c, reqs);
+    this.dropLog(h.reqs);
   }
 
-  watermark(t: number): void {
+  /** See StreamHandlers.onWatermark (engine.ts); `requestFloor` defaults to `t`. */
+  watermark(t: number, requestFloor = t): void {
     // After an early release, the detectors' clock does not go back.
     const w = Math.max(t, this.releasedAt);
+    this.watermarkAt = w;
+    this.floorAt = Math.max(this.floorAt, requestFloor, w);
     while (this.order.size && this.order.peek()!.at < w) this.release(this.order.pop()!);
-    for (const m of this.members) m.detector.onWatermark?.(w);
+    for (const m of this.members) m.detector.onWatermark?.(w, this.floorAt);
   }
 
   finish(): void {
     if (this.finished) return;
     this.finished = true;
     // Requests whose connection never came (cannot happen with the engine; a report may lack it).
-    for (const held of this.pending.values()) if (held.length) this.ctx.count('detectRequestsWithoutConnection', held.length);
+    for (const held of this.pending.values()) {
+      if (held.length) this.ctx.count('detectRequestsWithoutConnection', held.length);
+      this.dropLog(held);
+    }
     this.pending.clear();
     while (this.order.size) this.release(this.order.pop()!);
-    for (const m of this.members) m.detector.onWatermark?.(Infinity);
+    for (const m of this.members) m.detector.onWatermark?.(Infinity, Infinity);
     for (const m of this.members) m.detector.finish?.();
+    this.spill.close();
   }
 }
 

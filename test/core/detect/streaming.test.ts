@@ -14,7 +14,8 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyzeFile, analyzeStream } from '../../../core/src/engine.js';
 import { DETECTOR_DEFS, detectAll, detectStream, type DetectOptions } from '../../../core/src/detect/index.js';
-import { DetectStream, fallback, mergeReads, RequestLog, slimRequest, Strings, type StreamMember } from '../../../core/src/detect/stream.js';
+import { DetectStream, fallback, mergeReads, RefTable, RequestLog, slimRequest, Strings, type StreamMember } from '../../../core/src/detect/stream.js';
+import { SpillFile } from '../../../core/src/util/spill.js';
 import { openTime } from '../../../core/src/detect/util.js';
 import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
 import type { Connection, Finding, Report, Request, RequestTimes } from '../../../core/src/model/types.js';
@@ -49,36 +50,93 @@ function inputs(): Input[] {
 }
 
 /** The engine's stream through the detectors, checking the watermark's promise as it goes. */
-async function streamed(file: string, keys: string | undefined, opts: DetectOptions = {}) {
+async function streamed(file: string, keys: string | undefined, opts: DetectOptions = {}, limits?: { resident?: number }) {
   const findings: Finding[] = [];
   const counts: Record<string, number> = {};
-  const d = detectStream(opts, (f) => findings.push(f), (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n));
+  const d = detectStream(opts, (f) => findings.push(f), (name, n = 1) => (counts[name] = (counts[name] ?? 0) + n), limits);
   let watermark = -Infinity;
+  let floor = -Infinity;
   const broken: number[] = [];
+  /** Requests handed out (or before one on their connection) that started below the request floor given earlier. */
+  const belowFloor: number[] = [];
+  const lastStart = new Map<number, { index: number; start: number }>();
   const keyLog = keys ? (await readKeyLogFile(keys)).keylog : undefined;
   await analyzeStream(
     file,
     {
-      onRequest: (r) => d.request(r),
+      onRequest: (r) => {
+        // The floor's promise (engine.ts requestFloor): neither r nor the request before it on its
+        // connection started before a floor given earlier.
+        const prev = lastStart.get(r.connectionId);
+        const prevStart = prev && prev.index === r.index - 1 ? prev.start : Infinity;
+        if (Math.min(r.times.requestStartTime, prevStart) < floor) belowFloor.push(r.id);
+        if (!prev || r.index > prev.index) lastStart.set(r.connectionId, { index: r.index, start: r.times.requestStartTime });
+        d.request(r);
+      },
       onConnection: (c) => {
         if (c.firstTime < watermark || openTime(c) < watermark) broken.push(c.id);
         d.connection(c);
       },
-      onWatermark: (t) => {
+      onWatermark: (t, requestFloor) => {
+        if (requestFloor < t) broken.push(-1);
         watermark = Math.max(watermark, t);
-        d.watermark(t);
+        floor = Math.max(floor, requestFloor);
+        d.watermark(t, requestFloor);
       },
     },
     { keyLog, chunkBytes: 4096 },
   );
   d.finish();
-  return { findings, counts, broken };
+  return { findings, counts, broken, belowFloor };
 }
 
 async function whole(file: string, keys: string | undefined, opts: DetectOptions = {}): Promise<Finding[]> {
   const keyLog = keys ? (await readKeyLogFile(keys)).keylog : undefined;
   return (await analyzeFile(file, { keyLog, findings: (r) => detectAll(r, opts) })).findings;
 }
+
+describe('streaming detectors keep windowed state windowed', () => {
+  // 16 keep-alive connections open for the whole capture, 320 requests each, handed out together
+  // at its end: the leg index (blind-relay) and the retry candidates (keepalive-policy) must not
+  // hold every request they carried (the request floor, and one candidate per method and target).
+  it('on long keep-alive connections (bench-seed-h1-requests.pcap)', async () => {
+    const d = detectStream({}, () => {}, () => {});
+    const peak: Record<string, number> = {};
+    const sampleHeld = () => {
+      for (const [k, n] of Object.entries(d.detectorsHeld())) peak[k] = Math.max(peak[k] ?? 0, n);
+    };
+    let requests = 0;
+    let connections = 0;
+    await analyzeStream(
+      sample('bench-seed-h1-requests.pcap'),
+      {
+        onRequest: (r) => {
+          requests++;
+          d.request(r);
+        },
+        onConnection: (c) => {
+          connections++;
+          d.connection(c);
+          sampleHeld();
+        },
+        onWatermark: (t, floor) => {
+          d.watermark(t, floor);
+          sampleHeld();
+        },
+      },
+      { chunkBytes: 64 * 1024 },
+    );
+    d.finish();
+    expect([requests, connections]).toEqual([5120, 16]);
+    expect(Object.keys(peak).sort()).toEqual(['blind-relay-hang', 'keepalive-policy']);
+    // The leg index: the requests since the floor, which the connection that went quiet first
+    // holds back (h2load's connections end their 320 requests at different times) — a tenth of
+    // them here; without the floor it held all 5,120 at the end. Retry candidates: one per
+    // connection (one method and target).
+    expect(peak['blind-relay-hang'], 'leg index').toBeLessThanOrEqual(requests / 10);
+    expect(peak['keepalive-policy'], 'retry candidates').toBeLessThanOrEqual(connections);
+  });
+});
 
 describe('streaming detectors find what the whole-report detectors find', () => {
   const all = inputs();
@@ -90,7 +148,20 @@ describe('streaming detectors find what the whole-report detectors find', () => 
     const s = await streamed(i.file, i.keys);
     expect(canonical(s.findings)).toEqual(canonical(await whole(i.file, i.keys)));
     expect(s.broken, 'connections handed out behind the watermark').toEqual([]);
+    expect(s.belowFloor, 'requests handed out below the request floor').toEqual([]);
     for (const c of DEGRADED) expect(s.counts[c] ?? 0, c).toBe(0);
+    // With the requests of open connections in the scratch file past 2 in memory: the same findings.
+    const spilled = await streamed(i.file, i.keys, {}, { resident: 2 });
+    expect(canonical(spilled.findings)).toEqual(canonical(s.findings));
+    expect(spilled.counts.detectSpillFailed ?? 0).toBe(0);
+    expect(spilled.belowFloor).toEqual([]);
+  });
+
+  it('spilling is exercised: requests of open connections go to the scratch file past the budget', async () => {
+    for (const name of ['pipelining.pcap', 'blind-relay.pcap', 'h2-loss-hol.pcap']) {
+      const s = await streamed(sample(name), undefined, {}, { resident: 2 });
+      expect(s.counts.detectRequestsSpilled ?? 0, name).toBeGreaterThan(0);
+    }
   });
 
   it('with thresholds and `only`, as on the command line', async () => {
@@ -340,15 +411,58 @@ describe('RequestLog: the column-wise slim requests of an open connection', () =
       for (const r of report.requests) byConn.set(r.connectionId, [...(byConn.get(r.connectionId) ?? []), r]);
       expect(byConn.size).toBeGreaterThan(0);
       for (const [id, reqs] of byConn) {
-        const log = new RequestLog();
-        // Completion order (as the engine hands them out), not index order.
-        for (const r of [...reqs].sort((a, b) => a.id - b.id)) log.push(r, reads, new Strings());
-        expect(log.length).toBe(reqs.length);
         const want = [...reqs].sort((a, b) => a.index - b.index || a.id - b.id).map((r) => slimRequest(r, reads));
-        expect(log.withConnection(log.requests(), id)).toEqual(want);
+        // In memory, then with every row but the last in the scratch file (pages of LOG_PAGE_ROWS:
+        // one per row here, so each page boundary is crossed).
+        for (const spillEvery of [0, 1]) {
+          const log = new RequestLog(id);
+          const file = new SpillFile();
+          const table = new RefTable();
+          // Completion order (as the engine hands them out), not index order.
+          for (const r of [...reqs].sort((a, b) => a.id - b.id)) {
+            if (spillEvery && log.length) expect(log.spill(file, table)).toBe(true);
+            log.push(r, reads, new Strings());
+          }
+          expect(log.length).toBe(reqs.length);
+          expect(log.resident).toBe(spillEvery ? 1 : reqs.length);
+          const back = log.requests(file, table);
+          expect(back.length).toBe(want.length);
+          expect([...back]).toEqual(want);
+          file.close();
+        }
       }
     });
   }
+
+  it('a spilled log reads back as an array would: index, length, iteration, methods, header lists shared', async () => {
+    const report = await analyzeFile(sample('pipelining.pcap'));
+    const id = report.connections[0].id;
+    const reqs = report.requests.filter((r) => r.connectionId === id);
+    expect(reqs.length).toBeGreaterThan(2);
+    const file = new SpillFile();
+    const table = new RefTable();
+    const log = new RequestLog(id);
+    // Arrival order reversed: the lazy list must put them in index order through its permutation.
+    for (const r of [...reqs].reverse()) log.push(r, reads, new Strings());
+    expect(log.spill(file, table)).toBe(true);
+    const want = [...reqs].sort((a, b) => a.index - b.index).map((r) => slimRequest(r, reads));
+    const l = log.requests(file, table);
+    expect(Array.isArray(l)).toBe(true);
+    expect(l.length).toBe(want.length);
+    expect(l[0]).toEqual(want[0]);
+    expect(l[want.length]).toBeUndefined();
+    expect(l.at(-1)).toEqual(want.at(-1));
+    expect(l.map((r) => r.index)).toEqual(want.map((r) => r.index));
+    expect(l.slice(1)).toEqual(want.slice(1));
+    expect(l.some((r) => r.index === want[1].index)).toBe(true);
+    expect(l.find((r) => r.index === want[1].index)).toEqual(want[1]);
+    expect(l.filter((r) => r.index > 1).length).toBe(want.filter((r) => r.index > 1).length);
+    expect(1 in l && !(want.length in l)).toBe(true);
+    // Header lists come back as one object per distinct list (the token cache is keyed by list).
+    expect(l[1].requestHeaders).toBe(log.requests(file, table)[1].requestHeaders);
+    expect(() => ((l as Request[])[0] = want[0])).toThrow();
+    file.close();
+  });
 
   it('carries http1.closeDelimited through the log, beside the other flags', async () => {
     const report = await analyzeFile(sample('close-delimited.pcap'));
