@@ -329,8 +329,10 @@ export class RequestLog {
     for (let from = 0; from < this.n; from += LOG_PAGE_ROWS) {
       const rows = Math.min(LOG_PAGE_ROWS, this.n - from);
       const nums = new Uint8Array(this.num.buffer, from * LOG_STRIDE * 8, rows * LOG_STRIDE * 8);
-      const refs = Buffer.from(JSON.stringify(table.encode(this.refs, from * LOG_REFS, rows * LOG_REFS)));
-      const offset = file.append(nums, refs);
+      const ids = new Int32Array(rows * LOG_REFS);
+      const extras = table.encode(this.refs, from * LOG_REFS, ids);
+      const rest = extras.length ? Buffer.from(JSON.stringify(extras)) : EMPTY_BYTES;
+      const offset = file.append(nums, new Uint8Array(ids.buffer), rest);
       if (offset === null) {
         // Keep what is left in memory (the rows before `from` are in the file).
         if (from) {
@@ -340,7 +342,7 @@ export class RequestLog {
         }
         return false;
       }
-      this.pages.push({ offset, first: this.spilled + from, rows, numBytes: nums.length, refBytes: refs.length });
+      this.pages.push({ offset, first: this.spilled + from, rows, numBytes: nums.length, idBytes: ids.byteLength, restBytes: rest.length });
     }
     this.spilled += this.n;
     this.n = 0;
@@ -353,7 +355,8 @@ export class RequestLog {
    * Slim Request objects (as `slimRequest` makes them, with this log's connection id), in index
    * order, ties in arrival order. Nothing spilled: an array. Else a lazy list whose elements are
    * made as they are read (`file` and `table` are the ones `spill` was given); two reads of one
-   * element give equal objects, not the same one.
+   * element give the same object while its page is among the LAZY_PAGES_CACHED decoded last, else
+   * equal ones.
    */
   requests(file?: SpillFile, table?: RefTable): readonly Request[] {
     if (!this.pages.length) {
@@ -363,7 +366,9 @@ export class RequestLog {
       if (!this.inOrder) out.sort((x, y) => x.index - y.index);
       return out;
     }
-    const cache = new Map<LogPage, { num: Float64Array; refs: unknown[] }>();
+    // Decoded pages with the requests made from them so far: a request read twice while its page is
+    // cached is one object (and made once).
+    const cache = new Map<LogPage, { num: Float64Array; refs: unknown[]; made: (Request | undefined)[] }>();
     const pageOf = (row: number): LogPage => this.pages[firstIndex(0, this.pages.length, (k) => this.pages[k].first + this.pages[k].rows > row)];
     const decoded = (pg: LogPage) => {
       let d = cache.get(pg);
@@ -372,24 +377,28 @@ export class RequestLog {
         cache.set(pg, d);
         return d;
       }
-      const b = file!.read(pg.offset, pg.numBytes + pg.refBytes);
+      const b = file!.read(pg.offset, pg.numBytes + pg.idBytes + pg.restBytes);
       // The numbers are copied out (the read buffer's offset need not be 8-aligned).
       const num = new Float64Array(pg.rows * LOG_STRIDE);
       new Uint8Array(num.buffer).set(b.subarray(0, pg.numBytes));
-      d = { num, refs: table!.decode(JSON.parse(b.toString('utf8', pg.numBytes)) as unknown[]) };
+      const ids = new Int32Array(pg.rows * LOG_REFS);
+      new Uint8Array(ids.buffer).set(b.subarray(pg.numBytes, pg.numBytes + pg.idBytes));
+      const extras = pg.restBytes ? (JSON.parse(b.toString('utf8', pg.numBytes + pg.idBytes)) as unknown[]) : [];
+      d = { num, refs: table!.decode(ids, extras), made: new Array<Request | undefined>(pg.rows) };
       cache.set(pg, d);
       if (cache.size > LAZY_PAGES_CACHED) cache.delete(cache.keys().next().value!);
       return d;
     };
+    const madeResident = new Array<Request | undefined>(this.n);
     const row = (i: number): Request => {
       if (i >= this.spilled) {
         const k = i - this.spilled;
-        return makeRequest(this.num, k * LOG_STRIDE, this.refs, k * LOG_REFS, this.connectionId);
+        return (madeResident[k] ??= makeRequest(this.num, k * LOG_STRIDE, this.refs, k * LOG_REFS, this.connectionId));
       }
       const pg = pageOf(i);
       const d = decoded(pg);
       const k = i - pg.first;
-      return makeRequest(d.num, k * LOG_STRIDE, d.refs, k * LOG_REFS, this.connectionId);
+      return (d.made[k] ??= makeRequest(d.num, k * LOG_STRIDE, d.refs, k * LOG_REFS, this.connectionId));
     };
     if (this.inOrder) return lazyList(this.length, row);
     // Index order, ties in arrival order: a permutation of the rows (4 bytes a request).
@@ -420,43 +429,51 @@ interface LogPage {
   /** Its first row in the log. */
   first: number;
   rows: number;
+  /** Bytes of its numbers, of its reference numbers (Int32, RefTable), of the JSON of the rest. */
   numBytes: number;
-  refBytes: number;
+  idBytes: number;
+  restBytes: number;
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+/** Longest string a RefTable keeps (longer ones are written whole each time). */
+const MAX_REF_STRING = 256;
+
 /**
- * Spilled references: the shared header lists (`Strings.list`) and the records shared between
- * requests by number, at most MAX_INTERNED_STRINGS of them, so that a list comes back as the same
- * object (the detectors' token cache is by list); anything else is written whole.
+ * Spilled references by number: the strings, header lists (`Strings.list`, shared) and other
+ * records requests share, at most MAX_INTERNED_STRINGS of them, so that a list comes back as the
+ * same object (the detectors' token cache is by list) and a page decodes without parsing; anything
+ * else is written whole as JSON (its number is -1 - its place in the page's rest).
  */
 export class RefTable {
-  private readonly ids = new Map<object, number>();
-  private readonly all: object[] = [];
+  private readonly ids = new Map<unknown, number>([[undefined, 0]]);
+  private readonly all: unknown[] = [undefined];
 
-  encode(refs: readonly unknown[], from: number, count: number): unknown[] {
-    const out: unknown[] = new Array(count);
-    for (let i = 0; i < count; i++) {
+  /** Numbers for `refs[from ..]` into `out`; what has none, in order. */
+  encode(refs: readonly unknown[], from: number, out: Int32Array): unknown[] {
+    const rest: unknown[] = [];
+    for (let i = 0; i < out.length; i++) {
       const v = refs[from + i];
-      if (i % LOG_REFS === 4 || i % LOG_REFS === 5) {
-        const list = v as Header[];
-        let id = this.ids.get(list);
-        if (id === undefined && this.all.length < MAX_INTERNED_STRINGS) {
-          id = this.all.length;
-          this.ids.set(list, id);
-          this.all.push(list);
-        }
-        out[i] = id ?? list;
-      } else out[i] = v === undefined ? null : v;
+      let id = this.ids.get(v);
+      if (id === undefined && this.all.length < MAX_INTERNED_STRINGS && (typeof v !== 'string' || v.length <= MAX_REF_STRING) && (typeof v === 'string' || i % LOG_REFS === 4 || i % LOG_REFS === 5)) {
+        id = this.all.length;
+        this.ids.set(v, id);
+        this.all.push(v);
+      }
+      if (id !== undefined) out[i] = id;
+      else {
+        out[i] = -1 - rest.length;
+        rest.push(v);
+      }
     }
-    return out;
+    return rest;
   }
 
-  decode(refs: unknown[]): unknown[] {
-    for (let i = 0; i < refs.length; i++) {
-      const v = refs[i];
-      if (i % LOG_REFS === 4 || i % LOG_REFS === 5) {
-        if (typeof v === 'number') refs[i] = this.all[v];
-      } else if (v === null && i % LOG_REFS >= 7) refs[i] = undefined; // upgrade, h2
+  decode(ids: Int32Array, rest: readonly unknown[]): unknown[] {
+    const refs: unknown[] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      refs[i] = id >= 0 ? this.all[id] : rest[-1 - id];
     }
     return refs;
   }
