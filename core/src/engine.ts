@@ -158,7 +158,8 @@ class Engine implements RecordSink {
   private readonly apps = new Map<number, ConnectionApp>();
   /**
    * Records waiting for their session's asynchronous work (zlib body decoding) before they are
-   * handed out, in completion order; drained after every chunk read, so it stays small.
+   * handed out, and every record after them, in completion order (`handOut`); drained after every
+   * chunk read, so it stays small.
    */
   private outbox: { session: DetectSink | null; emit: () => void }[] = [];
   private sec0 = -1;
@@ -202,7 +203,7 @@ class Engine implements RecordSink {
       count,
       keys: this.keys,
       request: (c, d) => this.addRequest(c, d),
-      connection: (c) => this.outbox.push({ session: null, emit: () => this.handlers.onConnection?.(c) }),
+      connection: (c) => this.handOut(null, () => this.handlers.onConnection?.(c)),
     });
   }
 
@@ -434,7 +435,18 @@ class Engine implements RecordSink {
       http1: d.http1,
       extra: d.extra,
     } satisfies { [K in keyof Required<Request>]: Request[K] | undefined };
-    this.outbox.push({ session: this.apps.get(conn.id)?.session ?? null, emit: () => this.handlers.onRequest?.(r) });
+    this.handOut(this.apps.get(conn.id)?.session ?? null, () => this.handlers.onRequest?.(r));
+  }
+
+  /**
+   * A record goes out at once when nothing is queued before it and its session has no body
+   * decoder running; else into the outbox, in completion order. (Held to the end of the chunk, the
+   * records of ~2,000 small requests outlived V8's young generation: a third of what the engine
+   * allocated was promoted, and scavenges took a quarter of the run.)
+   */
+  private handOut(session: DetectSink | null, emit: () => void): void {
+    if (this.outbox.length === 0 && !session?.busy()) emit();
+    else this.outbox.push({ session, emit });
   }
 
   /** Hand out queued records once the sessions they depend on have settled. */
@@ -493,7 +505,7 @@ class Engine implements RecordSink {
     if (app?.facts) conn.extra = app.facts;
     if (c.c.marks && c.s.marks) conn.packetMarks = { client: c.c.marks.toJSON(), server: c.s.marks.toJSON() };
     // After its requests: a connection record is handed out once everything on it is settled.
-    this.outbox.push({ session: app?.session ?? null, emit: () => this.handlers.onConnection?.(conn) });
+    this.handOut(app?.session ?? null, () => this.handlers.onConnection?.(conn));
   }
 
   captureInfo(path: string, r: { format: CaptureInfo['format']; gzip: boolean; fileBytes: number; error?: WirefallError }): CaptureInfo {

@@ -105,4 +105,8 @@ export class H2DataTap implements SettlingSink {
   settled(): Promise<void> {
     return this.inner?.settled?.() ?? Promise.resolve();
   }
+
+  busy(): boolean {
+    return this.inner?.busy?.() ?? false;
+  }
 }

@@ -69,6 +69,8 @@ function decide(side: Side, d: Uint8Array, tlsAllowed: boolean, startUnseen: boo
 /** A session that finishes some work asynchronously (Node's zlib body decoders). */
 export interface SettlingSink extends StreamSink {
   settled?(): Promise<void>;
+  /** Asynchronous work is unfinished now (`settled()` would not resolve at once). */
+  busy?(): boolean;
 }
 
 /** What sessions share across a capture: the key log and the capture's counters. */
@@ -205,6 +207,10 @@ export class DetectSink implements SettlingSink {
 
   settled(): Promise<void> {
     return this.target?.settled?.() ?? Promise.resolve();
+  }
+
+  busy(): boolean {
+    return this.target?.busy?.() ?? false;
   }
 }
 

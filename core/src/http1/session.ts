@@ -466,6 +466,11 @@ export class Http1Session implements StreamSink {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** A body decoder has not finished. */
+  busy(): boolean {
+    return this.decoding > 0;
+  }
+
   // ---------------------------------------------------------------- StreamSink
 
   onData(side: Side, chunk: StreamChunk): void {

@@ -23,6 +23,7 @@ export interface QuicStreamSink {
   onStopSending?(streamId: number, side: Side, errorCode: number, time: number, packet: number): void;
   onClose?(time: number): void;
   settled?(): Promise<void>;
+  busy?(): boolean;
 }
 
 /** Initiator of a stream (RFC 9000 §2.1). */

@@ -138,6 +138,7 @@ export interface TlsSessionOptions {
 
 export interface InnerSink extends StreamSink {
   settled?(): Promise<void>;
+  busy?(): boolean;
 }
 
 /** Which secret a direction's cipher was made from. */
@@ -356,6 +357,10 @@ export class TlsSession implements InnerSink {
 
   settled(): Promise<void> {
     return this.inner?.settled?.() ?? Promise.resolve();
+  }
+
+  busy(): boolean {
+    return this.inner?.busy?.() ?? false;
   }
 
   /** A connection anomaly: the first MAX_ANOMALIES_PER_CODE of each code are reported. */
