@@ -267,8 +267,8 @@ export function slimConnection(c: Connection, paths: readonly string[]): Connect
  * the driver's budget (MAX_DETECT_RESIDENT_REQUESTS over all logs) the rows go to a scratch file
  * in pages (`spill`, util/spill.ts): memory stays flat in the capture's size. The Request objects
  * are made again for each hand-out (`requests()`): all at once while nothing was spilled, else one
- * at a time as a detector reads them (a lazy list, decoding at most LAZY_PAGES_CACHED pages at a
- * time), so a connection of a million requests is never a million objects at once.
+ * at a time as a detector reads them (a lazy list, keeping at most LAZY_ROWS_CACHED decoded rows
+ * at a time), so a connection of a million requests is never a million objects at once.
  */
 export class RequestLog {
   private num = new Float64Array(LOG_STRIDE * 4);
@@ -355,7 +355,7 @@ export class RequestLog {
    * Slim Request objects (as `slimRequest` makes them, with this log's connection id), in index
    * order, ties in arrival order. Nothing spilled: an array. Else a lazy list whose elements are
    * made as they are read (`file` and `table` are the ones `spill` was given); two reads of one
-   * element give the same object while its page is among the LAZY_PAGES_CACHED decoded last, else
+   * element give the same object while its page is among those decoded last (LAZY_ROWS_CACHED), else
    * equal ones.
    */
   requests(file?: SpillFile, table?: RefTable): readonly Request[] {
@@ -369,6 +369,7 @@ export class RequestLog {
     // Decoded pages with the requests made from them so far: a request read twice while its page is
     // cached is one object (and made once).
     const cache = new Map<LogPage, { num: Float64Array; refs: unknown[]; made: (Request | undefined)[] }>();
+    let cachedRows = 0;
     const pageOf = (row: number): LogPage => this.pages[firstIndex(0, this.pages.length, (k) => this.pages[k].first + this.pages[k].rows > row)];
     const decoded = (pg: LogPage) => {
       let d = cache.get(pg);
@@ -377,16 +378,19 @@ export class RequestLog {
         cache.set(pg, d);
         return d;
       }
+      // Read into a buffer of its own (offset 0): the numbers and reference numbers are viewed in place.
       const b = file!.read(pg.offset, pg.numBytes + pg.idBytes + pg.restBytes);
-      // The numbers are copied out (the read buffer's offset need not be 8-aligned).
-      const num = new Float64Array(pg.rows * LOG_STRIDE);
-      new Uint8Array(num.buffer).set(b.subarray(0, pg.numBytes));
-      const ids = new Int32Array(pg.rows * LOG_REFS);
-      new Uint8Array(ids.buffer).set(b.subarray(pg.numBytes, pg.numBytes + pg.idBytes));
+      const num = new Float64Array(b.buffer, b.byteOffset, pg.rows * LOG_STRIDE);
+      const ids = new Int32Array(b.buffer, b.byteOffset + pg.numBytes, pg.rows * LOG_REFS);
       const extras = pg.restBytes ? (JSON.parse(b.toString('utf8', pg.numBytes + pg.idBytes)) as unknown[]) : [];
       d = { num, refs: table!.decode(ids, extras), made: new Array<Request | undefined>(pg.rows) };
       cache.set(pg, d);
-      if (cache.size > LAZY_PAGES_CACHED) cache.delete(cache.keys().next().value!);
+      cachedRows += pg.rows;
+      for (const [old] of cache) {
+        if (cachedRows <= LAZY_ROWS_CACHED || old === pg) break;
+        cache.delete(old);
+        cachedRows -= old.rows;
+      }
       return d;
     };
     const madeResident = new Array<Request | undefined>(this.n);
@@ -421,8 +425,12 @@ export class RequestLog {
 
 /** Requests a page of a spilled RequestLog holds. */
 export const LOG_PAGE_ROWS = 4096;
-/** Decoded pages a lazy list keeps (LRU): a pass over a list decodes each page once. */
-const LAZY_PAGES_CACHED = 8;
+/**
+ * Rows of decoded pages a lazy list keeps (LRU by page; pages are up to LOG_PAGE_ROWS, smaller when
+ * the budget spilled a log early): a connection of up to this many spilled requests is decoded and
+ * made once per hand-out, however many passes the detectors make over it; ~15 MB of records.
+ */
+const LAZY_ROWS_CACHED = 32_768;
 
 interface LogPage {
   offset: number;

@@ -49,9 +49,9 @@ export class SpillFile {
     }
   }
 
-  /** `length` bytes from `offset` (within what was appended). */
+  /** `length` bytes from `offset` (within what was appended), in a buffer of their own (byteOffset 0). */
   read(offset: number, length: number): Buffer {
-    const b = Buffer.allocUnsafe(length);
+    const b = Buffer.allocUnsafeSlow(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd!, b, done, length - done, offset + done);
