@@ -100,9 +100,10 @@ export interface StreamingDetector {
 }
 
 /**
- * Most connections plus requests held for `onOrdered` while an older connection is still open.
- * A connection open for the whole capture would otherwise hold every later one; past this, the
- * oldest are released early (gopacket's flush: degraded, counted, never unbounded).
+ * Most connections (plus requests not in a RequestLog) held for `onOrdered` while an older
+ * connection is still open. A connection open for the whole capture would otherwise hold every
+ * later one; past this, the oldest are released early (gopacket's flush: degraded, counted, never
+ * unbounded). The requests in logs are bounded by MAX_DETECT_RESIDENT_REQUESTS instead.
  */
 export const MAX_DETECT_PENDING_RECORDS = 200_000;
 /**
@@ -695,7 +696,8 @@ export class DetectStream {
     if (at < this.releasedAt || (at === this.releasedAt && c.id < this.releasedId)) this.ctx.count('detectLateConnections');
     // Without an `onOrdered` detector only the place is held: the windows of the others (relay
     // legs, retries) follow the watermark, which the early release below keeps moving.
-    const n = 1 + reqs.length;
+    // A log's requests count in the resident budget (past it they are on disk), not here.
+    const n = 1 + (log instanceof RequestLog && this.ctx.bounded ? 0 : reqs.length);
     // Held for `onOrdered` in the log's compact form (its records are made again on release).
     if (this.ordered.length) this.order.push({ c: this.slim ? slimConnection(c, this.reads.orderedConnectionH2) : c, reqs: log instanceof RequestLog ? log : reqs, at, n });
     else {
