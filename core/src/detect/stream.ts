@@ -308,7 +308,18 @@ export class RequestLog {
     a[o + 1] = r.index;
     a[o + 2] = r.streamId ?? NaN;
     a[o + 3] = r.status ?? NaN;
-    for (let k = 0; k < TIME_KEYS.length; k++) a[o + 4 + k] = t[TIME_KEYS[k]] ?? NaN;
+    // In TIME_KEYS order, written out (a keyed loop over the names was a megamorphic load each).
+    a[o + 4] = t.queuedTime ?? NaN;
+    a[o + 5] = t.dnsStartTime ?? NaN;
+    a[o + 6] = t.dnsEndTime ?? NaN;
+    a[o + 7] = t.connectStartTime ?? NaN;
+    a[o + 8] = t.connectEndTime ?? NaN;
+    a[o + 9] = t.sslStartTime ?? NaN;
+    a[o + 10] = t.sslEndTime ?? NaN;
+    a[o + 11] = t.requestStartTime ?? NaN;
+    a[o + 12] = t.requestEndTime ?? NaN;
+    a[o + 13] = t.responseStartTime ?? NaN;
+    a[o + 14] = t.responseEndTime ?? NaN;
     const p = r.packets;
     a[o + 15] = p.request[0];
     a[o + 16] = p.request[1];
@@ -516,12 +527,23 @@ function lazyList(n: number, at: (i: number) => Request): readonly Request[] {
 }
 
 /** The slim Request of row `o` (numbers) / `q` (references). */
+const orNull = (v: number): number | null => (v === v ? v : null);
+
 function makeRequest(a: Float64Array, o: number, f: readonly unknown[], q: number, connectionId: number): Request {
-  const times = {} as RequestTimes;
-  for (let k = 0; k < TIME_KEYS.length; k++) {
-    const v = a[o + 4 + k];
-    (times as unknown as Record<string, number | null>)[TIME_KEYS[k]] = Number.isNaN(v) ? null : v;
-  }
+  // In TIME_KEYS order, as one literal (one hidden class for every request's times).
+  const times: RequestTimes = {
+    queuedTime: orNull(a[o + 4]),
+    dnsStartTime: orNull(a[o + 5]),
+    dnsEndTime: orNull(a[o + 6]),
+    connectStartTime: orNull(a[o + 7]),
+    connectEndTime: orNull(a[o + 8]),
+    sslStartTime: orNull(a[o + 9]),
+    sslEndTime: orNull(a[o + 10]),
+    requestStartTime: a[o + 11],
+    requestEndTime: orNull(a[o + 12]),
+    responseStartTime: orNull(a[o + 13]),
+    responseEndTime: orNull(a[o + 14]),
+  };
   const flags = a[o + 20];
   const streamId = a[o + 2];
   const status = a[o + 3];
