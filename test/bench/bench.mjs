@@ -434,7 +434,7 @@ async function requestsPart() {
     const u = (ms) => ((1e3 * ms) / s.requests).toFixed(1);
     return (
       `- in-process split of a ${mode} run (1x, one run, ${(s.ms.total / 1e3).toFixed(2)} s): engine ${u(s.ms.engine)} µs/request · ` +
-      `detectors ${u(s.ms.detectors)} µs (${mode === 'ndjson' ? 'slim copy + detectAll' : 'detectAll'}) · output ${u(s.ms.output)} µs ` +
+      `detectors ${u(s.ms.detectors)} µs (${mode === 'ndjson' ? 'streaming detectors' : 'detectAll'}) · output ${u(s.ms.output)} µs ` +
       `(${mode === 'ndjson' ? 'requestLine/jsonLine + a writeSync per line' : 'writeJson, compact'}) · GC ${u(s.ms.gc)} µs, ${((100 * s.ms.gc) / s.ms.total).toFixed(0)}% of the run (inside the others)`
     );
   };

@@ -79,8 +79,8 @@ if (mode === 'ndjson') {
         output += now() - t;
         timed(() => detect.request(r));
       },
-      onWatermark: (w) => {
-        timed(() => detect.watermark(w));
+      onWatermark: (w, floor) => {
+        timed(() => detect.watermark(w, floor));
         flush();
       },
     },
