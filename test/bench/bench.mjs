@@ -50,10 +50,14 @@
  *     connection shows from its Initials alone): wirefall `analyze --format json` vs
  *     `tshark -Y quic -T fields -e quic.connection.number -e tls.handshake.extensions_server_name`.
  *
+ *  8. `wirefall view` of part 6's two captures: seconds from starting the server to the first
+ *     request row of the waterfall in headless Chromium (playwright-core, /usr/bin/chromium), and
+ *     the server process's peak RSS (VmHWM, worker threads included).
+ *
  * Options: --quick (smaller files, one round, for a smoke run), --rounds=N (rounds of the tshark
  * comparisons, default 3), --keep (keep generated captures in .bench/), --only=PART[,PART] (parts:
- * `plain` = 1-4, `https` = 5, `requests` = 6, `quic` = 7; default all).
- * Needs tshark and /usr/bin/time (Debian packages tshark, time).
+ * `plain` = 1-4, `https` = 5, `requests` = 6, `quic` = 7, `view` = 8; default all).
+ * Needs tshark and /usr/bin/time (Debian packages tshark, time), and chromium for part 8.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
@@ -71,7 +75,7 @@ const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 /** Rounds of the tshark comparisons (--rounds=N; default 3, 1 with --quick). */
 const roundsN = roundsArg ? Math.max(1, Number(roundsArg.slice('--rounds='.length)) | 0) : quick ? 1 : 3;
 const keep = process.argv.includes('--keep');
-const PARTS = ['plain', 'https', 'requests', 'quic'];
+const PARTS = ['plain', 'https', 'requests', 'quic', 'view'];
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const parts = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',').filter(Boolean) : PARTS);
 for (const p of parts) {
@@ -474,6 +478,83 @@ async function requestsPart() {
 }
 
 /**
+ * Part 8, `wirefall view` of the request-heavy captures (part 6's files): the time from starting
+ * `wirefall view FILE` to the first request row of the waterfall in headless Chromium (the page
+ * usable), and the server process's peak RSS (VmHWM: its analysis worker thread included), read
+ * once the page shows the rows and again after the details of the last request were opened.
+ */
+async function viewPart() {
+  const { chromium } = await import('playwright-core');
+  const CHROMIUM = '/usr/bin/chromium';
+  if (!existsSync(CHROMIUM)) {
+    console.error('bench: the view part needs Debian\'s chromium (apt-get install chromium)');
+    process.exit(2);
+  }
+  const seedPath = join(ROOT, 'samples', 'bench-seed-h1-requests.pcap');
+  const loops = loopsFor(seedPath, quick ? 30_000 : 300_000);
+  const files = [
+    ['1x', join(OUT, quick ? 'requests-quick.pcap' : 'requests.pcap'), 1],
+    ['2x', join(OUT, quick ? 'requests-2x-quick.pcap' : 'requests-2x.pcap'), 2],
+  ];
+  const node = process.execPath;
+  const wf = join(ROOT, 'core', 'bin', 'wirefall.js');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
+  const runs = {};
+  try {
+    for (const [k, path, copies] of files) {
+      const want = planStretch(seedPath, { loops, copies });
+      if (!existsSync(path) || statSync(path).size !== want.bytes) await stretch(seedPath, path, { loops, copies });
+      if (!keep) generated.push(path);
+      process.stderr.write(`bench: wirefall view (${k}, ${want.requests} requests) … `);
+      const { spawn } = await import('node:child_process');
+      const t0 = performance.now();
+      const child = spawn(node, [wf, 'view', '--port', '0', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b) => (err += b));
+      const url = await new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b) => {
+          out += b;
+          const m = /at (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`wirefall view exited ${code}: ${err.slice(-2000)}`)));
+      });
+      const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+      try {
+        await page.goto(url);
+        await page.locator('[data-request-id]').first().waitFor({ state: 'visible', timeout: 600_000 });
+        const usable = (performance.now() - t0) / 1e3;
+        const rssUsable = hwm();
+        // The details pane of one request: what a user does next (the server answers from its model).
+        const id = await page.locator('[data-request-id]').first().getAttribute('data-request-id');
+        await page.locator(`[data-request-id="${id}"]`).first().click();
+        await page.waitForTimeout(500);
+        const rss = hwm();
+        runs[k] = { requests: want.requests, usableSeconds: usable, rssUsableMB: rssUsable, rssMB: rss };
+        process.stderr.write(`usable in ${usable.toFixed(1)} s, server peak RSS ${rss.toFixed(0)} MB\n`);
+      } finally {
+        await page.close();
+        child.kill('SIGINT');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  const r1 = runs['1x'];
+  const r2 = runs['2x'];
+  lines.push(
+    '',
+    `wirefall view (the request-heavy captures of part 6, headless Chromium): page usable (first waterfall row shown) after ${r1.usableSeconds.toFixed(1)} s / ${r2.usableSeconds.toFixed(1)} s ` +
+      `(1x ${r1.requests} / 2x ${r2.requests} requests); server peak RSS ${r1.rssMB.toFixed(0)} / ${r2.rssMB.toFixed(0)} MB (${r1.rssUsableMB.toFixed(0)} / ${r2.rssUsableMB.toFixed(0)} MB when usable) ` +
+      `(targets for 1x: usable ≤ 10 s, server ≤ 600 MB)`,
+  );
+  results.view = runs;
+}
+
+/**
  * Part 7, QUIC / HTTP/3: the ngtcp2 seed replayed with distinct client addresses and connection IDs
  * (quic-synth.mjs), against tshark decrypting the same file with the same key log, and both
  * without keys.
@@ -654,6 +735,7 @@ if (parts.has('plain')) {
 if (parts.has('https')) await httpsPart();
 if (parts.has('requests')) await requestsPart();
 if (parts.has('quic')) await quicPart();
+if (parts.has('view')) await viewPart();
 
 const text = lines.join('\n');
 console.log(text);

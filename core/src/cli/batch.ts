@@ -1,6 +1,10 @@
 /**
  * Batch analysis: one file in-process, several files on a pool of worker threads (one file per
  * worker at a time). A failing file yields an error outcome; it never aborts the batch.
+ *
+ * Modes: 'report' keeps the whole Report (table, HAR; `--format json` before it was streamed, kept
+ * for comparison in the tests); 'ndjson' streams records through `onLine`; 'json' streams the
+ * records of a Report to a spill file and hands back where they lie (cli/json-spill.ts).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -9,12 +13,22 @@ import { analyzeStreaming } from '../pipeline.js';
 import { detectAll, type DetectOptions } from '../detect/index.js';
 import { CancelledError, WirefallError } from '../errors.js';
 import type { CaptureInfo, Report } from '../model/types.js';
-import { jsonLine, requestLine } from './json-out.js';
-import { releaseFifo } from '../capture/reader.js';
+import { jsonLine, requestLine, type ArrayPlace } from './json-out.js';
+import { JsonSpillWriter, OrderedFindings, type SpilledReport } from './json-spill.js';
+import { releaseFifo, STDIN_PATH } from '../capture/reader.js';
 import { loadKeyLog } from '../tls/keylog.js';
-import { MAX_WHATIF_STREAM_CONNECTIONS, MAX_WHATIF_STREAM_REQUESTS, whatIf, type WhatIfOptions } from '../whatif/whatif.js';
+import { groupFindings } from '../view/finding-groups.js';
+import {
+  MAX_WHATIF_JSON_CONNECTIONS,
+  MAX_WHATIF_JSON_REQUESTS,
+  MAX_WHATIF_STREAM_CONNECTIONS,
+  MAX_WHATIF_STREAM_REQUESTS,
+  whatIf,
+  type WhatIfOptions,
+} from '../whatif/whatif.js';
+import { statSync } from 'node:fs';
 
-export type OutputMode = 'report' | 'ndjson';
+export type OutputMode = 'report' | 'ndjson' | 'json';
 
 export interface FileTask {
   file: string;
@@ -27,14 +41,22 @@ export interface FileTask {
   keylogFiles?: string[];
   /** What-if options (`--whatif-keepalive-timeout`). */
   whatIf?: WhatIfOptions;
+  /** Bytes read at a time (tests: small values give the streaming detectors a watermark per chunk). */
+  chunkBytes?: number;
+  /** 'json' mode, tests: smaller what-if limits than MAX_WHATIF_JSON_REQUESTS / MAX_WHATIF_JSON_CONNECTIONS. */
+  whatIfLimits?: { requests?: number; connections?: number };
+  /** 'json' mode: the spill file to create (named by the main thread, which removes it) and where the report's arrays sit. */
+  json?: { spill: string; place: ArrayPlace };
 }
 
 export interface FileOutcome {
   file: string;
   /** 'report' mode: the whole report. */
   report?: Report;
-  /** 'ndjson' mode: the capture facts and counts (records were streamed through onLine). */
+  /** 'ndjson' and 'json' modes: the capture facts and counts (records were streamed through onLine). */
   capture?: CaptureInfo;
+  /** 'json' mode: the report, its records in the spill file (json-spill.ts `spilledDocument`). */
+  spilled?: SpilledReport;
   connections: number;
   requests: number;
   findings: number;
@@ -61,11 +83,14 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
   try {
     if (task.mode === 'report') {
       const keyLog = await loadKeyLog({ files: task.keylogFiles });
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r, task.whatIf) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, chunkBytes: task.chunkBytes, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r, task.whatIf) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
       countFindings(outcome, report);
+    } else if (task.mode === 'json') {
+      const again = await runJson(task, outcome, onProgress, signal);
+      if (again) return runTask({ ...task, mode: 'report' }, cb, signal);
     } else {
       const emit = (type: string, rec: object) => cb.onLine?.(jsonLine({ type, file: task.file, ...rec }));
       // NDJSON streams every record as it completes, and the detectors with it (pipeline.ts,
@@ -98,6 +123,68 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
     if (task.mode === 'ndjson') cb.onLine?.(JSON.stringify({ type: 'error', file: task.file, code: outcome.error.code, message: outcome.error.message }));
   }
   return outcome;
+}
+
+/**
+ * 'json' mode (json-spill.ts): the records to the spill file, the findings in `detectAll`'s order,
+ * the what-if estimate from the collector. Returns true when the capture should be analysed again
+ * the old way: the streaming detectors may have judged differently (a connection behind the
+ * watermark) and the capture can be read again (a regular file).
+ */
+async function runJson(task: FileTask, outcome: FileOutcome, onProgress: ((p: AnalyzeProgress) => void) | undefined, signal?: AbortSignal): Promise<boolean> {
+  const spill = new JsonSpillWriter(task.json!.spill, task.json!.place);
+  try {
+    const ordered = new OrderedFindings(task.detect);
+    const keyLog = await loadKeyLog({ files: task.keylogFiles });
+    const res = await analyzeStreaming(
+      task.file,
+      { connection: (c) => spill.connection(c), request: (r) => spill.request(r) },
+      {
+        idleGapMs: task.idleGapMs,
+        classicParser: task.classicParser,
+        chunkBytes: task.chunkBytes,
+        keyLog,
+        onProgress,
+        signal,
+        detect: task.detect,
+        whatIf: task.whatIf,
+        detectors: ordered.detectors,
+        whatIfMaxRequests: task.whatIfLimits?.requests ?? MAX_WHATIF_JSON_REQUESTS,
+        whatIfMaxConnections: task.whatIfLimits?.connections ?? MAX_WHATIF_JSON_CONNECTIONS,
+      },
+    );
+    const degraded = ordered.degraded();
+    if (Object.keys(degraded).length > 0 && rereadable(task.file)) {
+      spill.discard();
+      return true;
+    }
+    const capture = res.capture;
+    // Read once only (standard input, a FIFO): the findings stand as streamed, and the counters say why.
+    for (const [name, n] of Object.entries(degraded)) capture.counters[name] = (capture.counters[name] ?? 0) + n;
+    if (!res.whatIf) {
+      if (res.whatIfDropped.requests) capture.counters.whatIfRequestsNotKept = res.whatIfDropped.requests;
+      if (res.whatIfDropped.connections) capture.counters.whatIfConnectionsNotKept = res.whatIfDropped.connections;
+    }
+    const findings = ordered.findings();
+    outcome.spilled = { ...spill.finish(), capture, findings, findingGroups: groupFindings(findings), ...(res.whatIf ? { whatIf: res.whatIf } : {}) };
+    outcome.capture = capture;
+    outcome.connections = res.connections;
+    outcome.requests = res.requests;
+    countFindings(outcome, { findings });
+    return false;
+  } catch (e) {
+    spill.discard();
+    throw e;
+  }
+}
+
+/** A capture that can be read a second time: a regular file (not standard input, a pipe or a FIFO). */
+function rereadable(file: string): boolean {
+  try {
+    return file !== STDIN_PATH && statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function countFindings(o: FileOutcome, r: Pick<Report, 'findings'>): void {

@@ -14,6 +14,12 @@
  *
  * One difference from JSON.stringify: DEL, C1 and bidi control characters from captured data are
  * written as `\u00HH` escapes (`jsonSafe`, cli/escape.ts) — the same JSON value, safe on a terminal.
+ *
+ * A report's `connections` and `requests` can also be written before the rest of the document is
+ * known (the streamed `--format json`, cli/json-spill.ts): each record as `jsonElement` gives it
+ * for its array's place in the document, kept in a file, and the document written at the end with
+ * a `SpilledJsonArray` in their place, whose text the writers below copy in between the array's
+ * brackets — the same bytes as the records in memory would give.
  */
 import { jsonSafe } from './escape.js';
 import { micros } from '../model/micros.js';
@@ -50,6 +56,54 @@ function requestJsonRaw(r: Request): string {
   return plain ? JSON.stringify(r) : JSON.stringify(r, roundTimes);
 }
 
+/** Where an array sits in a document: its indentation (pretty) and nesting depth. */
+export interface ArrayPlace {
+  pretty: boolean;
+  /** The array's own indentation (pretty; its elements are indented two spaces more). */
+  pad: string;
+  /** Its depth: the root is 0, a report's members 1, a batch report's members 3. */
+  depth: number;
+}
+
+/** Where `connections` and `requests` sit in a single report and in a batch ({ reports: [...] }). */
+export function reportArrayPlace(pretty: boolean, batch: boolean): ArrayPlace {
+  return batch ? { pretty, pad: '      ', depth: 3 } : { pretty, pad: '  ', depth: 1 };
+}
+
+/** What comes between two elements of an array at `place`. */
+export function elementSeparator(place: ArrayPlace): string {
+  return place.pretty ? ',\n' + place.pad + '  ' : ',';
+}
+
+/**
+ * One element of the array `key` at `place`, exactly as `writeJson` writes it there (before
+ * `jsonSafe`, which the document's writer applies). `place.depth` must be below STREAM_DEPTH.
+ */
+export function jsonElement(x: unknown, key: string, place: ArrayPlace): string {
+  if (place.depth >= STREAM_DEPTH) throw new Error(`jsonElement: depth ${place.depth} is not streamed`);
+  if (!place.pretty && key === 'requests' && isRequestRecord(x)) return requestJsonRaw(x);
+  let out = '';
+  const put = (s: string) => (out += s);
+  if (place.pretty) emit(x, place.pad + '  ', place.depth + 1, put);
+  else emitCompact(x, place.depth + 1, put);
+  return out;
+}
+
+/**
+ * An array whose elements were written before the document (see the module comment): the writers
+ * put its brackets, and `copy` puts the elements, made by `jsonElement` for `place` and joined by
+ * `elementSeparator(place)`. Written anywhere but at `place`, it throws (the text would not fit).
+ */
+export abstract class SpilledJsonArray {
+  constructor(readonly place: ArrayPlace) {}
+  abstract readonly length: number;
+  abstract copy(put: (s: string) => void): void;
+  check(pretty: boolean, pad: string, depth: number): void {
+    const p = this.place;
+    if (p.pretty !== pretty || p.depth !== depth || (pretty && p.pad !== pad)) throw new Error(`a spilled array made for depth ${p.depth} was written at depth ${depth}`);
+  }
+}
+
 /** A member of a report's `requests` array that is a request record (requestJsonRaw applies). */
 function isRequestRecord(v: unknown): v is Request {
   return typeof v === 'object' && v !== null && Array.isArray((v as Request).anomalies) && typeof (v as Request).times === 'object' && (v as Request).times !== null;
@@ -83,6 +137,12 @@ export function writeJson(value: unknown, write: (s: string) => void, opts: { pr
 }
 
 function emitCompact(v: unknown, depth: number, put: (s: string) => void, key = ''): void {
+  if (v instanceof SpilledJsonArray) {
+    v.check(false, '', depth);
+    put('[');
+    v.copy(put);
+    return put(']');
+  }
   if (depth < STREAM_DEPTH && typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
     if (Array.isArray(v)) {
       put('[');
@@ -126,6 +186,13 @@ export function writePrettyJson(value: unknown, write: (s: string) => void, piec
 }
 
 function emit(v: unknown, pad: string, depth: number, put: (s: string) => void): void {
+  if (v instanceof SpilledJsonArray) {
+    v.check(true, pad, depth);
+    if (v.length === 0) return put('[]');
+    put('[\n' + pad + '  ');
+    v.copy(put);
+    return put('\n' + pad + ']');
+  }
   if (depth < STREAM_DEPTH && typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
     const inner = pad + '  ';
     if (Array.isArray(v)) {

@@ -13,7 +13,8 @@ import { checkThresholds } from '../detect/index.js';
 import { defaultJobs, runBatch, type FileOutcome, type FileTask } from './batch.js';
 import { formatTable, bytes } from './format-table.js';
 import { expandInputs } from './inputs.js';
-import { jsonLine, writeJson, writePrettyJson } from './json-out.js';
+import { jsonLine, reportArrayPlace, writeJson, writePrettyJson } from './json-out.js';
+import { removeSpill, spilledDocument, spillPaths } from './json-spill.js';
 import { abandonStopped, commitUnlessStopped, openOutput, type Output } from './output.js';
 import { exitNow, print, RunStop, say, sayRaw } from './stop.js';
 import { terminalSafe } from './escape.js';
@@ -55,7 +56,11 @@ completes: tcpdump -U -w - | wirefall analyze --format ndjson -
 
 analyze options:
   -f, --format table|json|ndjson   output format (default: table)
-                                    json: one Report (several files: {"reports": [...], ...});
+                                    json: one Report (several files: {"reports": [...], ...}),
+                                    written when the file is analysed; its connections and
+                                    requests wait in a spill file beside -o FILE's temporary file
+                                    (else in the temporary directory), removed at the end, so
+                                    memory does not grow with them;
                                     ndjson: one record per line as it completes, in bounded memory:
                                     {"type":"request"|"connection"|"finding"|"whatIf"|"capture"|"error"|"summary","file":...};
                                     a finding as soon as no later record can change it (per
@@ -230,13 +235,20 @@ async function analyze(argv: string[]): Promise<number> {
     throw new UsageError(`'-' reads a capture from standard input, which is a terminal: pipe one in (tcpdump -U -w - | wirefall analyze -)`);
   }
   const whatIfOptions = keepaliveTimeoutS !== undefined ? { keepaliveTimeoutS } : undefined;
-  const tasks: FileTask[] = files.map((file) => ({ file, mode: format === 'ndjson' ? 'ndjson' : 'report', idleGapMs, detect, classicParser, keylogFiles, whatIf: whatIfOptions }));
+  const mode = format === 'ndjson' ? 'ndjson' : format === 'json' ? 'json' : 'report';
+  const tasks: FileTask[] = files.map((file) => ({ file, mode, idleGapMs, detect, classicParser, keylogFiles, whatIf: whatIfOptions }));
   const stop = new RunStop();
   const out = openOutput(values.output, files, stop);
+  const batch = files.length > 1;
+  // --format json: each file's records go to a spill file beside -o's temporary file (json-spill.ts),
+  // removed once copied, and whatever happens when the process exits.
+  const spills = mode === 'json' ? spillPaths(out.tempPath, files.length) : [];
+  const removeSpills = () => spills.forEach(removeSpill);
+  if (spills.length) process.on('exit', removeSpills);
+  spills.forEach((spill, i) => (tasks[i].json = { spill, place: reportArrayPlace(pretty, batch) }));
   const unlisten = stop.onSignals();
   const write = writerFor(out, stop);
   const progress = new Progress(!values['no-progress'] && isatty(2));
-  const batch = files.length > 1;
   const reports: unknown[] = [];
   const failures: { file: string; code: string; message: string }[] = [];
   let code: number = EXIT.OK;
@@ -270,6 +282,13 @@ async function analyze(argv: string[]): Promise<number> {
           if (format === 'table') write((batch ? '\n' : '') + formatTable(o.report));
           else if (batch) reports.push(o.report);
           else writeJson(o.report, write, { pretty });
+        } else if (o.spilled) {
+          // The report with its records copied from the spill file (removed after the document).
+          if (batch) reports.push(spilledDocument(o.spilled));
+          else {
+            writeJson(spilledDocument(o.spilled), write, { pretty });
+            removeSpill(o.spilled.path);
+          }
         } else if (format === 'json' && !batch && o.capture) {
           // The file could not be fully analysed but some facts exist (e.g. unsupported link type).
           writeJson({ wirefall: VERSION, capture: o.capture, connections: [], requests: [], findings: [] }, write, { pretty });
@@ -286,6 +305,8 @@ async function analyze(argv: string[]): Promise<number> {
     if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, write, { pretty });
     if (format === 'ndjson') write(jsonLine({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
   });
+  removeSpills();
+  process.off('exit', removeSpills);
   if (stop.reason) return stopped(stop, out, progress, format === 'ndjson');
   const hit = Object.entries(kinds).filter(([k]) => failOn.includes('any') || failOn.includes(k));
   if (hit.length) code = worse(code, EXIT.FINDINGS);

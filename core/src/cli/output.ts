@@ -28,6 +28,8 @@ export interface Output {
   write(s: string): void;
   /** True once a write failed. */
   readonly failed: boolean;
+  /** `-o FILE`'s temporary file (the streamed json's spill files go beside it); absent for standard output and devices. */
+  readonly tempPath?: string;
   /** The run succeeded: the output becomes FILE (no-op for standard output and devices). */
   commit(): void;
   /**
@@ -118,6 +120,7 @@ class DeviceOutput extends FdOutput {
 }
 
 class AtomicFileOutput extends FdOutput {
+  readonly tempPath: string;
   private settled = false;
   private readonly onExit = () => this.removeTemp();
 
@@ -129,6 +132,7 @@ class AtomicFileOutput extends FdOutput {
     stop: RunStop,
   ) {
     super(fd, shown, stop);
+    this.tempPath = tmp;
     // Even an exit nobody planned (an uncaught error) leaves no temporary file behind.
     process.on('exit', this.onExit);
   }

@@ -105,20 +105,36 @@ export function byStart(a: Finding, b: Finding): number {
   return a.timeRange[0] - b.timeRange[0] || a.kind.localeCompare(b.kind);
 }
 
+/** Where a streamed finding came from: what places it in `detectAll`'s order (cli/json-spill.ts). */
+export interface FindingSource {
+  /** Its detector's index in DETECTOR_DEFS. */
+  detector: number;
+  /** The connection whose completion (`onConnection`) emitted it; -1 for any other moment. */
+  connection: number;
+}
+
 /**
  * Every enabled detector fed as a capture is analysed (see stream.ts for the call order):
  * `onFinding` gets each finding as soon as no later record can change it — per-connection ones
  * when their connection completes, windowed ones when the watermark passes their window, those
- * summing up a client/origin pair at `finish()`. `count` records limits hit (capture.counters).
+ * summing up a client/origin pair at `finish()` — with where it came from. `count` records limits
+ * hit (capture.counters).
  */
-export function detectStream(opts: DetectOptions, onFinding: (f: Finding) => void, count: (name: string, n?: number) => void, limits?: StreamContext['limits']): DetectStream {
+export function detectStream(
+  opts: DetectOptions,
+  onFinding: (f: Finding, from: FindingSource) => void,
+  count: (name: string, n?: number) => void,
+  limits?: StreamContext['limits'],
+): DetectStream {
   const ctx: StreamContext = { count, bounded: true, limits };
-  const members: StreamMember[] = DETECTOR_DEFS.filter((d) => enabled(d, opts)).map((d) => ({
-    name: d.name,
-    reads: d.reads,
-    detector: d.stream(opts, (f) => {
-      if (wanted(d, f, opts)) onFinding(f);
-    }, ctx),
-  }));
-  return new DetectStream(members, ctx, true);
+  const members: StreamMember[] = [];
+  DETECTOR_DEFS.forEach((d, detector) => {
+    if (!enabled(d, opts)) return;
+    const emit = (f: Finding) => {
+      if (wanted(d, f, opts)) onFinding(f, { detector, connection: driver.handingOut });
+    };
+    members.push({ name: d.name, reads: d.reads, detector: d.stream(opts, emit, ctx) });
+  });
+  const driver = new DetectStream(members, ctx, true);
+  return driver;
 }

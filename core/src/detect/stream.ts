@@ -635,6 +635,12 @@ export class DetectStream {
   private releasedId = -1;
   private readonly ordered: StreamingDetector[];
   private finished = false;
+  private handing = -1;
+
+  /** The connection being handed to `onConnection` now; -1 at any other moment. */
+  get handingOut(): number {
+    return this.handing;
+  }
   /** The last watermark and request floor given (the floor never goes back). */
   private watermarkAt = -Infinity;
   private floorAt = -Infinity;
@@ -712,7 +718,12 @@ export class DetectStream {
     const log = this.pending.get(c.id);
     this.pending.delete(c.id);
     const reqs = this.requestsOf(log);
-    for (const m of this.members) m.detector.onConnection?.(c, reqs);
+    this.handing = c.id;
+    try {
+      for (const m of this.members) m.detector.onConnection?.(c, reqs);
+    } finally {
+      this.handing = -1;
+    }
     if (!this.members.length) return;
     const at = openTime(c);
     if (at < this.releasedAt || (at === this.releasedAt && c.id < this.releasedId)) this.ctx.count('detectLateConnections');

@@ -149,6 +149,8 @@ export const COUNTER_DOCS: Readonly<Record<string, CounterDoc>> = {
   detectWatermarkForced: warn('times the detectors were made to move on at their memory limit, with connections still open', 'findings across long-lived connections may be missing; split the capture'),
   detectRequestsWithoutConnection: warn('requests whose connection never reached the detectors: not checked', 'a capture cut in the middle of connections'),
   detectFallbackSkipped: warn('detectors skipped at the end because the capture was too large to hold whole', 'split the capture (editcap -c) to get every finding'),
+  whatIfRequestsNotKept: warn('requests past the what-if limit (MAX_WHATIF_JSON_REQUESTS): the report has no what-if estimate', 'split the capture (editcap -c) for an estimate per part'),
+  whatIfConnectionsNotKept: warn('TCP connections past the what-if limit (MAX_WHATIF_JSON_CONNECTIONS): the report has no what-if estimate', 'split the capture (editcap -c) for an estimate per part'),
   detectRequestsSpilled: info('requests of open connections the detectors kept in a scratch file instead of memory (long-lived connections)'),
   detectSpillFailed: warn('times the detectors’ scratch file could not be written: the requests of open connections stayed in memory', 'free space in TMPDIR, or point TMPDIR at a writable disk'),
 };

@@ -88,7 +88,9 @@
  * Cost: O(n log n) in the requests (one sort and a few heaps per client and origin); the
  * per-origin rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first. The streaming
  * collector keeps 80 bytes per request and about 300 per TCP connection, up to
- * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS (then it gives no estimate).
+ * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS for NDJSON and up to
+ * MAX_WHATIF_JSON_REQUESTS and MAX_WHATIF_JSON_CONNECTIONS for the streamed `--format json` (then it
+ * gives no estimate).
  */
 import type { CloseReason, Connection, Report, Request, WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPolicy } from '../model/types.js';
 
@@ -117,6 +119,19 @@ export const WHATIF_RTO_MIN_MS = 200;
 export const MAX_WHATIF_STREAM_REQUESTS = 250_000;
 /** TCP connections the streaming collector keeps (about 300 bytes each, 30 MB in all); beyond, no estimate. */
 export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
+/**
+ * Requests the collector keeps for the streamed `--format json` (cli/json-spill.ts), which has the
+ * estimate wherever the Report held in memory (~3 KB a request: 893 MB peak for 302,720 requests)
+ * could have had it. Cost: 80 bytes a request kept (160 MB at the limit), and while `finish()`
+ * replays them (rows by index, a few typed arrays per policy; the idle heap's entries under
+ * `reuse`): measured +73 MB of RSS and 1.6 s for 302,720 requests in one client and origin (~240
+ * bytes a request, ~0.5 GB at the limit), after the analysis has let go of its own memory. Beyond,
+ * the report has no `whatIf` and capture.counters say how many records were not kept
+ * (`whatIfRequestsNotKept`, `whatIfConnectionsNotKept`).
+ */
+export const MAX_WHATIF_JSON_REQUESTS = 2_000_000;
+/** TCP connections kept for the streamed `--format json` (about 300 bytes each, 150 MB at the limit); as above. */
+export const MAX_WHATIF_JSON_CONNECTIONS = 500_000;
 
 export interface WhatIfOptions {
   /** Assumed MSS in bytes (default WHATIF_MSS). */
@@ -162,22 +177,66 @@ interface WConn {
   lastReusable: boolean;
 }
 
-/** What the replay reads of a request. */
-interface WReq {
-  id: number;
-  connectionId: number;
-  index: number;
-  complete: boolean;
-  requestStart: number;
-  requestEnd: number | null;
-  responseStart: number | null;
-  responseEnd: number | null;
-  /** ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown. */
-  sslMs: number;
-  responseBytes: number;
-  /** The Host it named: only for a connection's first request (index 1), else null. */
-  host: string | null;
+/**
+ * What the replay reads of the requests, column-wise: one Float64Array row of ROW numbers a request
+ * (80 bytes; null times as NaN) and, beside it, the Host a connection's first request named (index
+ * 1 only). The replay reads rows by index and keeps its per-request state in typed arrays, so no
+ * object is made per request: on 302,720 requests `finish()` grew RSS by 73 MB, against 240 MB
+ * with an object per request and per item (and 2.1 s against 1.6 s).
+ */
+class ReqTable {
+  rows = new Float64Array(ROW * 1024);
+  n = 0;
+  readonly hosts = new Map<number, string>();
+  constructor(private readonly max = Infinity) {}
+
+  push(r: Request): void {
+    if ((this.n + 1) * ROW > this.rows.length) {
+      const grown = new Float64Array(Math.min(this.max * ROW, this.rows.length * 2));
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    const t = r.times;
+    const o = this.n * ROW;
+    const a = this.rows;
+    a[o + R_ID] = r.id;
+    a[o + R_CONN] = r.connectionId;
+    a[o + R_INDEX] = r.index;
+    a[o + R_COMPLETE] = r.state === 'complete' ? 1 : 0;
+    a[o + R_REQ_START] = t.requestStartTime;
+    a[o + R_REQ_END] = t.requestEndTime ?? NaN;
+    a[o + R_RESP_START] = t.responseStartTime ?? NaN;
+    a[o + R_RESP_END] = t.responseEndTime ?? NaN;
+    // ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown.
+    a[o + R_SSL] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
+    a[o + R_BYTES] = r.sizes.responseBody + r.sizes.responseHeaders;
+    // Only a connection's first request names its cleartext origin (groupsOf).
+    if (r.index === 1) {
+      const h = hostOf(r);
+      if (h !== null) this.hosts.set(this.n, h);
+    }
+    this.n++;
+  }
+
+  get(i: number, col: number): number {
+    return this.rows[i * ROW + col];
+  }
 }
+
+/** Numbers kept per request (one Float64Array row; null times as NaN). */
+const ROW = 10;
+const R_ID = 0;
+const R_CONN = 1;
+const R_INDEX = 2;
+/** 1 when the request's state is 'complete'. */
+const R_COMPLETE = 3;
+const R_REQ_START = 4;
+const R_REQ_END = 5;
+const R_RESP_START = 6;
+const R_RESP_END = 7;
+const R_SSL = 8;
+/** Response body + headers, bytes. */
+const R_BYTES = 9;
 
 function slimConn(c: Connection): WConn | null {
   if (c.transport === 'quic') return null;
@@ -210,24 +269,6 @@ function slimConn(c: Connection): WConn | null {
   };
 }
 
-function slimReq(r: Request): WReq {
-  const t = r.times;
-  return {
-    id: r.id,
-    connectionId: r.connectionId,
-    index: r.index,
-    complete: r.state === 'complete',
-    requestStart: t.requestStartTime,
-    requestEnd: t.requestEndTime,
-    responseStart: t.responseStartTime,
-    responseEnd: t.responseEndTime,
-    sslMs: t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0,
-    responseBytes: r.sizes.responseBody + r.sizes.responseHeaders,
-    // Only a connection's first request names its cleartext origin (groupsOf).
-    host: r.index === 1 ? hostOf(r) : null,
-  };
-}
-
 /** A measured connection as the replay sees it. */
 interface GConn {
   c: WConn;
@@ -244,22 +285,32 @@ interface Group {
   protocol: string;
   http1: boolean;
   conns: GConn[];
-  reqs: WReq[];
+  /** The table and the group's rows in it: its connections in order, each one's requests by index. */
+  table: ReqTable;
+  reqs: number[];
 }
 
-function groupsOf(conns: Iterable<WConn>, byConn: Map<number, WReq[]>): Group[] {
+function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
+  // Rows by connection, in the order they were pushed.
+  const byConn = new Map<number, number[]>();
+  for (let i = 0; i < table.n; i++) {
+    const id = table.get(i, R_CONN);
+    const l = byConn.get(id);
+    if (l) l.push(i);
+    else byConn.set(id, [i]);
+  }
   const groups = new Map<string, Group>();
   for (const c of conns) {
     const reqs = byConn.get(c.id);
     if (!reqs?.length) continue;
-    reqs.sort((a, b) => a.index - b.index);
-    const host = c.tls ? null : reqs[0].host;
+    reqs.sort((a, b) => table.get(a, R_INDEX) - table.get(b, R_INDEX));
+    const host = c.tls ? null : (table.hosts.get(reqs[0]) ?? null);
     const key = `${c.key}${host ? ` host:${host}` : ''}`;
     let g = groups.get(key);
     if (!g) {
       // Cleartext: "host (ip:port)" when the Host names something other than the address itself.
       const origin = host && host !== c.serverIp.toLowerCase() && `[${host}]` !== c.serverIp ? `${host} (${c.label})` : c.label;
-      g = { client: c.client, origin, protocol: c.protocol, http1: true, conns: [], reqs: [] };
+      g = { client: c.client, origin, protocol: c.protocol, http1: true, conns: [], table, reqs: [] };
       groups.set(key, g);
     }
     if (!c.http1) g.http1 = false;
@@ -268,15 +319,16 @@ function groupsOf(conns: Iterable<WConn>, byConn: Map<number, WReq[]>): Group[] 
     let complete = true;
     for (const r of reqs) {
       g.reqs.push(r);
-      if (!r.complete || r.responseEnd === null) complete = false;
-      else lastEnd = Math.max(lastEnd, r.responseEnd);
+      const end = table.get(r, R_RESP_END);
+      if (table.get(r, R_COMPLETE) !== 1 || Number.isNaN(end)) complete = false;
+      else lastEnd = Math.max(lastEnd, end);
     }
     let idleClose: GConn['idleClose'] = null;
     if (c.serverCloseAt !== null && complete && c.lastReusable && !NOT_IDLE.has(c.closeReason)) {
       const idleMs = c.serverCloseAt - lastEnd;
       if (idleMs >= WHATIF_IDLE_CLOSE_MS || (c.closeReason === 'idle-timeout' && idleMs >= 0)) idleClose = { at: c.serverCloseAt, idleMs };
     }
-    g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? reqs[0].sslMs), requests: reqs.length, idleClose });
+    g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? table.get(reqs[0], R_SSL)), requests: reqs.length, idleClose });
   }
   return [...groups.values()];
 }
@@ -318,18 +370,33 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
   /** Idle after which a reused connection has restarted slow start (RFC 5681 §4.1). */
   const restartMs = (rttMs > 0 ? rttMs : 0) + WHATIF_RTO_MIN_MS;
 
+  // Requests by need time; the first of each connection needs it at its SYN. An item is a
+  // position k in the group's rows: its row, connection, need, end (NaN: none) and estimated end.
+  const t = g.table;
+  const m = g.reqs.length;
+  const rowOf = g.reqs;
+  const gcOf: GConn[] = new Array(m);
+  const needOf = new Float64Array(m);
+  const firstOf = new Uint8Array(m);
+  const estEndOf = new Float64Array(m);
   const seenConn = new Set<number>();
-  // Requests by need time; the first of each connection needs it at its SYN.
-  const items = g.reqs.map((r) => {
-    const first = !seenConn.has(r.connectionId) && (seenConn.add(r.connectionId), true);
-    const gc = connById.get(r.connectionId)!;
-    const need = first && gc.c.startSeen ? Math.min(gc.c.open, r.requestStart) : r.requestStart;
-    return { r, gc, first, need, end: r.responseEnd, estEnd: 0 };
-  });
-  items.sort((a, b) => a.need - b.need || a.r.requestStart - b.r.requestStart || a.r.id - b.r.id);
+  for (let k = 0; k < m; k++) {
+    const row = rowOf[k];
+    const cid = t.get(row, R_CONN);
+    const first = !seenConn.has(cid) && (seenConn.add(cid), true);
+    const gc = connById.get(cid)!;
+    const start = t.get(row, R_REQ_START);
+    gcOf[k] = gc;
+    firstOf[k] = first ? 1 : 0;
+    needOf[k] = first && gc.c.startSeen ? Math.min(gc.c.open, start) : start;
+  }
+  const endOf = (k: number): number => t.get(rowOf[k], R_RESP_END);
+  const items = new Uint32Array(m);
+  for (let k = 0; k < m; k++) items[k] = k;
+  items.sort((a, b) => needOf[a] - needOf[b] || t.get(rowOf[a], R_REQ_START) - t.get(rowOf[b], R_REQ_START) || t.get(rowOf[a], R_ID) - t.get(rowOf[b], R_ID));
 
-  const done = new MinHeap<(typeof items)[number]>((x) => x.end!);
-  let pred: (typeof items)[number] | null = null;
+  const done = new MinHeap<number>(endOf);
+  let pred = -1;
   const simOf = new Map<number, SimConn>();
   const idle = new MinHeap<{ at: number; s: SimConn }>((x) => x.at);
   // keepalive-timeout: connections the server closed for idleness, until the client's need passes their close.
@@ -350,25 +417,30 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
   for (const c of g.conns) if (c.idleClose) idleCloses++;
 
   for (const it of items) {
-    const { r, gc } = it;
+    const row = rowOf[it];
+    const gc = gcOf[it];
     const c = gc.c;
-    while (done.size && done.peek()!.end! <= it.need) {
+    const need = needOf[it];
+    const end = endOf(it);
+    const requestStart = t.get(row, R_REQ_START);
+    while (done.size && endOf(done.peek()!) <= need) {
       const d = done.pop()!;
-      if (!pred || d.end! >= pred.end!) pred = d;
+      if (pred < 0 || endOf(d) >= endOf(pred)) pred = d;
     }
     // A connection the server closed before this need: with the longer timeout, still open and idle.
-    while (closing.size && closing.peek()!.closeAt <= it.need) {
+    while (closing.size && closing.peek()!.closeAt <= need) {
       const x = closing.pop()!;
       idle.push({ at: x.at, s: x.s });
     }
-    startM = Math.min(startM, it.need);
-    if (it.end === null) {
+    startM = Math.min(startM, need);
+    if (Number.isNaN(end)) {
       // Not placed: kept at its measured times.
-      it.estEnd = r.requestEnd ?? r.requestStart;
-      startE = Math.min(startE, it.need);
-      endM = Math.max(endM, it.estEnd);
-      endE = Math.max(endE, it.estEnd);
-      if (it.first) {
+      const requestEnd = t.get(row, R_REQ_END);
+      estEndOf[it] = Number.isNaN(requestEnd) ? requestStart : requestEnd;
+      startE = Math.min(startE, need);
+      endM = Math.max(endM, estEndOf[it]);
+      endE = Math.max(endE, estEndOf[it]);
+      if (firstOf[it]) {
         const s: SimConn = { busyUntil: Infinity };
         simOf.set(c.id, s);
         estConns++;
@@ -377,14 +449,14 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
       continue;
     }
     placed++;
-    endM = Math.max(endM, it.end);
-    const estNeed = pred ? Math.min(it.need, pred.estEnd + (it.need - pred.end!)) : it.need;
-    if (pred) thinkMs += it.need - pred.end!;
+    endM = Math.max(endM, end);
+    const estNeed = pred >= 0 ? Math.min(need, estEndOf[pred] + (need - endOf(pred))) : need;
+    if (pred >= 0) thinkMs += need - endOf(pred);
     let sim: SimConn | undefined;
     let setup = 0;
     let ssSaving = 0;
-    if (it.first) {
-      const measuredSetup = Math.max(0, r.requestStart - it.need);
+    if (firstOf[it]) {
+      const measuredSetup = Math.max(0, requestStart - need);
       let idleFor = 0;
       if (policy === 'h2') {
         if (single && estNeed - single.busyUntil <= maxIdle) {
@@ -416,8 +488,9 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
         if (c.tls) avoided.tls++;
         avoided.ms += gc.handshakeMs;
         setup = Math.max(0, measuredSetup - gc.handshakeMs);
-        const recv = r.responseStart !== null ? Math.max(0, it.end - r.responseStart) : 0;
-        if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(r.responseBytes, mss, iw) * rttMs);
+        const responseStart = t.get(row, R_RESP_START);
+        const recv = !Number.isNaN(responseStart) ? Math.max(0, end - responseStart) : 0;
+        if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(t.get(row, R_BYTES), mss, iw) * rttMs);
       } else {
         sim = { busyUntil: -Infinity };
         estConns++;
@@ -428,13 +501,13 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     } else sim = simOf.get(c.id)!;
     let estStart = estNeed + setup;
     if (!multiplexed && sim.busyUntil > estStart) estStart = sim.busyUntil;
-    const dur = Math.max(0, it.end - r.requestStart - ssSaving);
+    const dur = Math.max(0, end - requestStart - ssSaving);
     // Never later than measured: the replay only removes work.
-    it.estEnd = Math.min(it.end, estStart + dur);
+    const estEnd = (estEndOf[it] = Math.min(end, estStart + dur));
     startE = Math.min(startE, estNeed);
-    endE = Math.max(endE, it.estEnd);
-    if (multiplexed) sim.busyUntil = Math.max(sim.busyUntil === -Infinity ? it.estEnd : sim.busyUntil, it.estEnd);
-    else sim.busyUntil = it.estEnd;
+    endE = Math.max(endE, estEnd);
+    if (multiplexed) sim.busyUntil = Math.max(sim.busyUntil === -Infinity ? estEnd : sim.busyUntil, estEnd);
+    else sim.busyUntil = estEnd;
     if (policy === 'reuse') idle.push({ at: sim.busyUntil, s: sim });
     const rest = left.get(c.id)! - 1;
     left.set(c.id, rest);
@@ -561,8 +634,6 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
   return e;
 }
 
-/** Numbers kept per request by the collector (one Float64Array row; null times as NaN). */
-const ROW = 10;
 
 /**
  * Collects what the what-if replay needs from records pushed one by one, in any order (a request
@@ -575,16 +646,16 @@ const ROW = 10;
  */
 export class WhatIfCollector {
   private readonly conns = new Map<number, WConn>();
-  private rows = new Float64Array(ROW * 1024);
-  private n = 0;
-  private readonly hosts = new Map<number, string>();
+  private readonly table: ReqTable;
   /** Requests and TCP connections not kept because a limit was reached. */
   droppedRequests = 0;
   droppedConnections = 0;
   constructor(
     private readonly maxRequests = MAX_WHATIF_STREAM_REQUESTS,
     private readonly maxConnections = MAX_WHATIF_STREAM_CONNECTIONS,
-  ) {}
+  ) {
+    this.table = new ReqTable(maxRequests);
+  }
 
   connection(c: Connection): void {
     if (c.transport === 'quic') return;
@@ -597,63 +668,18 @@ export class WhatIfCollector {
   }
 
   request(r: Request): void {
-    if (this.n >= this.maxRequests) {
+    if (this.table.n >= this.maxRequests) {
       this.droppedRequests++;
       return;
     }
-    if ((this.n + 1) * ROW > this.rows.length) {
-      const grown = new Float64Array(Math.min(this.maxRequests * ROW, this.rows.length * 2));
-      grown.set(this.rows);
-      this.rows = grown;
-    }
-    // slimReq's fields, written in place (no object per request).
-    const t = r.times;
-    const o = this.n * ROW;
-    const a = this.rows;
-    a[o] = r.id;
-    a[o + 1] = r.connectionId;
-    a[o + 2] = r.index;
-    a[o + 3] = r.state === 'complete' ? 1 : 0;
-    a[o + 4] = t.requestStartTime;
-    a[o + 5] = t.requestEndTime ?? NaN;
-    a[o + 6] = t.responseStartTime ?? NaN;
-    a[o + 7] = t.responseEndTime ?? NaN;
-    a[o + 8] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
-    a[o + 9] = r.sizes.responseBody + r.sizes.responseHeaders;
-    if (r.index === 1) {
-      const h = hostOf(r);
-      if (h !== null) this.hosts.set(this.n, h);
-    }
-    this.n++;
+    this.table.push(r);
   }
 
   /** The estimates of everything pushed (see `whatIf`); null when records were dropped at a limit. */
   finish(opts: WhatIfOptions = {}): WhatIf | null {
     if (this.droppedRequests || this.droppedConnections) return null;
-    const byConn = new Map<number, WReq[]>();
-    const a = this.rows;
-    const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
-    for (let i = 0; i < this.n; i++) {
-      const o = i * ROW;
-      const w: WReq = {
-        id: a[o],
-        connectionId: a[o + 1],
-        index: a[o + 2],
-        complete: a[o + 3] === 1,
-        requestStart: a[o + 4],
-        requestEnd: orNull(a[o + 5]),
-        responseStart: orNull(a[o + 6]),
-        responseEnd: orNull(a[o + 7]),
-        sslMs: a[o + 8],
-        responseBytes: a[o + 9],
-        host: this.hosts.get(i) ?? null,
-      };
-      const l = byConn.get(w.connectionId);
-      if (l) l.push(w);
-      else byConn.set(w.connectionId, [w]);
-    }
     const conns = [...this.conns.values()].sort((x, y) => x.id - y.id);
-    return estimates(groupsOf(conns, byConn), opts);
+    return estimates(groupsOf(conns, this.table), opts);
   }
 }
 
@@ -667,16 +693,12 @@ function estimates(groups: Group[], opts: WhatIfOptions): WhatIf {
 
 /** The what-if estimates of a report (see the module comment). */
 export function whatIf(report: Pick<Report, 'connections' | 'requests'>, opts: WhatIfOptions = {}): WhatIf {
-  const byConn = new Map<number, WReq[]>();
-  for (const r of report.requests) {
-    const l = byConn.get(r.connectionId);
-    if (l) l.push(slimReq(r));
-    else byConn.set(r.connectionId, [slimReq(r)]);
-  }
+  const table = new ReqTable();
+  for (const r of report.requests) table.push(r);
   const conns: WConn[] = [];
   for (const c of report.connections) {
     const w = slimConn(c);
     if (w) conns.push(w);
   }
-  return estimates(groupsOf(conns, byConn), opts);
+  return estimates(groupsOf(conns, table), opts);
 }
