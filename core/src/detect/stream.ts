@@ -346,11 +346,12 @@ export class RequestLog {
       const rest = extras.length ? Buffer.from(JSON.stringify(extras)) : EMPTY_BYTES;
       const offset = file.append(nums, new Uint8Array(ids.buffer), rest);
       if (offset === null) {
-        // Keep what is left in memory (the rows before `from` are in the file).
+        // Keep what is left in memory (the rows before `from` are in the file, in pages already).
         if (from) {
           this.num = this.num.slice(from * LOG_STRIDE);
           this.refs = this.refs.slice(from * LOG_REFS);
           this.n -= from;
+          this.spilled += from;
         }
         return false;
       }
@@ -526,9 +527,9 @@ function lazyList(n: number, at: (i: number) => Request): readonly Request[] {
   });
 }
 
-/** The slim Request of row `o` (numbers) / `q` (references). */
 const orNull = (v: number): number | null => (v === v ? v : null);
 
+/** The slim Request of row `o` (numbers) / `q` (references). */
 function makeRequest(a: Float64Array, o: number, f: readonly unknown[], q: number, connectionId: number): Request {
   // In TIME_KEYS order, as one literal (one hidden class for every request's times).
   const times: RequestTimes = {

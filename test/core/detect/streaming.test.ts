@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyzeFile, analyzeStream } from '../../../core/src/engine.js';
 import { DETECTOR_DEFS, detectAll, detectStream, type DetectOptions } from '../../../core/src/detect/index.js';
-import { DetectStream, fallback, mergeReads, RefTable, RequestLog, slimRequest, Strings, type StreamMember } from '../../../core/src/detect/stream.js';
+import { DetectStream, fallback, LOG_PAGE_ROWS, mergeReads, RefTable, RequestLog, slimRequest, Strings, type StreamMember } from '../../../core/src/detect/stream.js';
 import { SpillFile } from '../../../core/src/util/spill.js';
 import { openTime } from '../../../core/src/detect/util.js';
 import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
@@ -461,6 +461,35 @@ describe('RequestLog: the column-wise slim requests of an open connection', () =
     // Header lists come back as one object per distinct list (the token cache is keyed by list).
     expect(l[1].requestHeaders).toBe(log.requests(file, table)[1].requestHeaders);
     expect(() => ((l as Request[])[0] = want[0])).toThrow();
+    file.close();
+  });
+
+  it('a scratch file that fails part-way keeps the rest in memory, and every request reads back', async () => {
+    const report = await analyzeFile(sample('pipelining.pcap'));
+    const r0 = report.requests[0];
+    const n = LOG_PAGE_ROWS + 100;
+    const reqs = Array.from({ length: n }, (_, i) => ({ ...r0, id: i, index: i + 1 }));
+    /** Takes one page, then fails (as a full disk would). */
+    class FullAfterOne extends SpillFile {
+      private pages = 0;
+      override append(...parts: Uint8Array[]): number | null {
+        if (this.pages++ >= 1) {
+          this.failed = true;
+          return null;
+        }
+        return super.append(...parts);
+      }
+    }
+    const file = new FullAfterOne();
+    const table = new RefTable();
+    const log = new RequestLog(r0.connectionId);
+    for (const r of reqs) log.push(r, reads, new Strings());
+    expect(log.spill(file, table)).toBe(false);
+    expect(log.length).toBe(n);
+    expect(log.resident).toBe(n - LOG_PAGE_ROWS);
+    const back = log.requests(file, table);
+    expect(back.length).toBe(n);
+    expect([...back]).toEqual(reqs.map((r) => slimRequest(r, reads)));
     file.close();
   });
 
