@@ -10,7 +10,8 @@
  * passes, per-origin summaries at the end). Both are compared in one canonical order.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { analyzeFile, analyzeStream } from '../../../core/src/engine.js';
 import { DETECTOR_DEFS, detectAll, detectStream, type DetectOptions } from '../../../core/src/detect/index.js';
@@ -462,6 +463,24 @@ describe('RequestLog: the column-wise slim requests of an open connection', () =
     expect(l[1].requestHeaders).toBe(log.requests(file, table)[1].requestHeaders);
     expect(() => ((l as Request[])[0] = want[0])).toThrow();
     file.close();
+  });
+
+  it('a scratch file is unlinked at once, and one that cannot be made says so without throwing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirefall-spill-'));
+    try {
+      const f = new SpillFile(dir);
+      expect(f.append(new Uint8Array([1, 2, 3]), new Uint8Array([4]))).toBe(0);
+      expect(f.append(new Uint8Array([5]))).toBe(4);
+      expect(readdirSync(dir)).toEqual([]);
+      expect([...f.read(1, 4)]).toEqual([2, 3, 4, 5]);
+      f.close();
+      const none = new SpillFile(join(dir, 'missing', 'dir'));
+      expect(none.append(new Uint8Array([1]))).toBeNull();
+      expect(none.failed).toBe(true);
+      none.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a scratch file that fails part-way keeps the rest in memory, and every request reads back', async () => {
