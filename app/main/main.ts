@@ -4,18 +4,17 @@
  * and serves the renderer from a privileged custom scheme with the settings in security.ts.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, session, type MenuItemConstructorOptions, type WebContents } from 'electron';
-import { Worker } from 'node:worker_threads';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiEvent, DocInfo, ExportKind, ExportResult, HostInfo, UiCommand } from '../../core/src/view/api.js';
 import { DocStore } from '../../core/src/view/docs.js';
 import { phases } from '../../core/src/model/phases.js';
 import { headerTables } from '../../core/src/view/header-tables.js';
-import { prettyJsonPieces, writePiecesToFile } from '../../core/src/view/export-stream.js';
+import { writePiecesToFile } from '../../core/src/view/export-stream.js';
+import { analyzeInWorker } from '../../core/src/view/worker-client.js';
 import { toHar } from '../../core/src/model/har.js';
-import type { Report } from '../../core/src/model/types.js';
 import { APP_SCHEME, APP_URL, allowPermission, appUrlToRelativePath, browserWindowOptions, isAllowedNavigation, securityHeaders } from './security.js';
 import { addRecent, capturePathsFromArgv, isCaptureFile, OPEN_DIALOG_FILTERS, parseRecent } from './files.js';
 import { createIpcHandler, IPC_CALL, IPC_EVENT } from './ipc.js';
@@ -34,23 +33,9 @@ let win: BrowserWindow | null = null;
 const pendingPaths: string[] = [];
 
 const store = new DocStore(
-  (path, onProgress, signal, texts) =>
-    new Promise<Report>((resolve, reject) => {
-      const w = new Worker(workerPath, { workerData: { path, keylog: { texts } } });
-      signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
-      w.on('message', (m: { type: string; progress?: never; report?: Report; error?: { code: string; message: string } }) => {
-        if (m.type === 'progress' && m.progress) onProgress(m.progress);
-        else if (m.type === 'done') {
-          resolve(m.report!);
-          void w.terminate();
-        } else if (m.type === 'error') {
-          reject(Object.assign(new Error(m.error!.message), { code: m.error!.code }));
-          void w.terminate();
-        }
-      });
-      w.on('error', reject);
-      w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
-    }),
+  // Streamed into a compact document (core/src/view/stream-model.ts): the model's bytes and a spill
+  // file of the records, removed when the tab closes or the app quits.
+  (path, onProgress, signal, texts) => analyzeInWorker(workerPath, path, { ...(texts ? { texts } : {}) }, onProgress, signal, true),
   phases,
   // The HPACK / QPACK inspector decodes the capture again, recording one connection's tables.
   (path, connId, texts) => headerTables(path, connId, { files: [], ...(texts ? { texts } : {}) }),
@@ -107,16 +92,16 @@ async function openDialog(): Promise<DocInfo[]> {
 }
 
 async function exportDoc(doc: string, kind: ExportKind): Promise<ExportResult> {
-  const report = store.report(doc);
-  const stem = basename(report.capture.file).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
+  // The report is read back from the doc's spill file a record at a time (store.exportPieces).
+  const { name, pieces } = store.exportPieces(doc, kind, toHar);
   const r = await dialog.showSaveDialog(win ?? undefined!, {
-    defaultPath: kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`,
+    defaultPath: name,
     filters: kind === 'har' ? [{ name: 'HAR', extensions: ['har'] }] : [{ name: 'JSON', extensions: ['json'] }],
   });
   if (r.canceled || !r.filePath) return { saved: false };
   // Streamed to a temporary file and renamed (view/export-stream.ts): any size, the old file kept on
   // failure, and the same bytes as the CLI's and the browser's exports (times in µs).
-  await writePiecesToFile(r.filePath, prettyJsonPieces(kind === 'har' ? toHar(report) : report));
+  await writePiecesToFile(r.filePath, pieces);
   return { saved: true, location: r.filePath };
 }
 
@@ -258,6 +243,8 @@ void app.whenReady().then(() => {
   win!.webContents.once('did-finish-load', () => openPaths(pendingPaths.splice(0)));
 });
 
+// Spill files of open captures go with the app (stream-model.ts also removes them at exit).
+app.on('will-quit', () => store.closeAll());
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });

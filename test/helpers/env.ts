@@ -48,4 +48,16 @@ export function listCaptures(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** Every capture file under `dir` and its subdirectories, in a stable order. */
+export function listCapturesDeep(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listCapturesDeep(p));
+    else if (/\.(pcap|pcapng|cap)(\.gz)?$/i.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
 export const sample = (name: string): string => join(SAMPLES, name);

@@ -11,6 +11,8 @@ import { ticks, xOf, type TimeWindow } from '../model/timescale.js';
 import { formatMs } from '../model/format.js';
 
 const H = 64;
+/** Requests up to which the overview draws every bar in request order (beyond, colour by colour). */
+const OVERVIEW_EXACT_REQUESTS = 20_000;
 
 /** Canvas can't use CSS variables: resolve `var(--x, fallback)` against the document. */
 function resolveColor(css: string, el: Element): string {
@@ -83,13 +85,48 @@ export function Overview({ model, extent, win, setWindow, highlight }: { model: 
     ctx.globalAlpha = 1;
     const colors = {} as Record<PhaseId, string>;
     for (const id of Object.keys(PHASE_STYLES) as PhaseId[]) colors[id] = resolveColor(PHASE_STYLES[id].color, cv);
-    for (const r of model.requests) {
-      const yy = y(laneOf.get(r.connectionId) ?? 0);
-      for (const [id, s, e] of r.phases) {
-        if (PHASE_STYLES[id].thin) continue;
+    if (model.requests.length <= OVERVIEW_EXACT_REQUESTS) {
+      for (const r of model.requests) {
+        const yy = y(laneOf.get(r.connectionId) ?? 0);
+        for (const [id, s, e] of r.phases) {
+          if (PHASE_STYLES[id].thin) continue;
+          ctx.fillStyle = colors[id];
+          const x0 = xOf(s, extent, width);
+          ctx.fillRect(x0, yy, Math.max(1, xOf(e, extent, width) - x0), lh);
+        }
+      }
+    } else {
+      // Hundreds of thousands of bars, mostly narrower than a pixel: per phase colour and lane,
+      // bars that touch are merged into one run (a bar per fillRect dominated the drawing), and the
+      // colours are drawn one after another (where phases overlap, the later colour is on top).
+      const runs = new Map<PhaseId, number[]>();
+      const open = new Map<string, [number, number, number]>();
+      const flush = (id: PhaseId, run: [number, number, number]) => {
+        let l = runs.get(id);
+        if (!l) runs.set(id, (l = []));
+        l.push(run[0], run[2], run[1] - run[0]);
+      };
+      for (const r of model.requests) {
+        const yy = y(laneOf.get(r.connectionId) ?? 0);
+        for (const [id, s, e] of r.phases) {
+          if (PHASE_STYLES[id].thin) continue;
+          const x0 = xOf(s, extent, width);
+          const x1 = x0 + Math.max(1, xOf(e, extent, width) - x0);
+          const key = `${id} ${yy}`;
+          const run = open.get(key);
+          if (run && x0 <= run[1] + 0.5 && x1 >= run[0] - 0.5) {
+            run[0] = Math.min(run[0], x0);
+            run[1] = Math.max(run[1], x1);
+          } else {
+            if (run) flush(id, run);
+            open.set(key, [x0, x1, yy]);
+          }
+        }
+      }
+      for (const [key, run] of open) flush(key.slice(0, key.indexOf(' ')) as PhaseId, run);
+      for (const [id, l] of runs) {
         ctx.fillStyle = colors[id];
-        const x0 = xOf(s, extent, width);
-        ctx.fillRect(x0, yy, Math.max(1, xOf(e, extent, width) - x0), lh);
+        for (let i = 0; i < l.length; i += 3) ctx.fillRect(l[i]!, l[i + 1]!, l[i + 2]!, lh);
       }
     }
     ctx.fillStyle = resolveColor('var(--text-muted, #777)', cv);

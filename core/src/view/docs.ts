@@ -1,8 +1,14 @@
 /**
  * Open captures ("documents") and the host-independent half of WirefallApi: both the Electron main
  * process and the `wirefall view` server keep a DocStore and dispatch validated calls to it.
- * How a capture is analysed is injected (`Analyze`): in-process for the view server, a worker for
- * the desktop app. Node built-ins only; no DOM, no Electron.
+ * How a capture is analysed is injected (`Analyze`): a worker thread (view/worker-client.ts) or
+ * in-process. Node built-ins only; no DOM, no Electron.
+ *
+ * A document is held in one of two forms:
+ *  - compact (what the engine's hosts use, view/stream-model.ts): the view model's JSON bytes and
+ *    an index into a spill file of the records; no Request or Connection object is kept, details
+ *    and exports read records back from the spill, which is removed when the document closes;
+ *  - a whole Report (a report given to `add`, or injected analysis links returning one).
  */
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,17 +18,27 @@ import { toCurl, toViewModel, type PhasesFn } from './compact.js';
 import type { HeaderTableHistory } from '../header-tap.js';
 import { MAX_CACHED_TABLES } from './header-tables-limits.js';
 import { toDiffView, type DiffViewModel } from './diff-view.js';
+import { CompactStore, isCompactDoc, removeSpillDir, type CompactDoc } from './stream-model.js';
+import { prettyJsonPieces } from './export-stream.js';
 
 /** `keylogTexts`: key logs opened in the app for this capture (added to any the host itself uses). */
-export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal, keylogTexts?: string[]) => Promise<Report>;
+export type Analyze = (path: string, onProgress: (p: AnalysisProgress) => void, signal: AbortSignal, keylogTexts?: string[]) => Promise<Report | CompactDoc>;
+
+/** A whole Report in memory, with its view model and records by id. */
+interface ReportData {
+  kind: 'report';
+  report: Report;
+  model: ViewModel;
+  requests: Map<number, Request>;
+  connections: Map<number, Connection>;
+}
+
+type DocData = ReportData | { kind: 'compact'; store: CompactStore };
 
 interface Doc {
   info: DocInfo;
   controller: AbortController;
-  report?: Report;
-  model?: ViewModel;
-  requests?: Map<number, Request>;
-  connections?: Map<number, Connection>;
+  data?: DocData;
   done: Promise<void>;
   /** Key logs opened in the app for this capture. */
   keylogs: string[];
@@ -34,8 +50,8 @@ export function progressStep(fileBytes: number): number {
 }
 
 /**
- * Captures open at once (analysing, ready or failed). Each ready one holds its whole Report and
- * view model; beyond this, `open` answers with a document in state 'error' (code 'too-many-docs')
+ * Captures open at once (analysing, ready or failed). Each ready one holds its compact model (or
+ * its whole Report); beyond this, `open` answers with a document in state 'error' (code 'too-many-docs')
  * that is not kept, so a flood of opens cannot grow memory or start unbounded analyses.
  */
 export const MAX_OPEN_DOCS = 64;
@@ -158,9 +174,13 @@ export class DocStore {
       }
     };
     doc.done = this.analyze(path, onProgress, controller.signal, doc.keylogs.length ? [...doc.keylogs] : undefined).then(
-      (report) => {
-        if (controller.signal.aborted) return;
-        this.setReport(doc, report);
+      (result) => {
+        if (controller.signal.aborted || this.docs.get(id) !== doc) {
+          if (isCompactDoc(result)) removeSpillDir(result.spill.dir);
+          return;
+        }
+        if (isCompactDoc(result)) this.setCompact(doc, result);
+        else this.setReport(doc, result);
       },
       (err: unknown) => {
         // Superseded by a newer analysis of the same doc (addKeyLog): that one reports.
@@ -193,11 +213,35 @@ export class DocStore {
     return { ...info };
   }
 
+  /** Replace the doc's data (a new analysis), releasing the old one's spill file. */
+  private setData(doc: Doc, data: DocData): void {
+    if (doc.data?.kind === 'compact') doc.data.store.dispose();
+    doc.data = data;
+  }
+
+  private setCompact(doc: Doc, compact: CompactDoc): void {
+    const store = new CompactStore(compact, doc.info.id);
+    this.setData(doc, { kind: 'compact', store });
+    doc.info.state = 'ready';
+    doc.info.progress = {
+      bytes: compact.capture.fileBytes,
+      totalBytes: compact.capture.fileBytes,
+      packets: compact.capture.packets,
+      connections: store.connectionCount,
+      requests: store.requestCount,
+    };
+    this.emit({ type: 'state', doc: { ...doc.info } });
+    this.emit({ type: 'docs', docs: this.list() });
+  }
+
   private setReport(doc: Doc, report: Report): void {
-    doc.report = report;
-    doc.model = toViewModel(report, doc.info.id, this.phases);
-    doc.requests = new Map(report.requests.map((r) => [r.id, r]));
-    doc.connections = new Map(report.connections.map((c) => [c.id, c]));
+    this.setData(doc, {
+      kind: 'report',
+      report,
+      model: toViewModel(report, doc.info.id, this.phases),
+      requests: new Map(report.requests.map((r) => [r.id, r])),
+      connections: new Map(report.connections.map((c) => [c.id, c])),
+    });
     doc.info.state = 'ready';
     doc.info.progress = {
       bytes: report.capture.fileBytes,
@@ -223,18 +267,45 @@ export class DocStore {
     return d;
   }
 
-  private ready(id: DocId): Doc & { report: Report; model: ViewModel; requests: Map<number, Request>; connections: Map<number, Connection> } {
+  private ready(id: DocId): Doc & { data: DocData } {
     const d = this.get(id);
-    if (!d.report || !d.model || !d.requests || !d.connections) throw new DocError('not-ready', `${d.info.title} is not analysed yet`);
-    return d as Doc & { report: Report; model: ViewModel; requests: Map<number, Request>; connections: Map<number, Connection> };
+    if (!d.data) throw new DocError('not-ready', `${d.info.title} is not analysed yet`);
+    return d as Doc & { data: DocData };
+  }
+
+  /** What the doc holds (tests and diagnostics): 'compact' or 'report', null before it is ready. */
+  form(id: DocId): 'compact' | 'report' | null {
+    return this.get(id).data?.kind ?? null;
+  }
+
+  /** The compact form of a ready doc (tests: what the store keeps), else null. */
+  compact(id: DocId): CompactStore | null {
+    const d = this.ready(id).data;
+    return d.kind === 'compact' ? d.store : null;
   }
 
   info(id: DocId): DocInfo {
     return { ...this.get(id).info };
   }
 
+  /**
+   * The whole Report. A compact doc reads every record back from its spill file: as large as the
+   * analysis' Report, for as long as the caller keeps it (diffs, HAR exports).
+   */
   report(id: DocId): Report {
-    return this.ready(id).report;
+    const d = this.ready(id).data;
+    return d.kind === 'report' ? d.report : d.store.report();
+  }
+
+  /**
+   * An export (the CLI's pretty JSON, view/export-stream.ts) in pieces: the report is streamed a
+   * record at a time from a compact doc's spill file; a HAR is made from the whole report.
+   */
+  exportPieces(id: DocId, kind: 'har' | 'report', toHar: (r: Report) => unknown): { name: string; pieces: Iterable<string> } {
+    const d = this.ready(id).data;
+    const report = d.kind === 'report' ? d.report : kind === 'report' ? d.store.lazyReport() : d.store.report();
+    const stem = basename(report.capture.file || this.info(id).title).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
+    return { name: kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`, pieces: prettyJsonPieces(kind === 'har' ? toHar(report) : report) };
   }
 
   /** The diff of two ready documents (view/diff-view.ts), for every host (GET /api/diff, IPC). */
@@ -242,18 +313,28 @@ export class DocStore {
     return toDiffView(this.report(before), this.report(after), { doc: before, title: this.info(before).title }, { doc: after, title: this.info(after).title });
   }
 
+  /** The view model; a compact doc's is parsed from its JSON (the view server streams `modelPieces` instead). */
   model(id: DocId): ViewModel {
-    return this.ready(id).model;
+    const d = this.ready(id).data;
+    return d.kind === 'report' ? d.model : d.store.model();
+  }
+
+  /** The view model as JSON text in pieces (the view server's getModel): a compact doc's bytes, no objects made. */
+  modelPieces(id: DocId): Iterable<Buffer | string> {
+    const d = this.ready(id).data;
+    return d.kind === 'report' ? [JSON.stringify(d.model)] : d.store.modelPieces();
   }
 
   request(id: DocId, reqId: number): Request {
-    const r = this.ready(id).requests.get(reqId);
+    const d = this.ready(id).data;
+    const r = d.kind === 'report' ? d.requests.get(reqId) : d.store.request(reqId);
     if (!r) throw new DocError('unknown-request', `No request ${reqId}`);
     return r;
   }
 
   connection(id: DocId, connId: number): Connection {
-    const c = this.ready(id).connections.get(connId);
+    const d = this.ready(id).data;
+    const c = d.kind === 'report' ? d.connections.get(connId) : d.store.connection(connId);
     if (!c) throw new DocError('unknown-connection', `No connection ${connId}`);
     return c;
   }
@@ -267,12 +348,20 @@ export class DocStore {
     if (d.info.state === 'analyzing') d.controller.abort();
   }
 
+  /** Close a doc: its analysis is cancelled, its spill file removed. */
   close(id: DocId): void {
     const d = this.docs.get(id);
     if (!d) return;
     d.controller.abort();
     this.docs.delete(id);
+    if (d.data?.kind === 'compact') d.data.store.dispose();
+    delete d.data;
     this.emit({ type: 'docs', docs: this.list() });
+  }
+
+  /** Close every doc (the host is stopping). */
+  closeAll(): void {
+    for (const id of [...this.docs.keys()]) this.close(id);
   }
 }
 

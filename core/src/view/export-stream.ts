@@ -8,7 +8,8 @@
  * same levels streamed member by member, deeper values stringified whole, times rounded to µs,
  * terminal-unsafe characters escaped. That writer pushes synchronously into a callback, which
  * cannot wait for a socket; this one is a generator the server pulls from. A test holds the two to
- * the same bytes.
+ * the same bytes. A compact document's records (view/stream-model.ts `LazyList`) are read back
+ * from its spill file one at a time, so such an export never holds the whole report.
  */
 import type { ServerResponse } from 'node:http';
 import { createWriteStream } from 'node:fs';
@@ -16,6 +17,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { jsonSafe } from '../cli/escape.js';
 import { PIECE_CHARS, roundTimes } from '../cli/json-out.js';
+import { LazyList } from './stream-model.js';
 
 /** As json-out.ts STREAM_DEPTH: a report's records and a HAR's log.entries are streamed one by one. */
 const STREAM_DEPTH = 4;
@@ -34,6 +36,16 @@ export function* prettyJsonPieces(value: unknown, pieceChars = PIECE_CHARS): Gen
 }
 
 function* emit(v: unknown, pad: string, depth: number): Generator<string, void, undefined> {
+  // A compact document's records (view/stream-model.ts), read back one at a time: as an array.
+  if (v instanceof LazyList) {
+    const inner = pad + '  ';
+    if (v.length === 0) return yield '[]';
+    for (let i = 0; i < v.length; i++) {
+      yield (i === 0 ? '[\n' : ',\n') + inner;
+      yield* emit(v.at(i), inner, depth + 1);
+    }
+    return yield '\n' + pad + ']';
+  }
   if (depth < STREAM_DEPTH && typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
     const inner = pad + '  ';
     if (Array.isArray(v)) {
@@ -65,7 +77,7 @@ function* emit(v: unknown, pad: string, depth: number): Generator<string, void, 
  * serialising, after the headers went out, destroys the response: the client sees a broken
  * transfer (fetch rejects), never a truncated file that looks whole.
  */
-export async function streamPieces(res: ServerResponse, pieces: Iterable<string>): Promise<boolean> {
+export async function streamPieces(res: ServerResponse, pieces: Iterable<string | Buffer>): Promise<boolean> {
   let gone = false;
   const onClose = () => (gone = true);
   res.once('close', onClose);

@@ -15,6 +15,10 @@
  * (mkdtemp; removed on close), bounded only by the free space statfs reports; `openListed` opens a
  * capture of `wirefall view DIR` by a name from the directory's listing, never by a path.
  *
+ * Memory: a capture is analysed in a worker thread streaming into a compact document
+ * (view/stream-model.ts): the view model's bytes and a spill file of the records, removed when the
+ * document closes or the server stops; getModel streams those bytes, details read the spill.
+ *
  * API over HTTP: POST /api/call {method, args} → {result} | {error}; GET /api/events → Server-Sent
  * Events of ApiEvent; GET /api/export?doc=&kind=har|report → attachment; GET /api/diff?before=&after=
  * → {result: DiffViewModel} (view/diff-view.ts) of two ready documents.
@@ -25,7 +29,6 @@ import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
@@ -33,7 +36,9 @@ import type { Report } from '../model/types.js';
 import { MAX_KEYLOG_UPLOAD_CHARS, validateCall, type AnalysisProgress, type ApiEvent, type DocId, type HostInfo } from './api.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { CORE, type CoreLinks } from './core-link.js';
-import { prettyJsonPieces, streamPieces } from './export-stream.js';
+import { streamPieces } from './export-stream.js';
+import { analyzeInWorker } from './worker-client.js';
+import { makeSpillDir, removeSpillDir } from './stream-model.js';
 import { callDocStore, DocStore, DocError, NOT_A_STORE_METHOD, type Analyze } from './docs.js';
 import { headerTables } from './header-tables.js';
 
@@ -174,22 +179,22 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   // from sources (tests) or with injected links it runs in-process.
   const workerFile = fileURLToPath(new URL('./analysis-worker.js', import.meta.url));
   const analysis: AnalysisMode = !opts.core && existsSync(workerFile) ? 'worker' : 'in-process';
+  // The engine's analysis is streamed into a compact document (view/stream-model.ts): the server
+  // keeps the view model's bytes and an index into a spill file of the records, never the Report.
+  // Injected links without `analyzeCompact`, or with an `analyzeFile` of their own (tests gating or
+  // faking analysis), give a Report, held whole.
+  const analyzeCompact = core.analyzeFile === CORE.analyzeFile ? core.analyzeCompact : undefined;
   const analyze: Analyze =
     analysis === 'worker'
-      ? (path, onProgress, signal, texts) =>
-          new Promise<Report>((resolveReport, reject) => {
-            const w = new Worker(workerFile, { workerData: { path, keylog: { files: opts.keylogFiles ?? [], texts } } });
-            signal.addEventListener('abort', () => w.postMessage({ type: 'cancel' }), { once: true });
-            w.on('message', (m: { type: string; progress?: AnalysisProgress; report?: Report; error?: { code: string; message: string } }) => {
-              if (m.type === 'progress' && m.progress) onProgress(m.progress);
-              else if (m.type === 'done') resolveReport(m.report!);
-              else if (m.type === 'error') reject(Object.assign(new Error(m.error!.message), { code: m.error!.code }));
-              if (m.type !== 'progress') void w.terminate();
-            });
-            w.on('error', reject);
-            w.on('exit', (code) => code !== 0 && reject(new Error(`analysis worker exited with code ${code}`)));
-          })
-      : (path, onProgress, signal, texts) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [], texts } });
+      ? (path, onProgress, signal, texts) => analyzeInWorker(workerFile, path, { files: opts.keylogFiles ?? [], texts }, onProgress, signal, true)
+      : analyzeCompact
+        ? (path, onProgress, signal, texts) => {
+            const dir = makeSpillDir();
+            const p = analyzeCompact(path, dir, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [], texts } });
+            p.catch(() => removeSpillDir(dir));
+            return p;
+          }
+        : (path, onProgress, signal, texts) => core.analyzeFile(path, { signal, onProgress, keylog: { files: opts.keylogFiles ?? [], texts } });
   const tables = core.headerTables ?? headerTables;
   const docs = new DocStore(analyze, core.phases, (path, connId, texts) => tables(path, connId, { files: opts.keylogFiles ?? [], ...(texts ? { texts } : {}) }));
   const hostInfo: HostInfo = { kind: 'browser', canOpenFiles: false, canUpload: true, platform: process.platform };
@@ -299,6 +304,15 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         const invalid = validateCall(parsed.method, parsed.args);
         if (invalid) return sendJson(res, 400, { error: { code: 'bad-request', message: invalid } });
         try {
+          if (parsed.method === 'getModel') {
+            // The model's JSON in pieces (a compact doc's stored bytes), with back-pressure: no
+            // object or single string of a 300k-request model is made on this thread.
+            const pieces = docs.modelPieces((parsed.args as unknown[])[0] as DocId);
+            res.statusCode = 200;
+            res.setHeader('Content-Type', 'application/json; charset=utf-8');
+            await streamPieces(res, concatPieces(['{"result":', pieces, '}']));
+            return;
+          }
           const result = await call(parsed.method as string, parsed.args as unknown[]);
           return sendJson(res, 200, { result });
         } catch (e) {
@@ -375,13 +389,10 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         const kind = url.searchParams.get('kind');
         const invalid = validateCall('exportDoc', [doc, kind]);
         if (invalid) return send(res, 400, invalid);
-        let value: unknown;
+        let pieces: Iterable<string>;
         let name: string;
         try {
-          const report = docs.report(doc);
-          const stem = basename(report.capture.file || docs.info(doc).title).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
-          name = kind === 'har' ? `${stem}.har` : `${stem}.wirefall.json`;
-          value = kind === 'har' ? core.toHar(report) : report;
+          ({ name, pieces } = docs.exportPieces(doc, kind as 'har' | 'report', (r) => core.toHar(r)));
         } catch (e) {
           return send(res, 409, (e as Error).message);
         }
@@ -389,7 +400,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         res.statusCode = 200;
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
-        await streamPieces(res, prettyJsonPieces(value));
+        await streamPieces(res, pieces);
         return;
       }
       if (url.pathname === '/api/diff') {
@@ -447,6 +458,8 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       new Promise<void>((ok) => {
         for (const r of sse) r.end();
         sse.clear();
+        // Analyses cancelled, spill files removed.
+        docs.closeAll();
         server.close(() => {
           if (uploadDir) void rm(uploadDir, { recursive: true, force: true }).finally(ok);
           else ok();
@@ -454,6 +467,14 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         server.closeAllConnections();
       }),
   };
+}
+
+/** Strings, byte pieces and iterables of them, flattened in order. */
+function* concatPieces(parts: (string | Iterable<Buffer | string>)[]): Generator<Buffer | string, void, undefined> {
+  for (const p of parts) {
+    if (typeof p === 'string') yield p;
+    else yield* p;
+  }
 }
 
 /** File names `wirefall view DIR` lists (classic pcap, pcapng, gzip-compressed). */

@@ -22,23 +22,11 @@ import { groupFindings } from '../../../core/src/view/finding-groups.js';
 import { EXIT } from '../../../core/src/cli/main.js';
 import type { DetectOptions } from '../../../core/src/detect/index.js';
 import { VERSION } from '../../../core/src/version.js';
-import { CORPUS, hasCorpus, ROOT, sample, SAMPLES } from '../../helpers/env.js';
+import { CORPUS, hasCorpus, ROOT, sample, SAMPLES, listCapturesDeep } from '../../helpers/env.js';
 import { writeLargeCapture } from '../../e2e/pcap-writer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wirefall-json-stream-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Every capture file under `dir`, recursively, in a stable order. */
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (/\.(pcap|pcapng|cap)(\.gz)?$/i.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}
 
 interface Input {
   name: string;
@@ -49,7 +37,7 @@ interface Input {
 /** Each capture without keys, and with its key log (X.keys beside X.pcap) where it has one. */
 function inputsUnder(dir: string, label: string): Input[] {
   const out: Input[] = [];
-  for (const file of walk(dir)) {
+  for (const file of listCapturesDeep(dir)) {
     const name = `${label}/${relative(dir, file)}`;
     out.push({ name, file });
     const keys = file.replace(/\.(pcap|pcapng|cap)(\.gz)?$/i, '.keys');
