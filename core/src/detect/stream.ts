@@ -164,7 +164,13 @@ export const MAX_INTERNED_STRINGS = 50_000;
  */
 export class Strings {
   private readonly m = new Map<string, string>();
-  private readonly lists = new Map<string, Header[]>();
+  /**
+   * Shared lists by content: a trie over (name, value) pairs, walked with the strings as they come
+   * (the HTTP/1 session hands out one string object per repeated name or value, whose hash V8 keeps),
+   * so a repeated list costs lookups, not a key string; at most MAX_INTERNED_STRINGS nodes.
+   */
+  private readonly root: ListNode = { next: new Map(), list: undefined };
+  private nodes = 0;
   own(s: string): string {
     if (s.length < 13) return s; // V8 copies short substrings anyway
     const k = this.m.get(s);
@@ -175,20 +181,56 @@ export class Strings {
   }
   /** A shared list equal to `hs` (read-only: detectors never change header lists). */
   list(hs: Header[]): Header[] {
-    let key = '';
-    for (const h of hs) key += `${h.name}\0${h.value}\0`;
-    const k = this.lists.get(key);
-    if (k) return k;
+    let node: ListNode | undefined = this.root;
+    for (let i = 0; i < hs.length && node; i++) {
+      const h = hs[i];
+      let byValue = node.next.get(h.name);
+      if (!byValue && this.nodes < MAX_INTERNED_STRINGS) node.next.set(h.name, (byValue = new Map()));
+      let child: ListNode | undefined = byValue?.get(h.value);
+      if (!child && byValue && this.nodes < MAX_INTERNED_STRINGS) {
+        byValue.set(h.value, (child = { next: new Map(), list: undefined }));
+        this.nodes++;
+      }
+      node = child;
+    }
+    if (node?.list) return node.list;
     const own = hs.map((h) => ({ name: this.own(h.name), value: this.own(h.value) }));
-    if (this.lists.size < MAX_INTERNED_STRINGS) this.lists.set(key, own);
+    if (node) node.list = own;
     return own;
   }
+
+  /** Is header `name` one of `names` (lower case)? Remembered per set and name (at most MAX_INTERNED_STRINGS names a set). */
+  keeps(name: string, names: Set<string>): boolean {
+    let memo = this.kept.get(names);
+    if (!memo) this.kept.set(names, (memo = new Map()));
+    let k = memo.get(name);
+    if (k === undefined) {
+      k = names.has(name) || names.has(name.toLowerCase());
+      if (memo.size < MAX_INTERNED_STRINGS) memo.set(name, k);
+    }
+    return k;
+  }
+  private readonly kept = new Map<Set<string>, Map<string, boolean>>();
+
+  /** Does the (kept) header list name a Host or :authority? Remembered per list. */
+  namesHost(hs: Header[]): boolean {
+    if (!hs.length) return false;
+    let k = this.hostIn.get(hs);
+    if (k === undefined) this.hostIn.set(hs, (k = hs.some((h) => /^(host|:authority)$/i.test(h.name))));
+    return k;
+  }
+  private readonly hostIn = new WeakMap<Header[], boolean>();
+}
+
+interface ListNode {
+  next: Map<string, Map<string, ListNode>>;
+  list: Header[] | undefined;
 }
 
 function keepHeaders(hs: Header[], names: Set<string>, strings: Strings): Header[] {
   let out: Header[] | undefined;
   for (const h of hs) {
-    if (!names.has(h.name) && !names.has(h.name.toLowerCase())) continue;
+    if (!strings.keeps(h.name, names)) continue;
     (out ??= []).push(h);
   }
   return out ? strings.list(out) : NO_HEADERS;
@@ -221,21 +263,21 @@ export function pick(o: object | undefined, paths: readonly string[]): Record<st
 
 /** A copy of `r` with only what the detectors read (sub-records shared, not copied). */
 export function slimRequest(r: Request, reads: MergedReads, strings: Strings = new Strings()): Request {
-  const requestHeaders = keepHeaders(r.requestHeaders, reads.requestHeaders, strings);
-  const hostKnown = requestHeaders.some((h) => /^(host|:authority)$/i.test(h.name));
+  const f: unknown[] = [];
+  const closeDelimited = slimRefs(r, reads, strings, f);
   return {
     id: r.id,
     connectionId: r.connectionId,
     index: r.index,
     streamId: r.streamId,
-    method: strings.own(r.method),
-    url: reads.url && !hostKnown ? strings.own(r.url) : '',
-    target: strings.own(r.target),
-    httpVersion: r.httpVersion,
+    method: f[0] as string,
+    url: f[1] as string,
+    target: f[2] as string,
+    httpVersion: f[3] as string,
     status: r.status,
     statusText: '',
-    requestHeaders,
-    responseHeaders: keepHeaders(r.responseHeaders, reads.responseHeaders, strings),
+    requestHeaders: f[4] as Header[],
+    responseHeaders: f[5] as Header[],
     informational: undefined,
     trailers: undefined,
     sizes: NO_SIZES,
@@ -248,11 +290,23 @@ export function slimRequest(r: Request, reads: MergedReads, strings: Strings = n
     packets: r.packets,
     lostBytes: r.lostBytes,
     anomalies: NO_ANOMALIES,
-    upgrade: r.upgrade,
-    h2: pick(r.h2, reads.requestH2) as H2RequestFacts | undefined,
-    http1: reads.closeDelimited && r.http1?.closeDelimited ? CLOSE_DELIMITED : undefined,
+    upgrade: f[7] as string | undefined,
+    h2: f[8] as H2RequestFacts | undefined,
+    http1: closeDelimited ? CLOSE_DELIMITED : undefined,
     extra: undefined,
   };
+}
+
+/**
+ * The references of a slim request (LOG_REFS of them: method, url, target, httpVersion, request
+ * and response header lists, state, upgrade, h2) pushed onto `out`; true when its response was
+ * close-delimited and a detector reads that. One definition for `slimRequest` and `RequestLog`.
+ */
+function slimRefs(r: Request, reads: MergedReads, strings: Strings, out: unknown[]): boolean {
+  const requestHeaders = keepHeaders(r.requestHeaders, reads.requestHeaders, strings);
+  const url = reads.url && !strings.namesHost(requestHeaders) ? strings.own(r.url) : '';
+  out.push(strings.own(r.method), url, strings.own(r.target), r.httpVersion, requestHeaders, keepHeaders(r.responseHeaders, reads.responseHeaders, strings), r.state, r.upgrade, pick(r.h2, reads.requestH2));
+  return reads.closeDelimited && r.http1?.closeDelimited === true;
 }
 
 /** A copy of `c` for cross-connection state: no counters, anomalies, QUIC details, `extra`, nor `h2` beyond `paths`. */
@@ -326,9 +380,8 @@ export class RequestLog {
     a[o + 17] = p.response ? p.response[0] : NaN;
     a[o + 18] = p.response ? p.response[1] : NaN;
     a[o + 19] = r.lostBytes;
-    const s = slimRequest(r, reads, strings);
-    a[o + 20] = (r.pipelined ? 1 : 0) | (r.connectionReused ? 2 : 0) | (r.pushed === undefined ? 0 : r.pushed ? 4 : 8) | (s.http1 === CLOSE_DELIMITED ? 16 : 0);
-    this.refs.push(s.method, s.url, s.target, s.httpVersion, s.requestHeaders, s.responseHeaders, s.state, s.upgrade, s.h2);
+    const closeDelimited = slimRefs(r, reads, strings, this.refs);
+    a[o + 20] = (r.pipelined ? 1 : 0) | (r.connectionReused ? 2 : 0) | (r.pushed === undefined ? 0 : r.pushed ? 4 : 8) | (closeDelimited ? 16 : 0);
     this.n++;
   }
 
