@@ -281,8 +281,9 @@ class Engine implements RecordSink {
   }
 
   /**
-   * Per connection not handed out yet that has handed out requests: the highest request index so
-   * far and that request's start (see `requestFloor`); `floors` holds (id, floor) entries, stale
+   * Per connection not handed out yet that has handed out requests: the end of the gap-free run of
+   * indices handed out (1..index), that request's start, and the indices handed out beyond a gap
+   * (`ahead`, at most MAX_FLOOR_AHEAD) — see `requestFloor`; `floors` holds (id, floor) entries, stale
    * ones (a later request moved the floor, or the connection was handed out) dropped lazily and
    * all rebuilt once they outnumber the open connections twice (so an idle connection under a
    * busy one cannot make it grow without bound).
