@@ -17,6 +17,7 @@ import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
 import type { Connection, Finding, Report, Request } from '../../../core/src/model/types.js';
 import { listCaptures, SAMPLES } from '../../helpers/env.js';
 import { haveQuicSamples, ids, loadQuic, quicFindings } from './quic-helpers.js';
+import { rng } from '../../helpers/rng.js';
 
 const ok = haveQuicSamples();
 
@@ -102,17 +103,6 @@ async function overlay(copies: number, dt: number): Promise<Report> {
     }
   }
   return { ...base!, connections, requests, findings: [] };
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function canonical(fs: Finding[]): string[] {

@@ -22,6 +22,7 @@ import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
 import type { Connection, Finding, Report, Request, RequestTimes } from '../../../core/src/model/types.js';
 import { hasCorpus, listCaptures, sample, SAMPLES, ZEEK } from '../../helpers/env.js';
 import { analyze } from './helpers.js';
+import { rng } from '../../helpers/rng.js';
 
 /** Findings in one order, whatever order they came in. */
 function canonical(fs: Finding[]): Finding[] {
@@ -184,18 +185,6 @@ describe('streaming detectors find what the whole-report detectors find', () => 
     });
   });
 });
-
-/** A small deterministic random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A report fed as the engine would: requests before their connection, connections in some order

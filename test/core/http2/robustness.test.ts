@@ -12,17 +12,7 @@ import type { Side } from '../../../core/src/model/types.js';
 import type { StreamChunk } from '../../../core/src/tcp/stream.js';
 import { readFixture } from './pcap-chunks.js';
 import { Recorder } from './session-harness.js';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from '../../helpers/rng.js';
 
 const [conn] = readFixture(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'h2c-prior-knowledge.pcap'));
 const STATES = new Set(['complete', 'no-response', 'incomplete-response', 'aborted', 'reset']);
