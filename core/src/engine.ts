@@ -333,13 +333,14 @@ class Engine implements RecordSink {
   }
 
   /**
-   * See StreamHandlers.onWatermark: at least `watermark()`. For each connection not handed out
+   * See StreamHandlers.onWatermark: at least `watermark` (this.watermark(), computed once by the
+   * caller for both). For each connection not handed out
    * yet, the start of request p, where 1..p are the indices it has handed out without a gap (its
    * first packet while it has handed out no request 1); the least of them, at most the last
    * packet's time. Requests are indexed in order of their start, so no request handed out from now
    * on (index > p), nor the one before it (index ≥ p), started earlier.
    */
-  requestFloor(): number {
+  requestFloor(watermark: number): number {
     const u = this.unfinished!;
     const h = this.floors;
     let w = this.packetTime;
@@ -352,7 +353,7 @@ class Engine implements RecordSink {
       w = Math.min(w, e.t);
       break;
     }
-    return Math.max(this.watermark(), w - this.l4Lag);
+    return Math.max(watermark, w - this.l4Lag);
   }
 
   /** See StreamHandlers.onWatermark. */
@@ -590,7 +591,8 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
     afterChunk: handlers.onWatermark
       ? async () => {
           await engine.drain();
-          handlers.onWatermark!(engine.watermark(), engine.requestFloor());
+          const w = engine.watermark();
+          handlers.onWatermark!(w, engine.requestFloor(w));
         }
       : () => engine.drain(),
     onProgress: opts.onProgress

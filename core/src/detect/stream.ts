@@ -481,12 +481,6 @@ export class RequestLog {
     const order = Uint32Array.from({ length: this.length }, (_, i) => i).sort((x, y) => idx[x] - idx[y] || x - y);
     return lazyList(this.length, (i) => row(order[i]));
   }
-
-  /** Sets the connection id of the requests (tests; `requests()` sets this log's own). */
-  withConnection(reqs: Request[], id: number): Request[] {
-    for (const r of reqs) r.connectionId = id;
-    return reqs;
-  }
 }
 
 /** Requests a page of a spilled RequestLog holds. */
@@ -698,11 +692,6 @@ export class DetectStream {
   /** The last watermark and request floor given (the floor never goes back). */
   private watermarkAt = -Infinity;
   private floorAt = -Infinity;
-
-  /** The request floor so far (see StreamingDetector.onWatermark); -Infinity before any watermark. */
-  get requestFloor(): number {
-    return this.floorAt;
-  }
 
   constructor(
     private readonly members: readonly StreamMember[],
