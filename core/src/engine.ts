@@ -568,12 +568,21 @@ function maxNullable(a: number | null, b: number | null): number | null {
 export async function analyzeStream(path: string, handlers: StreamHandlers, opts: AnalyzeOptions = {}): Promise<StreamResult> {
   let connections = 0;
   let requests = 0;
+  /** The capture has ended: the connections still open are being handed out. */
+  let ending = false;
   const engine: Engine = new Engine(
     {
       onConnection: (c) => {
         connections++;
         if (engine.unfinished) engine.connectionHandedOut(c.id);
         handlers.onConnection?.(c);
+        // At the end every open connection completes at once; a watermark after each lets the
+        // consumer finish with each (detect/stream.ts releases it in order of opening, with the
+        // request records it made for it) instead of holding all of them until the last.
+        if (ending && handlers.onWatermark) {
+          const w = engine.watermark();
+          handlers.onWatermark(w, engine.requestFloor(w));
+        }
       },
       onRequest: (r) => {
         requests++;
@@ -605,6 +614,8 @@ export async function analyzeStream(path: string, handlers: StreamHandlers, opts
           })
       : undefined,
   });
+  await engine.drain();
+  ending = true;
   engine.table.finish();
   engine.quic.finish();
   await engine.drain();

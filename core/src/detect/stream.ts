@@ -684,6 +684,12 @@ export class DetectStream {
   private readonly ordered: StreamingDetector[];
   private finished = false;
   private handing = -1;
+  /**
+   * The requests made for the last connection handed out, until the next watermark: released to
+   * `onOrdered` before then (at the capture's end each connection is: engine.ts analyzeStream), it reads the
+   * same records instead of making them again (the records are read-only for detectors).
+   */
+  private lastHanded: { log: RequestLog; reqs: readonly Request[] } | null = null;
 
   /** The connection being handed to `onConnection` now; -1 at any other moment. */
   get handingOut(): number {
@@ -767,6 +773,7 @@ export class DetectStream {
     } finally {
       this.handing = -1;
     }
+    this.lastHanded = log instanceof RequestLog ? { log, reqs } : null;
     if (!this.members.length) return;
     const at = openTime(c);
     if (at < this.releasedAt || (at === this.releasedAt && c.id < this.releasedId)) this.ctx.count('detectLateConnections');
@@ -812,7 +819,7 @@ export class DetectStream {
       this.releasedAt = h.at;
       this.releasedId = h.c.id;
     }
-    const reqs = h.reqs instanceof RequestLog ? this.requestsOf(h.reqs) : h.reqs;
+    const reqs = h.reqs instanceof RequestLog ? (this.lastHanded?.log === h.reqs ? this.lastHanded.reqs : this.requestsOf(h.reqs)) : h.reqs;
     for (const d of this.ordered) d.onOrdered!(h.c, reqs);
     this.dropLog(h.reqs);
   }
@@ -824,6 +831,7 @@ export class DetectStream {
     this.watermarkAt = w;
     this.floorAt = Math.max(this.floorAt, requestFloor, w);
     while (this.order.size && this.order.peek()!.at < w) this.release(this.order.pop()!);
+    this.lastHanded = null;
     for (const m of this.members) m.detector.onWatermark?.(w, this.floorAt);
   }
 

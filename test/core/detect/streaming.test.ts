@@ -9,8 +9,8 @@
  * final (per-connection ones as their connection completes, windowed ones when the watermark
  * passes, per-origin summaries at the end). Both are compared in one canonical order.
  */
-import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { analyzeFile, analyzeStream } from '../../../core/src/engine.js';
@@ -23,6 +23,7 @@ import type { Connection, Finding, Report, Request, RequestTimes } from '../../.
 import { hasCorpus, listCaptures, sample, SAMPLES, ZEEK } from '../../helpers/env.js';
 import { analyze } from './helpers.js';
 import { rng } from '../../helpers/rng.js';
+import { readPcapSimple, writePcap } from '../../helpers/pcap-writer.js';
 
 /** Findings in one order, whatever order they came in. */
 function canonical(fs: Finding[]): Finding[] {
@@ -388,6 +389,64 @@ describe('bounded memory', () => {
     expect(run(1000).found.map((f) => f.rule)).toEqual(['client-no-pool']);
     expect(run(1000).counts).toEqual({});
     expect(run(50)).toEqual({ found: [], counts: { detectFallbackSkipped: 1 } });
+  });
+});
+
+describe('capture end: each connection released as it is handed out', () => {
+  /** The request-heavy seed cut in the middle: its 16 connections are all open when the capture ends. */
+  const cut = (): string => {
+    const { linkType, pkts } = readPcapSimple(readFileSync(sample('bench-seed-h1-requests.pcap')));
+    const dir = mkdtempSync(join(tmpdir(), 'wirefall-cut-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'cut.pcap');
+    writeFileSync(file, writePcap(pkts.slice(0, pkts.length >> 1), { le: true, nano: false, linkType }));
+    return file;
+  };
+
+  it('the engine gives a watermark after each connection it hands out at the end, and it passes that connection', async () => {
+    const file = cut();
+    const events: { kind: 'c' | 'w'; id?: number; open?: number; t?: number }[] = [];
+    await analyzeStream(file, { onConnection: (c) => events.push({ kind: 'c', id: c.id, open: openTime(c) }), onWatermark: (t) => events.push({ kind: 'w', t }) });
+    // The end: the longest run of (connection, watermark) pairs closing the stream.
+    let from = events.length;
+    while (from >= 2 && events[from - 2]!.kind === 'c' && events[from - 1]!.kind === 'w') from -= 2;
+    const tail = events.slice(from);
+    expect(tail.length).toBeGreaterThanOrEqual(4);
+    for (let i = 0; i < tail.length; i += 2) {
+      // Every connection still to come opens at or after the watermark given after this one…
+      for (const later of tail.slice(i + 2)) if (later.kind === 'c') expect(later.open!).toBeGreaterThanOrEqual(tail[i + 1]!.t!);
+    }
+    // …and the watermarks move on, past every connection handed out at the end but the last.
+    const ws = tail.filter((e) => e.kind === 'w').map((e) => e.t!);
+    expect(ws).toEqual([...ws].sort((a, b) => a - b));
+    expect(ws.at(-2)!).toBeGreaterThan(ws[0]!);
+  });
+
+  it('onOrdered reads the records made for onConnection when the release follows the hand-out, and makes them again otherwise', async () => {
+    const r = await analyzeFile(cut());
+    const seen: { on: 'conn' | 'ordered'; id: number; reqs: readonly Request[] }[] = [];
+    const member: StreamMember = {
+      name: 'x',
+      reads: {},
+      detector: {
+        onConnection: (c, reqs) => void seen.push({ on: 'conn', id: c.id, reqs }),
+        onOrdered: (c, reqs) => void seen.push({ on: 'ordered', id: c.id, reqs }),
+      },
+    };
+    const d = new DetectStream([member], { count: () => {}, bounded: true }, true);
+    const conns = [...r.connections].sort((a, b) => openTime(a) - openTime(b) || a.id - b.id);
+    for (const q of r.requests) d.request(q);
+    // The first one released at once (a watermark past it), the second only after another hand-out.
+    d.connection(conns[0]!);
+    d.watermark(openTime(conns[1]!));
+    d.connection(conns[1]!);
+    d.connection(conns[2]!);
+    d.finish();
+    const of = (on: 'conn' | 'ordered', id: number) => seen.find((x) => x.on === on && x.id === id)!.reqs;
+    expect(of('conn', conns[0]!.id).length).toBeGreaterThan(0);
+    expect(of('ordered', conns[0]!.id)).toBe(of('conn', conns[0]!.id));
+    expect(of('ordered', conns[1]!.id)).not.toBe(of('conn', conns[1]!.id));
+    expect(of('ordered', conns[1]!.id)).toEqual(of('conn', conns[1]!.id));
   });
 });
 
