@@ -34,6 +34,8 @@ if (!rendererOnly) {
   });
   await build(common(join(appDir, 'main', 'main.ts'), 'es', 'main.js'));
   await build(common(join(appDir, 'main', 'worker.ts'), 'es', 'worker.js'));
+  // The compact document's builder thread, beside the worker that starts it (core/src/view/core-link.ts).
+  await build(common(join(appDir, '..', 'core', 'src', 'view', 'compact-worker.ts'), 'es', 'compact-worker.js'));
   await build(common(join(appDir, 'preload', 'preload.ts'), 'cjs', 'preload.cjs'));
   // The SVG waterfall (renderer/model/svg.ts, the UI's own layout and colours) for `wirefall waterfall`.
   const svg = common(join(appDir, 'renderer', 'model', 'waterfallSvg.ts'), 'es', 'waterfall-svg.js');

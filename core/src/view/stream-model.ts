@@ -45,6 +45,9 @@ const MAX_DEFLATING = 2;
 /** Bytes of spill text buffered before a write. */
 const SPILL_BUFFER_BYTES = 4 * 1024 * 1024;
 const FINDINGS_TAIL = '"findings":[]}';
+/** Slots of the Int32Array over the SharedArrayBuffer between an analysis and its builder thread (view/compact-worker.ts). */
+export const FLOW_IN_FLIGHT = 0;
+export const FLOW_FAILED = 1;
 
 /** What the analysis hands to the document store (structured-clonable; `transfer` lists its buffers). */
 export interface CompactDoc {
@@ -174,8 +177,9 @@ class SpillWriter {
     return [at, len];
   }
 
-  request(r: Request): void {
-    const [at, len] = this.put(JSON.stringify(r));
+  /** `json`: the record's JSON when the caller has it already (the builder thread gets it so). */
+  request(r: Request, json = JSON.stringify(r)): void {
+    const [at, len] = this.put(json);
     this.reqOffset = grow(this.reqOffset, r.id + 1);
     this.reqLength = grow(this.reqLength, r.id + 1);
     this.reqOffset[r.id] = at;
@@ -183,8 +187,8 @@ class SpillWriter {
     if (r.id + 1 > this.reqCount) this.reqCount = r.id + 1;
   }
 
-  connection(c: Connection): void {
-    const [at, len] = this.put(JSON.stringify(c));
+  connection(c: Connection, json = JSON.stringify(c)): void {
+    const [at, len] = this.put(json);
     this.conns.push({ id: c.id, offset: at, length: len });
   }
 
@@ -393,8 +397,9 @@ export class CompactBuilder {
     this.spill = new SpillWriter(join(dir, 'records.jsonl'));
   }
 
-  request(r: Request): void {
-    this.spill.request(r);
+  /** `json`: JSON.stringify(r), when the caller has it (view/compact-worker.ts). */
+  request(r: Request, json?: string): void {
+    this.spill.request(r, json);
     let l = this.pending.get(r.connectionId);
     if (!l) this.pending.set(r.connectionId, (l = []));
     if (mayWait(r)) {
@@ -415,8 +420,8 @@ export class CompactBuilder {
     return s.charCodeAt(0) === 0x5b ? { r: fromMini(JSON.parse(s) as Mini), whole: false } : { r: JSON.parse(s) as Request, whole: true };
   }
 
-  connection(c: Connection): void {
-    this.spill.connection(c);
+  connection(c: Connection, json?: string): void {
+    this.spill.connection(c, json);
     const reqs = (this.pending.get(c.id) ?? []).map(CompactBuilder.parse);
     this.pending.delete(c.id);
     if (c.anomalies.length) this.anomalies.push({ id: c.id, anomalies: c.anomalies.map((a) => ({ code: a.code })) });
