@@ -10,7 +10,7 @@
  *
  * Layout constraints: the bundle directory sits at the same depth as dist/cli/, so the relative
  * URLs the code resolves from import.meta.url (../../../app/dist/renderer, ./worker.js,
- * ./analysis-worker.js) name the same files from either build; entries are flat (entryNames
+ * ./analysis-worker.js, ./compact-worker.js) name the same files from either build; entries are flat (entryNames
  * '[name]') for the same reason.
  */
 import { build } from 'esbuild';
@@ -21,7 +21,7 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const outdir = `${dist}bundle`;
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [`${dist}cli/main.js`, `${dist}cli/worker.js`, `${dist}view/analysis-worker.js`],
+  entryPoints: [`${dist}cli/main.js`, `${dist}cli/worker.js`, `${dist}view/analysis-worker.js`, `${dist}view/compact-worker.js`],
   outdir,
   entryNames: '[name]',
   chunkNames: 'chunk-[hash]',

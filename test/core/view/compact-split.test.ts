@@ -39,7 +39,12 @@ afterAll(async () => {
 });
 
 describe.runIf(built || process.env.CI === 'true')('compact document built on a second thread = toViewModel(report)', () => {
-  it('the builder module is built', () => expect(built).toBe(true));
+  it('the builder module is built, beside every analysis worker that starts it (per-module, CLI bundle)', () => {
+    expect(built).toBe(true);
+    // bin/wirefall.js runs the bundle: without its own builder there, `wirefall view` builds in one thread.
+    expect(existsSync(join(DIST, '../bundle/analysis-worker.js'))).toBe(true);
+    expect(existsSync(join(DIST, '../bundle/compact-worker.js'))).toBe(true);
+  });
 
   it.each(inputs.map((i) => [i.name, i] as const))('%s', async (_name, i) => {
     const { link, sm, compact, phases } = await load();
