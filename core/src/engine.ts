@@ -79,7 +79,8 @@ export interface StreamHandlers {
   onConnection?(c: Connection): void;
   onRequest?(r: Request): void;
   /**
-   * After each chunk: no connection handed out from now on had its first packet (or its SYN)
+   * After each chunk, and at the capture's end after each connection still open is handed out:
+   * no connection handed out from now on had its first packet (or its SYN)
    * before `time` — the first packet of the oldest connection not yet handed out, at most the
    * last packet's time. Streaming detectors release state older than it (detect/stream.ts).
    * Assumes packets in time order: a capture that goes back in time can break the promise.

@@ -686,8 +686,8 @@ export class DetectStream {
   private handing = -1;
   /**
    * The requests made for the last connection handed out, until the next watermark: released to
-   * `onOrdered` before then (at the capture's end each connection is: engine.ts analyzeStream), it reads the
-   * same records instead of making them again (the records are read-only for detectors).
+   * `onOrdered` before then (at the capture's end each connection is: engine.ts analyzeStream),
+   * it reads the same records instead of making them again (detectors never change records).
    */
   private lastHanded: { log: RequestLog; reqs: readonly Request[] } | null = null;
 
