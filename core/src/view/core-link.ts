@@ -75,10 +75,11 @@ function sizeOf(path: string): number {
  *
  * Split mode (`split`, by default for captures of COMPACT_SPLIT_MIN_BYTES and more when the
  * builder's module is there): this thread analyses and sends each record's JSON to a builder
- * thread (view/compact-worker.ts) that spills it and builds the rows: on the request-heavy bench
- * capture the document was ready in 9.0 s instead of 10.7 s (the analysis thread is then the slower half). Back-pressure: past
- * MAX_BATCHES_IN_FLIGHT batches not yet built, the analysis waits (Atomics.wait), so text never
- * piles up between the two.
+ * thread (view/compact-worker.ts) that spills it and builds the rows. On the request-heavy bench
+ * capture the document was ready in 9.0 s instead of 10.7 s; the analysis thread is then the
+ * slower half (its JSON.stringify of each record, 1.5 s, is the price of the split). Back-pressure:
+ * past MAX_BATCHES_IN_FLIGHT batches not yet built, the analysis waits (Atomics.wait), so text
+ * never piles up between the two.
  */
 export async function analyzeCompact(path: string, dir: string, opts: StreamingOptions & { split?: boolean }): Promise<CompactDoc> {
   const file = builderFile();
