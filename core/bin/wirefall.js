@@ -5,18 +5,6 @@
 // (or `tsc -w`) rebuild is never shadowed by a stale bundle.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-
-/**
- * How much V8 lets the heap grow past what the last full collection kept, in percent. Analysis
- * streams: its live heap stays small (tens of MB) while it allocates records at a high rate, and
- * V8's default for a small heap (up to 4x the live size) lets garbage pile up to several times the
- * live heap before collecting it: peak RSS 337 MB against ~40 MB live on the request-heavy bench
- * capture. At 1.5x, 227 MB, in the same time (bench part 7, `--only=requests`). Set here, for the
- * CLI process only (a library user keeps V8's defaults); it applies to its worker threads too.
- */
-const HEAP_GROWING_PERCENT = 50;
-setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const perModule = `${dist}cli/main.js`;
