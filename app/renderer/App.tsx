@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ApiEvent, DocInfo, HostInfo, ViewModel, WirefallApi } from '../../core/src/view/api.js';
+import { MODEL_HEAD_ROWS, type ApiEvent, type DocInfo, type HostInfo, type ViewModel, type WirefallApi } from '../../core/src/view/api.js';
 import { Toolbar } from './components/Toolbar.js';
 import { Overview } from './components/Overview.js';
 import { Grid, type GridHandle } from './components/Grid.js';
@@ -35,6 +35,8 @@ export function App({ api }: { api: WirefallApi }) {
   const [docs, setDocs] = useState<DocInfo[]>([]);
   const [active, setActive] = useState<string | null>(null);
   const [models, setModels] = useState<Record<string, ViewModel>>({});
+  /** The model fetch under way per doc (a token: a fetch of an older analysis must not land). */
+  const fetching = useRef(new Map<string, object>());
   const [error, setError] = useState<string | null>(null);
   const [toast, setToast] = useState<string | null>(null);
   const [dragOver, setDragOver] = useState(false);
@@ -62,6 +64,7 @@ export function App({ api }: { api: WirefallApi }) {
         setDocs((ds) => ds.map((d) => (d.id === ev.doc.id ? ev.doc : d)));
         // Analysed again (a key log was added): the old model goes, the new one is fetched when ready.
         if (ev.doc.state === 'analyzing') {
+          fetching.current.delete(ev.doc.id);
           setModels((ms) => {
             if (!ms[ev.doc.id]) return ms;
             const rest = { ...ms };
@@ -78,11 +81,28 @@ export function App({ api }: { api: WirefallApi }) {
   const activeDoc = docs.find((d) => d.id === active) ?? null;
   const ready = activeDoc?.state === 'ready';
   useEffect(() => {
-    if (!activeDoc || !ready || models[activeDoc.id]) return;
+    if (!activeDoc || !ready || models[activeDoc.id] || fetching.current.has(activeDoc.id)) return;
     const id = activeDoc.id;
+    const token = {};
+    fetching.current.set(id, token);
+    const current = () => fetching.current.get(id) === token;
+    // The whole model can be hundreds of MB of JSON: where the host offers it, the first rows come
+    // first and are drawn while the rest loads (`loading`), as DevTools fills its table.
+    api.getModelHead?.(id, MODEL_HEAD_ROWS).then(
+      (m) => current() && setModels((ms) => (ms[id] ? ms : { ...ms, [id]: m })),
+      () => {}, // the whole model's answer reports any failure
+    );
     api.getModel(id).then(
-      (m) => setModels((ms) => ({ ...ms, [id]: m })),
-      (e: Error) => setError(e.message),
+      (m) => {
+        if (!current()) return;
+        fetching.current.delete(id);
+        setModels((ms) => ({ ...ms, [id]: m }));
+      },
+      (e: Error) => {
+        if (!current()) return;
+        fetching.current.delete(id);
+        setError(e.message);
+      },
     );
   }, [api, activeDoc, ready, models]);
 
@@ -507,6 +527,11 @@ function DocView({ api, model, flash, host }: { api: WirefallApi; model: ViewMod
         <span data-testid="status-requests">
           {shownRequests === model.requests.length ? `${formatCount(model.requests.length)} requests` : `${formatCount(shownRequests)} / ${formatCount(model.requests.length)} requests`}
         </span>
+        {model.loading && (
+          <span data-testid="rows-loading" className="muted">
+            loading the other {formatCount(model.loading.requests - model.requests.length)} requests…
+          </span>
+        )}
         <span data-testid="status-connections">
           {formatCount(model.connections.length)} connection{model.connections.length === 1 ? '' : 's'}
         </span>

@@ -82,6 +82,19 @@ describe('wirefall view server', () => {
     expect((await call('openPaths', [['/etc/passwd']])).status).toBe(400);
   });
 
+  it('serves a head model: the first rows of the whole model, and how many it has', async () => {
+    const whole = JSON.parse((await call('getModel', [server.doc])).body).result as ViewModel;
+    expect(whole.loading).toBeUndefined();
+    const n = 5;
+    expect(whole.requests.length).toBeGreaterThan(n);
+    const head = JSON.parse((await call('getModelHead', [server.doc, n])).body).result as ViewModel;
+    expect(head).toEqual({ ...whole, requests: whole.requests.slice(0, n), loading: { requests: whole.requests.length } });
+    // Asked for as many rows as there are (or more): the whole model.
+    expect(JSON.parse((await call('getModelHead', [server.doc, whole.requests.length])).body).result).toEqual(whole);
+    expect((await call('getModelHead', [server.doc, -1])).status).toBe(400);
+    expect((await call('getModelHead', [server.doc])).status).toBe(400);
+  });
+
   it('serves the same API as the preload: model, request, connection, cURL, exports', async () => {
     const report = await CORE.analyzeFile(sample, {});
     const model = JSON.parse((await call('getModel', [server.doc])).body).result as ViewModel;

@@ -17,6 +17,7 @@ export function createHttpApi(token: string, base = ''): WirefallApi {
     host: () => call('host', []),
     listDocs: () => call('listDocs', []),
     getModel: (doc) => call('getModel', [doc]),
+    getModelHead: (doc, rows) => call('getModelHead', [doc, rows]),
     getRequest: (doc, id) => call('getRequest', [doc, id]),
     getConnection: (doc, id) => call('getConnection', [doc, id]),
     curl: (doc, id) => call('curl', [doc, id]),

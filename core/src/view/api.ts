@@ -229,7 +229,16 @@ export interface ViewModel {
   whatIf?: WhatIf;
   /** Counted anomalies and warning counters, with what each means (view/counter-docs.ts captureWarnings). */
   warnings?: CounterWarning[];
+  /**
+   * Only in a head model (`getModelHead`): `requests` holds the first rows (by id) of the
+   * `requests` the whole model has; everything else is whole. The page draws it while the whole
+   * model loads, as DevTools fills its table.
+   */
+  loading?: { requests: number };
 }
+
+/** Request rows in a head model (`getModelHead`): a few screens of the waterfall. */
+export const MODEL_HEAD_ROWS = 1000;
 
 export type ExportKind = 'har' | 'report';
 
@@ -280,6 +289,12 @@ export interface WirefallApi {
   host(): Promise<HostInfo>;
   listDocs(): Promise<DocInfo[]>;
   getModel(doc: DocId): Promise<ViewModel>;
+  /**
+   * The view model with only its first `rows` request rows (`loading` says how many the whole one
+   * has), drawn while `getModel`'s much larger answer loads. Optional: a host whose getModel is
+   * quick (the desktop app's IPC) leaves it out.
+   */
+  getModelHead?(doc: DocId, rows: number): Promise<ViewModel>;
   getRequest(doc: DocId, id: number): Promise<Request>;
   getConnection(doc: DocId, id: number): Promise<Connection>;
   /** A `curl` command line reproducing the request (POSIX shell quoting). */
@@ -320,6 +335,7 @@ export const API_METHODS = [
   'host',
   'listDocs',
   'getModel',
+  'getModelHead',
   'getRequest',
   'getConnection',
   'curl',
@@ -357,6 +373,7 @@ export function validateCall(method: unknown, args: unknown): string | null {
     case 'cancel':
     case 'closeDoc':
       return args.length === 1 && isDoc(args[0]) ? null : 'expected (doc)';
+    case 'getModelHead':
     case 'getRequest':
     case 'getConnection':
     case 'headerTables':

@@ -325,6 +325,14 @@ export class DocStore {
     return d.kind === 'report' ? [JSON.stringify(d.model)] : d.store.modelPieces();
   }
 
+  /** The head model (WirefallApi.getModelHead) as JSON text in pieces: the first `rows` request rows. */
+  modelHeadPieces(id: DocId, rows: number): Iterable<Buffer | string> {
+    const d = this.ready(id).data;
+    if (d.kind === 'compact') return d.store.modelPieces(rows);
+    const m = d.model;
+    return [JSON.stringify(m.requests.length > rows ? { ...m, requests: m.requests.slice(0, rows), loading: { requests: m.requests.length } } : m)];
+  }
+
   request(id: DocId, reqId: number): Request {
     const d = this.ready(id).data;
     const r = d.kind === 'report' ? d.requests.get(reqId) : d.store.request(reqId);
@@ -380,6 +388,8 @@ export function callDocStore(store: DocStore, method: string, a: readonly unknow
       return store.list();
     case 'getModel':
       return store.model(a[0] as DocId);
+    case 'getModelHead':
+      return JSON.parse(Buffer.concat([...store.modelHeadPieces(a[0] as DocId, a[1] as number)].map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString('utf8')) as unknown;
     case 'getRequest':
       return store.request(a[0] as DocId, a[1] as number);
     case 'getConnection':

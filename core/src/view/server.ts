@@ -304,10 +304,11 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         const invalid = validateCall(parsed.method, parsed.args);
         if (invalid) return sendJson(res, 400, { error: { code: 'bad-request', message: invalid } });
         try {
-          if (parsed.method === 'getModel') {
+          if (parsed.method === 'getModel' || parsed.method === 'getModelHead') {
             // The model's JSON in pieces (a compact doc's stored bytes), with back-pressure: no
             // object or single string of a 300k-request model is made on this thread.
-            const pieces = docs.modelPieces((parsed.args as unknown[])[0] as DocId);
+            const a = parsed.args as unknown[];
+            const pieces = parsed.method === 'getModel' ? docs.modelPieces(a[0] as DocId) : docs.modelHeadPieces(a[0] as DocId, a[1] as number);
             res.statusCode = 200;
             res.setHeader('Content-Type', 'application/json; charset=utf-8');
             await streamPieces(res, concatPieces(['{"result":', pieces, '}']));

@@ -583,8 +583,12 @@ export class CompactStore {
     return this.doc.connections.length;
   }
 
-  /** The view model as JSON text, in pieces (equal to `JSON.stringify(toViewModel(report))` as a value). */
-  *modelPieces(): Generator<Buffer, void, undefined> {
+  /**
+   * The view model as JSON text, in pieces (equal to `JSON.stringify(toViewModel(report))` as a
+   * value); with `rows`, the head model (WirefallApi.getModelHead): only the first `rows` request
+   * rows, and `loading` with how many the whole model has when that is more.
+   */
+  *modelPieces(rows = Infinity): Generator<Buffer, void, undefined> {
     const d = this.doc;
     const head =
       `{"doc":${JSON.stringify(this.id)},"wirefall":${JSON.stringify(d.wirefall)},"capture":${JSON.stringify(d.capture)},` +
@@ -594,9 +598,13 @@ export class CompactStore {
     let parts: Buffer[] = [];
     let bytes = 0;
     let first = true;
-    for (let i = 0; i < count; i++) {
+    let made = 0;
+    let i = 0;
+    for (; i < count; i++) {
       const tl = tails.length[i]!;
       if (length[i] === 0 && tl === 0) continue;
+      if (made === rows) break;
+      made++;
       if (!first) parts.push(COMMA);
       first = false;
       if (length[i]! > 0) parts.push(this.rowChunk(chunk[i]!).subarray(offset[i]!, offset[i]! + length[i]!));
@@ -610,7 +618,13 @@ export class CompactStore {
         bytes = 0;
       }
     }
-    parts.push(Buffer.from(`],"findings":${JSON.stringify(d.findings)}${d.whatIf ? `,"whatIf":${JSON.stringify(d.whatIf)}` : ''},"warnings":${JSON.stringify(d.warnings)}}`));
+    // Cut short: the rows there are in all (the rest of them, counted without being read).
+    let loading = '';
+    if (i < count) {
+      for (; i < count; i++) if (length[i] !== 0 || tails.length[i] !== 0) made++;
+      loading = `,"loading":{"requests":${made}}`;
+    }
+    parts.push(Buffer.from(`],"findings":${JSON.stringify(d.findings)}${d.whatIf ? `,"whatIf":${JSON.stringify(d.whatIf)}` : ''},"warnings":${JSON.stringify(d.warnings)}${loading}}`));
     yield Buffer.concat(parts);
   }
 

@@ -63,6 +63,11 @@ describe('compact view document = toViewModel(report)', () => {
       expect(got).toEqual(want);
       // The streamed bytes are that model.
       expect(JSON.parse(Buffer.concat([...store.modelPieces()]).toString('utf8'))).toEqual(want);
+      // The head model (getModelHead): its first rows, and how many there are when that is more.
+      for (const rows of [0, 1, Math.floor(want.requests.length / 2), want.requests.length]) {
+        const head = JSON.parse(Buffer.concat([...store.modelPieces(rows)]).toString('utf8')) as unknown;
+        expect(head, `head of ${rows} rows`).toEqual(rows < want.requests.length ? { ...want, requests: want.requests.slice(0, rows), loading: { requests: want.requests.length } } : want);
+      }
       // Details read back from the spill: the report's records.
       for (const r of report.requests) expect(store.request(r.id), `request ${r.id}`).toEqual(json(r));
       for (const c of report.connections) expect(store.connection(c.id), `connection ${c.id}`).toEqual(json(c));
@@ -106,6 +111,24 @@ describe('compact document in the DocStore', () => {
     expect(docs.request(id, 0).requestHeaders.length).toBeGreaterThan(0);
     expect(docs.connection(id, docs.model(id).connections[0]!.id).stats).toBeDefined();
     docs.close(id);
+  });
+
+  it('a head model from a document held as a Report is the same head as a compact one', async () => {
+    const file = sample('keepalive-pool.pcap');
+    const byReport = new DocStore(async (path) => CORE.analyzeFile(path, {}), phases);
+    const r = byReport.open(file);
+    await byReport.settled(r.id);
+    expect(byReport.form(r.id)).toBe('report');
+    const { docs, id } = await open('keepalive-pool.pcap');
+    const text = (pieces: Iterable<Buffer | string>) => JSON.parse([...pieces].map(String).join('')) as Record<string, unknown>;
+    const n = docs.model(id).requests.length;
+    for (const rows of [1, n - 1, n, n + 1]) {
+      const want = text(docs.modelHeadPieces(id, rows));
+      expect({ ...text(byReport.modelHeadPieces(r.id, rows)), doc: want.doc }).toEqual(want);
+    }
+    expect(text(docs.modelHeadPieces(id, 1)).loading).toEqual({ requests: n });
+    byReport.closeAll();
+    docs.closeAll();
   });
 
   it('removes the spill file when the document closes', async () => {
