@@ -313,24 +313,19 @@ export class DocStore {
     return toDiffView(this.report(before), this.report(after), { doc: before, title: this.info(before).title }, { doc: after, title: this.info(after).title });
   }
 
-  /** The view model; a compact doc's is parsed from its JSON (the view server streams `modelPieces` instead). */
-  model(id: DocId): ViewModel {
+  /**
+   * The view model; a compact doc's is parsed from its JSON (the view server streams `modelPieces`
+   * instead). With `rows`, the head model (WirefallApi.getModelHead): its first `rows` request rows.
+   */
+  model(id: DocId, rows = Infinity): ViewModel {
     const d = this.ready(id).data;
-    return d.kind === 'report' ? d.model : d.store.model();
+    return d.kind === 'report' ? headOf(d.model, rows) : d.store.model(rows);
   }
 
-  /** The view model as JSON text in pieces (the view server's getModel): a compact doc's bytes, no objects made. */
-  modelPieces(id: DocId): Iterable<Buffer | string> {
+  /** The view model as JSON text in pieces (the view server's getModel and getModelHead): a compact doc's bytes, no objects made. */
+  modelPieces(id: DocId, rows = Infinity): Iterable<Buffer | string> {
     const d = this.ready(id).data;
-    return d.kind === 'report' ? [JSON.stringify(d.model)] : d.store.modelPieces();
-  }
-
-  /** The head model (WirefallApi.getModelHead) as JSON text in pieces: the first `rows` request rows. */
-  modelHeadPieces(id: DocId, rows: number): Iterable<Buffer | string> {
-    const d = this.ready(id).data;
-    if (d.kind === 'compact') return d.store.modelPieces(rows);
-    const m = d.model;
-    return [JSON.stringify(m.requests.length > rows ? { ...m, requests: m.requests.slice(0, rows), loading: { requests: m.requests.length } } : m)];
+    return d.kind === 'report' ? [JSON.stringify(headOf(d.model, rows))] : d.store.modelPieces(rows);
   }
 
   request(id: DocId, reqId: number): Request {
@@ -376,6 +371,11 @@ export class DocStore {
 /** `callDocStore`'s answer for a method the document store does not serve (the host's own). */
 export const NOT_A_STORE_METHOD: unique symbol = Symbol('not a store method');
 
+/** `m` with only its first `rows` request rows and, when that cuts it short, `loading` (as CompactStore.modelPieces). */
+function headOf(m: ViewModel, rows: number): ViewModel {
+  return m.requests.length > rows ? { ...m, requests: m.requests.slice(0, rows), loading: { requests: m.requests.length } } : m;
+}
+
 /**
  * The WirefallApi methods both hosts serve from their DocStore, dispatched once for the view
  * server's `/api/call` and the desktop app's IPC (arguments already checked by `validateCall`).
@@ -389,7 +389,7 @@ export function callDocStore(store: DocStore, method: string, a: readonly unknow
     case 'getModel':
       return store.model(a[0] as DocId);
     case 'getModelHead':
-      return JSON.parse(Buffer.concat([...store.modelHeadPieces(a[0] as DocId, a[1] as number)].map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString('utf8')) as unknown;
+      return store.model(a[0] as DocId, a[1] as number);
     case 'getRequest':
       return store.request(a[0] as DocId, a[1] as number);
     case 'getConnection':

@@ -308,7 +308,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
             // The model's JSON in pieces (a compact doc's stored bytes), with back-pressure: no
             // object or single string of a 300k-request model is made on this thread.
             const a = parsed.args as unknown[];
-            const pieces = parsed.method === 'getModel' ? docs.modelPieces(a[0] as DocId) : docs.modelHeadPieces(a[0] as DocId, a[1] as number);
+            const pieces = docs.modelPieces(a[0] as DocId, parsed.method === 'getModelHead' ? (a[1] as number) : Infinity);
             res.statusCode = 200;
             res.setHeader('Content-Type', 'application/json; charset=utf-8');
             await streamPieces(res, concatPieces(['{"result":', pieces, '}']));

@@ -628,9 +628,9 @@ export class CompactStore {
     yield Buffer.concat(parts);
   }
 
-  /** The view model as an object (the desktop app's IPC, tests): parsed from `modelPieces`. */
-  model(): ViewModel {
-    return JSON.parse(Buffer.concat([...this.modelPieces()]).toString('utf8')) as ViewModel;
+  /** The view model (with `rows`, its head) as an object (the desktop app's IPC, tests): parsed from `modelPieces`. */
+  model(rows = Infinity): ViewModel {
+    return JSON.parse(Buffer.concat([...this.modelPieces(rows)]).toString('utf8')) as ViewModel;
   }
 
   private read(offset: number, length: number): unknown {

@@ -123,10 +123,13 @@ describe('compact document in the DocStore', () => {
     const text = (pieces: Iterable<Buffer | string>) => JSON.parse([...pieces].map(String).join('')) as Record<string, unknown>;
     const n = docs.model(id).requests.length;
     for (const rows of [1, n - 1, n, n + 1]) {
-      const want = text(docs.modelHeadPieces(id, rows));
-      expect({ ...text(byReport.modelHeadPieces(r.id, rows)), doc: want.doc }).toEqual(want);
+      const want = text(docs.modelPieces(id, rows));
+      expect({ ...text(byReport.modelPieces(r.id, rows)), doc: want.doc }).toEqual(want);
     }
-    expect(text(docs.modelHeadPieces(id, 1)).loading).toEqual({ requests: n });
+    expect(text(docs.modelPieces(id, 1)).loading).toEqual({ requests: n });
+    // The object form (the desktop app's IPC) is the same.
+    expect(docs.model(id, 1)).toEqual(text(docs.modelPieces(id, 1)));
+    expect(byReport.model(r.id, 1)).toEqual({ ...text(byReport.modelPieces(r.id, 1)) });
     byReport.closeAll();
     docs.closeAll();
   });
