@@ -19,7 +19,7 @@ import { abandonStopped, commitUnlessStopped, openOutput, type Output } from './
 import { exitNow, print, RunStop, say, sayRaw } from './stop.js';
 import { terminalSafe } from './escape.js';
 import { STDIN_PATH } from '../capture/reader.js';
-import { setFlagsFromString } from 'node:v8';
+import { tuneHeapGrowth } from './heap-growth.js';
 
 export const EXIT = {
   OK: 0,
@@ -409,22 +409,12 @@ async function view(argv: string[]): Promise<number> {
   return startViewFromCli(positionals[0], port, values.keylog ?? [], values.compare);
 }
 
-/**
- * How much V8 lets the heap grow past what the last full collection kept, in percent, for the
- * commands that analyse in one thread. Analysis streams: its live heap stays small (~40 MB) while
- * it allocates records at a high rate, and V8's default for a small heap (up to 4x the live size)
- * let garbage pile up to several times the live heap: peak RSS 337 MB on the request-heavy bench
- * capture, 222 MB at 1.5x, in the same time (bench part 6, `--only=requests`). Not for `view`,
- * whose analysis and row building run on two threads: there the extra collections compete with
- * the other thread for the cores (document ready in 9.3 s against 8.2 s), and its server holds
- * under its 600 MB target without it.
- */
-export const HEAP_GROWING_PERCENT = 50;
-
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  // The CLI's process only (a library user keeps V8's defaults); its worker threads share it.
-  if (cmd !== 'view') setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // Not for `view`: its analysis and row building run on two threads, where the extra collections
+  // compete with the other thread for the cores (document ready in 9.3 s against 8.2 s with 1.5x);
+  // its server holds under its 600 MB target without it.
+  if (cmd !== 'view') tuneHeapGrowth();
   try {
     switch (cmd) {
       case undefined:
