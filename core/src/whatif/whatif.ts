@@ -337,6 +337,8 @@ function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
 
 interface SimConn {
   busyUntil: number;
+  /** It has an entry in the idle heap (one at most: see `replay`). */
+  queued: boolean;
 }
 
 /** k − 1 round trips a warm connection saves over a cold one for a response of `bytes`. */
@@ -400,7 +402,15 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
   const done = new MinHeap<number>(endOf);
   let pred = -1;
   const simOf = new Map<number, SimConn>();
+  // Idle simulated connections by when they became idle: one entry per connection at most, whose
+  // time may lag behind a later use (`busyUntil` only grows): such an entry moves to the new time
+  // when it reaches the top. An entry per exchange instead held one object per request.
   const idle = new MinHeap<{ at: number; s: SimConn }>((x) => x.at);
+  const queue = (s: SimConn, at: number) => {
+    if (s.queued) return;
+    s.queued = true;
+    idle.push({ at, s });
+  };
   // keepalive-timeout: connections the server closed for idleness, until the client's need passes their close.
   const closing = new MinHeap<{ closeAt: number; at: number; s: SimConn }>((x) => x.closeAt);
   const left = new Map(g.conns.map((c) => [c.c.id, c.requests]));
@@ -432,7 +442,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     // A connection the server closed before this need: with the longer timeout, still open and idle.
     while (closing.size && closing.peek()!.closeAt <= need) {
       const x = closing.pop()!;
-      idle.push({ at: x.at, s: x.s });
+      queue(x.s, x.at);
     }
     startM = Math.min(startM, need);
     if (Number.isNaN(end)) {
@@ -443,7 +453,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
       endM = Math.max(endM, estEndOf[it]);
       endE = Math.max(endE, estEndOf[it]);
       if (firstOf[it]) {
-        const s: SimConn = { busyUntil: Infinity };
+        const s: SimConn = { busyUntil: Infinity, queued: false };
         simOf.set(c.id, s);
         estConns++;
       }
@@ -468,15 +478,24 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
       } else {
         while (idle.size) {
           const top = idle.peek()!;
-          // A stale entry (the connection was used since), or one idle too long to be kept: never again.
-          if (top.at !== top.s.busyUntil || estNeed - top.at > maxIdle) {
+          // Used since it was queued: it is idle from its last use on.
+          if (top.at !== top.s.busyUntil) {
             idle.pop();
+            top.at = top.s.busyUntil;
+            idle.push(top);
+            continue;
+          }
+          // Idle too long to be kept: never again (unless its own connection uses it again).
+          if (estNeed - top.at > maxIdle) {
+            idle.pop();
+            top.s.queued = false;
             continue;
           }
           if (multiplexed || top.at <= estNeed) {
             sim = top.s;
             idleFor = estNeed - top.at;
             idle.pop();
+            sim.queued = false;
             if (keepalive) {
               idleClosesAvoided++;
               longestBridgedMs = Math.max(longestBridgedMs, idleFor + (rttMs > 0 ? rttMs : 0));
@@ -494,7 +513,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
         const recv = !Number.isNaN(responseStart) ? Math.max(0, end - responseStart) : 0;
         if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(t.get(row, R_BYTES), mss, iw) * rttMs);
       } else {
-        sim = { busyUntil: -Infinity };
+        sim = { busyUntil: -Infinity, queued: false };
         estConns++;
         if (policy === 'h2') single = sim;
         setup = measuredSetup;
@@ -510,7 +529,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
     endE = Math.max(endE, estEnd);
     if (multiplexed) sim.busyUntil = Math.max(sim.busyUntil === -Infinity ? estEnd : sim.busyUntil, estEnd);
     else sim.busyUntil = estEnd;
-    if (policy === 'reuse') idle.push({ at: sim.busyUntil, s: sim });
+    if (policy === 'reuse') queue(sim, sim.busyUntil);
     const rest = left.get(c.id)! - 1;
     left.set(c.id, rest);
     // The measured connection's last exchange: a server idle close no longer happens under keepalive-timeout.
