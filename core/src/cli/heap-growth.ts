@@ -19,7 +19,9 @@
  * entries of a PerformanceObserver (delivered on the next turn of the event loop, so the room set
  * after one collection applies from the next).
  *
- * For the CLI's process only (a library user keeps V8's defaults); worker threads share the flag.
+ * For the CLI's process only (a library user keeps V8's defaults). Worker threads share the flag,
+ * set from the main thread's live heap: in an `analyze -j N` batch, where the main thread only
+ * prints, that is HEAP_GROWING_MAX_PERCENT, about V8's own default.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';

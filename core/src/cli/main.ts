@@ -412,8 +412,9 @@ async function view(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // Not for `view`: its analysis and row building run on two threads, where the extra collections
-  // compete with the other thread for the cores (document ready in 9.3 s against 8.2 s with 1.5x);
-  // its server holds under its 600 MB target without it.
+  // compete with the other thread for the cores (document ready in 9.3 s against 8.2 s with a fixed
+  // 1.5x), and the observer would see only the server thread's small heap. Its server peaked at
+  // 565–607 MB without it on the request-heavy capture (README, bench part 8).
   if (cmd !== 'view') tuneHeapGrowth();
   try {
     switch (cmd) {
