@@ -7,7 +7,8 @@
  * findingGroups, whatIf, and `capture` (its counters) is known only at the end. So the analysis
  * (pipeline.ts `analyzeStreaming`: engine, streaming detectors, what-if collector) writes each
  * record as it completes to a spill file, as `jsonElement` gives it for its place in the document
- * (compact or indented, single report or batch):
+ * (compact or indented, single report or batch), made terminal-safe (`jsonSafe`, as the writers
+ * make the rest of the document):
  *
  *   requests     in completion order, which is the Report's order (analyzeFile pushes them so), to
  *                the spill file itself, separators included;
@@ -19,7 +20,9 @@
  * The worker (or the main thread, for one file) hands back a `SpilledReport`: the capture facts,
  * the findings, their groups, the what-if estimate and where the two arrays lie in the spill file.
  * The main thread writes the document through `writeJson` with `SpilledJsonArray`s in place of the
- * arrays (`spilledDocument`), which copy their byte range in pieces, then removes the file.
+ * arrays (`spilledDocument`), which copy their byte range in pieces, then removes the file. The
+ * CLI's writers take those pieces as bytes (`JsonWriteOptions.bytes`: no decode into strings and
+ * encode back); other writers get them as text.
  *
  * Spill files: beside `-o FILE`'s temporary file (`.FILE.wirefall-PID-N.spill`), else in
  * os.tmpdir(). The main thread names them before the analysis starts and removes every one at the
@@ -44,7 +47,7 @@
  * memory), and standard input or a FIFO keeps the streamed findings, those counters added to
  * capture.counters.
  *
- * What-if: the collector keeps 80 bytes a request, up to MAX_WHATIF_JSON_REQUESTS and
+ * What-if: the collector keeps 60 bytes a request, up to MAX_WHATIF_JSON_REQUESTS and
  * MAX_WHATIF_JSON_CONNECTIONS (whatif.ts); past them the report has no `whatIf`, and
  * capture.counters say how many records were not kept (`whatIfRequestsNotKept`,
  * `whatIfConnectionsNotKept`).
@@ -55,6 +58,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { OutputError } from '../errors.js';
+import { jsonSafe } from './escape.js';
 import { byStart, detectStream, type DetectOptions, type FindingSource } from '../detect/index.js';
 import type { DetectStream } from '../detect/stream.js';
 import type { CaptureInfo, Connection, Finding, Request, WhatIf } from '../model/types.js';
@@ -116,7 +120,10 @@ function create(path: string): number {
   }
 }
 
-/** Text appended to a file in pieces; `bytes` is where the next text will start. */
+/**
+ * JSON text appended to a file in pieces, made terminal-safe (`jsonSafe`) on the way so that the
+ * document's writer can copy the bytes as they are; `bytes` is where the next text will start.
+ */
 class Appender {
   private pending: string[] = [];
   private chars = 0;
@@ -126,10 +133,17 @@ class Appender {
     private readonly path: string,
   ) {}
 
-  append(s: string): void {
+  append(text: string): void {
+    let s = text;
+    let n = Buffer.byteLength(s);
+    // jsonSafe's own test, with the byte count needed here anyway: ASCII without DEL is safe.
+    if (n !== s.length || s.indexOf('\x7f') >= 0) {
+      s = jsonSafe(s);
+      n = Buffer.byteLength(s);
+    }
     this.pending.push(s);
     this.chars += s.length;
-    this.bytes += Buffer.byteLength(s);
+    this.bytes += n;
     if (this.chars >= SPILL_WRITE_CHARS) this.flush();
   }
 
@@ -277,7 +291,7 @@ export class JsonSpillWriter {
   }
 }
 
-/** A byte range of a spill file, copied into the document in pieces (UTF-8 decoded across reads). */
+/** A byte range of a spill file, copied into the document in pieces: bytes, or text UTF-8 decoded across reads. */
 class SpilledRange extends SpilledJsonArray {
   constructor(
     place: ArrayPlace,
@@ -289,7 +303,7 @@ class SpilledRange extends SpilledJsonArray {
     super(place);
   }
 
-  copy(put: (s: string) => void): void {
+  copy(put: (s: string) => void, bytes?: (b: Uint8Array) => void): void {
     let fd: number;
     try {
       fd = openSync(this.path, 'r');
@@ -303,8 +317,11 @@ class SpilledRange extends SpilledJsonArray {
         const got = readSync(fd, buf, 0, Math.min(buf.length, this.end - pos), pos);
         if (got <= 0) throw spillError(this.path, new Error('short read'));
         pos += got;
-        const s = dec.write(buf.subarray(0, got));
-        if (s) put(s);
+        if (bytes) bytes(buf.subarray(0, got));
+        else {
+          const s = dec.write(buf.subarray(0, got));
+          if (s) put(s);
+        }
       }
       const rest = dec.end();
       if (rest) put(rest);

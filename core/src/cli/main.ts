@@ -249,6 +249,7 @@ async function analyze(argv: string[]): Promise<number> {
   spills.forEach((spill, i) => (tasks[i].json = { spill, place: reportArrayPlace(pretty, batch) }));
   const unlisten = stop.onSignals();
   const write = writerFor(out, stop);
+  const writeBytes = bytesWriterFor(out, stop);
   const progress = new Progress(!values['no-progress'] && isatty(2));
   const reports: unknown[] = [];
   const failures: { file: string; code: string; message: string }[] = [];
@@ -287,7 +288,7 @@ async function analyze(argv: string[]): Promise<number> {
           // The report with its records copied from the spill file (removed after the document).
           if (batch) reports.push(spilledDocument(o.spilled));
           else {
-            writeJson(spilledDocument(o.spilled), write, { pretty });
+            writeJson(spilledDocument(o.spilled), write, { pretty, bytes: writeBytes });
             removeSpill(o.spilled.path);
           }
         } else if (format === 'json' && !batch && o.capture) {
@@ -303,7 +304,7 @@ async function analyze(argv: string[]): Promise<number> {
   if (!outcomes || stop.reason) return stopped(stop, out, progress, format === 'ndjson');
   const summary = { files: outcomes.length, connections, requests, findings: kinds, failures: failures.length };
   untilStopped(() => {
-    if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, write, { pretty });
+    if (format === 'json' && batch) writeJson({ wirefall: VERSION, reports, failures, summary }, write, { pretty, bytes: writeBytes });
     if (format === 'ndjson') write(jsonLine({ type: 'summary', ...summary, failedFiles: failures }) + '\n');
   });
   removeSpills();
@@ -326,6 +327,14 @@ const STOPPED = new Error('output stopped');
 function writerFor(out: Output, stop: RunStop): (s: string) => void {
   return (s) => {
     out.write(s);
+    if (stop.reason) throw STOPPED;
+  };
+}
+
+/** The same for a spilled array's bytes (json-out.ts `JsonWriteOptions.bytes`). */
+function bytesWriterFor(out: Output, stop: RunStop): (b: Uint8Array) => void {
+  return (b) => {
+    out.writeBytes(b);
     if (stop.reason) throw STOPPED;
   };
 }

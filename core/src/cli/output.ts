@@ -26,6 +26,11 @@ import { exitNow, say, writeAll, type RunStop } from './stop.js';
 export interface Output {
   /** Appends text. Never throws: after a failure (reported to the RunStop) writes are dropped. */
   write(s: string): void;
+  /**
+   * Appends bytes (after the text collected so far), written before the call returns: the caller
+   * may reuse `b`. Never throws, as `write`.
+   */
+  writeBytes(b: Uint8Array): void;
   /** True once a write failed. */
   readonly failed: boolean;
   /** `-o FILE`'s temporary file (the streamed json's spill files go beside it); absent for standard output and devices. */
@@ -78,6 +83,13 @@ class FdOutput implements Output {
       this.scheduled = true;
       setImmediate(this.flushSoon);
     }
+  }
+
+  writeBytes(b: Uint8Array): void {
+    if (this.failed || this.closed) return;
+    this.flush();
+    if (this.failed) return;
+    if (writeAll(this.fd, b, (e) => this.fail(e))) this.bytes += b.length;
   }
 
   /** Writes what was collected (whole writes only, so `bytes` always ends a record). */
