@@ -87,7 +87,7 @@
  *
  * Cost: O(n log n) in the requests (one sort and a few heaps per client and origin); the
  * per-origin rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first. The streaming
- * collector keeps 80 bytes per request and about 300 per TCP connection, up to
+ * collector keeps 60 bytes per request and about 300 per TCP connection, up to
  * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS for NDJSON and up to
  * MAX_WHATIF_JSON_REQUESTS and MAX_WHATIF_JSON_CONNECTIONS for the streamed `--format json` (then it
  * gives no estimate).
@@ -97,6 +97,7 @@ import type { CloseReason, Connection, Report, Request, WhatIf, WhatIfEstimate, 
 export type { WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPolicy };
 import { fmtMs, hostOf, isHttp1, originKey, originLabel } from '../detect/util.js';
 import { MinHeap } from '../util/heap.js';
+import { sortIndices } from '../util/sort.js';
 
 /** Per-origin rows kept in each estimate, largest saving first; the rest are counted in `originsOmitted`. */
 export const MAX_WHATIF_ORIGINS = 500;
@@ -115,7 +116,7 @@ export const WHATIF_KEEPALIVE_TIMEOUT_S = WHATIF_MAX_IDLE_MS / 1000;
 export const WHATIF_IDLE_CLOSE_MS = 500;
 /** Linux's minimum retransmission timeout (TCP_RTO_MIN): idle beyond RTT + this restarts slow start. */
 export const WHATIF_RTO_MIN_MS = 200;
-/** Requests the streaming collector keeps (80 bytes each, 20 MB in all); beyond, it gives no estimate. */
+/** Requests the streaming collector keeps (60 bytes each, 15 MB in all); beyond, it gives no estimate. */
 export const MAX_WHATIF_STREAM_REQUESTS = 250_000;
 /** TCP connections the streaming collector keeps (about 300 bytes each, 30 MB in all); beyond, no estimate. */
 export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
@@ -178,29 +179,34 @@ interface WConn {
 }
 
 /**
- * What the replay reads of the requests, column-wise: one Float64Array row of ROW numbers a request
- * (80 bytes; null times as NaN) and, beside it, the Host a connection's first request named (index
- * 1 only). The replay reads rows by index and keeps its per-request state in typed arrays, so no
- * object is made per request: on 302,720 requests `finish()` grew RSS by 73 MB, against 240 MB
- * with an object per request and per item (and 2.1 s against 1.6 s). Rows are kept in chunks of
- * TABLE_CHUNK_ROWS: a table that doubled (and copied) as it grew held up to twice what it used, and
- * both copies while growing (84 MB committed for 605,440 requests, 126 MB while it grew).
+ * What the replay reads of the requests, column-wise: a row of ROW numbers a request in a
+ * Float64Array (null times as NaN) and one of IROW integers in a Uint32Array (60 bytes in all; 80
+ * when the integers were doubles too: 12 MB more at 605,440 requests) and, beside them, the Host a
+ * connection's first request named (index 1 only). The replay reads rows by index and keeps its
+ * per-request state in typed arrays, so no object is made per request: on 302,720 requests
+ * `finish()` grew RSS by 73 MB, against 240 MB with an object per request and per item (and 2.1 s
+ * against 1.6 s). Rows are kept in chunks of TABLE_CHUNK_ROWS: a table that doubled (and copied)
+ * as it grew held up to twice what it used, and both copies while growing (84 MB committed for
+ * 605,440 requests, 126 MB while it grew).
  */
 class ReqTable {
   private readonly chunks: Float64Array[] = [];
+  private readonly ints: Uint32Array[] = [];
   n = 0;
   readonly hosts = new Map<number, string>();
 
   push(r: Request): void {
     const k = this.n & (TABLE_CHUNK_ROWS - 1);
-    if (k === 0) this.chunks.push(new Float64Array(TABLE_CHUNK_ROWS * ROW));
+    if (k === 0) {
+      this.chunks.push(new Float64Array(TABLE_CHUNK_ROWS * ROW));
+      this.ints.push(new Uint32Array(TABLE_CHUNK_ROWS * IROW));
+    }
+    // Ids count records and the index requests on a connection: far below 2^32 (and 2^31) in any
+    // capture the engine can hold; a value that is not would be stored wrong, so it is refused.
+    if (!(r.id <= 0xffff_ffff && r.connectionId <= 0xffff_ffff && r.index < INDEX_COMPLETE)) throw new RangeError(`what-if: request ${r.id} of connection ${r.connectionId} (index ${r.index}) is out of the table's range`);
     const t = r.times;
     const o = k * ROW;
     const a = this.chunks[this.chunks.length - 1];
-    a[o + R_ID] = r.id;
-    a[o + R_CONN] = r.connectionId;
-    a[o + R_INDEX] = r.index;
-    a[o + R_COMPLETE] = r.state === 'complete' ? 1 : 0;
     a[o + R_REQ_START] = t.requestStartTime;
     a[o + R_REQ_END] = t.requestEndTime ?? NaN;
     a[o + R_RESP_START] = t.responseStartTime ?? NaN;
@@ -208,6 +214,11 @@ class ReqTable {
     // ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown.
     a[o + R_SSL] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
     a[o + R_BYTES] = r.sizes.responseBody + r.sizes.responseHeaders;
+    const io = k * IROW;
+    const b = this.ints[this.ints.length - 1];
+    b[io + I_ID] = r.id;
+    b[io + I_CONN] = r.connectionId;
+    b[io + I_INDEX] = r.index + (r.state === 'complete' ? INDEX_COMPLETE : 0);
     // Only a connection's first request names its cleartext origin (groupsOf).
     if (r.index === 1) {
       const h = hostOf(r);
@@ -216,29 +227,53 @@ class ReqTable {
     this.n++;
   }
 
+  /** Row i's number in column `col` (R_…). */
   get(i: number, col: number): number {
     return this.chunks[i >>> TABLE_CHUNK_BITS][(i & (TABLE_CHUNK_ROWS - 1)) * ROW + col];
   }
+
+  private int(i: number, col: number): number {
+    return this.ints[i >>> TABLE_CHUNK_BITS][(i & (TABLE_CHUNK_ROWS - 1)) * IROW + col];
+  }
+
+  id(i: number): number {
+    return this.int(i, I_ID);
+  }
+
+  conn(i: number): number {
+    return this.int(i, I_CONN);
+  }
+
+  index(i: number): number {
+    return this.int(i, I_INDEX) % INDEX_COMPLETE;
+  }
+
+  /** The request's state is 'complete'. */
+  complete(i: number): boolean {
+    return this.int(i, I_INDEX) >= INDEX_COMPLETE;
+  }
 }
 
-/** Rows a chunk of the replay's table holds (2^TABLE_CHUNK_BITS: 1.3 MB a chunk). */
+/** Rows a chunk of the replay's table holds (2^TABLE_CHUNK_BITS: 0.98 MB a chunk). */
 const TABLE_CHUNK_BITS = 14;
 const TABLE_CHUNK_ROWS = 1 << TABLE_CHUNK_BITS;
 
-/** Numbers kept per request (one Float64Array row; null times as NaN). */
-const ROW = 10;
-const R_ID = 0;
-const R_CONN = 1;
-const R_INDEX = 2;
-/** 1 when the request's state is 'complete'. */
-const R_COMPLETE = 3;
-const R_REQ_START = 4;
-const R_REQ_END = 5;
-const R_RESP_START = 6;
-const R_RESP_END = 7;
-const R_SSL = 8;
+/** Numbers kept per request (a Float64Array row; null times as NaN). */
+const ROW = 6;
+const R_REQ_START = 0;
+const R_REQ_END = 1;
+const R_RESP_START = 2;
+const R_RESP_END = 3;
+const R_SSL = 4;
 /** Response body + headers, bytes. */
-const R_BYTES = 9;
+const R_BYTES = 5;
+/** Integers kept per request (a Uint32Array row): its id, its connection's, its index there. */
+const IROW = 3;
+const I_ID = 0;
+const I_CONN = 1;
+/** The index, plus INDEX_COMPLETE when the request's state is 'complete'. */
+const I_INDEX = 2;
+const INDEX_COMPLETE = 2 ** 31;
 
 function slimConn(c: Connection): WConn | null {
   if (c.transport === 'quic') return null;
@@ -289,40 +324,56 @@ interface Group {
   conns: GConn[];
   /** The table and the group's rows in it: its connections in order, each one's requests by index. */
   table: ReqTable;
-  reqs: number[];
+  reqs: Uint32Array;
 }
 
 function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
-  // Rows by connection, in the order they were pushed.
-  const byConn = new Map<number, number[]>();
+  // Rows by connection, in the order they were pushed: a counting sort into one array (no array
+  // per connection), each connection's rows at [start, start + count).
+  const slotOf = new Map<number, number>();
+  const counts: number[] = [];
   for (let i = 0; i < table.n; i++) {
-    const id = table.get(i, R_CONN);
-    const l = byConn.get(id);
-    if (l) l.push(i);
-    else byConn.set(id, [i]);
+    const id = table.conn(i);
+    const k = slotOf.get(id);
+    if (k === undefined) {
+      slotOf.set(id, counts.length);
+      counts.push(1);
+    } else counts[k]++;
   }
-  const groups = new Map<string, Group>();
+  const starts = new Float64Array(counts.length + 1);
+  for (let k = 0; k < counts.length; k++) starts[k + 1] = starts[k] + counts[k];
+  const byConn = new Uint32Array(table.n);
+  const fill = starts.slice(0, counts.length);
+  for (let i = 0; i < table.n; i++) byConn[fill[slotOf.get(table.conn(i))!]++] = i;
+  const byIndex = (a: number, b: number) => table.index(a) - table.index(b);
+
+  const groups = new Map<string, Group & { parts: Uint32Array[]; n: number }>();
   for (const c of conns) {
-    const reqs = byConn.get(c.id);
-    if (!reqs?.length) continue;
-    reqs.sort((a, b) => table.get(a, R_INDEX) - table.get(b, R_INDEX));
+    const k = slotOf.get(c.id);
+    if (k === undefined) continue;
+    const reqs = byConn.subarray(starts[k], starts[k + 1]);
+    // Usually pushed in index order already; else sorted (stable, as the rows' order breaks ties).
+    let sorted = true;
+    for (let i = 1; i < reqs.length && sorted; i++) sorted = byIndex(reqs[i - 1], reqs[i]) <= 0;
+    if (!sorted) reqs.sort(byIndex);
     const host = c.tls ? null : (table.hosts.get(reqs[0]) ?? null);
     const key = `${c.key}${host ? ` host:${host}` : ''}`;
     let g = groups.get(key);
     if (!g) {
       // Cleartext: "host (ip:port)" when the Host names something other than the address itself.
       const origin = host && host !== c.serverIp.toLowerCase() && `[${host}]` !== c.serverIp ? `${host} (${c.label})` : c.label;
-      g = { client: c.client, origin, protocol: c.protocol, http1: true, conns: [], table, reqs: [] };
+      g = { client: c.client, origin, protocol: c.protocol, http1: true, conns: [], table, reqs: EMPTY_ROWS, parts: [], n: 0 };
       groups.set(key, g);
     }
     if (!c.http1) g.http1 = false;
     if (g.protocol !== c.protocol) g.protocol = 'mixed';
+    g.parts.push(reqs);
+    g.n += reqs.length;
     let lastEnd = -Infinity;
     let complete = true;
     for (const r of reqs) {
-      g.reqs.push(r);
       const end = table.get(r, R_RESP_END);
-      if (table.get(r, R_COMPLETE) !== 1 || Number.isNaN(end)) complete = false;
+      if (!table.complete(r) || Number.isNaN(end)) complete = false;
       else lastEnd = Math.max(lastEnd, end);
     }
     let idleClose: GConn['idleClose'] = null;
@@ -332,7 +383,68 @@ function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
     }
     g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? table.get(reqs[0], R_SSL)), requests: reqs.length, idleClose });
   }
-  return [...groups.values()];
+  const out: Group[] = [];
+  for (const g of groups.values()) {
+    const reqs = g.parts.length === 1 ? g.parts[0] : new Uint32Array(g.n);
+    if (g.parts.length > 1) {
+      let o = 0;
+      for (const part of g.parts) {
+        reqs.set(part, o);
+        o += part.length;
+      }
+    }
+    out.push({ client: g.client, origin: g.origin, protocol: g.protocol, http1: g.http1, conns: g.conns, table, reqs });
+  }
+  return out;
+}
+
+const EMPTY_ROWS = new Uint32Array(0);
+
+/**
+ * What every policy's replay of a group reads, made once per group: for each position k in the
+ * group's rows, its connection (an index into `g.conns`), whether it is its connection's first
+ * request, and its need time; the positions in need order (`items`); the group's RTT. Typed arrays,
+ * about 21 bytes a request, and `estEndOf`, which each policy fills before it reads it.
+ */
+interface Prepared {
+  g: Group;
+  gcOf: Uint32Array;
+  needOf: Float64Array;
+  firstOf: Uint8Array;
+  items: Uint32Array;
+  estEndOf: Float64Array;
+  /** The group's smallest measured TCP handshake (ms); -1 when none. */
+  rttMs: number;
+}
+
+function prepare(g: Group): Prepared {
+  const t = g.table;
+  const m = g.reqs.length;
+  const rowOf = g.reqs;
+  const connIndex = new Map(g.conns.map((c, i) => [c.c.id, i]));
+  let rtt = Infinity;
+  for (const c of g.conns) if (c.c.tcpMs > 0) rtt = Math.min(rtt, c.c.tcpMs);
+  // Requests by need time; the first of each connection needs it at its SYN.
+  const gcOf = new Uint32Array(m);
+  const needOf = new Float64Array(m);
+  const firstOf = new Uint8Array(m);
+  const seen = new Uint8Array(g.conns.length);
+  for (let k = 0; k < m; k++) {
+    const row = rowOf[k];
+    const ci = connIndex.get(t.conn(row))!;
+    const first = seen[ci] === 0;
+    seen[ci] = 1;
+    const c = g.conns[ci].c;
+    const start = t.get(row, R_REQ_START);
+    gcOf[k] = ci;
+    firstOf[k] = first ? 1 : 0;
+    needOf[k] = first && c.startSeen ? Math.min(c.open, start) : start;
+  }
+  const items = new Uint32Array(m);
+  for (let k = 0; k < m; k++) items[k] = k;
+  // A total order (request ids are unique), so the in-place sort gives what any sort would.
+  sortIndices(items, (a, b) => needOf[a] - needOf[b] || t.get(rowOf[a], R_REQ_START) - t.get(rowOf[b], R_REQ_START) || t.id(rowOf[a]) - t.id(rowOf[b]));
+  return { g, gcOf, needOf, firstOf, items, estEndOf: new Float64Array(m), rttMs: rtt === Infinity ? -1 : rtt };
 }
 
 interface SimConn {
@@ -361,43 +473,23 @@ interface GroupResult {
   longestBridgedMs: number;
 }
 
-function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResult {
+function replay(p: Prepared, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResult {
+  const g = p.g;
   const mss = opts.mss ?? WHATIF_MSS;
   const iw = opts.initialWindow ?? WHATIF_INITIAL_WINDOW;
-  const connById = new Map(g.conns.map((c) => [c.c.id, c]));
-  let rtt = Infinity;
-  for (const c of g.conns) if (c.c.tcpMs > 0) rtt = Math.min(rtt, c.c.tcpMs);
-  const rttMs = rtt === Infinity ? -1 : rtt;
+  const rttMs = p.rttMs;
   const multiplexed = policy === 'h2' || !g.http1;
   const keepalive = policy === 'keepalive-timeout';
   const maxIdle = keepalive ? 1000 * (opts.keepaliveTimeoutS ?? WHATIF_KEEPALIVE_TIMEOUT_S) : (opts.maxIdleMs ?? WHATIF_MAX_IDLE_MS);
   /** Idle after which a reused connection has restarted slow start (RFC 5681 §4.1). */
   const restartMs = (rttMs > 0 ? rttMs : 0) + WHATIF_RTO_MIN_MS;
 
-  // Requests by need time; the first of each connection needs it at its SYN. An item is a
-  // position k in the group's rows: its row, connection, need, end (NaN: none) and estimated end.
+  // An item is a position k in the group's rows: its row, connection, need, end (NaN: none) and
+  // estimated end (`prepare`).
   const t = g.table;
-  const m = g.reqs.length;
   const rowOf = g.reqs;
-  const gcOf: GConn[] = new Array(m);
-  const needOf = new Float64Array(m);
-  const firstOf = new Uint8Array(m);
-  const estEndOf = new Float64Array(m);
-  const seenConn = new Set<number>();
-  for (let k = 0; k < m; k++) {
-    const row = rowOf[k];
-    const cid = t.get(row, R_CONN);
-    const first = !seenConn.has(cid) && (seenConn.add(cid), true);
-    const gc = connById.get(cid)!;
-    const start = t.get(row, R_REQ_START);
-    gcOf[k] = gc;
-    firstOf[k] = first ? 1 : 0;
-    needOf[k] = first && gc.c.startSeen ? Math.min(gc.c.open, start) : start;
-  }
+  const { gcOf, needOf, firstOf, items, estEndOf } = p;
   const endOf = (k: number): number => t.get(rowOf[k], R_RESP_END);
-  const items = new Uint32Array(m);
-  for (let k = 0; k < m; k++) items[k] = k;
-  items.sort((a, b) => needOf[a] - needOf[b] || t.get(rowOf[a], R_REQ_START) - t.get(rowOf[b], R_REQ_START) || t.get(rowOf[a], R_ID) - t.get(rowOf[b], R_ID));
 
   const done = new MinHeap<number>(endOf);
   let pred = -1;
@@ -430,7 +522,7 @@ function replay(g: Group, policy: WhatIfPolicy, opts: WhatIfOptions): GroupResul
 
   for (const it of items) {
     const row = rowOf[it];
-    const gc = gcOf[it];
+    const gc = g.conns[gcOf[it]];
     const c = gc.c;
     const need = needOf[it];
     const end = endOf(it);
@@ -588,8 +680,8 @@ export const WHATIF_GENERAL_ASSUMPTIONS: Readonly<Record<WhatIfPolicy, readonly 
   'keepalive-timeout': generalAssumptions('keepalive-timeout', {}),
 };
 
-function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): WhatIfEstimate {
-  const results = groups.map((g) => replay(g, policy, opts));
+/** One policy's estimate from its replay of each group (in group order). */
+function estimate(results: GroupResult[], policy: WhatIfPolicy, opts: WhatIfOptions): WhatIfEstimate {
   let sM = Infinity;
   let eM = -Infinity;
   let sE = Infinity;
@@ -659,56 +751,83 @@ function estimate(groups: Group[], policy: WhatIfPolicy, opts: WhatIfOptions): W
 /**
  * Collects what the what-if replay needs from records pushed one by one, in any order (a request
  * may come before or after its connection): the NDJSON stream's way to an estimate without the
- * Report. A request is kept as one row of numbers (80 bytes; the Host only for a connection's first
+ * Report. A request is kept as one row of numbers (60 bytes; the Host only for a connection's first
  * request), a TCP connection as a slim record (about 300 bytes). Past `maxRequests`
  * (MAX_WHATIF_STREAM_REQUESTS) requests or `maxConnections` (MAX_WHATIF_STREAM_CONNECTIONS) TCP
  * connections it keeps no more, counts what it dropped (`droppedRequests`, `droppedConnections`),
  * and `finish` returns null: an estimate over part of a capture would not be the capture's.
  */
 export class WhatIfCollector {
-  private readonly conns = new Map<number, WConn>();
-  private readonly table: ReqTable;
+  /** What is kept, until a limit drops a record: then nothing more is (the estimate is null). */
+  private conns: Map<number, WConn> | null = new Map();
+  private table: ReqTable | null = new ReqTable();
+  private keptRequests = 0;
+  private keptConnections = 0;
   /** Requests and TCP connections not kept because a limit was reached. */
   droppedRequests = 0;
   droppedConnections = 0;
   constructor(
     private readonly maxRequests = MAX_WHATIF_STREAM_REQUESTS,
     private readonly maxConnections = MAX_WHATIF_STREAM_CONNECTIONS,
-  ) {
-    this.table = new ReqTable();
-  }
+  ) {}
 
   connection(c: Connection): void {
     if (c.transport === 'quic') return;
-    if (this.conns.size >= this.maxConnections) {
+    if (this.keptConnections >= this.maxConnections) {
       this.droppedConnections++;
+      this.release();
       return;
     }
+    this.keptConnections++;
     const w = slimConn(c);
-    if (w) this.conns.set(c.id, w);
+    if (w) this.conns?.set(c.id, w);
   }
 
   request(r: Request): void {
-    if (this.table.n >= this.maxRequests) {
+    if (this.keptRequests >= this.maxRequests) {
       this.droppedRequests++;
+      this.release();
       return;
     }
-    this.table.push(r);
+    this.keptRequests++;
+    this.table?.push(r);
+  }
+
+  /** Request rows held now (0 once a limit was reached): how tests see the release. */
+  held(): number {
+    return this.table?.n ?? 0;
+  }
+
+  /** A record was dropped, so there will be no estimate: what was kept is let go (NDJSON: 15 MB at the request limit). */
+  private release(): void {
+    this.conns = null;
+    this.table = null;
   }
 
   /** The estimates of everything pushed (see `whatIf`); null when records were dropped at a limit. */
   finish(opts: WhatIfOptions = {}): WhatIf | null {
-    if (this.droppedRequests || this.droppedConnections) return null;
+    if (this.droppedRequests || this.droppedConnections || !this.conns || !this.table) return null;
     const conns = [...this.conns.values()].sort((x, y) => x.id - y.id);
     return estimates(groupsOf(conns, this.table), opts);
   }
 }
 
 function estimates(groups: Group[], opts: WhatIfOptions): WhatIf {
+  // Group by group, every policy over one preparation (`h2` for HTTP/1.x groups only): one set of
+  // per-request arrays alive at a time.
+  const reuse: GroupResult[] = [];
+  const h2: GroupResult[] = [];
+  const keepalive: GroupResult[] = [];
+  for (const g of groups) {
+    const p = prepare(g);
+    reuse.push(replay(p, 'reuse', opts));
+    if (g.http1) h2.push(replay(p, 'h2', opts));
+    keepalive.push(replay(p, 'keepalive-timeout', opts));
+  }
   return {
-    reuse: estimate(groups, 'reuse', opts),
-    h2: estimate(groups.filter((g) => g.http1), 'h2', opts),
-    keepaliveTimeout: estimate(groups, 'keepalive-timeout', opts),
+    reuse: estimate(reuse, 'reuse', opts),
+    h2: estimate(h2, 'h2', opts),
+    keepaliveTimeout: estimate(keepalive, 'keepalive-timeout', opts),
   };
 }
 

@@ -193,13 +193,18 @@ describe('WhatIfCollector (the NDJSON stream): the same estimates from records p
   it('past its limits it keeps no more, counts what it dropped, and gives no estimate rather than a partial one', () => {
     const w = new WhatIfCollector(3);
     for (const c of before.connections) w.connection(c);
-    for (const q of before.requests) w.request(q);
+    for (const q of before.requests.slice(0, 3)) w.request(q);
+    expect(w.held()).toBe(3);
+    for (const q of before.requests.slice(3)) w.request(q);
     expect(w.droppedRequests).toBe(2);
+    // Nothing kept for an estimate that will not be made.
+    expect(w.held()).toBe(0);
     expect(w.finish()).toBeNull();
     const v = new WhatIfCollector(100, 4);
     for (const c of before.connections) v.connection(c);
     for (const q of before.requests) v.request(q);
     expect([v.droppedRequests, v.droppedConnections]).toEqual([0, 1]);
+    expect(v.held()).toBe(0);
     expect(v.finish()).toBeNull();
     // At the limits exactly: the whole estimate.
     const x = new WhatIfCollector(5, 5);
