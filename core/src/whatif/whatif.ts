@@ -123,10 +123,10 @@ export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
 /**
  * Requests the collector keeps for the streamed `--format json` (cli/json-spill.ts), which has the
  * estimate wherever the Report held in memory (~3 KB a request: 893 MB peak for 302,720 requests)
- * could have had it. Cost: 80 bytes a request kept (160 MB at the limit), and while `finish()`
- * replays them (rows by index, a few typed arrays per policy; the idle heap's entries under
- * `reuse`): measured +73 MB of RSS and 1.6 s for 302,720 requests in one client and origin (~240
- * bytes a request, ~0.5 GB at the limit), after the analysis has let go of its own memory. Beyond,
+ * could have had it. Cost: 60 bytes a request kept (120 MB at the limit), and while `finish()`
+ * replays them about 30 bytes a request more in typed arrays (`prepare`, shared by the policies; 60
+ * MB at the limit): 0.47 s for 302,720 requests in one client and origin (it was 1.6 s and +73 MB
+ * of RSS with arrays per policy and V8's sort), after the analysis has let go of its own memory. Beyond,
  * the report has no `whatIf` and capture.counters say how many records were not kept
  * (`whatIfRequestsNotKept`, `whatIfConnectionsNotKept`).
  */
