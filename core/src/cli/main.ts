@@ -423,7 +423,8 @@ export async function main(argv: string[]): Promise<number> {
   // Not for `view`: its analysis and row building run on two threads, where the extra collections
   // compete with the other thread for the cores (document ready in 9.3 s against 8.2 s with a fixed
   // 1.5x), and the observer would see only the server thread's small heap. Its server peaked at
-  // 565–607 MB without it on the request-heavy capture (README, bench part 8).
+  // 496 MB without it on the request-heavy capture (README, bench part 8; 565–607 MB before the
+  // builder made an in-order connection's rows request by request).
   if (cmd !== 'view') tuneHeapGrowth();
   try {
     switch (cmd) {
