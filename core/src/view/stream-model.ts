@@ -31,7 +31,7 @@ import type { ConnectionRow, DocId, RequestRow, ViewModel } from './api.js';
 import { toConnectionRow, toRequestRow, type PhasesFn } from './compact.js';
 import { endpointText } from '../model/endpoint.js';
 import { captureWarnings, type CounterWarning } from './counter-docs.js';
-import { requestArrivals, requestStalls, stallIndex } from './marks.js';
+import { requestArrivals, requestStalls, stallIndex, type StallIndex } from './marks.js';
 import { groupFindings } from './finding-groups.js';
 
 /** Requests the what-if collector keeps in the view (the CLI's streamed default is lower). */
@@ -473,21 +473,26 @@ export class CompactBuilder {
     let first: Request | undefined;
     let prev: Request | undefined;
     for (const s of list) {
-      const { r, whole } = CompactBuilder.parse(s);
-      first ??= r;
-      ids.push(r.id);
-      if (whole) {
-        const row = toRequestRow(r, c, [], this.phases, Number.NaN, { prev, stalls });
-        if (row.noResponse) waits.push(row.noResponse);
-        this.tails.put(r.id, JSON.stringify(row));
-      } else {
-        const arrivals = requestArrivals(r, c);
-        const st = requestStalls(r, c, prev, stalls);
-        this.tails.put(r.id, JSON.stringify({ remote, ...(arrivals ? { arrivals } : {}), ...(st.length > 0 ? { stalls: st } : {}), findings: [] }), false);
-      }
-      prev = r;
+      const p = CompactBuilder.parse(s);
+      first ??= p.r;
+      ids.push(p.r.id);
+      this.tailOf(p, c, prev, stalls, remote, Number.NaN, waits);
+      prev = p.r;
     }
     this.connRows.push(toConnectionRow(c, ids, [], first, waits));
+  }
+
+  /** The part of a request's row its connection gives (or its whole row, `whole`), to `tails`; its wait to `waits`. */
+  private tailOf({ r, whole }: Pending, c: Connection | undefined, prev: Request | undefined, stalls: StallIndex | undefined, remote: string, captureEnd: number, waits: { startTime: number; endTime: number }[]): void {
+    if (whole) {
+      const row = toRequestRow(r, c, [], this.phases, captureEnd, { prev, stalls });
+      if (row.noResponse) waits.push(row.noResponse);
+      this.tails.put(r.id, JSON.stringify(row));
+      return;
+    }
+    const arrivals = requestArrivals(r, c);
+    const st = requestStalls(r, c, prev, stalls ?? (c ? stallIndex(c) : undefined));
+    this.tails.put(r.id, JSON.stringify({ remote, ...(arrivals ? { arrivals } : {}), ...(st.length > 0 ? { stalls: st } : {}), findings: [] }), false);
   }
 
   finding(f: Finding): void {
@@ -502,18 +507,7 @@ export class CompactBuilder {
     const prevOf = new Map<number, Request>();
     for (let i = 1; i < byIndex.length; i++) prevOf.set(byIndex[i]!.r.id, byIndex[i - 1]!.r);
     const remote = c ? endpointText(c.server) : '';
-    for (const { r, whole } of reqs) {
-      const prev = prevOf.get(r.id);
-      if (whole) {
-        const row = toRequestRow(r, c, [], this.phases, captureEnd, { prev, stalls });
-        if (row.noResponse) waits.push(row.noResponse);
-        this.tails.put(r.id, JSON.stringify(row));
-        continue;
-      }
-      const arrivals = requestArrivals(r, c);
-      const st = requestStalls(r, c, prev, stalls ?? (c ? stallIndex(c) : undefined));
-      this.tails.put(r.id, JSON.stringify({ remote, ...(arrivals ? { arrivals } : {}), ...(st.length > 0 ? { stalls: st } : {}), findings: [] }), false);
-    }
+    for (const p of reqs) this.tailOf(p, c, prevOf.get(p.r.id), stalls, remote, captureEnd, waits);
     if (c)
       this.connRows.push(
         toConnectionRow(
