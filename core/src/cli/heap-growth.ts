@@ -58,6 +58,26 @@ export function heapGrowingPercent(liveBytes: number): number {
  */
 export const NEW_SPACE_MAX_MB = 16;
 
+/**
+ * `wirefall view`'s growing percent, fixed: its analysis and its row builder run on two threads (the
+ * server on a third), the observer below would see only the server thread's small heap, and V8's
+ * flag applies to all of them. V8's own factor for a small heap is up to 4x. Measured on the
+ * request-heavy bench capture (the compact document built by `analyzeCompact`, two runs each,
+ * 2026-12-04 22:50 UTC): V8's default 6.96–7.09 s and 502 MB peak; 100 (2x) 7.31–7.42 s and
+ * 393–394 MB; 50 (1.5x) 8.06–8.10 s and 361–370 MB. Before the builder made in-order rows one by
+ * one, 2x had cost the page ~0.5–0.9 s.
+ */
+export const VIEW_HEAP_GROWING_PERCENT = 100;
+
+/**
+ * For `wirefall view`: VIEW_HEAP_GROWING_PERCENT while a capture is being analysed, V8's own factor
+ * (the flag's 0) while the server only serves. Kept while serving, it made the page's every row
+ * arrive 1.5 s later (11.8–12.0 s against 10.3 s) for no lower peak: the peak is the analysis.
+ */
+export function tuneViewHeapGrowth(analyzing: boolean): void {
+  setFlagsFromString(`--heap-growing-percent=${analyzing ? VIEW_HEAP_GROWING_PERCENT : 0}`);
+}
+
 let observer: PerformanceObserver | null = null;
 let youngObserver: PerformanceObserver | null = null;
 

@@ -19,7 +19,7 @@ import { abandonStopped, commitUnlessStopped, openOutput, type Output } from './
 import { exitNow, print, RunStop, say, sayRaw } from './stop.js';
 import { terminalSafe } from './escape.js';
 import { STDIN_PATH } from '../capture/reader.js';
-import { tuneHeapGrowth } from './heap-growth.js';
+import { tuneHeapGrowth, tuneViewHeapGrowth } from './heap-growth.js';
 
 export const EXIT = {
   OK: 0,
@@ -420,12 +420,12 @@ async function view(argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  // Not for `view`: its analysis and row building run on two threads, where the extra collections
-  // compete with the other thread for the cores (document ready in 9.3 s against 8.2 s with a fixed
-  // 1.5x), and the observer would see only the server thread's small heap. Its server peaked at
-  // 496 MB without it on the request-heavy capture (README, bench part 8; 565–607 MB before the
-  // builder made an in-order connection's rows request by request).
-  if (cmd !== 'view') tuneHeapGrowth();
+  // `view` gets a fixed 2x instead (heap-growth.ts VIEW_HEAP_GROWING_PERCENT): its analysis and row
+  // building run on two threads, where the extra collections of the CLI's setting compete with the
+  // other thread for the cores (document ready in 9.3 s against 8.2 s with a fixed 1.5x), and the
+  // observer would see only the server thread's small heap.
+  if (cmd === 'view') tuneViewHeapGrowth(true);
+  else tuneHeapGrowth();
   try {
     switch (cmd) {
       case undefined:

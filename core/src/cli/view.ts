@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { UnreadableFileError, UsageError } from '../errors.js';
 import { BUILD_COMMAND, startViewServer } from '../view/server.js';
 import { terminalSafe } from './escape.js';
+import { tuneViewHeapGrowth } from './heap-growth.js';
 import { exitNow, print, SIGNAL_EXIT } from './stop.js';
 
 /** The built renderer of the app workspace, next to core in the repository. */
@@ -27,6 +28,12 @@ export async function startViewFromCli(capturePath: string, port: number, keylog
   const source = statSync(capturePath).isDirectory() ? { directory: capturePath } : { capturePath };
   if (compareWith !== undefined && (source.directory !== undefined || statSync(compareWith).isDirectory())) throw new UsageError('view --compare compares two capture files, not directories');
   const server = await startViewServer({ ...source, port, staticDir, keylogFiles, ...(compareWith !== undefined ? { compareWith } : {}) });
+  // The heap's growth set for analysing while a document is analysed (heap-growth.ts).
+  const heap = () => tuneViewHeapGrowth(server.docs.list().some((d) => d.state === 'analyzing'));
+  heap();
+  server.docs.subscribe((ev) => {
+    if (ev.type === 'state' || ev.type === 'docs') heap();
+  });
   const what = compareWith !== undefined ? `${terminalSafe(capturePath)} → ${terminalSafe(compareWith)} (diff)` : terminalSafe(capturePath);
   print(`wirefall: serving ${what} at ${server.url}\n(Ctrl+C to stop)\n`);
   // Serving ends only by a signal: exit 130 (SIGINT) or 143 (SIGTERM), as analyze does, once the
