@@ -59,11 +59,11 @@ export function heapGrowingPercent(liveBytes: number): number {
 export const NEW_SPACE_MAX_MB = 16;
 
 /**
- * `wirefall view`'s growing percent, fixed: its analysis and its row builder run on two threads (the
+ * `wirefall view`'s growing percent while it analyses: its analysis and its row builder run on two threads (the
  * server on a third), the observer below would see only the server thread's small heap, and V8's
  * flag applies to all of them. V8's own factor for a small heap is up to 4x. Measured on the
  * request-heavy bench capture (the compact document built by `analyzeCompact`, two runs each,
- * 2026-12-04 22:50 UTC): V8's default 6.96–7.09 s and 502 MB peak; 100 (2x) 7.31–7.42 s and
+ * 2026-12-04 22:35 UTC): V8's default 6.96–7.09 s and 502 MB peak; 100 (2x) 7.31–7.42 s and
  * 393–394 MB; 50 (1.5x) 8.06–8.10 s and 361–370 MB. In bench part 8 (headless Chromium): page
  * usable after 8.8 s against 8.4 s, server peak 419 MB against 496 MB (593 against 727 MB at 2x).
  * Before the builder made in-order rows one by one, 2x had cost the page ~0.5–0.9 s.
