@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UnreadableFileError, UsageError } from '../errors.js';
 import { BUILD_COMMAND, startViewServer } from '../view/server.js';
+import type { DocStore } from '../view/docs.js';
 import { terminalSafe } from './escape.js';
 import { tuneViewHeapGrowth } from './heap-growth.js';
 import { exitNow, print, SIGNAL_EXIT } from './stop.js';
@@ -28,12 +29,7 @@ export async function startViewFromCli(capturePath: string, port: number, keylog
   const source = statSync(capturePath).isDirectory() ? { directory: capturePath } : { capturePath };
   if (compareWith !== undefined && (source.directory !== undefined || statSync(compareWith).isDirectory())) throw new UsageError('view --compare compares two capture files, not directories');
   const server = await startViewServer({ ...source, port, staticDir, keylogFiles, ...(compareWith !== undefined ? { compareWith } : {}) });
-  // The heap's growth set for analysing while a document is analysed (heap-growth.ts).
-  const heap = () => tuneViewHeapGrowth(server.docs.list().some((d) => d.state === 'analyzing'));
-  heap();
-  server.docs.subscribe((ev) => {
-    if (ev.type === 'state' || ev.type === 'docs') heap();
-  });
+  heapFollowsAnalyses(server.docs, tuneViewHeapGrowth);
   const what = compareWith !== undefined ? `${terminalSafe(capturePath)} → ${terminalSafe(compareWith)} (diff)` : terminalSafe(capturePath);
   print(`wirefall: serving ${what} at ${server.url}\n(Ctrl+C to stop)\n`);
   // Serving ends only by a signal: exit 130 (SIGINT) or 143 (SIGTERM), as analyze does, once the
@@ -47,6 +43,18 @@ export async function startViewFromCli(capturePath: string, port: number, keylog
   await Promise.race([Promise.all(docs.map((d) => server.docs.settled(d.id))), new Promise((r) => setTimeout(r, VIEW_STOP_WAIT_MS).unref())]);
   await server.close();
   return exitNow(SIGNAL_EXIT[signal]);
+}
+
+/**
+ * Calls `tune` with whether a document is being analysed, now and at each change of the documents'
+ * states: `view` sets the heap's growth for analysing only then (heap-growth.ts `tuneViewHeapGrowth`).
+ */
+export function heapFollowsAnalyses(docs: Pick<DocStore, 'list' | 'subscribe'>, tune: (analyzing: boolean) => void): () => void {
+  const sync = () => tune(docs.list().some((d) => d.state === 'analyzing'));
+  sync();
+  return docs.subscribe((ev) => {
+    if (ev.type === 'state' || ev.type === 'docs') sync();
+  });
 }
 
 /** Longest wait for cancelled analyses to settle before `view` exits anyway (process.exit ends them). */

@@ -56,3 +56,34 @@ describe('wirefall view after npm ci', () => {
     expect(steps.some(buildsRenderer), `\`npm run ${named![1]}\` runs: ${steps.join(' | ')}`).toBe(true);
   });
 });
+
+describe('view: the heap setting follows the analyses (heapFollowsAnalyses)', () => {
+  it('is on while a real capture is analysed and off once every document is ready', async () => {
+    const { DocStore } = await import('../../../core/src/view/docs.js');
+    const { phases } = await import('../../../core/src/model/phases.js');
+    const { analyzeFile } = await import('../../../core/src/engine.js');
+    const { heapFollowsAnalyses } = await import('../../../core/src/cli/view.js');
+    // Each analysis starts when the test lets it (real captures, the real engine).
+    const gates = new Map<string, () => void>();
+    const store = new DocStore((p) => new Promise<void>((go) => gates.set(p, go)).then(() => analyzeFile(p)), phases);
+    const calls: boolean[] = [];
+    const stop = heapFollowsAnalyses(store, (on) => calls.push(on));
+    expect(calls).toEqual([false]);
+    const pa = sample('keepalive-pool.pcap');
+    const pb = sample('pipelining.pcap');
+    const a = store.open(pa, 1);
+    const b = store.open(pb, 1);
+    expect(calls.at(-1)).toBe(true);
+    gates.get(pa)!();
+    await store.settled(a.id);
+    // One still analysed: still on.
+    expect(store.list().map((d) => d.state)).toEqual(['ready', 'analyzing']);
+    expect(calls.at(-1)).toBe(true);
+    gates.get(pb)!();
+    await store.settled(b.id);
+    expect(calls.at(-1)).toBe(false);
+    stop();
+    store.open(sample('idle-timeout.pcap'), 1);
+    expect(calls.at(-1)).toBe(false);
+  });
+});
