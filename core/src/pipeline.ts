@@ -29,6 +29,8 @@ export interface StreamingOptions extends AnalyzeOptions {
   whatIfMaxRequests?: number;
   /** TCP connections the what-if collector keeps (default MAX_WHATIF_STREAM_CONNECTIONS). */
   whatIfMaxConnections?: number;
+  /** No what-if estimate at all (`--no-whatif`): nothing collected, `whatIf` null, nothing dropped. */
+  whatIfOff?: boolean;
   /**
    * The detectors' driver, made here by `detectStream(opts.detect, onFinding, count)` unless given
    * (the streamed `--format json` makes one that tags each finding with its detector and limits,
@@ -42,7 +44,7 @@ export interface StreamingResult {
   connections: number;
   requests: number;
   findings: number;
-  /** The what-if estimate; null when the collector dropped records at a limit (see `whatIfDropped`). */
+  /** The what-if estimate; null when the collector dropped records at a limit (see `whatIfDropped`), or with `whatIfOff`. */
   whatIf: WhatIf | null;
   whatIfDropped: { requests: number; connections: number };
 }
@@ -57,19 +59,19 @@ export async function analyzeStreaming(path: string, sinks: StreamingSinks, opts
   };
   const count = (name: string, n = 1) => (counts[name] = (counts[name] ?? 0) + n);
   const detect = opts.detectors ? opts.detectors(onFinding, count) : detectStream(opts.detect ?? {}, onFinding, count);
-  const what = new WhatIfCollector(opts.whatIfMaxRequests, opts.whatIfMaxConnections);
+  const what = opts.whatIfOff ? null : new WhatIfCollector(opts.whatIfMaxRequests, opts.whatIfMaxConnections);
   const res = await analyzeStream(
     path,
     {
       onConnection: (c) => {
         sinks.connection?.(c);
         detect.connection(c);
-        what.connection(c);
+        what?.connection(c);
       },
       onRequest: (r) => {
         sinks.request?.(r);
         detect.request(r);
-        what.request(r);
+        what?.request(r);
       },
       onWatermark: (t, floor) => detect.watermark(t, floor),
     },
@@ -82,7 +84,7 @@ export async function analyzeStreaming(path: string, sinks: StreamingSinks, opts
     connections: res.connections,
     requests: res.requests,
     findings,
-    whatIf: what.finish(opts.whatIf),
-    whatIfDropped: { requests: what.droppedRequests, connections: what.droppedConnections },
+    whatIf: what?.finish(opts.whatIf) ?? null,
+    whatIfDropped: { requests: what?.droppedRequests ?? 0, connections: what?.droppedConnections ?? 0 },
   };
 }

@@ -28,7 +28,8 @@
  *     concurrently; not the same 4-tuples). Both tools must first find every request (wirefall
  *     ndjson, tshark http.request). Then, in rounds, with the default reader: wirefall
  *     `analyze --format ndjson` and `--format json` vs `tshark -Y http.request -T fields
- *     -e tcp.stream`, the engine alone, µs per request and peak RSS on 1x and 2x; ndjson to a slow
+ *     -e tcp.stream`, the engine alone, `--format json --no-whatif` (the what-if estimate's share
+ *     of json's peak), µs per request and peak RSS on 1x and 2x; ndjson to a slow
  *     pipe (a reader taking 20 MB/s) on 1x and 2x; and an in-process split of an ndjson and a json
  *     run into engine, detectors and output (µs per request) with the time spent in GC.
  *  7. QUIC / HTTP/3: a ≥ 100 MB capture from samples/bench-seed-quic.pcap (ngtcp2's gtlsclient ->
@@ -399,6 +400,9 @@ async function requestsPart() {
     engine: ['engine only: no detectors, no output (1x)', node, pipeline('pcap-parser', one.path)],
     wfNd2: ['wirefall analyze --format ndjson (2x)', node, wfRun('ndjson', two.path)],
     wfJson2: ['wirefall analyze --format json (2x)', node, wfRun('json', two.path)],
+    // The what-if estimate's share of json's peak: it keeps every request until the end.
+    wfJsonNw: ['wirefall analyze --format json --no-whatif (1x)', node, wfRun('json', one.path, 'pcap-parser', ['--no-whatif'])],
+    wfJsonNw2: ['wirefall analyze --format json --no-whatif (2x)', node, wfRun('json', two.path, 'pcap-parser', ['--no-whatif'])],
   });
   // ndjson to standard output read by a slow consumer: peak RSS of wirefall alone.
   const slow = (c, k) =>
@@ -455,8 +459,8 @@ async function requestsPart() {
     '',
     `| run (default reader, -o /dev/null) | time | per request | throughput | peak RSS |`,
     `|---|---|---|---|---|`,
-    ...[r.wfNd, r.wfJson, r.ts, r.engine].map(row1),
-    ...[r.wfNd2, r.wfJson2].map(row2),
+    ...[r.wfNd, r.wfJson, r.wfJsonNw, r.ts, r.engine].map(row1),
+    ...[r.wfNd2, r.wfJson2, r.wfJsonNw2].map(row2),
     ...[[r.slowNd, row1], [r.slowNd2, row2]].map(([x, row]) => (x.failed ? row(x).replace(/ \|$/, ` (FAILED: ${x.failed}) |`) : row(x))),
     '',
     `Ratios (${roundsN} round(s) of every command, medians):`,
@@ -470,7 +474,8 @@ async function requestsPart() {
     `- peak RSS 1x / 2x: ndjson ${r.wfNd.rssMB.toFixed(0)} / ${r.wfNd2.rssMB.toFixed(0)} MB (${grow(r.wfNd, r.wfNd2)}), ` +
       `json ${r.wfJson.rssMB.toFixed(0)} / ${r.wfJson2.rssMB.toFixed(0)} MB (${grow(r.wfJson, r.wfJson2)}), ` +
       `ndjson to a ${SLOW_PIPE_MBS} MB/s pipe ${r.slowNd.rssMB.toFixed(0)}${r.slowNd.failed ? ' (failed)' : ''} / ${r.slowNd2.rssMB.toFixed(0)}${r.slowNd2.failed ? ' (failed)' : ''} MB (${grow(r.slowNd, r.slowNd2)}); ` +
-      `tshark ${r.ts.rssMB.toFixed(0)} MB (targets: each ≤ 250 MB, 2x within +15% of 1x)`,
+      `tshark ${r.ts.rssMB.toFixed(0)} MB (targets: each ≤ 250 MB, 2x within +15% of 1x); ` +
+      `json --no-whatif ${r.wfJsonNw.rssMB.toFixed(0)} / ${r.wfJsonNw2.rssMB.toFixed(0)} MB (${grow(r.wfJsonNw, r.wfJsonNw2)}): the rest of json's is the what-if estimate's`,
     `- per-round times: ndjson${perRound(r.wfNd)}; json${perRound(r.wfJson)}; tshark${perRound(r.ts)}`,
   );
   results.requests = { files: { one, two, loops }, verify, runs: r, split };

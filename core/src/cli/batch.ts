@@ -41,6 +41,8 @@ export interface FileTask {
   keylogFiles?: string[];
   /** What-if options (`--whatif-keepalive-timeout`). */
   whatIf?: WhatIfOptions;
+  /** No what-if estimate (`--no-whatif`): the report has no `whatIf`; NDJSON's whatIf record says it was skipped. */
+  noWhatIf?: boolean;
   /** Bytes read at a time (tests: small values give the streaming detectors a watermark per chunk). */
   chunkBytes?: number;
   /** 'json' mode, tests: smaller what-if limits than MAX_WHATIF_JSON_REQUESTS / MAX_WHATIF_JSON_CONNECTIONS. */
@@ -77,13 +79,16 @@ function errorOf(e: unknown): { code: string; message: string; exitCode: number 
 }
 
 /** Analyse one file in this thread; `signal` ends it at its next chunk or pending read. */
+/** NDJSON's whatIf record under `--no-whatif`. */
+export const NO_WHATIF_SKIPPED = 'not asked for (--no-whatif)';
+
 export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: AbortSignal): Promise<FileOutcome> {
   const outcome: FileOutcome = { file: task.file, connections: 0, requests: 0, findings: 0, findingKinds: {} };
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
   try {
     if (task.mode === 'report') {
       const keyLog = await loadKeyLog({ files: task.keylogFiles });
-      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, chunkBytes: task.chunkBytes, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), whatIf: (r) => whatIf(r, task.whatIf) });
+      const report = await analyzeFile(task.file, { idleGapMs: task.idleGapMs, classicParser: task.classicParser, chunkBytes: task.chunkBytes, keyLog, onProgress, signal, findings: (r) => detectAll(r, task.detect), ...(task.noWhatIf ? {} : { whatIf: (r: Report) => whatIf(r, task.whatIf) }) });
       outcome.report = report;
       outcome.connections = report.connections.length;
       outcome.requests = report.requests.length;
@@ -106,14 +111,15 @@ export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: Abort
             outcome.findingKinds[f.kind] = (outcome.findingKinds[f.kind] ?? 0) + 1;
           },
         },
-        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, detect: task.detect, whatIf: task.whatIf },
+        { idleGapMs: task.idleGapMs, classicParser: task.classicParser, keyLog, onProgress, signal, detect: task.detect, whatIf: task.whatIf, whatIfOff: task.noWhatIf },
       );
       outcome.capture = res.capture;
       outcome.connections = res.connections;
       outcome.requests = res.requests;
       outcome.findings = res.findings;
       // Past the collector's limits: no estimate (one over part of the capture would not be its own).
-      emit('whatIf', res.whatIf ?? { skipped: `more than ${MAX_WHATIF_STREAM_REQUESTS} requests or ${MAX_WHATIF_STREAM_CONNECTIONS} TCP connections (${res.whatIfDropped.requests} requests, ${res.whatIfDropped.connections} connections not kept): --format json has the estimate` });
+      if (task.noWhatIf) emit('whatIf', { skipped: NO_WHATIF_SKIPPED });
+      else emit('whatIf', res.whatIf ?? { skipped: `more than ${MAX_WHATIF_STREAM_REQUESTS} requests or ${MAX_WHATIF_STREAM_CONNECTIONS} TCP connections (${res.whatIfDropped.requests} requests, ${res.whatIfDropped.connections} connections not kept): --format json has the estimate` });
       emit('capture', res.capture);
     }
   } catch (e) {
@@ -148,6 +154,7 @@ async function runJson(task: FileTask, outcome: FileOutcome, onProgress: ((p: An
         signal,
         detect: task.detect,
         whatIf: task.whatIf,
+        whatIfOff: task.noWhatIf,
         detectors: ordered.detectors,
         whatIfMaxRequests: task.whatIfLimits?.requests ?? MAX_WHATIF_JSON_REQUESTS,
         whatIfMaxConnections: task.whatIfLimits?.connections ?? MAX_WHATIF_JSON_CONNECTIONS,

@@ -93,6 +93,10 @@ analyze options:
                                     assumes (default 10: the reuse window missed-reuse and the
                                     what-if reuse estimate use); whatIf.keepaliveTimeout says which
                                     whole-second timeout would already save as much
+      --no-whatif                  no what-if estimate: the report has no whatIf (ndjson: its whatIf
+                                    record says "skipped"). It keeps 60 bytes a request until the
+                                    end and ~30 more while it replays them (json: up to 2 000 000
+                                    requests); findings are the same
       --pcap-reader pcap-parser|builtin
                                    reader for classic pcap files (default: pcap-parser, the
                                     project's chosen library; builtin is wirefall's own reader,
@@ -201,9 +205,12 @@ async function analyze(argv: string[]): Promise<number> {
       keylog: { type: 'string', multiple: true },
       pretty: { type: 'boolean', default: false },
       'whatif-keepalive-timeout': { type: 'string' },
+      'no-whatif': { type: 'boolean', default: false },
     },
   });
   const format = values.format!;
+  const noWhatIf = values['no-whatif'] === true;
+  if (noWhatIf && values['whatif-keepalive-timeout'] !== undefined) throw new UsageError('--no-whatif and --whatif-keepalive-timeout: the second sets an estimate the first leaves out');
   const pretty = values.pretty === true;
   const keepaliveTimeoutS = values['whatif-keepalive-timeout'] !== undefined ? Number(values['whatif-keepalive-timeout']) : undefined;
   if (keepaliveTimeoutS !== undefined && !(keepaliveTimeoutS > 0 && Number.isFinite(keepaliveTimeoutS))) throw new UsageError(`--whatif-keepalive-timeout must be a positive number of seconds`);
@@ -237,7 +244,7 @@ async function analyze(argv: string[]): Promise<number> {
   }
   const whatIfOptions = keepaliveTimeoutS !== undefined ? { keepaliveTimeoutS } : undefined;
   const mode = format === 'ndjson' ? 'ndjson' : format === 'json' ? 'json' : 'report';
-  const tasks: FileTask[] = files.map((file) => ({ file, mode, idleGapMs, detect, classicParser, keylogFiles, whatIf: whatIfOptions }));
+  const tasks: FileTask[] = files.map((file) => ({ file, mode, idleGapMs, detect, classicParser, keylogFiles, whatIf: whatIfOptions, ...(noWhatIf ? { noWhatIf } : {}) }));
   const stop = new RunStop();
   const out = openOutput(values.output, files, stop);
   const batch = files.length > 1;

@@ -93,4 +93,48 @@ describe('analyze: the what-if estimate in every output', () => {
     const r = run(['analyze', ...BEFORE]);
     expect(r.out).toMatch(/^ {2}with the server’s idle timeout raised to 10 s: .*5 → 1 connections.*4 of 4 idle closes by the server avoided, 2 s would do/m);
   });
+
+  describe('--no-whatif', () => {
+    const strip = (report: Record<string, unknown>) => {
+      const { whatIf: _w, ...rest } = report;
+      return rest;
+    };
+
+    it('json (streamed, and the report path of a table run): no whatIf, everything else as without the option', () => {
+      for (const args of [[...BEFORE], [sample('f-no-pool-rtt.pcap')], [sample('h2-two-connections.pcap')]]) {
+        const want = JSON.parse(run(['analyze', ...args, '-f', 'json']).out);
+        const r = run(['analyze', ...args, '-f', 'json', '--no-whatif']);
+        expect(r.code).toBe(EXIT.OK);
+        const got = JSON.parse(r.out);
+        expect(got.whatIf).toBeUndefined();
+        expect(validate(got) ? [] : validate.errors!.slice(0, 5)).toEqual([]);
+        expect(got).toEqual(strip(want));
+      }
+      // The table: its lines are the default table's, in order, less the what-if block.
+      const table = run(['analyze', ...BEFORE, '--no-whatif']).out.split('\n');
+      const full = run(['analyze', ...BEFORE]).out.split('\n');
+      expect(table.join('\n')).not.toMatch(/idle timeout raised to/);
+      let at = 0;
+      for (const l of table) {
+        at = full.indexOf(l, at);
+        expect(at, l).toBeGreaterThanOrEqual(0);
+        at++;
+      }
+      expect(full.length).toBeGreaterThan(table.length);
+    });
+
+    it('ndjson: the whatIf record says it was skipped; the other records are the same', () => {
+      const want = lines(run(['analyze', ...BEFORE, '-f', 'ndjson']).out);
+      const got = lines(run(['analyze', ...BEFORE, '-f', 'ndjson', '--no-whatif']).out);
+      expect(got.find((x) => x.type === 'whatIf')).toEqual({ type: 'whatIf', file: pcap('idle-timeout-1s'), skipped: 'not asked for (--no-whatif)' });
+      expect(got.filter((x) => x.type !== 'whatIf')).toEqual(want.filter((x) => x.type !== 'whatIf'));
+    });
+
+    it('with --whatif-keepalive-timeout is a usage error; --help documents it', () => {
+      const r = run(['analyze', ...BEFORE, '--no-whatif', '--whatif-keepalive-timeout', '5']);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.err).toMatch(/--no-whatif and --whatif-keepalive-timeout/);
+      expect(HELP).toMatch(/--no-whatif/);
+    });
+  });
 });
