@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rendererDir } from '../../../core/src/cli/view.js';
+import { heapFollowsAnalyses, rendererDir } from '../../../core/src/cli/view.js';
+import { DocStore } from '../../../core/src/view/docs.js';
+import { phases } from '../../../core/src/model/phases.js';
+import { analyzeFile } from '../../../core/src/engine.js';
 import { EXIT } from '../../../core/src/cli/main.js';
 import { ROOT, sample } from '../../helpers/env.js';
 
@@ -59,10 +62,6 @@ describe('wirefall view after npm ci', () => {
 
 describe('view: the heap setting follows the analyses (heapFollowsAnalyses)', () => {
   it('is on while a real capture is analysed and off once every document is ready', async () => {
-    const { DocStore } = await import('../../../core/src/view/docs.js');
-    const { phases } = await import('../../../core/src/model/phases.js');
-    const { analyzeFile } = await import('../../../core/src/engine.js');
-    const { heapFollowsAnalyses } = await import('../../../core/src/cli/view.js');
     // Each analysis starts when the test lets it (real captures, the real engine).
     const gates = new Map<string, () => void>();
     const store = new DocStore((p) => new Promise<void>((go) => gates.set(p, go)).then(() => analyzeFile(p)), phases);
