@@ -78,10 +78,10 @@ function errorOf(e: unknown): { code: string; message: string; exitCode: number 
   return { code: 'WF_INTERNAL', message: `internal error: ${err?.stack ?? String(e)}`, exitCode: 70 };
 }
 
-/** Analyse one file in this thread; `signal` ends it at its next chunk or pending read. */
 /** NDJSON's whatIf record under `--no-whatif`. */
 export const NO_WHATIF_SKIPPED = 'not asked for (--no-whatif)';
 
+/** Analyse one file in this thread; `signal` ends it at its next chunk or pending read. */
 export async function runTask(task: FileTask, cb: BatchCallbacks, signal?: AbortSignal): Promise<FileOutcome> {
   const outcome: FileOutcome = { file: task.file, connections: 0, requests: 0, findings: 0, findingKinds: {} };
   const onProgress = cb.onProgress ? (p: AnalyzeProgress) => cb.onProgress!(task.file, p) : undefined;
