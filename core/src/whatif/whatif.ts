@@ -87,7 +87,7 @@
  *
  * Cost: O(n log n) in the requests (one sort and a few heaps per client and origin); the
  * per-origin rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first. The streaming
- * collector keeps 60 bytes per request and about 300 per TCP connection, up to
+ * collector keeps 32 bytes per request and about 330 per TCP connection, up to
  * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS for NDJSON and up to
  * MAX_WHATIF_JSON_REQUESTS and MAX_WHATIF_JSON_CONNECTIONS for the streamed `--format json` (then it
  * gives no estimate).
@@ -116,14 +116,14 @@ export const WHATIF_KEEPALIVE_TIMEOUT_S = WHATIF_MAX_IDLE_MS / 1000;
 export const WHATIF_IDLE_CLOSE_MS = 500;
 /** Linux's minimum retransmission timeout (TCP_RTO_MIN): idle beyond RTT + this restarts slow start. */
 export const WHATIF_RTO_MIN_MS = 200;
-/** Requests the streaming collector keeps (60 bytes each, 15 MB in all); beyond, it gives no estimate. */
+/** Requests the streaming collector keeps (32 bytes each, 8 MB in all); beyond, it gives no estimate. */
 export const MAX_WHATIF_STREAM_REQUESTS = 250_000;
 /** TCP connections the streaming collector keeps (about 300 bytes each, 30 MB in all); beyond, no estimate. */
 export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
 /**
  * Requests the collector keeps for the streamed `--format json` (cli/json-spill.ts), which has the
  * estimate wherever the Report held in memory (~3 KB a request: 893 MB peak for 302,720 requests)
- * could have had it. Cost: 60 bytes a request kept (120 MB at the limit), and while `finish()`
+ * could have had it. Cost: 32 bytes a request kept (64 MB at the limit), and while `finish()`
  * replays them about 30 bytes a request more in typed arrays (`prepare`, shared by the policies; 60
  * MB at the limit): 0.47 s for 302,720 requests in one client and origin (it was 1.6 s and +73 MB
  * of RSS with arrays per policy and V8's sort), after the analysis has let go of its own memory. Beyond,
@@ -179,46 +179,66 @@ interface WConn {
 }
 
 /**
- * What the replay reads of the requests, column-wise: a row of ROW numbers a request in a
- * Float64Array (null times as NaN) and one of IROW integers in a Uint32Array (60 bytes in all; 80
- * when the integers were doubles too: 12 MB more at 605,440 requests) and, beside them, the Host a
- * connection's first request named (index 1 only). The replay reads rows by index and keeps its
- * per-request state in typed arrays, so no object is made per request: on 302,720 requests
- * `finish()` grew RSS by 73 MB, against 240 MB with an object per request and per item (and 2.1 s
- * against 1.6 s). Rows are kept in chunks of TABLE_CHUNK_ROWS: a table that doubled (and copied)
- * as it grew held up to twice what it used, and both copies while growing (84 MB committed for
- * 605,440 requests, 126 MB while it grew).
+ * What the replay reads of the requests, column-wise, 32 bytes a request (60 before: six doubles
+ * and three integers; 80 when the integers were doubles too). A request's times are whole
+ * microseconds (the engine makes them so, model/micros.ts), so its request start is kept as µs in
+ * a Float64Array and its request end, response start and response end as µs after it in a
+ * Uint32Array (NONE for null), with its id, its connection's and its index; a row whose times do
+ * not come back exactly that way (a time not in whole µs, a delta past 2^32 µs ≈ 71 minutes, a
+ * response before its request) keeps its four times as doubles beside the table (`exact`, flagged
+ * in its index word), so every time reads back as the record had it. The replay reads a
+ * connection's ssl phase and response size only for its first request (the lowest index, first
+ * pushed among equals: `groupsOf` sorts a connection's rows stably by index), so those are kept per
+ * connection (`heads`), not per request; and the Host a connection's first request named (index 1
+ * only). The replay reads rows by index and keeps its per-request state in typed arrays, so no
+ * object is made per request: on 302,720 requests `finish()` grew RSS by 73 MB, against 240 MB with
+ * an object per request and per item (and 2.1 s against 1.6 s). Rows are kept in chunks of
+ * TABLE_CHUNK_ROWS: a table that doubled (and copied) as it grew held up to twice what it used, and
+ * both copies while growing (84 MB committed for 605,440 requests, 126 MB while it grew).
+ * Measured on the request-heavy bench capture at 2x (605,440 requests, json): 36 MB of table at 60
+ * bytes a row, 19 MB at 32. Exported for its tests.
  */
-class ReqTable {
-  private readonly chunks: Float64Array[] = [];
+export class ReqTable {
+  private readonly starts: Float64Array[] = [];
   private readonly ints: Uint32Array[] = [];
+  /** Rows whose times are kept as doubles (EXACT in their index word): request start, request end, response start, response end. */
+  private readonly exact = new Map<number, Float64Array>();
+  /** Per connection id, its first request's index, ssl phase (ms, 0 unknown) and response bytes: a slot of three in `headVals`. */
+  private readonly heads = new Map<number, number>();
+  private headVals = new Float64Array(3 * 64);
   n = 0;
   readonly hosts = new Map<number, string>();
 
   push(r: Request): void {
     const k = this.n & (TABLE_CHUNK_ROWS - 1);
     if (k === 0) {
-      this.chunks.push(new Float64Array(TABLE_CHUNK_ROWS * ROW));
+      this.starts.push(new Float64Array(TABLE_CHUNK_ROWS));
       this.ints.push(new Uint32Array(TABLE_CHUNK_ROWS * IROW));
     }
-    // Ids count records and the index requests on a connection: far below 2^32 (and 2^31) in any
+    // Ids count records and the index requests on a connection: far below 2^32 (and 2^30) in any
     // capture the engine can hold; a value that is not would be stored wrong, so it is refused.
-    if (!(r.id <= 0xffff_ffff && r.connectionId <= 0xffff_ffff && r.index < INDEX_COMPLETE)) throw new RangeError(`what-if: request ${r.id} of connection ${r.connectionId} (index ${r.index}) is out of the table's range`);
+    if (!(r.id <= 0xffff_ffff && r.connectionId <= 0xffff_ffff && r.index < INDEX_EXACT)) throw new RangeError(`what-if: request ${r.id} of connection ${r.connectionId} (index ${r.index}) is out of the table's range`);
     const t = r.times;
-    const o = k * ROW;
-    const a = this.chunks[this.chunks.length - 1];
-    a[o + R_REQ_START] = t.requestStartTime;
-    a[o + R_REQ_END] = t.requestEndTime ?? NaN;
-    a[o + R_RESP_START] = t.responseStartTime ?? NaN;
-    a[o + R_RESP_END] = t.responseEndTime ?? NaN;
-    // ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown.
-    a[o + R_SSL] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
-    a[o + R_BYTES] = r.sizes.responseBody + r.sizes.responseHeaders;
+    const s = Math.round(t.requestStartTime * 1000);
+    const reqEnd = delta(t.requestEndTime, s);
+    const respStart = delta(t.responseStartTime, s);
+    const respEnd = delta(t.responseEndTime, s);
     const io = k * IROW;
     const b = this.ints[this.ints.length - 1];
+    let index = r.index + (r.state === 'complete' ? INDEX_COMPLETE : 0);
+    if (s / 1000 !== t.requestStartTime || reqEnd < 0 || respStart < 0 || respEnd < 0) {
+      index += INDEX_EXACT;
+      this.exact.set(this.n, Float64Array.of(t.requestStartTime, t.requestEndTime ?? NaN, t.responseStartTime ?? NaN, t.responseEndTime ?? NaN));
+    } else {
+      this.starts[this.starts.length - 1][k] = s;
+      b[io + I_REQ_END] = reqEnd;
+      b[io + I_RESP_START] = respStart;
+      b[io + I_RESP_END] = respEnd;
+    }
     b[io + I_ID] = r.id;
     b[io + I_CONN] = r.connectionId;
-    b[io + I_INDEX] = r.index + (r.state === 'complete' ? INDEX_COMPLETE : 0);
+    b[io + I_INDEX] = index;
+    this.head(r);
     // Only a connection's first request names its cleartext origin (groupsOf).
     if (r.index === 1) {
       const h = hostOf(r);
@@ -227,9 +247,45 @@ class ReqTable {
     this.n++;
   }
 
-  /** Row i's number in column `col` (R_…). */
-  get(i: number, col: number): number {
-    return this.chunks[i >>> TABLE_CHUNK_BITS][(i & (TABLE_CHUNK_ROWS - 1)) * ROW + col];
+  /** Keeps r's ssl phase and response size if it is its connection's first request so far (lowest index, first pushed among equals). */
+  private head(r: Request): void {
+    let slot = this.heads.get(r.connectionId);
+    if (slot === undefined) {
+      slot = this.heads.size;
+      this.heads.set(r.connectionId, slot);
+      if (3 * (slot + 1) > this.headVals.length) {
+        const grown = new Float64Array(this.headVals.length * 2);
+        grown.set(this.headVals);
+        this.headVals = grown;
+      }
+    } else if (!(r.index < this.headVals[3 * slot])) return;
+    const t = r.times;
+    const v = this.headVals;
+    v[3 * slot] = r.index;
+    // ssl phase of the request (its connection's TLS handshake when the connection did not time it), 0 unknown.
+    v[3 * slot + 1] = t.sslStartTime !== null && t.sslEndTime !== null && t.sslEndTime > t.sslStartTime ? t.sslEndTime - t.sslStartTime : 0;
+    v[3 * slot + 2] = r.sizes.responseBody + r.sizes.responseHeaders;
+  }
+
+  /** Row i's time in column `col` (T_…; null as NaN). */
+  time(i: number, col: number): number {
+    const b = this.ints[i >>> TABLE_CHUNK_BITS];
+    const io = (i & (TABLE_CHUNK_ROWS - 1)) * IROW;
+    if (b[io + I_INDEX] & INDEX_EXACT) return this.exact.get(i)![col];
+    const s = this.starts[i >>> TABLE_CHUNK_BITS][i & (TABLE_CHUNK_ROWS - 1)];
+    if (col === T_REQ_START) return s / 1000;
+    const d = b[io + col];
+    return d === NONE ? NaN : (s + d) / 1000;
+  }
+
+  /** The ssl phase (ms, 0 unknown) of the first request of connection `id` (the lowest index pushed). */
+  headSsl(id: number): number {
+    return this.headVals[3 * this.heads.get(id)! + 1];
+  }
+
+  /** Response body + headers (bytes) of the first request of connection `id`. */
+  headBytes(id: number): number {
+    return this.headVals[3 * this.heads.get(id)! + 2];
   }
 
   private int(i: number, col: number): number {
@@ -245,7 +301,7 @@ class ReqTable {
   }
 
   index(i: number): number {
-    return this.int(i, I_INDEX) % INDEX_COMPLETE;
+    return this.int(i, I_INDEX) % INDEX_EXACT;
   }
 
   /** The request's state is 'complete'. */
@@ -254,25 +310,35 @@ class ReqTable {
   }
 }
 
-/** Rows a chunk of the replay's table holds (2^TABLE_CHUNK_BITS: 0.98 MB a chunk). */
+/** `time` (whole µs) as µs after the request start `s` (µs); NONE for null; -1 when it does not fit or would not read back exactly. */
+function delta(time: number | null, s: number): number {
+  if (time === null) return NONE;
+  const x = Math.round(time * 1000);
+  const d = x - s;
+  return x / 1000 === time && d >= 0 && d < NONE ? d : -1;
+}
+
+/** Rows a chunk of the replay's table holds (2^TABLE_CHUNK_BITS: 0.5 MB a chunk). */
 const TABLE_CHUNK_BITS = 14;
 const TABLE_CHUNK_ROWS = 1 << TABLE_CHUNK_BITS;
+/** A null time in the table. */
+const NONE = 0xffff_ffff;
 
-/** Numbers kept per request (a Float64Array row; null times as NaN). */
-const ROW = 6;
-const R_REQ_START = 0;
-const R_REQ_END = 1;
-const R_RESP_START = 2;
-const R_RESP_END = 3;
-const R_SSL = 4;
-/** Response body + headers, bytes. */
-const R_BYTES = 5;
-/** Integers kept per request (a Uint32Array row): its id, its connection's, its index there. */
-const IROW = 3;
-const I_ID = 0;
-const I_CONN = 1;
-/** The index, plus INDEX_COMPLETE when the request's state is 'complete'. */
-const I_INDEX = 2;
+/** Times `ReqTable.time` reads (T_REQ_START from the doubles, the others µs after it, at their I_ column). */
+export const T_REQ_START = 0;
+export const T_REQ_END = 1;
+export const T_RESP_START = 2;
+export const T_RESP_END = 3;
+/** Integers kept per request (a Uint32Array row): three times, its id, its connection's, its index there. */
+const IROW = 6;
+const I_REQ_END = T_REQ_END;
+const I_RESP_START = T_RESP_START;
+const I_RESP_END = T_RESP_END;
+const I_ID = 4;
+const I_CONN = 5;
+/** The index, plus INDEX_EXACT when the row's times are in `exact`, plus INDEX_COMPLETE when the request's state is 'complete'. */
+const I_INDEX = 0;
+const INDEX_EXACT = 2 ** 30;
 const INDEX_COMPLETE = 2 ** 31;
 
 function slimConn(c: Connection): WConn | null {
@@ -372,7 +438,7 @@ function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
     let lastEnd = -Infinity;
     let complete = true;
     for (const r of reqs) {
-      const end = table.get(r, R_RESP_END);
+      const end = table.time(r, T_RESP_END);
       if (!table.complete(r) || Number.isNaN(end)) complete = false;
       else lastEnd = Math.max(lastEnd, end);
     }
@@ -381,7 +447,7 @@ function groupsOf(conns: Iterable<WConn>, table: ReqTable): Group[] {
       const idleMs = c.serverCloseAt - lastEnd;
       if (idleMs >= WHATIF_IDLE_CLOSE_MS || (c.closeReason === 'idle-timeout' && idleMs >= 0)) idleClose = { at: c.serverCloseAt, idleMs };
     }
-    g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? table.get(reqs[0], R_SSL)), requests: reqs.length, idleClose });
+    g.conns.push({ c, handshakeMs: c.tcpMs + (c.tlsMs ?? table.headSsl(c.id)), requests: reqs.length, idleClose });
   }
   const out: Group[] = [];
   for (const g of groups.values()) {
@@ -436,7 +502,7 @@ function prepare(g: Group): Prepared {
     const first = seen[ci] === 0;
     seen[ci] = 1;
     const c = g.conns[ci].c;
-    const start = t.get(row, R_REQ_START);
+    const start = t.time(row, T_REQ_START);
     gcOf[k] = ci;
     firstOf[k] = first ? 1 : 0;
     needOf[k] = first && c.startSeen ? Math.min(c.open, start) : start;
@@ -444,7 +510,7 @@ function prepare(g: Group): Prepared {
   const items = new Uint32Array(m);
   for (let k = 0; k < m; k++) items[k] = k;
   // A total order (request ids are unique), so the in-place sort gives what any sort would.
-  sortIndices(items, (a, b) => needOf[a] - needOf[b] || t.get(rowOf[a], R_REQ_START) - t.get(rowOf[b], R_REQ_START) || t.id(rowOf[a]) - t.id(rowOf[b]));
+  sortIndices(items, (a, b) => needOf[a] - needOf[b] || t.time(rowOf[a], T_REQ_START) - t.time(rowOf[b], T_REQ_START) || t.id(rowOf[a]) - t.id(rowOf[b]));
   return { g, gcOf, needOf, firstOf, items, estEndOf: new Float64Array(m), rttMs: rtt === Infinity ? -1 : rtt };
 }
 
@@ -490,7 +556,7 @@ function replay(p: Prepared, policy: WhatIfPolicy, opts: WhatIfOptions): GroupRe
   const t = g.table;
   const rowOf = g.reqs;
   const { gcOf, needOf, firstOf, items, estEndOf } = p;
-  const endOf = (k: number): number => t.get(rowOf[k], R_RESP_END);
+  const endOf = (k: number): number => t.time(rowOf[k], T_RESP_END);
 
   const done = new MinHeap<number>(endOf);
   let pred = -1;
@@ -527,7 +593,7 @@ function replay(p: Prepared, policy: WhatIfPolicy, opts: WhatIfOptions): GroupRe
     const c = gc.c;
     const need = needOf[it];
     const end = endOf(it);
-    const requestStart = t.get(row, R_REQ_START);
+    const requestStart = t.time(row, T_REQ_START);
     while (done.size && endOf(done.peek()!) <= need) {
       const d = done.pop()!;
       if (pred < 0 || endOf(d) >= endOf(pred)) pred = d;
@@ -540,7 +606,7 @@ function replay(p: Prepared, policy: WhatIfPolicy, opts: WhatIfOptions): GroupRe
     startM = Math.min(startM, need);
     if (Number.isNaN(end)) {
       // Not placed: kept at its measured times.
-      const requestEnd = t.get(row, R_REQ_END);
+      const requestEnd = t.time(row, T_REQ_END);
       estEndOf[it] = Number.isNaN(requestEnd) ? requestStart : requestEnd;
       startE = Math.min(startE, need);
       endM = Math.max(endM, estEndOf[it]);
@@ -602,9 +668,9 @@ function replay(p: Prepared, policy: WhatIfPolicy, opts: WhatIfOptions): GroupRe
         if (c.tls) avoided.tls++;
         avoided.ms += gc.handshakeMs;
         setup = Math.max(0, measuredSetup - gc.handshakeMs);
-        const responseStart = t.get(row, R_RESP_START);
+        const responseStart = t.time(row, T_RESP_START);
         const recv = !Number.isNaN(responseStart) ? Math.max(0, end - responseStart) : 0;
-        if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(t.get(row, R_BYTES), mss, iw) * rttMs);
+        if (rttMs > 0 && idleFor <= restartMs) ssSaving = Math.min(recv, slowStartExtraRtts(t.headBytes(c.id), mss, iw) * rttMs);
       } else {
         sim = { busyUntil: -Infinity, queued: false };
         estConns++;
@@ -752,7 +818,7 @@ function estimate(results: GroupResult[], policy: WhatIfPolicy, opts: WhatIfOpti
 /**
  * Collects what the what-if replay needs from records pushed one by one, in any order (a request
  * may come before or after its connection): the NDJSON stream's way to an estimate without the
- * Report. A request is kept as one row of numbers (60 bytes; the Host only for a connection's first
+ * Report. A request is kept as one row of numbers (32 bytes; the Host only for a connection's first
  * request), a TCP connection as a slim record (about 300 bytes). Past `maxRequests`
  * (MAX_WHATIF_STREAM_REQUESTS) requests or `maxConnections` (MAX_WHATIF_STREAM_CONNECTIONS) TCP
  * connections it keeps no more, counts what it dropped (`droppedRequests`, `droppedConnections`),

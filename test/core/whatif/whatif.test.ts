@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { analyzeFile } from '../../../core/src/engine.js';
-import { whatIf, slowStartExtraRtts, type WhatIf } from '../../../core/src/whatif/whatif.js';
+import { whatIf, slowStartExtraRtts, ReqTable, T_REQ_END, T_REQ_START, T_RESP_END, T_RESP_START, type WhatIf } from '../../../core/src/whatif/whatif.js';
 import { formatTable } from '../../../core/src/cli/format-table.js';
 import { handshakeCost } from '../../../core/src/detect/util.js';
 import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
@@ -194,5 +194,68 @@ describe('what-if: model pieces', () => {
     expect(t).toMatch(/with connection reuse: .* → .* \(saved .*\); 10 → 1 connections, 9 TCP handshakes avoided/);
     expect(t).toMatch(/note: .*think time/);
     expect(t).toMatch(/slow start modelled/);
+  });
+});
+
+describe('what-if: the request table (32 bytes a request)', () => {
+  const cols = [T_REQ_START, T_REQ_END, T_RESP_START, T_RESP_END] as const;
+  const keys = ['requestStartTime', 'requestEndTime', 'responseStartTime', 'responseEndTime'] as const;
+
+  it('reads back every time exactly: whole µs from the packed row, anything else from the doubles kept beside it', async () => {
+    const base = (await analyzeFile(sample('keepalive-pool.pcap'))).requests[0];
+    // [request start, request end, response start, response end]
+    const cases: (number | null)[][] = [
+      [0.719, 0.719, 9.076, 9.076], // the engine's own (whole µs)
+      [0, null, null, null], // no response
+      [172.787, 172.788, 4_000_000.001, 4_294_000.5], // a response 71 minutes later: 4.29e9 µs still fits
+      [1.5, 2, 1.5 + 4_294_967.296, 4_300_000], // a delta of 2^32 µs does not
+      [10.0001, 10.5, 11, 12], // not whole µs
+      [5, 6, 4.999, 7], // a response before its request
+      [1e12 + 0.001, 1e12 + 0.002, null, 1e12 + 1], // far from the capture's start
+      [Number.NaN, null, null, null],
+      [2.5, 2.5000000000000004, 3, 3], // float noise
+    ];
+    const t = new ReqTable();
+    cases.forEach((times, i) => {
+      const r = structuredClone(base);
+      r.id = 100 + i;
+      r.connectionId = 7;
+      r.index = i + 1;
+      r.state = i % 2 ? 'complete' : 'no-response';
+      keys.forEach((k, j) => ((r.times as unknown as Record<string, number | null>)[k] = times[j]));
+      t.push(r);
+    });
+    cases.forEach((times, i) => {
+      cols.forEach((col, j) => expect(t.time(i, col), `row ${i} column ${j}`).toBe(times[j] ?? Number.NaN));
+      expect([t.id(i), t.conn(i), t.index(i), t.complete(i)]).toEqual([100 + i, 7, i + 1, i % 2 === 1]);
+    });
+  });
+
+  it("keeps a connection's ssl phase and response size for its first request only: the lowest index, the first pushed among equals", async () => {
+    const base = (await analyzeFile(sample('keepalive-pool.pcap'))).requests[0];
+    const t = new ReqTable();
+    const push = (conn: number, index: number, ssl: number, bytes: number) => {
+      const r = structuredClone(base);
+      r.connectionId = conn;
+      r.index = index;
+      r.times.sslStartTime = 1;
+      r.times.sslEndTime = 1 + ssl;
+      r.sizes.responseHeaders = 0;
+      r.sizes.responseBody = bytes;
+      t.push(r);
+    };
+    push(1, 3, 5, 300);
+    push(1, 2, 4, 200);
+    push(1, 4, 6, 400);
+    push(1, 2, 9, 900);
+    push(2, 1, 0, 100);
+    expect([t.headSsl(1), t.headBytes(1)]).toEqual([4, 200]);
+    expect([t.headSsl(2), t.headBytes(2)]).toEqual([0, 100]);
+  });
+
+  it('refuses an index it cannot flag', async () => {
+    const r = structuredClone((await analyzeFile(sample('keepalive-pool.pcap'))).requests[0]);
+    r.index = 2 ** 30;
+    expect(() => new ReqTable().push(r)).toThrow(RangeError);
   });
 });
