@@ -101,7 +101,7 @@ export interface StreamResult {
 /** Per-connection application-layer facts, collected through the ExchangeSink. */
 class ConnectionApp implements ExchangeSink {
   proto: AppProtocol = 'none';
-  keep?: KeepAliveContract;
+  keep?: () => KeepAliveContract;
   reason?: { reason: CloseReason; detail: string };
   httpClose?: HttpCloseFacts;
   facts?: Record<string, unknown>;
@@ -126,8 +126,8 @@ class ConnectionApp implements ExchangeSink {
   anomaly(a: Anomaly): void {
     if (this.anomalies.length < 1000) this.anomalies.push(a);
   }
-  keepAlive(k: KeepAliveContract): void {
-    this.keep = k;
+  keepAlive(contract: () => KeepAliveContract): void {
+    this.keep = contract;
   }
   closeReason(reason: CloseReason, detail: string): void {
     this.reason = { reason, detail };
@@ -502,7 +502,7 @@ class Engine implements RecordSink {
       requestCount: app?.requestCount ?? 0,
       anomalies: [...c.anomalies, ...(app?.anomalies ?? [])],
     };
-    if (app?.keep) conn.keepAlive = app.keep;
+    if (app?.keep) conn.keepAlive = app.keep();
     if (app?.tlsInfo) conn.tls = app.tlsInfo;
     if (app?.h2Facts) conn.h2 = app.h2Facts;
     if (app?.facts) conn.extra = app.facts;

@@ -47,7 +47,7 @@
  * memory), and standard input or a FIFO keeps the streamed findings, those counters added to
  * capture.counters.
  *
- * What-if: the collector keeps 60 bytes a request, up to MAX_WHATIF_JSON_REQUESTS and
+ * What-if: the collector keeps 32 bytes a request, up to MAX_WHATIF_JSON_REQUESTS and
  * MAX_WHATIF_JSON_CONNECTIONS (whatif.ts); past them the report has no `whatIf`, and
  * capture.counters say how many records were not kept (`whatIfRequestsNotKept`,
  * `whatIfConnectionsNotKept`).

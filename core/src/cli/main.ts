@@ -94,7 +94,7 @@ analyze options:
                                     what-if reuse estimate use); whatIf.keepaliveTimeout says which
                                     whole-second timeout would already save as much
       --no-whatif                  no what-if estimate: the report has no whatIf (ndjson: its whatIf
-                                    record says "skipped"). It keeps 60 bytes a request until the
+                                    record says "skipped"). It keeps 32 bytes a request until the
                                     end and ~30 more while it replays them (json: up to 2 000 000
                                     requests); findings are the same
       --pcap-reader pcap-parser|builtin

@@ -53,6 +53,7 @@ import { openTime } from './util.js';
 import { Heap } from '../util/heap.js';
 import { SpillFile } from '../util/spill.js';
 import { firstIndex } from '../util/search.js';
+import { compactKeepAlive } from '../model/persist-log.js';
 
 /** What a detector reads beyond the connection record: the driver keeps only that of requests. */
 export interface DetectorReads {
@@ -309,9 +310,16 @@ function slimRefs(r: Request, reads: MergedReads, strings: Strings, out: unknown
   return reads.closeDelimited && r.http1?.closeDelimited === true;
 }
 
-/** A copy of `c` for cross-connection state: no counters, anomalies, QUIC details, `extra`, nor `h2` beyond `paths`. */
+/**
+ * A copy of `c` for cross-connection state: no counters, anomalies, QUIC details, `extra`, nor `h2`
+ * beyond `paths`; the keep-alive contract's per-exchange lists in a byte an exchange
+ * (model/persist-log.ts `compactKeepAlive`: 24 bytes an exchange as arrays, for every connection a
+ * window holds).
+ */
 export function slimConnection(c: Connection, paths: readonly string[]): Connection {
-  return { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, h2: pick(c.h2, paths) as H2ConnectionFacts | undefined, extra: undefined };
+  const slim: Connection = { ...c, stats: { client: NO_STATS, server: NO_STATS }, anomalies: [], quic: undefined, h2: pick(c.h2, paths) as H2ConnectionFacts | undefined, extra: undefined };
+  if (c.keepAlive) slim.keepAlive = compactKeepAlive(c.keepAlive);
+  return slim;
 }
 
 /**

@@ -42,6 +42,7 @@ import {
   type HttpCloseFacts,
 } from './keepalive.js';
 import { TCHAR, looksLikeHttp1Request, looksLikeHttp1Response } from './sniff.js';
+import { PersistLog, contractWith } from '../model/persist-log.js';
 
 /** Most bytes of one header block (start line + fields + CRLFs), and of one trailer block. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -419,12 +420,19 @@ export class Http1Session implements StreamSink {
   /** Body decoders not finished yet, and who waits for them (see settled()). */
   private decoding = 0;
   private waiters: (() => void)[] = [];
-  private readonly ka: KeepAliveContract & Required<Pick<KeepAliveContract, 'clientPersistence' | 'serverPersistence'>> = {
+  /**
+   * The contract's other facts, with the per-exchange lists as placeholders in their places (the
+   * JSON's key order): the lists are in `persist`, one byte an exchange (model/persist-log.ts).
+   */
+  private readonly ka: KeepAliveContract = {
     defaultPersistent: true,
     reusableAfter: [],
     clientPersistence: [],
     serverPersistence: [],
   };
+  private readonly persist = new PersistLog();
+  /** The contract as of now, made when the engine asks (once, for the connection's record). */
+  private readonly contract = (): KeepAliveContract => contractWith(this.ka, this.persist);
   private firstMax: number | undefined;
   private prevMax: number | undefined;
   private lastMax: number | undefined;
@@ -518,12 +526,12 @@ export class Http1Session implements StreamSink {
     for (const ex of left) this.settleAtClose(ex);
     this.flush(true);
     if (this.unrecordedTotal > 0) this.settleUnrecorded();
-    if (outstanding > 0) this.out.keepAlive({ ...this.ka });
+    if (outstanding > 0) this.out.keepAlive(this.contract);
     const l = this.lastComplete;
     // Who closed is TCP's record: the engine decides the reason from these facts and it. Each
     // side's persistence is what updateKeepAlive recorded for the last complete exchange.
-    const client = l ? this.ka.clientPersistence[l.index - 1] : null;
-    const server = l ? this.ka.serverPersistence[l.index - 1] : null;
+    const client = l ? (this.persist.client(l.index - 1) ?? null) : null;
+    const server = l ? (this.persist.server(l.index - 1) ?? null) : null;
     const facts: HttpCloseFacts = {
       outstanding,
       requestCount: this.requestCount,
@@ -1246,17 +1254,14 @@ export class Http1Session implements StreamSink {
     const client = persistBasis(ex.version, ex.req.connection);
     const server = persistBasis(ex.respVersion ?? ex.version, resp.connection);
     this.recordPersistence(ex.index, client, server, reusableAfter({ client, server, framing: ex.framing, version: ex.version, max: this.lastMax }));
-    // The per-exchange arrays grow in place (no per-response copy: that would be quadratic on long
-    // keep-alive connections); the object from the last call is the current contract.
-    this.out.keepAlive({ ...this.ka });
+    // The contract is made when the engine asks for it (no per-response copy: that would be
+    // quadratic on long keep-alive connections); the last call's is the current one.
+    this.out.keepAlive(this.contract);
   }
 
   /** The keep-alive contract's facts of exchange `index` (see KeepAliveContract). */
   private recordPersistence(index: number, client: PersistBasis | null, server: PersistBasis | null, reusable: boolean): void {
-    const i = index - 1;
-    this.ka.clientPersistence[i] = client;
-    this.ka.serverPersistence[i] = server;
-    this.ka.reusableAfter[i] = reusable;
+    this.persist.set(index - 1, client, server, reusable);
   }
 
   // ---------------------------------------------------------------- upgrades and tunnels

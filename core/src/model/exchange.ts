@@ -17,8 +17,12 @@ export interface ExchangeSink {
   protocol(p: AppProtocol): void;
   /** A connection-level anomaly (a request-level one goes on the draft's `anomalies`). */
   anomaly(a: Anomaly): void;
-  /** Keep-alive contract as negotiated; called whenever it changes, the last call wins. */
-  keepAlive(k: KeepAliveContract): void;
+  /**
+   * Keep-alive contract as negotiated; called whenever it changes, the last call wins. `contract`
+   * makes it as of when it is called (the HTTP/1 session keeps the per-exchange lists in a byte an
+   * exchange, model/persist-log.ts): the engine calls it once, for the connection's record.
+   */
+  keepAlive(contract: () => KeepAliveContract): void;
   /** The application layer's view of why the connection ended (refines the TCP close facts). */
   closeReason(reason: CloseReason, detail: string): void;
   /**

@@ -9,7 +9,8 @@ export class Recorder implements ExchangeSink {
   requests: RequestDraft[] = [];
   protocols: AppProtocol[] = [];
   anomalies: Anomaly[] = [];
-  keepAlives: KeepAliveContract[] = [];
+  /** The last contract handed over (the engine makes it once, for the record: as `keepAlive_` does). */
+  private keep: (() => KeepAliveContract) | undefined;
   closes: { reason: CloseReason; detail: string }[] = [];
   extras: Record<string, unknown> = {};
   request(d: RequestDraft): void {
@@ -21,8 +22,8 @@ export class Recorder implements ExchangeSink {
   anomaly(a: Anomaly): void {
     this.anomalies.push(a);
   }
-  keepAlive(k: KeepAliveContract): void {
-    this.keepAlives.push(k);
+  keepAlive(contract: () => KeepAliveContract): void {
+    this.keep = contract;
   }
   closeReason(reason: CloseReason, detail: string): void {
     this.closes.push({ reason, detail });
@@ -36,7 +37,7 @@ export class Recorder implements ExchangeSink {
     Object.assign(this.extras, facts);
   }
   get keepAlive_(): KeepAliveContract | undefined {
-    return this.keepAlives[this.keepAlives.length - 1];
+    return this.keep?.();
   }
 }
 
