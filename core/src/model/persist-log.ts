@@ -86,18 +86,20 @@ export class PersistLog {
 
   /** The lists as arrays, holes where nothing was recorded (each list's length is the log's). */
   lists(): PersistLists {
+    return { reusableAfter: this.list('reusableAfter'), clientPersistence: this.list('clientPersistence'), serverPersistence: this.list('serverPersistence') };
+  }
+
+  /** One of the lists as an array (see `lists`). */
+  list<K extends keyof PersistLists>(key: K): PersistLists[K] {
     const n = this.length;
-    const out: PersistLists = { reusableAfter: [], clientPersistence: [], serverPersistence: [] };
+    const out: (boolean | PersistBasis | null)[] = [];
     for (let i = 0; i < n; i++) {
-      const b = this.bytes[i];
-      const r = b >> REUSABLE_SHIFT;
-      if (r !== 0) out.reusableAfter[i] = r === 2;
-      if (b & BASIS_MASK) out.clientPersistence[i] = BASES[b & BASIS_MASK];
-      if ((b >> BASIS_BITS) & BASIS_MASK) out.serverPersistence[i] = BASES[(b >> BASIS_BITS) & BASIS_MASK];
+      const v = key === 'reusableAfter' ? this.reusable(i) : key === 'clientPersistence' ? this.client(i) : this.server(i);
+      if (v !== undefined) out[i] = v;
     }
-    // An array assigned at i has length i + 1 even when its last entries are holes in the others.
-    out.reusableAfter.length = out.clientPersistence.length = out.serverPersistence.length = n;
-    return out;
+    // An array assigned at i has length i + 1 even where its last entries are holes.
+    out.length = n;
+    return out as PersistLists[K];
   }
 
   /** A log of a contract's lists; null when they are not three of one length (a report from before they were all recorded). */
@@ -131,7 +133,7 @@ export function compactKeepAlive(k: KeepAliveContract): KeepAliveContract {
   const out = {} as KeepAliveContract;
   for (const key of Object.keys(k) as (keyof KeepAliveContract)[]) {
     if (key === 'reusableAfter' || key === 'clientPersistence' || key === 'serverPersistence') {
-      Object.defineProperty(out, key, { enumerable: true, configurable: true, get: () => log.lists()[key] });
+      Object.defineProperty(out, key, { enumerable: true, configurable: true, get: () => log.list(key) });
     } else Object.defineProperty(out, key, { enumerable: true, configurable: true, writable: true, value: k[key] });
   }
   logs.set(out, log);
