@@ -60,31 +60,42 @@ export async function analyzeStreaming(path: string, sinks: StreamingSinks, opts
   const count = (name: string, n = 1) => (counts[name] = (counts[name] ?? 0) + n);
   const detect = opts.detectors ? opts.detectors(onFinding, count) : detectStream(opts.detect ?? {}, onFinding, count);
   const what = opts.whatIfOff ? null : new WhatIfCollector(opts.whatIfMaxRequests, opts.whatIfMaxConnections);
-  const res = await analyzeStream(
-    path,
-    {
-      onConnection: (c) => {
-        sinks.connection?.(c);
-        detect.connection(c);
-        what?.connection(c);
+  let res;
+  try {
+    res = await analyzeStream(
+      path,
+      {
+        onConnection: (c) => {
+          sinks.connection?.(c);
+          detect.connection(c);
+          what?.connection(c);
+        },
+        onRequest: (r) => {
+          sinks.request?.(r);
+          detect.request(r);
+          what?.request(r);
+        },
+        onWatermark: (t, floor) => detect.watermark(t, floor),
       },
-      onRequest: (r) => {
-        sinks.request?.(r);
-        detect.request(r);
-        what?.request(r);
-      },
-      onWatermark: (t, floor) => detect.watermark(t, floor),
-    },
-    opts,
-  );
+      opts,
+    );
+  } catch (e) {
+    // Stopped, or a capture that could not be read: the scratch files go now, not with the process
+    // (the view server analyses many captures in one).
+    detect.close();
+    what?.close();
+    throw e;
+  }
   detect.finish();
+  const estimate = what?.finish(opts.whatIf) ?? null;
+  if (what?.spillFailed) count('whatIfSpillFailed');
   for (const [name, n] of Object.entries(counts)) res.capture.counters[name] = (res.capture.counters[name] ?? 0) + n;
   return {
     capture: res.capture,
     connections: res.connections,
     requests: res.requests,
     findings,
-    whatIf: what?.finish(opts.whatIf) ?? null,
+    whatIf: estimate,
     whatIfDropped: { requests: what?.droppedRequests ?? 0, connections: what?.droppedConnections ?? 0 },
   };
 }

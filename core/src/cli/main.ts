@@ -94,9 +94,10 @@ analyze options:
                                     what-if reuse estimate use); whatIf.keepaliveTimeout says which
                                     whole-second timeout would already save as much
       --no-whatif                  no what-if estimate: the report has no whatIf (ndjson: its whatIf
-                                    record says "skipped"). It keeps 32 bytes a request until the
-                                    end and ~30 more while it replays them (json: up to 2 000 000
-                                    requests); findings are the same
+                                    record says "skipped"). It keeps 32 bytes a request in a
+                                    scratch file until the end and needs ~30 more in memory while
+                                    it replays them (json: up to 2 000 000 requests); findings are
+                                    the same
       --pcap-reader pcap-parser|builtin
                                    reader for classic pcap files (default: pcap-parser, the
                                     project's chosen library; builtin is wirefall's own reader,

@@ -857,6 +857,11 @@ export class DetectStream {
     for (const m of this.members) m.detector.finish?.();
     this.spill.close();
   }
+
+  /** Lets the scratch file go without judging (a run that failed or was stopped); `finish` does it too. */
+  close(): void {
+    this.spill.close();
+  }
 }
 
 /** Feed a whole report through streaming detectors: connections in id order, requests before them. */

@@ -150,6 +150,7 @@ export const COUNTER_DOCS: Readonly<Record<string, CounterDoc>> = {
   detectRequestsWithoutConnection: warn('requests whose connection never reached the detectors: not checked', 'a capture cut in the middle of connections'),
   detectFallbackSkipped: warn('detectors skipped at the end because the capture was too large to hold whole', 'split the capture (editcap -c) to get every finding'),
   whatIfRequestsNotKept: warn('requests past the what-if limit (MAX_WHATIF_JSON_REQUESTS): the report has no what-if estimate', 'split the capture (editcap -c) for an estimate per part'),
+  whatIfSpillFailed: warn('the what-if estimate’s scratch file could not be written: its request rows stayed in memory', 'free space in TMPDIR, or point TMPDIR at a writable disk'),
   whatIfConnectionsNotKept: warn('TCP connections past the what-if limit (MAX_WHATIF_JSON_CONNECTIONS): the report has no what-if estimate', 'split the capture (editcap -c) for an estimate per part'),
   detectRequestsSpilled: info('requests of open connections the detectors kept in a scratch file instead of memory (long-lived connections)'),
   detectSpillFailed: warn('times the detectors’ scratch file could not be written: the requests of open connections stayed in memory', 'free space in TMPDIR, or point TMPDIR at a writable disk'),

@@ -87,7 +87,8 @@
  *
  * Cost: O(n log n) in the requests (one sort and a few heaps per client and origin); the
  * per-origin rows kept are capped at MAX_WHATIF_ORIGINS, largest saving first. The streaming
- * collector keeps 32 bytes per request and about 330 per TCP connection, up to
+ * collector keeps 32 bytes per request (in a scratch file until `finish`) and about 330 per TCP
+ * connection in memory, up to
  * MAX_WHATIF_STREAM_REQUESTS and MAX_WHATIF_STREAM_CONNECTIONS for NDJSON and up to
  * MAX_WHATIF_JSON_REQUESTS and MAX_WHATIF_JSON_CONNECTIONS for the streamed `--format json` (then it
  * gives no estimate).
@@ -98,6 +99,7 @@ export type { WhatIf, WhatIfEstimate, WhatIfHandshakes, WhatIfOrigin, WhatIfPoli
 import { fmtMs, hostOf, isHttp1, originKey, originLabel } from '../detect/util.js';
 import { MinHeap } from '../util/heap.js';
 import { sortIndices } from '../util/sort.js';
+import { SpillFile } from '../util/spill.js';
 
 /** Per-origin rows kept in each estimate, largest saving first; the rest are counted in `originsOmitted`. */
 export const MAX_WHATIF_ORIGINS = 500;
@@ -116,15 +118,15 @@ export const WHATIF_KEEPALIVE_TIMEOUT_S = WHATIF_MAX_IDLE_MS / 1000;
 export const WHATIF_IDLE_CLOSE_MS = 500;
 /** Linux's minimum retransmission timeout (TCP_RTO_MIN): idle beyond RTT + this restarts slow start. */
 export const WHATIF_RTO_MIN_MS = 200;
-/** Requests the streaming collector keeps (32 bytes each, 8 MB in all); beyond, it gives no estimate. */
+/** Requests the streaming collector keeps (32 bytes each, 8 MB in all, read back into memory at the end); beyond, it gives no estimate. */
 export const MAX_WHATIF_STREAM_REQUESTS = 250_000;
 /** TCP connections the streaming collector keeps (about 300 bytes each, 30 MB in all); beyond, no estimate. */
 export const MAX_WHATIF_STREAM_CONNECTIONS = 100_000;
 /**
  * Requests the collector keeps for the streamed `--format json` (cli/json-spill.ts), which has the
  * estimate wherever the Report held in memory (~3 KB a request: 893 MB peak for 302,720 requests)
- * could have had it. Cost: 32 bytes a request kept (64 MB at the limit), and while `finish()`
- * replays them about 30 bytes a request more in typed arrays (`prepare`, shared by the policies; 60
+ * could have had it. Cost: 32 bytes a request kept (64 MB at the limit; in a scratch file until
+ * `finish()` reads them back), and while `finish()` replays them about 30 bytes a request more in typed arrays (`prepare`, shared by the policies; 60
  * MB at the limit): 0.47 s for 302,720 requests in one client and origin (it was 1.6 s and +73 MB
  * of RSS with arrays per policy and V8's sort), after the analysis has let go of its own memory. Beyond,
  * the report has no `whatIf` and capture.counters say how many records were not kept
@@ -201,6 +203,12 @@ interface WConn {
 export class ReqTable {
   private readonly starts: Float64Array[] = [];
   private readonly ints: Uint32Array[] = [];
+  /** Per chunk, where it lies in `spill` (-1: in memory). */
+  private readonly spilledAt: number[] = [];
+  /** Chunks in the spill file now (`load` reads them back). */
+  private outside = 0;
+  /** The spill file could not be written: every chunk stayed in memory. */
+  spillFailed = false;
   /** Rows whose times are kept as doubles (EXACT in their index word): request start, request end, response start, response end. */
   private readonly exact = new Map<number, Float64Array>();
   /** Per connection id, its first request's index, ssl phase (ms, 0 unknown) and response bytes: a slot of three in `headVals`. */
@@ -209,9 +217,19 @@ export class ReqTable {
   n = 0;
   readonly hosts = new Map<number, string>();
 
+  /**
+   * `spill`: each chunk, once full, goes to this scratch file (util/spill.ts) and leaves memory
+   * until `load` (the streaming collector, `WhatIfCollector`: the table is read only at the end, so
+   * it needs no memory while the capture is analysed). Rows are not readable between a spill and
+   * `load`.
+   */
+  constructor(private readonly spill?: SpillFile) {}
+
   push(r: Request): void {
     const k = this.n & (TABLE_CHUNK_ROWS - 1);
     if (k === 0) {
+      if (this.spill && this.starts.length > 0) this.putAway(this.starts.length - 1);
+      this.spilledAt.push(-1);
       this.starts.push(new Float64Array(TABLE_CHUNK_ROWS));
       this.ints.push(new Uint32Array(TABLE_CHUNK_ROWS * IROW));
     }
@@ -245,6 +263,39 @@ export class ReqTable {
       if (h !== null) this.hosts.set(this.n, h);
     }
     this.n++;
+  }
+
+  /** Chunk j (full) to the spill file; it stays in memory when the file cannot be written. */
+  private putAway(j: number): void {
+    if (this.spillFailed) return;
+    const s = this.starts[j];
+    const b = this.ints[j];
+    const at = this.spill!.append(new Uint8Array(s.buffer, s.byteOffset, s.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    if (at === null) {
+      this.spillFailed = true;
+      return;
+    }
+    this.spilledAt[j] = at;
+    this.starts[j] = SPILLED_F64;
+    this.ints[j] = SPILLED_U32;
+    this.outside++;
+  }
+
+  /** Brings every spilled chunk back into memory: rows are readable again. */
+  load(): void {
+    if (this.outside === 0) return;
+    const startBytes = TABLE_CHUNK_ROWS * Float64Array.BYTES_PER_ELEMENT;
+    const intBytes = TABLE_CHUNK_ROWS * IROW * Uint32Array.BYTES_PER_ELEMENT;
+    for (let j = 0; j < this.spilledAt.length; j++) {
+      const at = this.spilledAt[j];
+      if (at < 0) continue;
+      // A buffer of its own (byteOffset 0): the views below are aligned.
+      const buf = this.spill!.read(at, startBytes + intBytes);
+      this.starts[j] = new Float64Array(buf.buffer, 0, TABLE_CHUNK_ROWS);
+      this.ints[j] = new Uint32Array(buf.buffer, startBytes, TABLE_CHUNK_ROWS * IROW);
+      this.spilledAt[j] = -1;
+    }
+    this.outside = 0;
   }
 
   /** Keeps r's ssl phase and response size if it is its connection's first request so far (lowest index, first pushed among equals). */
@@ -323,6 +374,9 @@ const TABLE_CHUNK_BITS = 14;
 const TABLE_CHUNK_ROWS = 1 << TABLE_CHUNK_BITS;
 /** A null time in the table. */
 const NONE = 0xffff_ffff;
+/** A chunk's place while it is in the spill file. */
+const SPILLED_F64 = new Float64Array(0);
+const SPILLED_U32 = new Uint32Array(0);
 
 /** Times `ReqTable.time` reads (T_REQ_START from the doubles, the others µs after it, at their I_ column). */
 export const T_REQ_START = 0;
@@ -818,16 +872,23 @@ function estimate(results: GroupResult[], policy: WhatIfPolicy, opts: WhatIfOpti
 /**
  * Collects what the what-if replay needs from records pushed one by one, in any order (a request
  * may come before or after its connection): the NDJSON stream's way to an estimate without the
- * Report. A request is kept as one row of numbers (32 bytes; the Host only for a connection's first
+ * Report. A request is kept as one row of numbers (32 bytes, see below; the Host only for a connection's first
  * request), a TCP connection as a slim record (about 300 bytes). Past `maxRequests`
  * (MAX_WHATIF_STREAM_REQUESTS) requests or `maxConnections` (MAX_WHATIF_STREAM_CONNECTIONS) TCP
  * connections it keeps no more, counts what it dropped (`droppedRequests`, `droppedConnections`),
  * and `finish` returns null: an estimate over part of a capture would not be the capture's.
+ *
+ * The request rows wait in a scratch file (`ReqTable`'s spill, util/spill.ts) until `finish`: the
+ * replay reads them only then, and held in memory they grew the streamed `--format json`'s peak
+ * with the capture (19 MB at the end hand-out of the request-heavy bench capture at 2x, 605,440
+ * requests). A file that cannot be written keeps them in memory (`spillFailed`). `close` (or
+ * `finish`) lets the file go.
  */
 export class WhatIfCollector {
   /** What is kept, until a limit drops a record: then nothing more is (the estimate is null). */
   private conns: Map<number, WConn> | null = new Map();
-  private table: ReqTable | null = new ReqTable();
+  private readonly spill = new SpillFile();
+  private table: ReqTable | null = new ReqTable(this.spill);
   private keptRequests = 0;
   private keptConnections = 0;
   /** Requests and TCP connections not kept because a limit was reached. */
@@ -867,15 +928,32 @@ export class WhatIfCollector {
 
   /** A record was dropped, so there will be no estimate: what was kept is let go (NDJSON: 15 MB at the request limit). */
   private release(): void {
+    this.spillFailed = this.table?.spillFailed ?? this.spillFailed;
     this.conns = null;
     this.table = null;
+    this.spill.close();
   }
 
-  /** The estimates of everything pushed (see `whatIf`); null when records were dropped at a limit. */
+  /** The scratch file could not be written: the rows were kept in memory (counted as `whatIfSpillFailed`). */
+  spillFailed = false;
+
+  /** The estimates of everything pushed (see `whatIf`); null when records were dropped at a limit. Lets the scratch file go. */
   finish(opts: WhatIfOptions = {}): WhatIf | null {
-    if (this.droppedRequests || this.droppedConnections || !this.conns || !this.table) return null;
+    const table = this.table;
+    if (this.droppedRequests || this.droppedConnections || !this.conns || !table) {
+      this.close();
+      return null;
+    }
+    this.spillFailed = table.spillFailed;
+    table.load();
+    this.spill.close();
     const conns = [...this.conns.values()].sort((x, y) => x.id - y.id);
-    return estimates(groupsOf(conns, this.table), opts);
+    return estimates(groupsOf(conns, table), opts);
+  }
+
+  /** Lets the scratch file go (idempotent): for a run that ends without `finish`. */
+  close(): void {
+    this.release();
   }
 }
 

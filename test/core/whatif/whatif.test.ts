@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { analyzeFile } from '../../../core/src/engine.js';
-import { whatIf, slowStartExtraRtts, ReqTable, T_REQ_END, T_REQ_START, T_RESP_END, T_RESP_START, type WhatIf } from '../../../core/src/whatif/whatif.js';
+import { whatIf, slowStartExtraRtts, ReqTable, WhatIfCollector, T_REQ_END, T_REQ_START, T_RESP_END, T_RESP_START, type WhatIf } from '../../../core/src/whatif/whatif.js';
+import { SpillFile } from '../../../core/src/util/spill.js';
 import { formatTable } from '../../../core/src/cli/format-table.js';
 import { handshakeCost } from '../../../core/src/detect/util.js';
 import { readKeyLogFile } from '../../../core/src/tls/keylog.js';
@@ -251,6 +252,104 @@ describe('what-if: the request table (32 bytes a request)', () => {
     push(2, 1, 0, 100);
     expect([t.headSsl(1), t.headBytes(1)]).toEqual([4, 200]);
     expect([t.headSsl(2), t.headBytes(2)]).toEqual([0, 100]);
+  });
+
+  /** `n` rows made from one request: varied times (some not whole µs, some null), ids, connections, indexes and states. */
+  const rows = async (n: number) => {
+    const base = (await analyzeFile(sample('keepalive-pool.pcap'))).requests[0];
+    return Array.from({ length: n }, (_, i) => {
+      const r = structuredClone(base);
+      r.id = 10 + i;
+      r.connectionId = 1 + (i % 37);
+      r.index = 1 + Math.floor(i / 37);
+      r.state = i % 5 ? 'complete' : 'no-response';
+      const s = 1000 + i * 0.25 + (i % 97 === 0 ? 0.0001 : 0);
+      r.times.requestStartTime = s;
+      r.times.requestEndTime = i % 11 === 0 ? null : s + 0.1;
+      r.times.responseStartTime = i % 13 === 0 ? null : s + (i % 7);
+      r.times.responseEndTime = i % 13 === 0 ? null : s + (i % 7) + 0.5;
+      return r;
+    });
+  };
+  const readAll = (t: ReqTable) =>
+    Array.from({ length: t.n }, (_, i) => [...cols.map((c) => t.time(i, c)), t.id(i), t.conn(i), t.index(i), t.complete(i)]);
+
+  it('puts each full chunk in its spill file and reads every row back after load()', async () => {
+    const n = 3 * 16384 + 123;
+    const reqs = await rows(n);
+    const plain = new ReqTable();
+    const spill = new SpillFile();
+    const spilled = new ReqTable(spill);
+    for (const r of reqs) {
+      plain.push(r);
+      spilled.push(r);
+    }
+    // Three full chunks of 16,384 rows, 32 bytes each, are out of memory; the fourth is not full.
+    expect(spill.size).toBe(3 * 16384 * 32);
+    expect(spilled.spillFailed).toBe(false);
+    spilled.load();
+    expect(readAll(spilled)).toEqual(readAll(plain));
+    for (let c = 1; c <= 37; c++) expect([spilled.headSsl(c), spilled.headBytes(c)]).toEqual([plain.headSsl(c), plain.headBytes(c)]);
+    spill.close();
+  });
+
+  it('keeps its rows in memory when the spill file cannot be made', async () => {
+    const reqs = await rows(2 * 16384 + 5);
+    const t = new ReqTable(new SpillFile(join(ROOT, 'no-such-directory', 'deeper')));
+    const plain = new ReqTable();
+    for (const r of reqs) {
+      t.push(r);
+      plain.push(r);
+    }
+    expect(t.spillFailed).toBe(true);
+    t.load();
+    expect(readAll(t)).toEqual(readAll(plain));
+  });
+
+  it('the collector, whose rows wait in its spill file, estimates what the report gives (40,960 requests)', async () => {
+    const seed = await analyzeFile(sample('bench-seed-h1-requests.pcap'));
+    const copies = 8;
+    const shift = (t: number | null, k: number) => (t === null ? null : t + k * 600_000);
+    const report: Pick<Report, 'connections' | 'requests'> = { connections: [], requests: [] };
+    for (let k = 0; k < copies; k++) {
+      for (const c of seed.connections) {
+        const x = structuredClone(c);
+        x.id = c.id + k * 1000;
+        x.client = { ...c.client, ip: `10.9.${k}.1` };
+        x.open = shift(x.open, k)!;
+        if (x.close.time !== null) x.close.time = shift(x.close.time, k);
+        report.connections.push(x);
+      }
+      for (const r of seed.requests) {
+        const x = structuredClone(r);
+        x.id = r.id + k * 100_000;
+        x.connectionId = r.connectionId + k * 1000;
+        for (const key of keys) (x.times as unknown as Record<string, number | null>)[key] = shift(r.times[key], k);
+        report.requests.push(x);
+      }
+    }
+    expect(report.requests.length).toBe(copies * 5120);
+    const w = new WhatIfCollector(1e6, 1e6);
+    for (const r of report.requests) w.request(r);
+    for (const c of report.connections) w.connection(c);
+    const streamed = w.finish();
+    expect(w.spillFailed).toBe(false);
+    expect(streamed).toEqual(whatIf(report));
+    expect(streamed!.reuse.perOrigin.length).toBe(copies);
+    expect(streamed!.reuse.requests).toBe(copies * 5120);
+    // No scratch file to be had (TMPDIR missing): the rows stay in memory, the estimate is the same, and it says so.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = join(ROOT, 'no-such-directory');
+    try {
+      const inMemory = new WhatIfCollector(1e6, 1e6);
+      for (const r of report.requests) inMemory.request(r);
+      for (const c of report.connections) inMemory.connection(c);
+      expect(inMemory.finish()).toEqual(streamed);
+      expect(inMemory.spillFailed).toBe(true);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
   });
 
   it('refuses an index it cannot flag', async () => {
