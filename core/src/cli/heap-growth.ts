@@ -17,7 +17,10 @@
  * 211–212 MB at 1x and 247–255 MB at 2x (12 MB: 210 / 239; 32 MB: 238 / 264; V8's defaults: 337 / 414).
  * V8 reads the flag each time it computes the next limit; the live size comes from the major GC
  * entries of a PerformanceObserver (delivered on the next turn of the event loop, so the room set
- * after one collection applies from the next).
+ * after one collection applies from the next). The engine hands out the connections still open at
+ * the capture's end one turn apart (engine.ts `analyzeStream`), so the room follows the live heap
+ * there too: on long keep-alive connections that is where every request they carried reaches the
+ * detectors.
  *
  * The young generation is capped too (NEW_SPACE_MAX_MB, below).
  *

@@ -605,8 +605,16 @@ export class TcpTable {
 
   /** Capture end: finish every connection, in order of id. */
   finish(): void {
+    for (const _ of this.finishing());
+  }
+
+  /** Capture end one connection at a time: each step finishes the next open connection, in order of id. */
+  *finishing(): Generator<void> {
     const rest = [...this.conns.live].sort((a, b) => a.id - b.id);
-    for (const c of rest) this.finishConn(c);
+    for (const c of rest) {
+      this.finishConn(c);
+      yield;
+    }
   }
 }
 

@@ -422,6 +422,49 @@ describe('capture end: each connection released as it is handed out', () => {
     expect(ws.at(-2)!).toBeGreaterThan(ws[0]!);
   });
 
+  it('hands the open connections out one event-loop turn apart, and a stop between two ends the run', async () => {
+    const file = cut();
+    // Every connection handed out, and how many turns of a setImmediate loop (started at the
+    // first hand-out) had run before each.
+    const whole: number[] = [];
+    const all: { id: number; turns: number }[] = [];
+    let turns = -1;
+    await analyzeStream(file, {
+      onConnection: (c) => {
+        if (turns < 0) {
+          turns = 0;
+          setImmediate(function again() {
+            turns++;
+            if (turns < 1000) setImmediate(again);
+          });
+        }
+        all.push({ id: c.id, turns });
+        whole.push(c.id);
+      },
+    });
+    // The seed cut in half: all 16 connections are open at its end, so all come out there, in id order.
+    expect(whole).toHaveLength(16);
+    expect(whole).toEqual([...whole].sort((a, b) => a - b));
+    // Between two hand-outs another callback ran (in one synchronous loop, none could).
+    for (let i = 1; i < all.length; i++) expect(all[i]!.turns, `before connection ${all[i]!.id}`).toBeGreaterThan(all[i - 1]!.turns);
+
+    const stop = new AbortController();
+    const seen: number[] = [];
+    await expect(
+      analyzeStream(
+        file,
+        {
+          onConnection: (c) => {
+            seen.push(c.id);
+            if (seen.length === 3) stop.abort();
+          },
+        },
+        { signal: stop.signal },
+      ),
+    ).rejects.toMatchObject({ code: 'WF_CANCELLED' });
+    expect(seen).toEqual(whole.slice(0, 3));
+  });
+
   it('onOrdered reads the records made for onConnection when the release follows the hand-out, and makes them again otherwise', async () => {
     const r = await analyzeFile(cut());
     const seen: { on: 'conn' | 'ordered'; id: number; reqs: readonly Request[] }[] = [];
