@@ -316,8 +316,10 @@ describe('what-if: the request table (32 bytes a request)', () => {
         const x = structuredClone(c);
         x.id = c.id + k * 1000;
         x.client = { ...c.client, ip: `10.9.${k}.1` };
-        x.open = shift(x.open, k)!;
-        if (x.close.time !== null) x.close.time = shift(x.close.time, k);
+        x.firstTime = shift(x.firstTime, k)!;
+        x.lastTime = shift(x.lastTime, k)!;
+        for (const key of ['synTime', 'synAckTime', 'establishedTime', 'firstDataTime', 'lastDataTime'] as const) x[key] = shift(x[key], k);
+        x.close.time = shift(x.close.time, k);
         report.connections.push(x);
       }
       for (const r of seed.requests) {
