@@ -64,6 +64,7 @@ import type { DetectStream } from '../detect/stream.js';
 import type { CaptureInfo, Connection, Finding, Request, WhatIf } from '../model/types.js';
 import type { FindingGroup } from '../view/finding-groups.js';
 import { VERSION } from '../version.js';
+import { grow } from '../util/grow.js';
 import { elementSeparator, jsonElement, SpilledJsonArray, type ArrayPlace } from './json-out.js';
 
 /** Characters collected before a write to a spill file. */
@@ -212,16 +213,9 @@ export class JsonSpillWriter {
     const s = jsonElement(c, 'connections', this.place);
     const i = this.nConns++;
     if (i > 0) this.conns.append(this.sep);
-    if (i === this.ids.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.ids = grow(this.ids);
-      this.offsets = grow(this.offsets);
-      this.lengths = grow(this.lengths);
-    }
+    this.ids = grow(this.ids, i + 1);
+    this.offsets = grow(this.offsets, i + 1);
+    this.lengths = grow(this.lengths, i + 1);
     this.ids[i] = c.id;
     this.offsets[i] = this.conns.bytes;
     this.conns.append(s);

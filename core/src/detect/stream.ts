@@ -52,6 +52,7 @@ import type { DetectorDef } from './index.js';
 import { openTime } from './util.js';
 import { Heap } from '../util/heap.js';
 import { SpillFile } from '../util/spill.js';
+import { grow } from '../util/grow.js';
 import { firstIndex } from '../util/search.js';
 import { compactKeepAlive } from '../model/persist-log.js';
 
@@ -356,11 +357,7 @@ export class RequestLog {
   }
 
   push(r: Request, reads: MergedReads, strings: Strings): void {
-    if ((this.n + 1) * LOG_STRIDE > this.num.length) {
-      const grown = new Float64Array(this.num.length * 2);
-      grown.set(this.num);
-      this.num = grown;
-    }
+    this.num = grow(this.num, (this.n + 1) * LOG_STRIDE);
     if (r.index < this.lastIndex) this.inOrder = false;
     else this.lastIndex = r.index;
     const a = this.num;

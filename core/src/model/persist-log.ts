@@ -16,6 +16,7 @@
  * "not recorded" (a hole in the arrays, as an array assigned past its end has).
  */
 import type { KeepAliveContract, PersistBasis } from './types.js';
+import { grow } from '../util/grow.js';
 
 const BASIS_BITS = 3;
 const BASIS_MASK = (1 << BASIS_BITS) - 1;
@@ -59,11 +60,7 @@ export class PersistLog {
   }
 
   private put(i: number, byte: number): void {
-    if (i >= this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, i + 1));
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
+    this.bytes = grow(this.bytes, i + 1);
     this.bytes[i] = byte;
     if (i >= this.length) this.length = i + 1;
   }

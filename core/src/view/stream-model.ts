@@ -33,6 +33,7 @@ import { endpointText } from '../model/endpoint.js';
 import { captureWarnings, type CounterWarning } from './counter-docs.js';
 import { requestArrivals, requestStalls, stallIndex, type StallIndex } from './marks.js';
 import { groupFindings } from './finding-groups.js';
+import { grow } from '../util/grow.js';
 
 /** Requests the what-if collector keeps in the view (the CLI's streamed default is lower). */
 export const VIEW_WHATIF_MAX_REQUESTS = 10_000_000;
@@ -133,15 +134,6 @@ export function removeSpillsAtExit(): void {
   process.once('exit', () => {
     for (const d of [...liveSpills]) removeSpillDir(d);
   });
-}
-
-// ---- growable typed arrays --------------------------------------------------------------------
-
-function grow<T extends Float64Array | Uint32Array | Uint16Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
 }
 
 // ---- worker side ------------------------------------------------------------------------------

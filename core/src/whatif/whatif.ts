@@ -100,6 +100,7 @@ import { fmtMs, hostOf, isHttp1, originKey, originLabel } from '../detect/util.j
 import { MinHeap } from '../util/heap.js';
 import { sortIndices } from '../util/sort.js';
 import { SpillFile } from '../util/spill.js';
+import { grow } from '../util/grow.js';
 
 /** Per-origin rows kept in each estimate, largest saving first; the rest are counted in `originsOmitted`. */
 export const MAX_WHATIF_ORIGINS = 500;
@@ -304,11 +305,7 @@ export class ReqTable {
     if (slot === undefined) {
       slot = this.heads.size;
       this.heads.set(r.connectionId, slot);
-      if (3 * (slot + 1) > this.headVals.length) {
-        const grown = new Float64Array(this.headVals.length * 2);
-        grown.set(this.headVals);
-        this.headVals = grown;
-      }
+      this.headVals = grow(this.headVals, 3 * (slot + 1));
     } else if (!(r.index < this.headVals[3 * slot])) return;
     const t = r.times;
     const v = this.headVals;
