@@ -8,7 +8,7 @@
 import type { Connection, Evidence, PersistBasis, Report, Request } from '../model/types.js';
 import { endpointText } from '../model/endpoint.js';
 import { persists } from '../http1/keepalive.js';
-import { persistLogOf } from '../model/persist-log.js';
+import { persistEntry } from '../model/persist-log.js';
 
 /** HTTP/1.x connections: the only ones the HTTP/1 detectors reason about. */
 export function isHttp1(c: Connection): boolean {
@@ -69,17 +69,11 @@ export function selfDelimited(r: Pick<Request, 'http1'>): boolean {
  * null when not known (no final response, a request not recorded, not an HTTP/1 connection).
  */
 export function clientPersistence(c: Connection, r: Pick<Request, 'index'>): PersistBasis | null {
-  const k = c.keepAlive;
-  if (!k) return null;
-  // The slim copies detectors keep hold the lists in a log (stream.ts slimConnection): read one byte.
-  const log = persistLogOf(k);
-  return (log ? log.client(r.index - 1) : k.clientPersistence?.[r.index - 1]) ?? null;
+  // The slim copies detectors keep hold the lists in a log (stream.ts slimConnection): persistEntry reads one byte.
+  return c.keepAlive ? (persistEntry(c.keepAlive, 'clientPersistence', r.index - 1) ?? null) : null;
 }
 export function serverPersistence(c: Connection, r: Pick<Request, 'index'>): PersistBasis | null {
-  const k = c.keepAlive;
-  if (!k) return null;
-  const log = persistLogOf(k);
-  return (log ? log.server(r.index - 1) : k.serverPersistence?.[r.index - 1]) ?? null;
+  return c.keepAlive ? (persistEntry(c.keepAlive, 'serverPersistence', r.index - 1) ?? null) : null;
 }
 
 /** The client asked the connection to persist after `r` (HTTP/1.1 without close, or HTTP/1.0 with keep-alive). */
@@ -94,10 +88,7 @@ export function persisted(c: Connection, r: Pick<Request, 'index'>): boolean {
 
 /** `keepAlive.reusableAfter` of exchange `r`: the connection could carry another request after it. */
 export function reusableAfter(c: Connection, r: Pick<Request, 'index'>): boolean {
-  const k = c.keepAlive;
-  if (!k) return false;
-  const log = persistLogOf(k);
-  return (log ? log.reusable(r.index - 1) : k.reusableAfter[r.index - 1]) ?? false;
+  return c.keepAlive ? (persistEntry(c.keepAlive, 'reusableAfter', r.index - 1) ?? false) : false;
 }
 
 /**

@@ -10,7 +10,7 @@
  * (`contractWith`, model/exchange.ts `ExchangeSink.keepAlive`): the record gets plain arrays, made
  * once. The detectors' slim copies (detect/stream.ts `slimConnection`) hold them compactly again
  * (`compactKeepAlive`): the lists are getters that make the arrays when read, and the readers in
- * detect/util.ts go straight to the bytes (`persistLogOf`).
+ * detect/util.ts go straight to the bytes (`persistEntry`).
  *
  * A byte: the client's basis (3 bits), the server's (3 bits), reusable (2 bits); 0 in a field is
  * "not recorded" (a hole in the arrays, as an array assigned past its end has).
@@ -81,6 +81,11 @@ export class PersistLog {
     return r === 0 ? undefined : r === 2;
   }
 
+  /** Entry `i` of one of the lists (undefined where nothing was recorded). */
+  at<K extends keyof PersistLists>(key: K, i: number): PersistLists[K][number] | undefined {
+    return key === 'reusableAfter' ? this.reusable(i) : key === 'clientPersistence' ? this.client(i) : this.server(i);
+  }
+
   /** The lists as arrays, holes where nothing was recorded (each list's length is the log's). */
   lists(): PersistLists {
     return { reusableAfter: this.list('reusableAfter'), clientPersistence: this.list('clientPersistence'), serverPersistence: this.list('serverPersistence') };
@@ -91,7 +96,7 @@ export class PersistLog {
     const n = this.length;
     const out: (boolean | PersistBasis | null)[] = [];
     for (let i = 0; i < n; i++) {
-      const v = key === 'reusableAfter' ? this.reusable(i) : key === 'clientPersistence' ? this.client(i) : this.server(i);
+      const v = this.at(key, i);
       if (v !== undefined) out[i] = v;
     }
     // An array assigned at i has length i + 1 even where its last entries are holes.
@@ -140,4 +145,13 @@ export function compactKeepAlive(k: KeepAliveContract): KeepAliveContract {
 /** The log behind a contract made by `compactKeepAlive`, for reading one exchange without making the arrays. */
 export function persistLogOf(k: KeepAliveContract): PersistLog | undefined {
   return logs.get(k);
+}
+
+/**
+ * Entry `i` (exchange index − 1) of one of `k`'s lists, whether `k` is a record's contract (plain
+ * arrays, a list possibly absent) or a compact copy (read from its log, one byte, no array made).
+ */
+export function persistEntry<K extends keyof PersistLists>(k: KeepAliveContract, key: K, i: number): PersistLists[K][number] | undefined {
+  const log = logs.get(k);
+  return log ? log.at(key, i) : (k[key] as PersistLists[K] | undefined)?.[i];
 }
